@@ -1,0 +1,3 @@
+"""Rasa SDK action server: forms, answers, fallback and handoff. Run: python -m rasa_sdk --actions actions"""
+from actions import answers, dialogue, handoff, session, submit  # noqa: F401  (registers the actions)
+from actions.forms import account, outage, progress, reports  # noqa: F401

@@ -1,0 +1,37 @@
+"""`answer`-kind functions: a short spoken answer from the knowledge base plus the best channels."""
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms.base import latest_intent
+from actions.services import services
+
+
+def channel_advice(function_id: str, tracker: Tracker) -> str:
+    svc = services()
+    account = tracker.get_slot("verified_account")
+    customer = svc.cis.get_customer(account) if account else None
+    channels = svc.catalog.recommend_channels(function_id, customer.channels if customer else None)
+    channels = [c for c in channels if c != "hotline"] or channels
+    if not channels:
+        return ""
+    return "您也可以通过" + "或".join(svc.catalog.channel_name(c) for c in channels) + "办理。"
+
+
+class ActionAnswerFunction(Action):
+    def name(self) -> str:
+        return "action_answer_function"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        intent, _ = latest_intent(tracker)
+        text = tracker.latest_message.get("text") or ""
+        hit = services().kb.answer(text, intent)
+        if hit is None:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        advice = "" if intent == "out_of_scope" else channel_advice(intent, tracker)
+        dispatcher.utter_message(text=hit.spoken + advice,
+                                 custom={"kb_article": hit.article_id, "title": hit.title, "detail": hit.text})
+        return [SlotSet("last_function", intent), SlotSet("fallback_count", 0)]

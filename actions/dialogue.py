@@ -1,0 +1,56 @@
+"""Clarification when the request was not understood, and yes/no answers to the bot's own offers."""
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import hand_off
+from actions.services import services
+
+MAX_FALLBACKS = 2
+
+
+class ActionClarify(Action):
+    """Offers the most likely functions as buttons; the second miss in a row offers a human agent."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        count = int(tracker.get_slot("fallback_count") or 0) + 1
+        text = (tracker.latest_message.get("text") or "").strip()
+        if count >= MAX_FALLBACKS:
+            dispatcher.utter_message(text="不好意思，我还是没能理解。帮您转人工客服，好吗？",
+                                     buttons=[{"title": "好的，转人工", "payload": "/affirm"},
+                                              {"title": "不用，我换个说法", "payload": "/deny"}])
+            return [SlotSet("fallback_count", count), SlotSet("offered_human", True)]
+        catalog = services().catalog
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        options = [r["name"] for r in ranking if r.get("name") in catalog.functions
+                   and r["name"] not in ("out_of_scope", "human_agent")][:3]
+        if not text or not any(ch.isalnum() for ch in text):
+            lead = "不好意思，没有收到您的文字内容。"
+        else:
+            lead = "不好意思，我没太明白。"
+        if options:
+            dispatcher.utter_message(text=lead + "您是想办理下面哪一项？也可以换个说法告诉我。",
+                                     buttons=[{"title": catalog.name(o), "payload": f"/{o}"} for o in options])
+        else:
+            dispatcher.utter_message(text=lead + "请您换个说法，比如“家里停电了”或者“查电费”。")
+        return [SlotSet("fallback_count", count)]
+
+
+class ActionHandleYesNo(Action):
+    def name(self) -> str:
+        return "action_handle_yes_no"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if tracker.get_slot("offered_human"):
+            if intent == "affirm":
+                return hand_off(dispatcher, tracker, reason="not_understood") + [SlotSet("offered_human", False)]
+            dispatcher.utter_message(text="好的，您可以换个说法，再告诉我一次。")
+            return [SlotSet("offered_human", False), SlotSet("fallback_count", 0)]
+        dispatcher.utter_message(response="utter_how_can_help" if intent == "affirm" else "utter_anything_else")
+        return []

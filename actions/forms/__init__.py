@@ -1,0 +1,1 @@
+"""One validation class per form; `complete()` on each does the job once the form is filled."""

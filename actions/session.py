@@ -1,0 +1,27 @@
+"""Session start: remember the channel and the caller's number from the first message's metadata."""
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import extract
+
+
+class ActionSessionStart(Action):
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        events = [SessionStarted()]
+        # carry over the slots of the previous session (the customer's account stays known)
+        events += [SlotSet(k, v) for k, v in tracker.current_slot_values().items()
+                   if v is not None and k not in ("requested_slot", "form_outcome")]
+        metadata = tracker.get_slot("session_started_metadata") or {}
+        channel = metadata.get("channel")
+        caller = extract.mobile(str(metadata.get("caller") or ""))
+        if channel in ("chat", "voice", "wechat", "app"):
+            events.append(SlotSet("channel", channel))
+        if caller:
+            events.append(SlotSet("caller_phone", caller))
+        return events + [ActionExecuted("action_listen")]

@@ -1,0 +1,41 @@
+"""After any form ends: complete the request, or carry out how it was stopped (cancel, handoff)."""
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms.base import ServiceForm
+from actions.handoff import hand_off
+
+KEEP = {"account_no", "verified_account", "contact_phone"}   # known facts stay for the next request
+
+
+def finished_form(tracker: Tracker) -> str | None:
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            return event["name"]
+    return None
+
+
+class ActionSubmitRequest(Action):
+    def name(self) -> str:
+        return "action_submit_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        form = finished_form(tracker)
+        handler = ServiceForm.registry.get(form or "")
+        outcome = tracker.get_slot("form_outcome")
+        events = []
+        if handler is None:
+            dispatcher.utter_message(response="utter_anything_else")
+        elif outcome == "cancelled":
+            dispatcher.utter_message(response="utter_cancelled")
+        elif outcome == "handoff":
+            events += hand_off(dispatcher, tracker, reason="customer_request")
+        elif outcome is None:
+            events += await handler.complete(dispatcher, tracker, domain)
+            events.append(SlotSet("last_function", handler.function_id))
+        slots = ServiceForm.required(domain, form) if form else []
+        events += [SlotSet(s, None) for s in slots if s not in KEEP]
+        return events + [SlotSet("form_outcome", None), SlotSet("fallback_count", 0)]

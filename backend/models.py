@@ -1,0 +1,95 @@
+"""SQLAlchemy models of the utility back end."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Area(Base):
+    """A service area (供电网格): the unit outages are announced for."""
+    __tablename__ = "areas"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    district: Mapped[str] = mapped_column(String(32))
+    streets: Mapped[list] = mapped_column(JSON, default=list)   # street/village names inside the area
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    account_no: Mapped[str] = mapped_column(String(10), primary_key=True)   # 户号
+    name: Mapped[str] = mapped_column(String(32))
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    phone: Mapped[str] = mapped_column(String(11), index=True)
+    address: Mapped[str] = mapped_column(String(128))
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    tags: Mapped[list] = mapped_column(JSON, default=list)   # 低保户, 光伏用户, 预付费, 高频来电, 欠费风险
+    channels: Mapped[list] = mapped_column(JSON, default=list)   # self-service channels the customer uses
+    tou_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    area: Mapped[Area] = relationship()
+
+
+class Bill(Base):
+    __tablename__ = "bills"
+    __table_args__ = (UniqueConstraint("account_no", "month"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_no: Mapped[str] = mapped_column(ForeignKey("customers.account_no"), index=True)
+    month: Mapped[str] = mapped_column(String(7))   # YYYY-MM
+    kwh: Mapped[float] = mapped_column(Float)
+    amount: Mapped[float] = mapped_column(Float)
+    paid: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Balance(Base):
+    """Prepaid balance (预付费 smart meters); negative means arrears."""
+    __tablename__ = "balances"
+    account_no: Mapped[str] = mapped_column(ForeignKey("customers.account_no"), primary_key=True)
+    balance: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Outage(Base):
+    __tablename__ = "outages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))   # planned | fault
+    start: Mapped[dt.datetime] = mapped_column(DateTime)
+    expected_end: Mapped[dt.datetime] = mapped_column(DateTime)
+    reason: Mapped[str] = mapped_column(String(128))
+    area: Mapped[Area] = relationship()
+
+
+class WorkOrder(Base):
+    __tablename__ = "work_orders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True, index=True)
+    function_id: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(8), default="normal")   # normal | urgent
+    channel: Mapped[str] = mapped_column(String(16))
+    account_no: Mapped[str | None] = mapped_column(ForeignKey("customers.account_no"), nullable=True, index=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    history: Mapped[list["WorkOrderEvent"]] = relationship(order_by="WorkOrderEvent.id", cascade="all, delete-orphan")
+
+
+class WorkOrderEvent(Base):
+    """One status change of a work order (its history)."""
+    __tablename__ = "work_order_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

