@@ -30,9 +30,9 @@ class ActionClarify(Action):
         options = [r["name"] for r in ranking if r.get("name") in catalog.functions
                    and r["name"] not in ("out_of_scope", "human_agent")][:3]
         if not text or not any(ch.isalnum() for ch in text):
-            lead = "不好意思，没有收到您的文字内容。"
-        else:
-            lead = "不好意思，我没太明白。"
+            dispatcher.utter_message(text="不好意思，没有收到您的文字内容。请问有什么可以帮您？")
+            return [SlotSet("fallback_count", count)]
+        lead = "不好意思，我没太明白。"
         if options:
             dispatcher.utter_message(text=lead + "您是想办理下面哪一项？也可以换个说法告诉我。",
                                      buttons=[{"title": catalog.name(o), "payload": f"/{o}"} for o in options])

@@ -23,7 +23,7 @@ CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, 
           "十一": 11, "十二": 12}
 MONTH_RE = re.compile(r"(?:(\d{4})\s*[年\-/.]\s*)?(1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月")
 YES_WORDS = ("有", "是", "对", "冒烟", "着火", "火花", "打火", "掉", "断了", "危险", "嗯")
-NO_WORDS = ("没有", "没", "无", "不是", "不", "没看到", "都没有", "正常")
+NO_WORDS = ("没有", "没", "无", "不是", "没看到", "都没有", "正常", "不存在", "不危险")
 DANGER_WORDS = ("冒烟", "着火", "起火", "火花", "打火", "电线掉", "断线", "线断了", "电线落地", "触电", "漏电")
 ENABLE_WORDS = ("开通", "办理", "申请", "办一个", "开一下", "要开", "装")
 DISABLE_WORDS = ("取消", "关闭", "关掉", "不要了", "退订", "停用", "退掉", "撤销", "改回")
@@ -91,7 +91,17 @@ def address(text: str, whole_text: bool = False) -> str | None:
     return None
 
 
+PLACE_MARKERS = re.compile(r"区|县|市|镇|乡|村|路|街|巷|道|小区|花园|苑|园|号|栋|幢|单元|组|楼|大厦|广场|公寓|附近|旁边|对面|门口|路口|桥|站|厂|学校|医院|商场|超市")
+
+
+def looks_like_address(text: str) -> bool:
+    return bool(PLACE_MARKERS.search(text or "")) and len(re.findall(r"[\u4e00-\u9fa5]", text)) >= 3
+
+
 def yes_no(text: str, intent: str | None = None) -> bool | None:
+    """An answer to a yes/no question; long sentences that are about something else give None."""
+    if len(text) > 16 and intent not in ("affirm", "deny"):
+        return None
     if intent == "affirm":
         return True
     if intent == "deny":

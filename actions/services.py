@@ -37,7 +37,8 @@ def spoken_time(utc_naive: dt.datetime) -> str:
     day = {0: "今天", 1: "明天", 2: "后天"}.get((t.date() - today).days, f"{t.month}月{t.day}日")
     part = "凌晨" if t.hour < 6 else "上午" if t.hour < 12 else "中午" if t.hour < 13 else "下午" if t.hour < 18 else "晚上"
     hour = t.hour if t.hour <= 12 else t.hour - 12
-    return f"{day}{part}{hour}点" + (f"{t.minute}分" if t.minute else "")
+    minute = "" if not t.minute else f"零{t.minute}分" if t.minute < 10 else f"{t.minute}分"
+    return f"{day}{part}{hour}点{minute}"
 
 
 def money(amount: float) -> str:

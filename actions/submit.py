@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms.base import ServiceForm
@@ -33,9 +33,14 @@ class ActionSubmitRequest(Action):
             dispatcher.utter_message(response="utter_cancelled")
         elif outcome == "handoff":
             events += hand_off(dispatcher, tracker, reason="customer_request")
+        elif outcome and outcome.startswith("switch:"):
+            events.append(FollowupAction(f"{outcome.split(':', 1)[1]}_form"))
         elif outcome is None:
             events += await handler.complete(dispatcher, tracker, domain)
             events.append(SlotSet("last_function", handler.function_id))
         slots = ServiceForm.required(domain, form) if form else []
         events += [SlotSet(s, None) for s in slots if s not in KEEP]
-        return events + [SlotSet("form_outcome", None), SlotSet("fallback_count", 0)]
+        # the follow-up form (a switch) must come after the slot resets, so it starts clean
+        followup = [e for e in events if e.get("event") == "followup"]
+        events = [e for e in events if e.get("event") != "followup"]
+        return events + [SlotSet("form_outcome", None), SlotSet("fallback_count", 0)] + followup

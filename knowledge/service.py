@@ -50,7 +50,9 @@ class Knowledge:
         cat = catalog()
         kb = FaqIndex.open(index_dir / "kb", embedder, article_docs(articles))
         matcher = Matcher.build(index_dir / "matcher", cat, embedder, articles)
-        return cls(matcher, kb, {a.id: a for a in articles})
+        knowledge = cls(matcher, kb, {a.id: a for a in articles})
+        knowledge.match("你好")   # loads the model now, so the first caller does not wait for it
+        return knowledge
 
     def match(self, text: str, top_k: int = 3, channels: list[str] | None = None) -> dict:
         matches = self.matcher.match(text, top_k, channels)

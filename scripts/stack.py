@@ -67,6 +67,15 @@ def rasa_env(extra: dict | None = None) -> dict:
     return env
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,6 +114,12 @@ class Stack:
 
     def start(self, model: Path) -> "Stack":
         self.var.mkdir(parents=True, exist_ok=True)
+        for name, port in (("Rasa", self.rasa_port), ("action server", self.action_port),
+                           ("knowledge service", self.knowledge_port)):
+            if not port_is_free(port):
+                raise RuntimeError(f"port {port} for the {name} is in use: is the product already running? "
+                                   "Stop it, or choose other ports with P95598_RASA_PORT / P95598_ACTION_PORT / "
+                                   "P95598_KNOWLEDGE_PORT")
         app = _python("APP_PY")
         subprocess.run([app, "-m", "backend", "seed", "--if-empty"], cwd=ROOT, env=self.env, check=True,
                        stdout=subprocess.DEVNULL)
@@ -116,7 +131,7 @@ class Stack:
                              "-p", str(self.rasa_port), "-i", "127.0.0.1"])
         return self
 
-    def wait_ready(self, timeout: float = 240) -> None:
+    def wait_ready(self, timeout: float = 900) -> None:
         checks = {"rasa": f"{self.rasa_url}/status", "actions": f"http://127.0.0.1:{self.action_port}/health"}
         if self.with_knowledge:
             checks["knowledge"] = f"http://127.0.0.1:{self.knowledge_port}/health"
@@ -162,7 +177,10 @@ def main() -> None:
                   knowledge_port=int(os.environ.get("P95598_KNOWLEDGE_PORT", 5056)))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        stack.start(model)
+        try:
+            stack.start(model)
+        except RuntimeError as e:
+            sys.exit(f"[stack] {e}")
         print("[stack] starting… (the Rasa server takes about half a minute to load the model)", flush=True)
         stack.wait_ready()
         print(f"""

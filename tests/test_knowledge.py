@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from knowledge.catalog import catalog
 from knowledge.embedder import Embedder
 from knowledge.faq import FaqDoc, FaqIndex
 from knowledge.kb import load_articles
@@ -73,7 +74,8 @@ def test_channels_prefer_what_the_customer_uses(knowledge):
 def test_kb_search_cites_an_article_of_the_function(knowledge):
     hits = knowledge.search("电线掉地上了怎么办", "safety_hazard", top_k=2)
     assert hits and hits[0]["function"] == "safety_hazard" and hits[0]["spoken"]
-    assert len(load_articles()) >= 150
+    articles = load_articles()
+    assert len(articles) >= 150 and {a.function for a in articles} == set(catalog().functions)
 
 
 def _faq(n: int = 4) -> list[FaqDoc]:

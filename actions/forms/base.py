@@ -33,6 +33,7 @@ REPROMPTS = {
     "connection_type": "请说一下是新装、增容还是临时用电。",
 }
 SIDE_QUESTION_CONFIDENCE = 0.6
+SWITCH_CONFIDENCE = 0.75   # a confident request for another form-kind service replaces the current one
 STOP_CONFIDENCE = 0.5
 MAX_ATTEMPTS = 3
 DESCRIPTION_SLOTS = ("details", "fault_desc")
@@ -78,6 +79,9 @@ class ServiceForm(FormValidationAction):
                 and intent in services().catalog.functions and confidence >= SIDE_QUESTION_CONFIDENCE)
         values = self.extract(tracker, text, intent, requested, required, side)
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS:
+            if confidence >= SWITCH_CONFIDENCE and f"{intent}_form" in domain.get("forms", {}):
+                dispatcher.utter_message(text=f"好的，先帮您办理{services().catalog.name(intent)}。")
+                return self.stop(f"switch:{intent}")
             return self.answer_side_question(dispatcher, text, intent)
 
         events: list[EventType] = []
@@ -114,15 +118,18 @@ class ServiceForm(FormValidationAction):
         found: dict[str, Any] = {
             "account_no": entity(tracker, "account_no") or extract.account_no(text),
             self.phone_slot: extract.mobile(entity(tracker, "phone") or text),
-            "address": (entity(tracker, "address") or extract.address(text, whole_text=asked("address") and not side)),
+            # the pattern sees whole addresses; the CRF entity can stop at a token boundary ("…501" of "501室")
+            "address": extract.address(text, whole_text=asked("address") and not side) or entity(tracker, "address"),
             "bill_month": extract.month(entity(tracker, "month") or text),
             "tou_action": extract.tou_action(text),
             "connection_type": extract.connection_type(text),
             "order_ref": (extract.order_no(entity(tracker, "order_no") or text, bare_digits=asked("order_ref"))
                           or (extract.account_no(text) if asked("order_ref") else None)),
-            "safety_risk": True if extract.dangerous(text) else (
-                extract.yes_no(text, intent) if asked("safety_risk") else None),
+            "safety_risk": True if extract.dangerous(text) else None,
         }
+        corrects_something = any(found[k] for k in ("address", self.phone_slot, "account_no"))
+        if asked("safety_risk") and found["safety_risk"] is None and not corrects_something:
+            found["safety_risk"] = extract.yes_no(text, intent)
         if asked("phone_last4"):
             full = extract.mobile(text)
             found["phone_last4"] = full[-4:] if full else extract.last4(text)
@@ -185,7 +192,8 @@ class ServiceForm(FormValidationAction):
         return {"contact_phone": value}
 
     async def validate_address(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        if len(value) < 3:
+        if not extract.looks_like_address(value) and services().cis.find_area(value) is None:
+            dispatcher.utter_message(text="不好意思，没听清地址。请说一下在哪个区、哪条路，或者附近有什么明显的地方。")
             return {"address": None}
         return {"address": value}
 
