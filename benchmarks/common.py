@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import platform
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -59,6 +60,12 @@ def running_stack(url: str | None):
             yield stack.rasa_url
         finally:
             stack.stop()
+
+
+def command_line() -> str:
+    """The command that produced a result file, as a newcomer would type it."""
+    module = Path(sys.argv[0]).resolve().relative_to(ROOT).with_suffix("")
+    return " ".join(["python -m", ".".join(module.parts), *sys.argv[1:]])
 
 
 def write_results(path: Path, command: str, results: dict) -> None:

@@ -1,4 +1,5 @@
-"""Okapi BM25 over pre-tokenised documents (sparse, numpy scoring)."""
+"""Okapi BM25 over pre-tokenised documents. Each term's per-document weights are precomputed into numpy
+arrays, so a query is a handful of vector additions however long the postings are."""
 from __future__ import annotations
 
 import math
@@ -9,20 +10,26 @@ import numpy as np
 
 class BM25:
     def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
-        self.k1, self.b = k1, b
         self.n = len(docs)
-        self.lengths = np.array([len(d) for d in docs], dtype=np.float32)
-        self.avg = float(self.lengths.mean()) if self.n else 0.0
-        self.postings: dict[str, list[tuple[int, int]]] = {}
+        lengths = np.array([len(d) for d in docs], dtype=np.float32)
+        avg = float(lengths.mean()) if self.n else 1.0
+        norm = k1 * (1 - b + b * lengths / max(avg, 1e-9))
+        postings: dict[str, tuple[list[int], list[int]]] = {}
         for i, d in enumerate(docs):
             for term, tf in Counter(d).items():
-                self.postings.setdefault(term, []).append((i, tf))
-        self.idf = {t: math.log(1 + (self.n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
+                ids, tfs = postings.setdefault(term, ([], []))
+                ids.append(i)
+                tfs.append(tf)
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term, (ids, tfs) in postings.items():
+            idx, tf = np.array(ids, dtype=np.int32), np.array(tfs, dtype=np.float32)
+            idf = math.log(1 + (self.n - len(ids) + 0.5) / (len(ids) + 0.5))
+            self.postings[term] = (idx, (idf * tf * (k1 + 1) / (tf + norm[idx])).astype(np.float32))
 
     def scores(self, query: list[str]) -> np.ndarray:
         out = np.zeros(self.n, dtype=np.float32)
-        norm = self.k1 * (1 - self.b + self.b * self.lengths / max(self.avg, 1e-9))
         for term in set(query):
-            for i, tf in self.postings.get(term, ()):
-                out[i] += self.idf[term] * tf * (self.k1 + 1) / (tf + norm[i])
+            hit = self.postings.get(term)
+            if hit is not None:
+                out[hit[0]] += hit[1]   # a term lists each document once, so plain fancy indexing is exact
         return out

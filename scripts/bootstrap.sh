@@ -12,7 +12,8 @@ log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 find_python() {   # find_python 3.10 -> path of an interpreter of that minor version
   local want="$1" cand
-  for cand in "$(pyenv root 2>/dev/null)/versions/$want"*/bin/python "python$want"; do
+  for cand in "$(pyenv root 2>/dev/null)/versions/$want"*/bin/python "${PYENV_ROOT:-$HOME/.pyenv}/versions/$want"*/bin/python \
+              "python$want" "/usr/bin/python$want" "/usr/local/bin/python$want"; do
     if command -v "$cand" >/dev/null 2>&1 && "$cand" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$want'.split('.'))))" 2>/dev/null; then
       command -v "$cand"; return 0
     fi

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.common import accuracy_f1, confusions, heldout, percentile, running_stack, table, write_results
+from benchmarks.common import accuracy_f1, command_line, confusions, heldout, percentile, running_stack, table, write_results
 
 OUT = Path(__file__).resolve().parent / "results.json"
 FLOW = ["我家停电了", "城东区和平路12号3单元501室", "没有", "13912340001", "谢谢", "怎么交电费", "再见"]
@@ -73,7 +73,7 @@ def main() -> None:
                                  "p50": percentile(lat, 50), "p95": percentile(lat, 95), "p99": percentile(lat, 99),
                                  "turns_per_second": round(len(lat) / wall, 1)},
     }
-    write_results(OUT, "make bench-nlu", results)
+    write_results(OUT, command_line(), results)
     print(table([("served (/model/parse)", results["served"]["accuracy"], results["served"]["macro_f1"]),
                  ("DIET alone", results["diet_alone"]["accuracy"], results["diet_alone"]["macro_f1"])],
                 ("held-out (n=%d)" % len(items), "accuracy", "macro-F1")))
