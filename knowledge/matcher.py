@@ -20,7 +20,7 @@ from knowledge.bm25 import BM25
 from knowledge.catalog import Catalog
 from knowledge.embedder import Embedder
 from knowledge.kb import Article
-from knowledge.text import clean, lexical_tokens, pinyin_string
+from knowledge.text import clean, lexical_tokens, lexicon_version, pinyin_string
 from knowledge.vector_index import VectorIndex
 
 NLU_DIR = Path(__file__).resolve().parent.parent / "nlu" / "data"
@@ -87,7 +87,8 @@ class Matcher:
                     for q in (a.title, *a.questions)]
         entries += [Entry(t, f, "example") for t, f in examples]
         h = hashlib.sha256(json.dumps([(e.text, e.function) for e in entries], ensure_ascii=False).encode())
-        want = {"model": embedder.name, "content_hash": h.hexdigest()[:16], "features": list(FEATURES)}
+        want = {"model": embedder.name, "content_hash": h.hexdigest()[:16], "features": list(FEATURES),
+                "lexicon": lexicon_version()}
         vectors, rebuilt = VectorIndex.load_or_build(
             Path(folder), want, lambda: embedder.passages([e.text for e in entries], progress=True))
         matcher = cls(catalog, embedder, entries, vectors)

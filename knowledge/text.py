@@ -5,6 +5,7 @@ Pinyin (toneless) makes speech-recognition homophones meet the word they stand f
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from functools import lru_cache
@@ -13,7 +14,8 @@ from pathlib import Path
 import jieba
 from pypinyin import Style, lazy_pinyin
 
-from nlu.components.text_normalizer import load_homophones, normalize
+from knowledge.thesaurus import SUBSET, group_tokens
+from nlu.components.text_normalizer import HOMOPHONES, load_homophones, normalize
 
 JIEBA_DICT = Path(__file__).resolve().parent.parent / "nlu" / "lexicon" / "jieba" / "domain_dict.txt"
 STOP = set("的了吗呢啊吧呀哦嘛么是我你他她它们这那有在就都也还和跟给把被让要会能可以请问一下怎么什么"
@@ -62,7 +64,16 @@ def char_ngrams(text: str, n: int = 2) -> list[str]:
 
 
 def lexical_tokens(text: str) -> list[str]:
-    """Tokens for BM25: words, character bigrams and pinyin-syllable bigrams (prefixed so they never collide)."""
-    py = pinyin(text)
-    return (words(text) + [f"c:{g}" for g in char_ngrams(text)]
+    """Tokens for BM25: words, their cilin synonym groups, character bigrams and pinyin-syllable bigrams
+    (prefixed so they never collide)."""
+    py, ws = pinyin(text), words(text)
+    return (ws + group_tokens(ws) + [f"c:{g}" for g in char_ngrams(text)]
             + [f"p:{a}_{b}" for a, b in zip(py, py[1:])])
+
+
+def lexicon_version() -> str:
+    """Changes whenever a lexicon that shapes lexical tokens changes (so cached calibrations are redone)."""
+    h = hashlib.sha256()
+    for path in (JIEBA_DICT, HOMOPHONES, SUBSET):
+        h.update(path.read_bytes() if path.exists() else b"-")
+    return h.hexdigest()[:12]

@@ -130,3 +130,18 @@ def test_cli_rejects_a_malformed_faq_file(tmp_path):
     bad.write_text('{"id": 1, "question": "x"}\nnot json\n', encoding="utf-8")
     result = _cli("index", "--faq", str(bad), "--out", str(tmp_path / "idx"))
     assert result.returncode == 2 and "bad.jsonl:2" in result.stderr
+
+
+def test_thesaurus_groups_let_general_synonyms_meet():
+    from knowledge.text import lexical_tokens
+    groups = lambda text: {t for t in lexical_tokens(text) if t.startswith("g:")}
+    assert groups("这个月开销太大") & groups("费用太高")          # 开销 ~ 费用 (词林 Dj08C01)
+    assert not groups("这个月开销太大") & groups("电线冒烟了")
+
+
+def test_thesaurus_subset_is_cilin_synonym_groups_with_attribution():
+    from knowledge.thesaurus import SUBSET, parse
+    text = SUBSET.read_text(encoding="utf-8")
+    assert "Apache License 2.0" in text.splitlines()[1]
+    groups = parse(text.splitlines())
+    assert len(groups) > 500 and all(2 <= len(m) for m in groups.values())

@@ -1,4 +1,4 @@
-"""Lowers intent confidence for messages made of characters the bot was never trained on.
+"""Lowers intent confidence for messages made of characters (or Latin words) the bot was never trained on.
 
 DIET still ranks intents for "呜呜呜呜", "😀😀😀" or "？？？", often confidently, because a message with no known
 features lands anywhere. This guard remembers the characters of the training data; when too few of a
@@ -7,6 +7,7 @@ message's characters are known, it caps the confidence so the FallbackClassifier
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import Any, Dict, List, Optional, Set, Text
 
@@ -19,11 +20,16 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 VOCAB_FILE = "characters.json"
+LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
 def content_chars(text: str) -> List[str]:
-    """Letters, digits and CJK characters; punctuation, symbols, emoji and spaces do not count."""
-    return [c for c in text if unicodedata.category(c)[0] in ("L", "N")]
+    """Content units: each CJK character or digit, and each Latin word as a whole ("app", "script").
+    Punctuation, symbols, emoji and spaces do not count. Latin letters one by one would make any English
+    or markup look familiar, so a Latin word is known only if it occurred as a word in training."""
+    units = [w.lower() for w in LATIN_WORD.findall(text)]
+    rest = LATIN_WORD.sub(" ", text)
+    return units + [c for c in rest if unicodedata.category(c)[0] in ("L", "N")]
 
 
 def known_share(text: str, vocabulary: Set[str]) -> float:
