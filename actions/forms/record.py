@@ -8,8 +8,13 @@ from backend.cis import OrderInfo
 
 
 def idempotency_key(tracker: Tracker, function_id: str) -> str:
-    """Same conversation + same user turn = same order, however often the submit action runs."""
-    turn = sum(1 for e in tracker.events if e.get("event") == "user")
+    """Same conversation + same user message = same order, however often the submit action runs.
+
+    Keyed by the message's own id (timestamp as a fallback), not by a turn count: a tracker store only
+    loads the current session, so a count restarts at 1 and a returning caller would collide with the
+    order of an earlier session."""
+    last = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+    turn = last.get("message_id") or last.get("timestamp") or "0"
     return f"{tracker.sender_id}:{function_id}:{turn}"[:128]
 
 

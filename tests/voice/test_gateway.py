@@ -1,0 +1,326 @@
+"""The gateway's Twilio edge: signed webhooks, TwiML, and the Media Streams protocol over a real websocket.
+
+Twilio is played by the test (tests/voice/twilio_fake.py); Rasa is a small scripted REST server here so
+the protocol can be checked fast and exactly; the back end is the seeded SQLite of tests/conftest.py.
+TTS is a silent engine (20 ms of silence per character) in these protocol tests only: the audio content
+is not what they check. The real dialogue, TTS and database are in test_call_flow.py.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import xml.etree.ElementTree as ET
+from contextlib import asynccontextmanager
+
+import aiohttp
+import numpy as np
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from twilio_fake import PUBLIC_URL, STREAM_URL, TOKEN, open_gateway, post_signed, signature
+from voice import prompts, twiml
+from voice.dtmf import Keypad, mode_for_prompt
+from voice.gateway import CALLS
+from voice.lookup import national_number
+from voice.playback import Voice
+
+REPLIES = {
+    "我要查电费": "请告诉我您的十位户号。户号可以在电费单或者缴费短信上找到。",
+    "我要报修": "请留一个联系电话，方便工作人员和您联系。",
+    "我家停电了": "好的，马上帮您报修。请问停电的详细地址是哪里？",
+    "再见": "感谢您的来电，祝您生活愉快，再见。",
+}
+
+
+class SilentEngine:
+    """Protocol tests only: 20 ms of silence per character, in chunks that are not whole frames."""
+
+    def stream(self, text: str):
+        samples = np.zeros(160 * len(text), dtype=np.int16)
+        return iter(np.array_split(samples, max(1, len(samples) // 1000)))
+
+    def synthesize(self, text: str) -> np.ndarray:
+        return np.concatenate(list(self.stream(text)))
+
+
+class FakeRasa:
+    """Rasa's REST channel, scripted: records what it was sent."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        return app
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.received.append(body)
+        text = body["message"]
+        if text.isdigit() and len(text) == 10:
+            reply = "为了保护您的信息，请说一下户主登记手机号的后四位。"
+        elif text.isdigit():
+            reply = f"收到{len(text)}位数字。请再说一遍联系电话号码。"
+        elif text == "转人工":
+            return web.json_response([{"recipient_id": body["sender"], "text": "帮您转人工客服，好吗？",
+                                       "buttons": [{"title": "好的", "payload": "/affirm"},
+                                                   {"title": "不用了", "payload": "/deny"}]}])
+        else:
+            reply = REPLIES.get(text, "不好意思，这句话我没太听明白。")
+        return web.json_response([{"recipient_id": body["sender"], "text": reply}])
+
+    def messages(self) -> list[str]:
+        return [b["message"] for b in self.received]
+
+
+@asynccontextmanager
+async def gateway(cis, *, speech: bool = True, rasa_url: str | None = None, **overrides):
+    """The gateway with a silent voice in front of the scripted Rasa (or `rasa_url`)."""
+    rasa = FakeRasa()
+    rasa_server = TestServer(rasa.app())
+    await rasa_server.start_server()
+    try:
+        async with open_gateway(cis, rasa_url or str(rasa_server.make_url("")).rstrip("/"), Voice(SilentEngine()),
+                                speech=speech, **overrides) as h:
+            h.rasa = rasa
+            yield h
+    finally:
+        await rasa_server.close()
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 120))
+
+
+# --- webhooks ------------------------------------------------------------------------------------------
+INCOMING = {"CallSid": "CA1234", "From": "+8613912340001", "To": "+8695598", "CallStatus": "ringing",
+            "AccountSid": "AC00", "Direction": "inbound"}
+
+
+def test_signed_incoming_call_gets_a_bidirectional_stream(cis):
+    async def scenario():
+        async with gateway(cis) as h:
+            status, body = await post_signed(h.http, h.base, "/voice/incoming", INCOMING)
+            assert status == 200
+            stream = ET.fromstring(body).find("./Connect/Stream")
+            assert stream is not None and stream.get("url") == STREAM_URL
+            params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+            assert params == {"caller": "+8613912340001", "callSid": "CA1234"}
+            record = h.app[CALLS].get("CA1234")
+            assert record.status == "ringing" and record.caller == "+8613912340001"
+    run(scenario())
+
+
+@pytest.mark.parametrize("how", ["missing", "other token", "other url", "tampered"])
+def test_forged_or_missing_signature_is_refused_and_nothing_is_recorded(cis, how):
+    async def scenario():
+        async with gateway(cis) as h:
+            kw = {"missing": {"headers": {}}, "other token": {"token": "not-the-token"},
+                  "other url": {"sign_url": "https://evil.example.com/voice/incoming"}}.get(how, {})
+            params = dict(INCOMING)
+            if how == "tampered":   # signed for one caller, sent with another
+                sig = signature(PUBLIC_URL + "/voice/incoming", params)
+                params["From"] = "+8613900000000"
+                kw = {"headers": {"X-Twilio-Signature": sig}}
+            status, _ = await post_signed(h.http, h.base, "/voice/incoming", params, **kw)
+            assert status == 403
+            status, _ = await post_signed(h.http, h.base, "/voice/status", {**params, "CallStatus": "completed"}, **kw)
+            assert status == 403
+            assert len(h.app[CALLS]) == 0
+    run(scenario())
+
+
+def test_status_callback_is_recorded(cis):
+    async def scenario():
+        async with gateway(cis) as h:
+            await post_signed(h.http, h.base, "/voice/incoming", INCOMING)
+            status, _ = await post_signed(h.http, h.base, "/voice/status",
+                                          {**INCOMING, "CallStatus": "completed", "CallDuration": "42"})
+            assert status == 204
+            record = h.app[CALLS].get("CA1234")
+            assert [s for s, _ in record.statuses] == ["ringing", "completed"] and record.ended
+            assert any("42" in text for _, text, _ in record.events)
+    run(scenario())
+
+
+def test_stream_upgrade_signature(cis):
+    async def scenario():
+        async with gateway(cis) as h:     # required by default
+            for headers in ({"X-Twilio-Signature": "Zm9yZ2Vk"}, {}):
+                with pytest.raises(aiohttp.WSServerHandshakeError) as e:
+                    await h.http.ws_connect(h.base + "/voice/stream", headers=headers)
+                assert e.value.status == 403
+            ws = await h.http.ws_connect(h.base + "/voice/stream",
+                                         headers={"X-Twilio-Signature": signature(STREAM_URL, {})})
+            await ws.close()
+        async with gateway(cis, require_stream_signature=False) as h:   # unsigned let in (logged)
+            ws = await h.http.ws_connect(h.base + "/voice/stream")
+            await ws.close()
+    run(scenario())
+
+
+# --- media streams -------------------------------------------------------------------------------------
+def test_malformed_frames_are_skipped_and_outbound_media_is_paced_160_byte_ulaw(cis):
+    async def scenario():
+        async with gateway(cis, playback_lead_ms=100) as h:
+            async with h.call(caller="+8613700000000") as tw:   # an unknown number: the menu greeting
+                for junk in ["{not json", "[1,2]", '{"event":"bogus"}', '{"event":"media","media":{"payload":"%%%"}}',
+                             '{"event":"dtmf","dtmf":{"digit":"x"}}']:
+                    await tw.send(junk)
+                await tw.ws.send_bytes(b"\x00\x01")
+                await tw.wait_marks(1)
+                frames = [r for r in tw.events("media")]
+                first_mark = tw.events("mark")[0]
+                greeting = [f for f in frames if f.at <= first_mark.at]
+                expected = prompts.greeting(None, None)
+                assert len(greeting) == len(expected)            # 20 ms per character, whole frames
+                for f in greeting:
+                    assert f.msg["streamSid"] == tw.stream_sid
+                    assert len(base64.b64decode(f.msg["media"]["payload"])) == 160
+                span = greeting[-1].at - greeting[0].at
+                nominal = (len(greeting) - 1) * 0.02
+                assert nominal - 0.1 - 0.05 <= span <= nominal + 0.3, (span, nominal)   # real time, 100 ms lead
+                for i, f in enumerate(greeting):                 # never more than the lead ahead
+                    assert f.at - greeting[0].at >= i * 0.02 - 0.1 - 0.05
+                assert first_mark.msg["mark"]["name"]
+                await tw.wait_for(lambda: not h.session("CA0001").speaker.marks)   # echoed mark taken
+                assert h.session("CA0001").record.said()[0] == expected
+                await tw.press("2")                              # the call went on through the junk
+                await tw.wait_for(lambda: h.rasa.messages() == ["我要查电费"])
+    run(scenario())
+
+
+def test_a_prompt_queued_while_the_last_one_plays_out_is_spoken(cis):
+    async def scenario():
+        async with gateway(cis) as h:
+            async with h.call(caller="+8613700000000") as tw:
+                await tw.wait_marks(1)          # all frames sent; Twilio still has ~100 ms to play
+                h.session().say("还有一句。")
+                await tw.wait_marks(2, timeout=5)
+                assert len(tw.events("media")) == len(prompts.greeting(None, None)) + len("还有一句。")
+    run(scenario())
+
+
+def test_known_caller_is_greeted_by_name_and_told_about_the_outage(cis):
+    async def scenario():
+        async with gateway(cis) as h:
+            async with h.call(caller="+8613912340001") as tw:
+                await tw.wait_marks(1)
+                said = h.session().record.said()[0]
+                assert said.startswith("王建国您好") and "故障停电" in said and "恢复供电" in said
+                assert h.session().record.customer == "3201000001"
+    run(scenario())
+
+
+def test_speech_barges_in_and_is_sent_to_the_bot(cis):
+    async def scenario():
+        async with gateway(cis) as h:
+            async with h.call() as tw:
+                await tw.wait_for(lambda: len(tw.events("media")) >= 10)     # the greeting is playing
+                await tw.speak(0.3)                                          # caller talks over it
+                await tw.wait_for(lambda: tw.events("clear"))
+                cleared = tw.events("clear")[0].at
+                h.recognizers[0].inject("我家停电了")
+                await tw.wait_for(lambda: h.rasa.messages() == ["我家停电了"])
+                sent = h.rasa.received[0]
+                assert sent["sender"] == "voice:13912340001"
+                assert sent["metadata"]["channel"] == "voice" and sent["metadata"]["caller"] == "13912340001"
+                await tw.wait_marks(1)
+                late = [r for r in tw.events("media") if cleared + 0.05 < r.at < tw.events("mark")[0].at
+                        and r.at < cleared + 0.2]
+                assert not late                                              # the greeting stopped at once
+                record = h.session().record
+                await tw.wait_for(lambda: record.turns and record.turns[0].first_audio_ms is not None)
+                assert record.said()[-1] == REPLIES["我家停电了"]
+                assert any("barge-in" in text for who, text, _ in record.events if who == "system")
+    run(scenario())
+
+
+def test_dtmf_menu_and_digit_collection(cis):
+    async def scenario():
+        async with gateway(cis, inter_digit_seconds=0.5) as h:
+            async with h.call() as tw:
+                await tw.press("2")                        # anytime, also during the greeting
+                await tw.wait_for(lambda: h.rasa.messages() == ["我要查电费"])
+                await tw.wait_for(lambda: h.session().keypad.mode is not None)
+                await tw.press("3201000001")               # 10 digits: sent without waiting for #
+                await tw.wait_for(lambda: h.rasa.messages()[-1] == "3201000001")
+                await tw.wait_for(lambda: h.session().keypad.mode and h.session().keypad.mode.length == 4)
+                await tw.press("9*")                       # * starts over
+                await tw.press("0001")
+                await tw.wait_for(lambda: h.rasa.messages()[-1] == "0001")
+                assert h.rasa.messages() == ["我要查电费", "3201000001", "0001"]
+        async with gateway(cis, inter_digit_seconds=0.4) as h:
+            async with h.call(call_sid="CA0002") as tw:
+                await tw.press("1")
+                await tw.wait_for(lambda: h.session("CA0002").keypad.mode is not None)   # 联系电话: 11 digits
+                await tw.press("0105#")
+                await tw.wait_for(lambda: h.rasa.messages()[-1] == "0105")
+                await tw.press("1388")                     # no #: the inter-digit pause ends it
+                await tw.wait_for(lambda: h.rasa.messages()[-1] == "1388", timeout=3)
+    run(scenario())
+
+
+def test_buttons_are_read_and_goodbye_hangs_up(cis):
+    async def scenario():
+        async with gateway(cis) as h:
+            async with h.call() as tw:
+                await tw.press("0")
+                await tw.wait_for(lambda: any("或者“不用了”" in t for t in h.session().record.said()))
+                h.recognizers[0].inject("再见")
+                await asyncio.wait_for(tw.closed.wait(), 20)   # the gateway closed the stream: call over
+                assert h.rasa.messages() == ["转人工", "再见"]
+    run(scenario())
+
+
+def test_no_input_reprompts_twice_then_says_goodbye_and_hangs_up(cis):
+    async def scenario():
+        async with gateway(cis, no_input_seconds=0.3) as h:
+            async with h.call(caller=None, call_sid="CA0003") as tw:   # withheld number
+                await asyncio.wait_for(tw.closed.wait(), 30)
+                said = h.app[CALLS].get("CA0003").said()
+                assert said[1:] == [*prompts.NO_INPUT, prompts.NO_INPUT_GOODBYE]
+                assert h.rasa.received == []
+    run(scenario())
+
+
+def test_dtmf_only_without_a_recogniser_and_bot_down(cis):
+    async def scenario():
+        async with gateway(cis, speech=False, rasa_url="http://127.0.0.1:9") as h:
+            async with h.call(call_sid="CA0004") as tw:
+                await tw.press("3")
+                await tw.wait_for(lambda: prompts.BOT_UNAVAILABLE in h.session("CA0004").record.said())
+                assert prompts.DTMF_ONLY in h.session("CA0004").record.said()[0]
+    run(scenario())
+
+
+# --- pure parts ----------------------------------------------------------------------------------------
+def test_parse_media_streams_messages():
+    start = twiml.parse('{"event":"start","start":{"streamSid":"MZ1","callSid":"CA1","customParameters":'
+                        '{"caller":"+8613912340001"}}}')
+    assert (start.stream_sid, start.call_sid, start.parameters["caller"]) == ("MZ1", "CA1", "+8613912340001")
+    assert twiml.parse('{"event":"media","media":{"payload":"/w=="}}').audio == b"\xff"
+    assert twiml.parse('{"event":"dtmf","dtmf":{"digit":"#"}}').digit == "#"
+    for bad in ["", "null", '{"event":"media","media":{"payload":"a"}}', '{"event":"x"}']:
+        with pytest.raises(twiml.ProtocolError):
+            twiml.parse(bad)
+
+
+def test_digit_mode_follows_the_last_question():
+    assert mode_for_prompt("请告诉我您的十位户号。户号可以在电费单上找到。").length == 10
+    assert mode_for_prompt("为了保护您的信息，请说一下户主登记手机号的后四位。").length == 4
+    assert mode_for_prompt("请留一个联系电话，方便工作人员和您联系。").length == 11
+    assert mode_for_prompt("工单号是G 2611 2300 042。抢修人员会尽快和您联系，请保持电话畅通。") is None
+    pad = Keypad()
+    assert pad.press("1").text == "我要报修" and pad.press("7").unknown
+    pad.expect("请告诉我工单号，或者您的十位户号。")
+    assert [pad.press(k).pending for k in "3201000001"] == [True] * 10 and pad.press("#").text == "3201000001"
+
+
+def test_caller_numbers():
+    assert national_number("+8613912340001") == "13912340001"
+    assert national_number("13912340001") == "13912340001"
+    assert national_number("+861012345678") == "01012345678"
+    assert national_number("anonymous") is None and national_number("+266696687") is None

@@ -1,0 +1,1 @@
+"""Voice channel: telephony audio, speech recognition (ASR) and text to speech (TTS)."""

@@ -1,0 +1,69 @@
+"""The voice gateway's settings: one typed object, read from the environment, checked when it is built."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.db import database_url
+
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:5058"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    public_url: str                      # how Twilio reaches us, e.g. https://voice.example.cn (signatures use it)
+    auth_token: str                      # Twilio auth token: every webhook's X-Twilio-Signature is checked with it
+    rasa_url: str = "http://127.0.0.1:5005"
+    db_url: str = ""
+    vosk_model: str | None = None        # folder of a Vosk model; None = DTMF-only (nothing recognises speech)
+    tts_model: str | None = None         # folder of the Kokoro model; None = the TTS package's fallback engine
+    prompt_cache_dir: str | None = None  # rendered fixed prompts (greeting, menu…) are kept here
+    require_stream_signature: bool = True    # refuse a /voice/stream upgrade without X-Twilio-Signature
+    no_input_seconds: float = 8.0        # silence after a prompt before "您还在吗？"
+    no_input_reprompts: int = 2          # re-prompts before goodbye
+    inter_digit_seconds: float = 4.0     # a key sequence (户号, phone) is taken as finished after this pause
+    playback_lead_ms: int = 100          # outbound audio runs this far ahead of real time
+    rasa_timeout_seconds: float = 30.0
+
+    def __post_init__(self):
+        if not self.auth_token:
+            raise ConfigError("TWILIO_AUTH_TOKEN is not set: webhooks cannot be authenticated")
+        if not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"P95598_PUBLIC_URL must start with http:// or https://, got {self.public_url!r}")
+        if self.playback_lead_ms < 0 or self.playback_lead_ms > 1000:
+            raise ConfigError("playback lead must be between 0 and 1000 ms")
+        if self.no_input_seconds <= 0 or self.inter_digit_seconds <= 0:
+            raise ConfigError("timeouts must be positive")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        object.__setattr__(self, "rasa_url", self.rasa_url.rstrip("/"))
+
+    @property
+    def stream_url(self) -> str:
+        """The websocket Twilio opens for the call's audio: wss:// for an https public URL."""
+        base = self.public_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        return f"{base}/voice/stream"
+
+    def webhook_url(self, path: str) -> str:
+        return f"{self.public_url}{path}"
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, **overrides) -> "VoiceConfig":
+        env = os.environ if env is None else env
+        values = dict(
+            public_url=env.get("P95598_PUBLIC_URL", DEFAULT_PUBLIC_URL),
+            auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            rasa_url=env.get("P95598_RASA_URL", f"http://127.0.0.1:{env.get('P95598_RASA_PORT', '5005')}"),
+            db_url=env.get("P95598_DB_URL") or database_url(),
+            vosk_model=env.get("P95598_VOSK_MODEL") or None,
+            tts_model=env.get("P95598_TTS_MODEL") or None,
+            prompt_cache_dir=env.get("P95598_PROMPT_CACHE") or str(
+                Path(env.get("P95598_CACHE", Path.home() / ".cache" / "p95598")) / "prompts"),
+            require_stream_signature=env.get("P95598_REQUIRE_STREAM_SIGNATURE", "1") not in ("0", "false", "no"),
+        )
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,254 @@
+"""The hotline's telephony edge: Twilio webhooks and the Media Streams websocket, as an aiohttp app.
+
+    POST /voice/incoming   TwiML that connects the call's audio to wss://<public>/voice/stream
+    POST /voice/status     call status callbacks (recorded in the call log)
+    GET  /voice/stream     the bidirectional Media Stream (websocket), one CallSession per call
+    GET  /health
+
+Every webhook must carry a valid X-Twilio-Signature for its public URL (403 otherwise, and nothing is
+recorded). So must the websocket upgrade (Twilio signs it): a forged stream could claim any caller number
+and be greeted with that customer's details. P95598_REQUIRE_STREAM_SIGNATURE=0 lets unsigned upgrades in
+(local testing); a bad signature is always refused. Shared resources live on the app under AppKeys and
+are opened/closed in cleanup_ctx.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from backend.cis import CIS, SqlCIS
+from backend.db import make_engine, make_sessionmaker
+from voice import prompts, twiml
+from voice.call import CallSession
+from voice.call_log import CallLog
+from voice.config import VoiceConfig
+from voice.lookup import CallerLookup
+from voice.playback import Voice
+from voice.rasa_client import RasaClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    rasa: RasaClient
+    lookup: CallerLookup
+    voice: Voice
+    recognizer_factory: Callable[[], object] | None   # None: DTMF only
+
+
+CONFIG = web.AppKey("config", VoiceConfig)
+CALLS = web.AppKey("calls", CallLog)
+SERVICES = web.AppKey("services", Services)
+SESSIONS = web.AppKey("sessions", dict)               # CallSid -> CallSession, while the stream is open
+SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+
+
+def create_app(config: VoiceConfig, *, cis: CIS | None = None, voice: Voice | None = None,
+               recognizer_factory: Callable[[], object] | None = None) -> web.Application:
+    """The gateway. Without `voice` the TTS package's engine is made from the config; without
+    `recognizer_factory` a Vosk recogniser is made per call from `config.vosk_model` (none: DTMF only)."""
+    app = web.Application()
+    app[CONFIG], app[CALLS], app[SESSIONS], app[SOCKETS] = config, CallLog(), {}, weakref.WeakSet()
+    app.cleanup_ctx.append(_services(cis, voice, recognizer_factory))
+    app.on_shutdown.append(_close_sockets)
+    app.add_routes([web.post("/voice/incoming", incoming), web.post("/voice/status", status),
+                    web.get("/voice/stream", stream), web.get("/health", health)])
+    return app
+
+
+def _services(cis, voice, recognizer_factory):
+    async def ctx(app: web.Application):
+        config = app[CONFIG]
+        engine = None
+        if cis is None:
+            engine = make_engine(config.db_url)
+        lookup = CallerLookup(cis or SqlCIS(make_sessionmaker(engine)))
+        factory = recognizer_factory if recognizer_factory is not None else await _vosk_factory(config)
+        speech = voice or await asyncio.to_thread(_default_voice, config)
+        warm = asyncio.create_task(_warm_prompts(speech))
+        async with aiohttp.ClientSession() as http:
+            app[SERVICES] = Services(RasaClient(http, config.rasa_url, config.rasa_timeout_seconds), lookup,
+                                     speech, factory)
+            yield
+        warm.cancel()
+        if engine is not None:
+            engine.dispose()
+    return ctx
+
+
+async def _vosk_factory(config: VoiceConfig):
+    if not config.vosk_model:
+        log.warning("no Vosk model configured (P95598_VOSK_MODEL): speech cannot be recognised, "
+                    "calls run in DTMF-only mode")
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    from voice.asr import AsrConfig, CallRecognizer, kaldi_input_rate, load_model
+    model = await asyncio.to_thread(load_model, config.vosk_model)
+    # the rate the model was trained at: Vosk refuses to upsample 8 kHz for some models' feature config
+    asr_config = AsrConfig(model_path=config.vosk_model, sample_rate=kaldi_input_rate(config.vosk_model))
+    executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="vosk")
+    return lambda: CallRecognizer(model, asr_config, executor=executor)
+
+
+def _default_voice(config: VoiceConfig) -> Voice:
+    """Kokoro when its model folder is there, else espeak-ng (the TTS package decides); fixed prompts cached."""
+    from voice.tts import PromptCache, TtsConfig, make_engine as make_tts
+    engine = make_tts(TtsConfig.from_env(**({"model_dir": config.tts_model} if config.tts_model else {})))
+    log.info("TTS engine %s (%s)", engine.name, getattr(engine, "voice", ""))
+    cache = PromptCache(config.prompt_cache_dir, engine) if config.prompt_cache_dir else None
+    return Voice(engine, cache, reusable=[*prompts.FIXED, *prompts.bot_responses()])
+
+
+async def _warm_prompts(voice: Voice) -> None:
+    """Render the fixed prompts once (to disk), so the first caller does not wait for them."""
+    if voice.cache is None:
+        return
+    try:
+        n = await asyncio.to_thread(voice.warm)
+        log.info("prompt cache ready (%d rendered now)", n)
+    except Exception:
+        log.exception("prompt cache warm-up failed; prompts are synthesised on first use")
+
+
+async def _close_sockets(app: web.Application) -> None:
+    for ws in list(app[SOCKETS]):
+        await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+# --- signatures ----------------------------------------------------------------------------------------
+def _signed(request: web.Request, url: str, params: dict) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    return bool(signature) and RequestValidator(request.app[CONFIG].auth_token).validate(url, params, signature)
+
+
+async def _signed_form(request: web.Request) -> dict | None:
+    """The POSTed form if its signature is valid for our public URL, else None."""
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    url = request.app[CONFIG].webhook_url(request.path_qs)
+    if not _signed(request, url, form):
+        log.warning("refused %s from %s: missing or bad X-Twilio-Signature", request.path, request.remote)
+        return None
+    return form
+
+
+# --- webhooks ------------------------------------------------------------------------------------------
+async def incoming(request: web.Request) -> web.Response:
+    form = await _signed_form(request)
+    if form is None:
+        raise web.HTTPForbidden(text="invalid signature")
+    call_sid, caller = form.get("CallSid", ""), form.get("From", "")
+    if not call_sid:
+        raise web.HTTPBadRequest(text="CallSid missing")
+    request.app[CALLS].status(call_sid, form.get("CallStatus") or "ringing", caller)
+    body = twiml.connect_stream(request.app[CONFIG].stream_url, {"caller": caller, "callSid": call_sid})
+    return web.Response(text=body, content_type="text/xml")
+
+
+async def status(request: web.Request) -> web.Response:
+    form = await _signed_form(request)
+    if form is None:
+        raise web.HTTPForbidden(text="invalid signature")
+    if form.get("CallSid") and form.get("CallStatus"):
+        record = request.app[CALLS].status(form["CallSid"], form["CallStatus"], form.get("From"))
+        if form.get("CallDuration"):
+            record.note("system", f"通话时长 {form['CallDuration']} 秒")
+    return web.Response(status=204)
+
+
+async def health(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    return web.json_response({"ok": True, "asr": services.recognizer_factory is not None,
+                              "tts": type(services.voice.engine).__name__, "calls": len(request.app[SESSIONS])})
+
+
+# --- the media stream ----------------------------------------------------------------------------------
+async def stream(request: web.Request) -> web.StreamResponse:
+    config = request.app[CONFIG]
+    if "X-Twilio-Signature" in request.headers:
+        urls = (config.stream_url + request.path_qs.removeprefix("/voice/stream"),
+                config.webhook_url(request.path_qs))
+        if not any(_signed(request, url, {}) for url in urls):
+            log.warning("refused a media stream from %s: bad X-Twilio-Signature", request.remote)
+            raise web.HTTPForbidden(text="invalid signature")
+    elif config.require_stream_signature:
+        log.warning("refused an unsigned media stream from %s", request.remote)
+        raise web.HTTPForbidden(text="signature required")
+    ws = web.WebSocketResponse(max_msg_size=1 << 20)
+    await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
+    session: CallSession | None = None
+    reason = "websocket closed"
+    try:
+        async for msg in ws:   # the only reader of this socket
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                log.warning("non-text frame (%s) skipped", msg.type)
+                continue
+            try:
+                event = twiml.parse(msg.data)
+            except twiml.ProtocolError as e:
+                log.warning("malformed Media Streams frame skipped: %s", e)
+                continue
+            if event.kind == "stop":
+                reason = "stop"
+                break
+            try:
+                session = await _dispatch(request.app, ws, session, event)
+            except Exception:
+                log.exception("error handling %s event; the call goes on", event.kind)
+    finally:
+        if session is not None:
+            request.app[SESSIONS].pop(session.call_sid, None)
+            await session.end(reason)
+        await ws.close()
+    return ws
+
+
+async def _dispatch(app: web.Application, ws: web.WebSocketResponse, session: CallSession | None,
+                    event: twiml.StreamEvent) -> CallSession | None:
+    if event.kind == "start":
+        if session is not None:
+            log.warning("second start event on one stream ignored")
+            return session
+        return await _start_call(app, ws, event)
+    if session is None:
+        if event.kind not in ("connected",):
+            log.warning("%s before start skipped", event.kind)
+        return None
+    if event.kind == "media":
+        await session.on_media(event.audio)
+    elif event.kind == "dtmf":
+        await session.on_dtmf(event.digit)
+    elif event.kind == "mark":
+        session.on_mark(event.mark)
+    return session
+
+
+async def _start_call(app: web.Application, ws: web.WebSocketResponse, event: twiml.StreamEvent) -> CallSession:
+    services, config = app[SERVICES], app[CONFIG]
+    call_sid = event.call_sid or event.parameters.get("callSid") or event.stream_sid
+
+    async def send(text: str) -> None:
+        if ws.closed:
+            raise ConnectionResetError("media stream closed")
+        await ws.send_str(text)
+
+    async def hangup() -> None:   # closing the stream ends <Connect>; with no verb after it, the call ends
+        await ws.close()
+
+    record = app[CALLS].open(call_sid)
+    session = CallSession(event, send=send, hangup=hangup, rasa=services.rasa, lookup=services.lookup,
+                          voice=services.voice, config=config, record=record,
+                          recognizer=services.recognizer_factory() if services.recognizer_factory else None)
+    app[SESSIONS][session.call_sid] = session
+    await session.begin()
+    return session

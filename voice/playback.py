@@ -1,0 +1,149 @@
+"""Outbound audio of one call: prompts synthesised, cut into 20 ms μ-law frames and paced in real time.
+
+Twilio plays what it receives as soon as it arrives and buffers the rest, so the speaker keeps only a small
+lead (`lead_ms`) over the real-time clock: a `clear` (barge-in) then cuts the prompt within that lead.
+After each prompt a `mark` is sent; Twilio echoes it back when the prompt has been heard to its end (or was
+cleared). Only the call's receive loop reads the websocket; this task only sends.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+
+import numpy as np
+
+from voice import twiml
+from voice.audio import FRAME_BYTES, pcm16_to_ulaw
+
+log = logging.getLogger(__name__)
+FRAME = twiml.FRAME_SECONDS
+
+
+class Voice:
+    """A TTS engine (`stream(text)` -> int16 8 kHz chunks) and an optional prompt cache.
+
+    A text already in the cache is played from it at once; any other is streamed clause by clause, so its
+    first audio leaves while the rest is synthesised. `reusable` texts (the gateway's fixed prompts and
+    the bot's fixed responses) are rendered into the cache ahead of time by `warm`.
+    """
+
+    def __init__(self, engine, cache=None, reusable: Iterable[str] = ()):
+        self.engine, self.cache = engine, cache
+        self.reusable = list(dict.fromkeys(reusable))
+
+    def cached(self, text: str) -> bool:
+        return self.cache is not None and text in self.cache
+
+    def warm(self) -> int:
+        """Render the reusable texts not yet in the cache (blocking; run it in a thread)."""
+        return self.cache.warm(self.reusable) if self.cache is not None else 0
+
+    async def chunks(self, text: str) -> AsyncIterator[np.ndarray]:
+        if await asyncio.to_thread(self.cached, text):
+            yield await asyncio.to_thread(self.cache.get, text)
+            return
+        stream = iter(await asyncio.to_thread(self.engine.stream, text))
+        while (chunk := await asyncio.to_thread(next, stream, None)) is not None:
+            yield chunk
+
+
+class Speaker:
+    def __init__(self, send: Callable[[str], Awaitable[None]], stream_sid: str, voice: Voice, *,
+                 lead_ms: int = 100, on_idle: Callable[[], None] | None = None):
+        self._send, self._sid, self._voice = send, stream_sid, voice
+        self._lead = lead_ms / 1000
+        self._on_idle = on_idle
+        self._queue: deque[tuple[str, Callable[[], None] | None]] = deque()
+        self._task: asyncio.Task | None = None
+        self._t0 = 0.0            # pacing clock: frame n is due at t0 + n * 20 ms - lead
+        self._sent = 0
+        self._count = 0
+        self.marks: dict[str, str] = {}   # mark name -> prompt text, until Twilio echoes it
+        self.frames_sent = 0
+
+    @property
+    def busy(self) -> bool:
+        """A prompt is being sent, or Twilio still has audio of ours to play."""
+        loop = asyncio.get_running_loop()
+        return bool(self._task and not self._task.done()) or loop.time() < self._t0 + self._sent * FRAME
+
+    def play(self, text: str, *, on_start: Callable[[], None] | None = None) -> None:
+        """Queue a prompt; `on_start` runs when its first frame is sent."""
+        if not text.strip():
+            return
+        self._queue.append((text, on_start))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"speaker-{self._sid}")
+
+    async def interrupt(self) -> bool:
+        """Barge-in: drop what is queued, stop sending, tell Twilio to drop its buffer. True if it cut something."""
+        was_busy = self.busy or bool(self._queue)
+        self._queue.clear()
+        if self._task and not self._task.done():
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():
+                    raise
+        self._task = None
+        self._t0, self._sent = asyncio.get_running_loop().time(), 0
+        if was_busy:
+            await self._send(twiml.clear(self._sid))
+        return was_busy
+
+    def heard(self, mark: str) -> str | None:
+        """Twilio echoed a mark: the prompt it closes has been played (or cleared)."""
+        return self.marks.pop(mark, None)
+
+    async def close(self) -> None:
+        self._queue.clear()
+        if self._task and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queue:
+            text, on_start = self._queue.popleft()
+            try:
+                await self._speak(text, on_start)
+            except ConnectionError as e:   # the websocket closed under us
+                log.info("playback stopped: %r", e)
+                return
+            except Exception:
+                log.exception("could not speak %r", text[:40])
+            if not self._queue:   # Twilio plays the rest out; a prompt queued meanwhile goes on from here
+                await asyncio.sleep(max(0.0, self._t0 + self._sent * FRAME - loop.time()))
+        if self._on_idle:   # after this task is done, so `busy` is False for the callback
+            loop.call_soon(self._on_idle)
+
+    async def _speak(self, text: str, on_start) -> None:
+        pending = b""
+        async for pcm in self._voice.chunks(text):
+            pending += pcm16_to_ulaw(np.asarray(pcm))
+            while len(pending) >= FRAME_BYTES:
+                frame, pending = pending[:FRAME_BYTES], pending[FRAME_BYTES:]
+                await self._frame(frame)
+                if on_start:
+                    on_start()
+                    on_start = None
+        if pending:
+            await self._frame(pending + b"\xff" * (FRAME_BYTES - len(pending)))
+        self._count += 1
+        name = f"prompt-{self._count}"
+        self.marks[name] = text
+        await self._send(twiml.mark(self._sid, name))
+
+    async def _frame(self, ulaw: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        ahead = self._t0 + self._sent * FRAME - loop.time()   # audio Twilio still has buffered
+        if ahead < 0:                 # synthesis fell behind: Twilio ran dry, restart the clock from now
+            self._t0, self._sent = loop.time(), 0
+        elif ahead > self._lead:
+            await asyncio.sleep(ahead - self._lead)
+        await self._send(twiml.media(self._sid, ulaw))
+        self._sent += 1
+        self.frames_sent += 1

@@ -1,0 +1,98 @@
+"""What the gateway itself says (greeting, outage notice, menu, no-input) and how bot messages are spoken.
+
+Short, polite, spoken-style Chinese. Numbers and times are written the way the bot writes them; reading
+them aloud (digit by digit for numbers, 幺 for 1 …) is the TTS package's normalisation.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from backend.cis import CustomerInfo, OutageInfo
+
+DOMAIN_RESPONSES = Path(__file__).resolve().parent.parent / "bot" / "domain" / "responses.yml"
+LOCAL_TZ = ZoneInfo(os.environ.get("P95598_TZ", "Asia/Shanghai"))
+
+WELCOME = "您好，这里是95598智能客服。"
+MENU = "请直接说出您要办理的业务，也可以按键：报修请按1，查电费请按2，停电查询请按3，人工服务请按0。"
+MENU_SHORT = "请问有什么可以帮您？您可以直接说，也可以按1报修、按2查电费、按3查停电、按0转人工。"
+DTMF_ONLY = "目前语音识别暂时不可用，请用按键操作。"
+NO_INPUT = ("您还在吗？请说出您要办理的业务。",
+            "您还在吗？请说出您要办理的业务，或者按0转人工。")
+NO_INPUT_GOODBYE = "很抱歉，一直没有听到您的声音。如需帮助，请再次拨打95598。感谢您的来电，再见。"
+UNKNOWN_KEY = "不好意思，这个按键没有对应的业务。" + MENU_SHORT.split("？", 1)[1]
+RESUME = "您上次的业务还没有办完，我们接着来。"
+BOT_UNAVAILABLE = "不好意思，系统有点忙，请稍后再说一遍，或者按0转人工。"
+FIXED = (WELCOME + MENU, WELCOME + DTMF_ONLY + MENU, *NO_INPUT, NO_INPUT_GOODBYE, UNKNOWN_KEY, BOT_UNAVAILABLE)
+# "G 2611 2300 042" as the bot writes a work-order number: joined, so TTS reads it digit by digit as a code
+SPACED_CODE = re.compile(r"(?<![A-Za-z\d])([A-Z]) ?(\d{4}) ?(\d{4}) ?(\d{3})(?!\d)")
+
+
+def bot_responses(path: Path = DOMAIN_RESPONSES) -> list[str]:
+    """The bot's fixed responses (bot/domain/responses.yml) as they are spoken: worth rendering ahead."""
+    try:
+        responses = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {}
+    except OSError:
+        return []
+    return [spoken_message(v) for variants in responses.values() for v in variants or []
+            if isinstance(v, dict) and v.get("text") and "{" not in v["text"]]
+
+
+def spoken_time(utc_naive: dt.datetime, now: dt.datetime | None = None) -> str:
+    """今天下午3点20分 / 明天上午8点 (as actions.services.spoken_time, which the gateway cannot import)."""
+    t = utc_naive.replace(tzinfo=dt.timezone.utc).astimezone(LOCAL_TZ)
+    today = (now or dt.datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ).date()
+    day = {0: "今天", 1: "明天", 2: "后天"}.get((t.date() - today).days, f"{t.month}月{t.day}日")
+    part = "凌晨" if t.hour < 6 else "上午" if t.hour < 12 else "中午" if t.hour < 13 else "下午" if t.hour < 18 else "晚上"
+    hour = t.hour if t.hour <= 12 else t.hour - 12
+    minute = "" if not t.minute else f"零{t.minute}分" if t.minute < 10 else f"{t.minute}分"
+    return f"{day}{part}{hour}点{minute}"
+
+
+def address_of(customer: CustomerInfo, gender: str | None = None) -> str:
+    """How to address a known caller: 尊敬的王先生 only when the gender is known, else the full name."""
+    if gender in ("male", "男"):
+        return f"尊敬的{customer.surname}先生，您好"
+    if gender in ("female", "女"):
+        return f"尊敬的{customer.surname}女士，您好"
+    return f"{customer.name}您好"
+
+
+def outage_notice(outage: OutageInfo) -> str:
+    kind = "计划停电" if outage.kind == "planned" else "故障停电"
+    return (f"您所在的{outage.area_name}目前有{kind}，原因是{outage.reason}，"
+            f"预计{spoken_time(outage.expected_end)}恢复供电。")
+
+
+def greeting(customer: CustomerInfo | None, outage: OutageInfo | None, *, dtmf_only: bool = False,
+             resume_question: str | None = None) -> str:
+    """The first thing a caller hears: known callers by name, an outage in their area before anything else.
+
+    `resume_question`: the caller hung up in the middle of a form; it goes on where it stopped.
+    """
+    hello = (f"{address_of(customer)}，这里是95598智能客服。" if customer else WELCOME) + (DTMF_ONLY if dtmf_only else "")
+    notice = outage_notice(outage) if customer and outage else ""
+    if resume_question:
+        text = hello + notice + RESUME + resume_question
+    elif notice:
+        text = (hello + notice + "抢修人员正在处理，请您耐心等待。如果您家停电和这个情况不一样，比如邻居家都有电，"
+                "请说“报修”或者按1，我帮您登记。还有别的需要，请直接说。")
+    else:
+        text = hello + (MENU_SHORT if customer else MENU)
+    return text
+
+
+def spoken_message(message: dict) -> str:
+    """A Rasa bot message as it is said: the text, then its buttons as a short list of options."""
+    text = SPACED_CODE.sub(lambda m: "".join(m.groups()), str(message.get("text") or "").strip())
+    titles = [str(b.get("title") or "").strip() for b in message.get("buttons") or []]
+    titles = [t for t in titles if t][:4]
+    if titles:
+        options = "、".join(f"“{t}”" for t in titles[:-1]) + ("，或者" if len(titles) > 1 else "") + f"“{titles[-1]}”"
+        text += f"您可以说{options}。"
+    return text

@@ -1,0 +1,104 @@
+"""What Twilio speaks, with no I/O: the TwiML answer to a call and the Media Streams websocket messages.
+
+Inbound messages are parsed into `StreamEvent`s (`parse`); outbound ones are built by `media`, `mark` and
+`clear`. Audio is μ-law 8 kHz mono, base64 in JSON, 160 bytes = 20 ms per outbound frame.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+
+from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
+
+FRAME_BYTES = 160          # 20 ms of μ-law at 8 kHz
+FRAME_SECONDS = 0.02
+EVENTS = ("connected", "start", "media", "dtmf", "mark", "stop")
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a Media Streams message we can use; the call goes on without it."""
+
+
+def connect_stream(stream_url: str, parameters: dict[str, str]) -> str:
+    """<Response><Connect><Stream url=…><Parameter…/></Stream></Connect></Response>: a bidirectional stream."""
+    response, connect = VoiceResponse(), Connect()
+    stream = Stream(url=stream_url)
+    for name, value in parameters.items():
+        if value:
+            stream.parameter(name=name, value=value)
+    connect.append(stream)
+    response.append(connect)
+    return str(response)
+
+
+def say_and_hang_up(text: str) -> str:
+    """Fallback answer when no stream can be offered (e.g. the gateway is shutting down)."""
+    response = VoiceResponse()
+    response.say(text, language="cmn-CN")
+    response.hangup()
+    return str(response)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    kind: str                      # one of EVENTS
+    stream_sid: str = ""
+    call_sid: str = ""
+    audio: bytes = b""             # media: μ-law bytes
+    digit: str = ""                # dtmf
+    mark: str = ""                 # mark name
+    parameters: dict = field(default_factory=dict)   # start: customParameters
+    sequence: int | None = None
+
+
+def parse(text: str | bytes) -> StreamEvent:
+    try:
+        msg = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ProtocolError(f"not JSON: {e}") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("not a JSON object")
+    kind = msg.get("event")
+    if kind not in EVENTS:
+        raise ProtocolError(f"unknown event {kind!r}")
+    seq = msg.get("sequenceNumber")
+    common = {"kind": kind, "stream_sid": str(msg.get("streamSid") or ""),
+              "sequence": int(seq) if str(seq or "").isdigit() else None}
+    body = msg.get(kind) if isinstance(msg.get(kind), dict) else {}
+    if kind == "start":
+        params = body.get("customParameters") if isinstance(body.get("customParameters"), dict) else {}
+        return StreamEvent(**{**common, "stream_sid": str(body.get("streamSid") or common["stream_sid"])},
+                           call_sid=str(body.get("callSid") or ""), parameters={str(k): str(v) for k, v in params.items()})
+    if kind == "media":
+        if body.get("track", "inbound") not in ("inbound", "inbound_track"):
+            raise ProtocolError(f"media of track {body.get('track')!r} ignored")
+        try:
+            audio = base64.b64decode(str(body.get("payload", "")), validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise ProtocolError(f"bad base64 payload: {e}") from None
+        return StreamEvent(**common, audio=audio)
+    if kind == "dtmf":
+        digit = str(body.get("digit", ""))
+        if len(digit) != 1 or digit not in "0123456789*#":
+            raise ProtocolError(f"bad DTMF digit {digit!r}")
+        return StreamEvent(**common, digit=digit)
+    if kind == "mark":
+        return StreamEvent(**common, mark=str(body.get("name", "")))
+    if kind == "stop":
+        return StreamEvent(**common, call_sid=str(body.get("callSid") or ""))
+    return StreamEvent(**common)
+
+
+def media(stream_sid: str, ulaw: bytes) -> str:
+    return json.dumps({"event": "media", "streamSid": stream_sid,
+                       "media": {"payload": base64.b64encode(ulaw).decode("ascii")}})
+
+
+def mark(stream_sid: str, name: str) -> str:
+    return json.dumps({"event": "mark", "streamSid": stream_sid, "mark": {"name": name}})
+
+
+def clear(stream_sid: str) -> str:
+    return json.dumps({"event": "clear", "streamSid": stream_sid})
