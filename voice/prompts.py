@@ -5,18 +5,16 @@ them aloud (digit by digit for numbers, 幺 for 1 …) is the TTS package's norm
 """
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import yaml
 
 from backend.cis import CustomerInfo, OutageInfo
+from backend.spoken import spoken_time
+from voice.dtmf import MONTH_KEYS
 
 DOMAIN_RESPONSES = Path(__file__).resolve().parent.parent / "bot" / "domain" / "responses.yml"
-LOCAL_TZ = ZoneInfo(os.environ.get("P95598_TZ", "Asia/Shanghai"))
 
 WELCOME = "您好，这里是95598智能客服。"
 MENU = "请直接说出您要办理的业务，也可以按键：报修请按1，查电费请按2，停电查询请按3，人工服务请按0。"
@@ -41,17 +39,6 @@ def bot_responses(path: Path = DOMAIN_RESPONSES) -> list[str]:
         return []
     return [spoken_message(v) for variants in responses.values() for v in variants or []
             if isinstance(v, dict) and v.get("text") and "{" not in v["text"]]
-
-
-def spoken_time(utc_naive: dt.datetime, now: dt.datetime | None = None) -> str:
-    """今天下午3点20分 / 明天上午8点 (as actions.services.spoken_time, which the gateway cannot import)."""
-    t = utc_naive.replace(tzinfo=dt.timezone.utc).astimezone(LOCAL_TZ)
-    today = (now or dt.datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ).date()
-    day = {0: "今天", 1: "明天", 2: "后天"}.get((t.date() - today).days, f"{t.month}月{t.day}日")
-    part = "凌晨" if t.hour < 6 else "上午" if t.hour < 12 else "中午" if t.hour < 13 else "下午" if t.hour < 18 else "晚上"
-    hour = t.hour if t.hour <= 12 else t.hour - 12
-    minute = "" if not t.minute else f"零{t.minute}分" if t.minute < 10 else f"{t.minute}分"
-    return f"{day}{part}{hour}点{minute}"
 
 
 def address_of(customer: CustomerInfo, gender: str | None = None) -> str:
@@ -95,4 +82,6 @@ def spoken_message(message: dict) -> str:
     if titles:
         options = "、".join(f"“{t}”" for t in titles[:-1]) + ("，或者" if len(titles) > 1 else "") + f"“{titles[-1]}”"
         text += f"您可以说{options}。"
+    if "要查哪个月" in text:        # the month can be keyed in too (voice.dtmf.MONTH)
+        text += MONTH_KEYS
     return text

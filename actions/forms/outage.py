@@ -6,7 +6,8 @@ from rasa_sdk.events import SlotSet
 from actions import extract
 from actions.forms.base import ServiceForm
 from actions.forms.record import record, spoken_number
-from actions.services import services, spoken_time
+from actions.services import services
+from backend.spoken import spoken_time
 
 
 def outage_message(area_code: str) -> str | None:
