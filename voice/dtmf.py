@@ -2,9 +2,10 @@
 
 Two modes, chosen from the bot's last question:
 - menu (no number asked for): 1 报修, 2 电费, 3 停电查询, 0 人工 — each key is a whole request at once;
-- digits (the bot asked for 户号, a phone number, its last four digits or a work-order number): keys are
-  collected until the expected length, `#`, or an inter-digit pause (the caller decides with `#`; `*`
-  starts over). The collected digits go to the bot as plain text, exactly as if they had been spoken.
+- digits (the bot asked for 户号, a phone number, its last four digits or a work-order number, or invited
+  a month by keys): keys are collected until the expected length, `#`, or an inter-digit pause (the
+  caller decides with `#`; `*` starts over). The collected digits go to the bot as plain text, exactly as
+  if they had been spoken ("10" for a month goes as "10月"; `#` alone there asks for the latest bill).
 """
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ class DigitMode:
     name: str
     length: int          # submitted as soon as this many digits are in
     words: tuple[str, ...]
+    unit: str = ""       # said after the number, 1..`top` ("10" -> "10月"); other numbers go as typed
+    top: int = 0
+    on_hash: str | None = None   # what `#` alone (no digit typed for this question) means
+
+
+MONTH_KEYS = "也可以用按键输入月份，按井号键结束；直接按井号键，就是查最近一期。"   # said after 哪个月
+MONTH = DigitMode("month", 2, ("按键输入月份",), unit="月", top=12, on_hash="最近一期")
 
 
 LAST4 = DigitMode("phone_last4", 4, ("后四位",))
@@ -48,6 +56,8 @@ def mode_for_prompt(bot_text: str) -> DigitMode | None:
     question = last_sentence(bot_text)
     if any(w in question for w in LAST4.words):
         return LAST4
+    if any(w in question for w in MONTH.words):
+        return MONTH
     found = [m for m in NUMBERS if any(w in question for w in m.words)]
     if len(found) > 1:
         return DigitMode("/".join(m.name for m in found), max(m.length for m in found), ())
@@ -67,17 +77,24 @@ class Keypad:
     def __init__(self) -> None:
         self.mode: DigitMode | None = None
         self.digits = ""
+        self._answered = False      # something was sent for the current question
+        self._complete = False      # the last key completed an entry by its length
 
     def expect(self, bot_text: str) -> None:
         """Called with every message the bot says: its last one decides what keys mean next."""
         self.mode = mode_for_prompt(bot_text)
         self.digits = ""
+        self._answered = False
 
     def spoke(self) -> None:
         """The caller said something: keys half-typed before it are dropped."""
         self.digits = ""
 
     def press(self, key: str) -> KeyResult:
+        if key == "#" and self._complete:   # ends an entry already sent (maybe after the next question came)
+            self._complete = False
+            return KeyResult()
+        self._complete = False
         if self.mode is None:
             if key in MENU:
                 return KeyResult(text=MENU[key][1])
@@ -86,13 +103,24 @@ class Keypad:
             self.digits = ""
             return KeyResult(pending=True)
         if key == "#":
-            return KeyResult(text=self.flush()) if self.digits else KeyResult(unknown=not self.digits)
+            if self.digits:
+                return KeyResult(text=self.flush())
+            if self.mode.on_hash and not self._answered:   # not the # after a number already sent
+                self._answered = True
+                return KeyResult(text=self.mode.on_hash)
+            return KeyResult(unknown=True)
         self.digits += key
         if len(self.digits) >= self.mode.length:
+            self._complete = True
             return KeyResult(text=self.flush())
         return KeyResult(pending=True)
 
     def flush(self) -> str | None:
         """The digits typed so far (on `#` or after the inter-digit pause), or None."""
         digits, self.digits = self.digits, ""
-        return digits or None
+        if not digits:
+            return None
+        self._answered = True
+        if self.mode and self.mode.unit and 1 <= int(digits) <= self.mode.top:
+            return f"{int(digits)}{self.mode.unit}"
+        return digits

@@ -9,29 +9,39 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+import re
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import numpy as np
 
 from voice import twiml
-from voice.audio import FRAME_BYTES, pcm16_to_ulaw
+from voice.audio import FRAME_BYTES, SAMPLE_RATE, pcm16_to_ulaw
+from voice.tts.dsp import silence
+from voice.tts.engine import split_text
 
 log = logging.getLogger(__name__)
 FRAME = twiml.FRAME_SECONDS
+SYNTH_AHEAD = 4      # chunks (clauses) synthesised ahead of playback
+RECURRING = re.compile(r"[^0-9A-Za-z０-９Ａ-Ｚａ-ｚ]+")   # no digits, no letters: the same words in every call
 
 
 class Voice:
     """A TTS engine (`stream(text)` -> int16 8 kHz chunks) and an optional prompt cache.
 
-    A text already in the cache is played from it at once; any other is streamed clause by clause, so its
-    first audio leaves while the rest is synthesised. `reusable` texts (the gateway's fixed prompts and
-    the bot's fixed responses) are rendered into the cache ahead of time by `warm`.
+    A text already in the cache is played from it at once. Any other is spoken piece by piece (clauses, as
+    the engine splits them): a piece without digits or Latin letters ("好的，已经为您登记了报修") recurs
+    across calls, so once synthesised it is kept in memory (not on disk: a piece may hold a caller's name)
+    and plays at once next time, while the variable pieces (numbers, names) are synthesised live behind it.
+    `reusable` texts (fixed prompts and the bot's fixed responses) are rendered to the disk cache by `warm`.
     """
 
-    def __init__(self, engine, cache=None, reusable: Iterable[str] = ()):
+    def __init__(self, engine, cache=None, reusable: Iterable[str] = (), learned_items: int = 512):
         self.engine, self.cache = engine, cache
         self.reusable = list(dict.fromkeys(reusable))
+        self._learned: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._learned_items = learned_items
+        self.hits = self.misses = 0
 
     def cached(self, text: str) -> bool:
         return self.cache is not None and text in self.cache
@@ -42,11 +52,33 @@ class Voice:
 
     async def chunks(self, text: str) -> AsyncIterator[np.ndarray]:
         if await asyncio.to_thread(self.cached, text):
+            self.hits += 1
             yield await asyncio.to_thread(self.cache.get, text)
             return
-        stream = iter(await asyncio.to_thread(self.engine.stream, text))
-        while (chunk := await asyncio.to_thread(next, stream, None)) is not None:
-            yield chunk
+        pieces = split_text(text)
+        for i, piece in enumerate(pieces):
+            pause = silence(piece.pause, SAMPLE_RATE) if i < len(pieces) - 1 else None
+            audio = self._learned.get(piece.text)
+            if audio is not None:
+                self.hits += 1
+                self._learned.move_to_end(piece.text)
+                yield audio if pause is None else np.concatenate([audio, pause])
+                continue
+            self.misses += 1
+            parts = []
+            stream = iter(await asyncio.to_thread(self.engine.stream, piece.text))
+            while (chunk := await asyncio.to_thread(next, stream, None)) is not None:
+                parts.append(chunk)
+                yield chunk
+            if pause is not None:
+                yield pause
+            if parts and RECURRING.fullmatch(piece.text):
+                self._learn(piece.text, np.concatenate(parts))
+
+    def _learn(self, text: str, audio: np.ndarray) -> None:
+        self._learned[text] = audio
+        while len(self._learned) > self._learned_items:
+            self._learned.popitem(last=False)
 
 
 class Speaker:
@@ -121,21 +153,39 @@ class Speaker:
             loop.call_soon(self._on_idle)
 
     async def _speak(self, text: str, on_start) -> None:
+        # Synthesis runs ahead of pacing (a few chunks), so the next clause is ready when this one ends.
+        ahead: asyncio.Queue[np.ndarray | None] = asyncio.Queue(maxsize=SYNTH_AHEAD)
+        producer = asyncio.create_task(self._synthesise(text, ahead), name=f"synth-{self._sid}")
         pending = b""
-        async for pcm in self._voice.chunks(text):
-            pending += pcm16_to_ulaw(np.asarray(pcm))
-            while len(pending) >= FRAME_BYTES:
-                frame, pending = pending[:FRAME_BYTES], pending[FRAME_BYTES:]
-                await self._frame(frame)
-                if on_start:
-                    on_start()
-                    on_start = None
+        try:
+            while (pcm := await ahead.get()) is not None:
+                pending += pcm16_to_ulaw(np.asarray(pcm))
+                while len(pending) >= FRAME_BYTES:
+                    frame, pending = pending[:FRAME_BYTES], pending[FRAME_BYTES:]
+                    await self._frame(frame)
+                    if on_start:
+                        on_start()
+                        on_start = None
+            await producer          # re-raises a synthesis error (logged by _run)
+        finally:
+            producer.cancel()
         if pending:
             await self._frame(pending + b"\xff" * (FRAME_BYTES - len(pending)))
         self._count += 1
         name = f"prompt-{self._count}"
         self.marks[name] = text
         await self._send(twiml.mark(self._sid, name))
+
+    async def _synthesise(self, text: str, ahead: asyncio.Queue) -> None:
+        try:
+            async for pcm in self._voice.chunks(text):
+                await ahead.put(pcm)
+        except asyncio.CancelledError:    # barge-in or hang-up: the player is gone
+            raise
+        except Exception:
+            await ahead.put(None)         # wake the player; it re-raises this through `await producer`
+            raise
+        await ahead.put(None)
 
     async def _frame(self, ulaw: bytes) -> None:
         loop = asyncio.get_running_loop()
