@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from twilio_fake import open_gateway
 from voice import prompts
 from voice.config import VoiceConfig
 from voice.playback import Voice
+from voice.twilio_client import open_gateway
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"   # as tests/conftest.py
 ORDER = re.compile(r"G(\d{11})")
