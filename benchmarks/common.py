@@ -46,14 +46,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @contextlib.contextmanager
-def running_stack(url: str | None):
-    """Yields the Rasa base URL: the given one, or a fresh stack on free ports with a scratch database."""
+def running_stack(url: str | None, db_url: str | None = None):
+    """Yields the Rasa base URL: the given one, or a fresh stack on free ports with a scratch database
+    (`db_url`: that back-end database instead, seeded if empty)."""
     if url:
         yield url
         return
     from scripts.stack import Stack, ensure_model, free_port
     with tempfile.TemporaryDirectory() as var:
-        stack = Stack(var=Path(var), rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port())
+        stack = Stack(var=Path(var), rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
+                      db_url=db_url)
         try:
             stack.start(ensure_model())
             stack.wait_ready()
