@@ -94,8 +94,10 @@ class CallSession:
 
     async def on_dtmf(self, key: str) -> None:
         self.record.note("caller", f"[按键 {key}]")
-        await self._caller_started("key")
         result = self.keypad.press(key)
+        if not (result.text or result.pending or result.unknown):
+            return      # the # that closes an entry already sent: the next prompt plays on, uncut
+        await self._caller_started("key")
         if result.text:
             self._cancel("_digit_pause")
             await self._submit(result.text, "dtmf")
