@@ -1,32 +1,80 @@
-"""Handing the customer to a person. Until the agent console exists, a callback work order carries the context."""
+"""Handing the customer to a person: a case in the agents' queue (the bot pauses), or a callback order.
+
+With agents online the conversation is paused in Rasa and a case with the full context joins the queue;
+the customer hears their place and an honest wait. With nobody online a callback work order carries the
+same context. Channels learn of the handoff from a custom payload {"handoff": {...}} in the reply.
+"""
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import case_context
 from actions.forms.record import record, spoken_number
+from actions.services import services
 
-CONTEXT_SLOTS = ("account_no", "verified_account", "address", "fault_desc", "details", "bill_month",
-                 "contact_phone", "caller_phone", "last_function", "last_order_no")
+ESCALATION_ENTITY = "escalation_reason"   # set by a channel that detected anger or danger (trigger_intent)
 
 
-def transcript(tracker: Tracker, limit: int = 20) -> list[dict]:
-    turns = [{"who": "customer" if e["event"] == "user" else "bot", "text": e.get("text") or ""}
-             for e in tracker.events if e.get("event") in ("user", "bot")]
-    return turns[-limit:]
+def _spoken_code(code: str) -> str:
+    return " ".join("幺" if d == "1" else d for d in code)
+
+
+def _queue_message(position: int, minutes: int, channel: str) -> str:
+    ahead = "马上就为您接通" if position <= 1 else f"您前面还有{position - 1}位客户，预计等待大约{minutes}分钟"
+    stay = "请不要挂机。" if channel == "voice" else "您可以继续留言，客服接入后都能看到。"
+    return f"好的，正在为您转接人工客服，{ahead}。您刚才说的情况客服都能看到，不用再说一遍。{stay}"
+
+
+def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str,
+             priority: str = "normal") -> list | None:
+    """Queues the case when an agent is online (and pauses the bot); None when nobody is online."""
+    contact = services().contact
+    if not contact.agents_online():
+        return None
+    summary, context = case_context.build(tracker, reason)
+    who = context.get("profile") or {}
+    case, _ = contact.escalate(tracker.sender_id, context["channel"], reason, summary=summary, context=context,
+                               account_no=who.get("account_no"), phone=tracker.get_slot("caller_phone"),
+                               priority=priority)
+    position = contact.position(case)
+    minutes = contact.wait_minutes(position)
+    dispatcher.utter_message(text=_queue_message(position, minutes, context["channel"]))
+    dispatcher.utter_message(json_message={"handoff": {"case": case.id, "position": position,
+                                                       "wait_minutes": minutes, "reason": reason}})
+    return [SlotSet("fallback_count", 0), ConversationPaused()]
+
+
+def callback_order(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list:
+    summary, context = case_context.build(tracker, reason)
+    context["summary"] = summary
+    order = record(tracker, "human_agent", context, account_no=tracker.get_slot("verified_account"))
+    phone = tracker.get_slot("caller_phone") or tracker.get_slot("contact_phone")
+    callback = f"客服会打尾号{phone[-4:]}的电话回复您" if phone else "客服会尽快回复您"
+    text = (f"好的。现在人工坐席都在忙，我已经为您登记了人工回复，工单号{spoken_number(order.number)}，"
+            f"{callback}，您刚才说的情况客服都能看到。")
+    if tracker.get_slot("channel") == "voice":
+        code = services().contact.issue_code(tracker.sender_id)
+        text += f"您也可以在微信或网页客服里发送“续办{_spoken_code(code)}”，接着办理。"
+    dispatcher.utter_message(text=text)
+    return [SlotSet("last_order_no", order.number), SlotSet("fallback_count", 0)]
+
+
+OPENERS = {"anger": "非常抱歉给您添麻烦了。", "safety": "您的安全最重要。"}
 
 
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list:
-    account = tracker.get_slot("verified_account")
-    context = {"reason": reason, "transcript": transcript(tracker),
-               "slots": {s: tracker.get_slot(s) for s in CONTEXT_SLOTS if tracker.get_slot(s) is not None}}
-    order = record(tracker, "human_agent", context, account_no=account)
-    phone = tracker.get_slot("caller_phone") or tracker.get_slot("contact_phone")
-    callback = f"客服会打尾号{phone[-4:]}的电话回复您" if phone else "客服会尽快回复您"
-    dispatcher.utter_message(text=f"好的，正在为您转人工。现在人工坐席比较忙，我已经为您登记了人工回复，"
-                                  f"工单号{spoken_number(order.number)}，{callback}，您刚才说的情况客服都能看到。")
-    return [SlotSet("last_order_no", order.number), SlotSet("fallback_count", 0)]
+    if reason in OPENERS:
+        dispatcher.utter_message(text=OPENERS[reason])
+    return escalate(dispatcher, tracker, reason) or callback_order(dispatcher, tracker, reason)
+
+
+def requested_reason(tracker: Tracker) -> str:
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == ESCALATION_ENTITY and entity.get("value") in case_context.REASONS:
+            return entity["value"]
+    return "customer_request"
 
 
 class ActionHandoff(Action):
@@ -34,4 +82,4 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        return hand_off(dispatcher, tracker, reason="customer_request")
+        return hand_off(dispatcher, tracker, reason=requested_reason(tracker))

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from actions.kb_client import KnowledgeClient
 from backend.cis import CIS, SqlCIS
+from backend.contact import ContactStore
 from backend.db import make_engine, make_sessionmaker
 from knowledge.catalog import Catalog, catalog
 
@@ -14,11 +15,13 @@ class Services:
     cis: CIS
     kb: KnowledgeClient
     catalog: Catalog
+    contact: ContactStore
 
 
 @lru_cache(maxsize=1)
 def services() -> Services:
-    return Services(SqlCIS(make_sessionmaker(make_engine())), KnowledgeClient.from_env(), catalog())
+    sessions = make_sessionmaker(make_engine())
+    return Services(SqlCIS(sessions), KnowledgeClient.from_env(), catalog(), ContactStore(sessions))
 
 
 def money(amount: float) -> str:

@@ -6,7 +6,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms.base import ServiceForm
-from actions.handoff import hand_off
+from actions.handoff import escalate, hand_off, requested_reason
 
 KEEP = {"account_no", "verified_account", "contact_phone"}   # known facts stay for the next request
 
@@ -32,12 +32,15 @@ class ActionSubmitRequest(Action):
         elif outcome == "cancelled":
             dispatcher.utter_message(response="utter_cancelled")
         elif outcome == "handoff":
-            events += hand_off(dispatcher, tracker, reason="customer_request")
+            events += hand_off(dispatcher, tracker, reason=requested_reason(tracker))
         elif outcome and outcome.startswith("switch:"):
             events.append(FollowupAction(f"{outcome.split(':', 1)[1]}_form"))
         elif outcome is None:
             events += await handler.complete(dispatcher, tracker, domain)
             events.append(SlotSet("last_function", handler.function_id))
+            if handler.function_id == "safety_hazard" or tracker.get_slot("safety_risk"):
+                # danger: the urgent order is filed; a person also takes the case if anyone is online
+                events += escalate(dispatcher, tracker, reason="safety", priority="urgent") or []
         slots = ServiceForm.required(domain, form) if form else []
         events += [SlotSet(s, None) for s in slots if s not in KEEP]
         # the follow-up form (a switch) must come after the slot resets, so it starts clean

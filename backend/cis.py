@@ -65,6 +65,7 @@ class OrderInfo:
     details: dict
     created_at: dt.datetime
     history: list[tuple[str, str, dt.datetime]] = field(default_factory=list)
+    conversation_id: str | None = None
 
     @property
     def status_label(self) -> str:
@@ -96,7 +97,7 @@ def _customer(c: m.Customer) -> CustomerInfo:
 
 def _order(o: m.WorkOrder) -> OrderInfo:
     return OrderInfo(o.number, o.function_id, o.status, o.priority, o.channel, o.account_no, dict(o.details or {}),
-                     o.created_at, [(e.status, e.note, e.at) for e in o.history])
+                     o.created_at, [(e.status, e.note, e.at) for e in o.history], o.conversation_id)
 
 
 class SqlCIS:
@@ -104,6 +105,11 @@ class SqlCIS:
 
     def __init__(self, sessions: sessionmaker):
         self._sessions = sessions
+
+    @property
+    def sessions(self) -> sessionmaker:
+        """The session factory (the contact-centre store shares the same database)."""
+        return self._sessions
 
     def get_customer(self, account_no: str) -> CustomerInfo | None:
         with self._sessions() as s:

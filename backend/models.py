@@ -93,3 +93,61 @@ class WorkOrderEvent(Base):
     status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---- contact centre: agents, their sessions, escalations to a person, cross-channel continuation ----
+
+class Agent(Base):
+    __tablename__ = "agents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)   # 工号
+    display_name: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16), default="agent")   # agent | supervisor
+    password_hash: Mapped[str] = mapped_column(String(200))
+    last_seen: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)   # console connected
+
+
+class AgentSession(Base):
+    """A console login. Only a hash of the cookie value is stored, so a leaked table grants nothing."""
+    __tablename__ = "agent_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Escalation(Base):
+    """A conversation handed to a person: waiting -> claimed -> returned (to the bot) | closed."""
+    __tablename__ = "escalations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))   # customer_request | not_understood | form_failed | anger | safety
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    status: Mapped[str] = mapped_column(String(16), default="waiting", index=True)
+    account_no: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    phone: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True, index=True)
+    disposition: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
+
+
+class ContinuationCode(Base):
+    """A short code that lets a customer carry one case to another channel (phone -> chat, chat -> WeChat)."""
+    __tablename__ = "continuation_codes"
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class ChannelBinding(Base):
+    """Which case a channel identity (chat browser, WeChat openid) currently talks in."""
+    __tablename__ = "channel_bindings"
+    channel_user: Mapped[str] = mapped_column(String(128), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

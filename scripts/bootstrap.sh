@@ -57,7 +57,7 @@ ensure_debs() {
     log "missing system packages ${missing[*]}: install them with apt (tests that need them will say so)"
   fi
 }
-[ "${P95598_SKIP_DEBS:-}" = 1 ] || ensure_debs espeak-ng
+[ "${P95598_SKIP_DEBS:-}" = 1 ] || ensure_debs espeak-ng chromium fonts-wqy-microhei
 
 RASA_PY="$(ensure_venv rasa 3.10 "$ROOT/requirements/rasa.txt")"
 APP_PY="$(ensure_venv app 3.11 "$ROOT/requirements/app.txt")"

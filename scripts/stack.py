@@ -92,6 +92,8 @@ class Stack:
     db_url: str | None = None
     with_knowledge: bool = True
     voice_port: int | None = None          # the Twilio gateway; needs TWILIO_AUTH_TOKEN in the environment
+    console_port: int | None = None        # chat page, WeChat webhook and agent console
+    extra_env: dict = field(default_factory=dict)
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     @property
@@ -107,7 +109,13 @@ class Stack:
             "P95598_KNOWLEDGE_URL": f"http://127.0.0.1:{self.knowledge_port}" if self.with_knowledge else "",
             "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
             "P95598_RASA_URL": self.rasa_url, "MALLOC_ARENA_MAX": "2",
+            **({"P95598_CONSOLE_URL": self.console_url} if self.console_port else {}),
+            **self.extra_env,
         })
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
         log = open(self.var / f"{name}.log", "ab")
@@ -117,18 +125,21 @@ class Stack:
     def start(self, model: Path) -> "Stack":
         self.var.mkdir(parents=True, exist_ok=True)
         ports = [("Rasa", self.rasa_port), ("action server", self.action_port),
-                 ("knowledge service", self.knowledge_port), ("voice gateway", self.voice_port)]
+                 ("knowledge service", self.knowledge_port), ("voice gateway", self.voice_port),
+                 ("console", self.console_port)]
         for name, port in [(n, p) for n, p in ports if p]:
             if not port_is_free(port):
                 raise RuntimeError(f"port {port} for the {name} is in use: is the product already running? "
                                    "Stop it, or choose other ports with P95598_RASA_PORT / P95598_ACTION_PORT / "
-                                   "P95598_KNOWLEDGE_PORT / P95598_VOICE_PORT")
+                                   "P95598_KNOWLEDGE_PORT / P95598_VOICE_PORT / P95598_CONSOLE_PORT")
         app = _python("APP_PY")
         subprocess.run([app, "-m", "backend", "seed", "--if-empty"], cwd=ROOT, env=self.env, check=True,
                        stdout=subprocess.DEVNULL)
         self._spawn("actions", [app, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)])
         if self.with_knowledge:
             self._spawn("knowledge", [app, "-m", "knowledge", "serve", "--port", str(self.knowledge_port)])
+        if self.console_port:
+            self._spawn("console", [app, "-m", "console", "serve", "--port", str(self.console_port)])
         if self.voice_port:
             self._spawn("voice", [app, "-m", "voice", "serve", "--port", str(self.voice_port)])
         self._spawn("rasa", [_python("RASA_PY"), "-m", "rasa", "run", "--enable-api", "--cors", "*", "-m", str(model),
@@ -142,6 +153,8 @@ class Stack:
             checks["knowledge"] = f"http://127.0.0.1:{self.knowledge_port}/health"
         if self.voice_port:
             checks["voice"] = f"http://127.0.0.1:{self.voice_port}/health"
+        if self.console_port:
+            checks["console"] = f"{self.console_url}/health"
         deadline = time.time() + timeout
         pending = dict(checks)
         while pending and time.time() < deadline:
@@ -189,7 +202,8 @@ def main() -> None:
                   rasa_port=int(os.environ.get("P95598_RASA_PORT", 5005)),
                   action_port=int(os.environ.get("P95598_ACTION_PORT", 5055)),
                   knowledge_port=int(os.environ.get("P95598_KNOWLEDGE_PORT", 5056)),
-                  voice_port=int(os.environ.get("P95598_VOICE_PORT", 5058)) if os.environ.get("TWILIO_AUTH_TOKEN") else None)
+                  voice_port=int(os.environ.get("P95598_VOICE_PORT", 5058)) if os.environ.get("TWILIO_AUTH_TOKEN") else None,
+                  console_port=int(os.environ.get("P95598_CONSOLE_PORT", 5060)))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         try:
@@ -202,6 +216,10 @@ def main() -> None:
   95598 智能客服 is running.
     REST channel : POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "u1", "message": "我家停电了"}}
     HTTP API     : {stack.rasa_url}/model/parse   (intent = service function id)
+    Chat page    : {stack.console_url}/chat   (WeChat-style, on a phone too)
+    Agent console: {stack.console_url}/console  demo logins 1001 / 1002 (agents), 9001 (supervisor),
+                   password {os.environ.get("P95598_DEMO_PASSWORD", "95598demo")} (set P95598_DEMO_PASSWORD)
+    WeChat OA    : {stack.console_url}/wechat  (set P95598_WECHAT_TOKEN, _APPID, _SECRET)
     Terminal chat: make chat          Logs: {stack.var}/*.log
     Hotline      : {voice_line(stack)}
   Press Ctrl-C to stop.""", flush=True)

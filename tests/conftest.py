@@ -7,12 +7,44 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import create_engine, text
 
 from backend.cis import SqlCIS
 from backend.db import make_engine, make_sessionmaker
 from backend.synthetic import seed
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+WECHAT_TOKEN = "test-wechat-token"
+DEMO_PASSWORD = "demo-pass-95598"
+
+
+PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+def _postgres_url():
+    name = f"p95598_test_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as e:   # noqa: BLE001 - any connection failure means "no PostgreSQL here"
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({e.__class__.__name__})")
+    return admin, name, f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request, tmp_path):
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+        yield make_sessionmaker(engine)
+        engine.dispose()
+        return
+    admin, name, url = _postgres_url()
+    engine = make_engine(url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+    with admin.connect() as c:
+        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +65,8 @@ def stack(tmp_path_factory, seeded_db_url):
     from scripts.stack import Stack, ensure_model, free_port
     var = tmp_path_factory.mktemp("stack")
     s = Stack(var=var, rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
-              db_url=seeded_db_url)
+              db_url=seeded_db_url, console_port=free_port(),
+              extra_env={"P95598_WECHAT_TOKEN": WECHAT_TOKEN, "P95598_DEMO_PASSWORD": DEMO_PASSWORD})
     try:
         s.start(ensure_model())
         s.wait_ready()

@@ -3,44 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from backend import models as m
 from backend.cis import SqlCIS
 from backend.db import make_engine, make_sessionmaker
 from backend.synthetic import DEMO_CUSTOMERS, counts, seed
-
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-
-
-def _postgres_url():
-    name = f"p95598_test_{uuid.uuid4().hex[:8]}"
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as e:   # noqa: BLE001 - any connection failure means "no PostgreSQL here"
-        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({e.__class__.__name__})")
-    return admin, name, f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request, tmp_path):
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
-        yield make_sessionmaker(engine)
-        engine.dispose()
-        return
-    admin, name, url = _postgres_url()
-    engine = make_engine(url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
 
 def test_seed_is_deterministic_and_large_enough(tmp_path):
     day, now = dt.date(2026, 11, 23), dt.datetime(2026, 11, 23, 2, 0)

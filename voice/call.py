@@ -22,7 +22,8 @@ from voice.config import VoiceConfig
 from voice.dtmf import Keypad
 from voice.lookup import CallerLookup, national_number
 from voice.playback import Speaker, Voice
-from voice.rasa_client import RasaClient, RasaUnavailable
+from nlu.escalation import escalation_reason
+from voice.rasa_client import RasaClient, RasaUnavailable, handoff_of
 from voice.twiml import StreamEvent
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ class CallerInput:
 class CallSession:
     def __init__(self, start: StreamEvent, *, send: Callable[[str], Awaitable[None]],
                  hangup: Callable[[], Awaitable[None]], rasa: RasaClient, lookup: CallerLookup, voice: Voice,
-                 recognizer, config: VoiceConfig, record: CallRecord):
+                 recognizer, config: VoiceConfig, record: CallRecord,
+                 staffed: Callable[[], Awaitable[bool]] | None = None):
         self.call_sid = start.call_sid or start.parameters.get("callSid", "")
         self.raw_caller = start.parameters.get("caller", "")
         self.caller = national_number(self.raw_caller)
@@ -47,6 +49,7 @@ class CallSession:
         self.metadata = {"channel": "voice", "caller": self.caller or "", "call_sid": self.call_sid}
         self.config, self.record = config, record
         self._rasa, self._lookup, self._recognizer, self._hangup = rasa, lookup, recognizer, hangup
+        self._staffed = staffed          # is an agent online? (anger/danger escalation)
         self.speaker = Speaker(send, start.stream_sid, voice, lead_ms=config.playback_lead_ms, on_idle=self._idle)
         self.keypad = Keypad()
         self.vad = VoiceActivity(min_frames=BARGE_IN_FRAMES)
@@ -198,7 +201,12 @@ class CallSession:
         except RasaUnavailable as e:
             log.warning("%s: %s", self.call_sid, e)
             messages = [{"text": prompts.BOT_UNAVAILABLE}]
+        messages = await self._escalate_if_needed(item, messages)
         turn.rasa_ms = (loop.time() - sent) * 1000
+        handoff = handoff_of(messages)
+        if handoff:   # an agent takes the call: say where they are in the queue, then leave the stream
+            self.record.transfer_case = int(handoff.get("case") or 0) or None
+            self._hangup_when_idle = True
         turn.bot = [t for t in (prompts.spoken_message(m) for m in messages) if t]
         if not self._inputs.empty():      # the caller already said something else: answer that instead
             return
@@ -211,6 +219,18 @@ class CallSession:
             self._hangup_when_idle = True
         for i, text in enumerate(turn.bot):
             self.say(text, on_start=self._latency_probe(turn, item) if i == 0 else None)
+
+    async def _escalate_if_needed(self, item: CallerInput, messages: list[dict]) -> list[dict]:
+        """Anger or danger in the caller's words brings a person at once, when one is online."""
+        reason = escalation_reason(item.text) if item.source == "speech" else None
+        if not reason or handoff_of(messages) or self._staffed is None or not await self._staffed():
+            return messages
+        try:
+            handed = await self._rasa.trigger(self.sender, "human_agent", {"escalation_reason": reason})
+        except RasaUnavailable as e:
+            log.warning("%s: %s", self.call_sid, e)
+            return messages
+        return handed if handoff_of(handed) else messages + handed
 
     def _latency_probe(self, turn: Turn, item: CallerInput) -> Callable[[], None]:
         def first_frame() -> None:

@@ -30,6 +30,7 @@ class CallRecord:
     turns: list[Turn] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     ended: float | None = None
+    transfer_case: int | None = None       # handed to a person: the stream ends and the call joins the queue
 
     @property
     def status(self) -> str | None:

@@ -23,6 +23,7 @@ class VoiceConfig:
     vosk_model: str | None = None        # folder of a Vosk model; None = DTMF-only (nothing recognises speech)
     tts_model: str | None = None         # folder of the Kokoro model; None = the TTS package's fallback engine
     prompt_cache_dir: str | None = None  # rendered fixed prompts (greeting, menu…) are kept here
+    agent_queue: str = "95598"             # Twilio queue (<Enqueue>) the agents' softphones take calls from
     require_stream_signature: bool = True    # refuse a /voice/stream upgrade without X-Twilio-Signature
     no_input_seconds: float = 8.0        # silence after a prompt before "您还在吗？"
     no_input_reprompts: int = 2          # re-prompts before goodbye
@@ -63,6 +64,7 @@ class VoiceConfig:
             tts_model=env.get("P95598_TTS_MODEL") or None,
             prompt_cache_dir=env.get("P95598_PROMPT_CACHE") or str(
                 Path(env.get("P95598_CACHE", Path.home() / ".cache" / "p95598")) / "prompts"),
+            agent_queue=env.get("P95598_AGENT_QUEUE", "95598"),
             require_stream_signature=env.get("P95598_REQUIRE_STREAM_SIGNATURE", "1") not in ("0", "false", "no"),
         )
         values.update(overrides)

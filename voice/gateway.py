@@ -25,6 +25,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from backend.cis import CIS, SqlCIS
+from backend.contact import ContactStore
 from backend.db import make_engine, make_sessionmaker
 from voice import prompts, twiml
 from voice.call import CallSession
@@ -43,6 +44,7 @@ class Services:
     lookup: CallerLookup
     voice: Voice
     recognizer_factory: Callable[[], object] | None   # None: DTMF only
+    contact: ContactStore | None = None                # agents' presence, for anger/danger escalation
 
 
 CONFIG = web.AppKey("config", VoiceConfig)
@@ -61,6 +63,7 @@ def create_app(config: VoiceConfig, *, cis: CIS | None = None, voice: Voice | No
     app.cleanup_ctx.append(_services(cis, voice, recognizer_factory))
     app.on_shutdown.append(_close_sockets)
     app.add_routes([web.post("/voice/incoming", incoming), web.post("/voice/status", status),
+                    web.post("/voice/after-stream", after_stream),
                     web.get("/voice/stream", stream), web.get("/health", health)])
     return app
 
@@ -71,18 +74,29 @@ def _services(cis, voice, recognizer_factory):
         engine = None
         if cis is None:
             engine = make_engine(config.db_url)
-        lookup = CallerLookup(cis or SqlCIS(make_sessionmaker(engine)))
+        cis_ = cis or SqlCIS(make_sessionmaker(engine))
+        lookup = CallerLookup(cis_)
+        contact = ContactStore(cis_.sessions) if hasattr(cis_, "sessions") else None
         factory = recognizer_factory if recognizer_factory is not None else await _vosk_factory(config)
         speech = voice or await asyncio.to_thread(_default_voice, config)
         warm = asyncio.create_task(_warm_prompts(speech))
         async with aiohttp.ClientSession() as http:
             app[SERVICES] = Services(RasaClient(http, config.rasa_url, config.rasa_timeout_seconds), lookup,
-                                     speech, factory)
+                                     speech, factory, contact)
             yield
         warm.cancel()
         if engine is not None:
             engine.dispose()
     return ctx
+
+
+def _staffed(contact: ContactStore | None):
+    if contact is None:
+        return None
+
+    async def anyone_online() -> bool:
+        return bool(await asyncio.to_thread(contact.agents_online))
+    return anyone_online
 
 
 async def _vosk_factory(config: VoiceConfig):
@@ -150,7 +164,23 @@ async def incoming(request: web.Request) -> web.Response:
     if not call_sid:
         raise web.HTTPBadRequest(text="CallSid missing")
     request.app[CALLS].status(call_sid, form.get("CallStatus") or "ringing", caller)
-    body = twiml.connect_stream(request.app[CONFIG].stream_url, {"caller": caller, "callSid": call_sid})
+    config = request.app[CONFIG]
+    body = twiml.connect_stream(config.stream_url, {"caller": caller, "callSid": call_sid},
+                                action_url=config.webhook_url("/voice/after-stream"))
+    return web.Response(text=body, content_type="text/xml")
+
+
+async def after_stream(request: web.Request) -> web.Response:
+    """Twilio asks what follows the stream: the agents' queue if the bot handed the call over, else hang up."""
+    form = await _signed_form(request)
+    if form is None:
+        raise web.HTTPForbidden(text="invalid signature")
+    record = request.app[CALLS].get(form.get("CallSid", ""))
+    if record is not None and record.transfer_case:
+        record.note("system", f"转人工排队，会话 #{record.transfer_case}")
+        body = twiml.enqueue(request.app[CONFIG].agent_queue, record.transfer_case)
+    else:
+        body = twiml.hang_up()
     return web.Response(text=body, content_type="text/xml")
 
 
@@ -248,7 +278,8 @@ async def _start_call(app: web.Application, ws: web.WebSocketResponse, event: tw
     record = app[CALLS].open(call_sid)
     session = CallSession(event, send=send, hangup=hangup, rasa=services.rasa, lookup=services.lookup,
                           voice=services.voice, config=config, record=record,
-                          recognizer=services.recognizer_factory() if services.recognizer_factory else None)
+                          recognizer=services.recognizer_factory() if services.recognizer_factory else None,
+                          staffed=_staffed(services.contact))
     app[SESSIONS][session.call_sid] = session
     await session.begin()
     return session

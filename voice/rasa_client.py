@@ -14,6 +14,12 @@ class RasaUnavailable(RuntimeError):
     pass
 
 
+def handoff_of(messages: list[dict]) -> dict | None:
+    """The handoff payload ({"case", "position", "wait_minutes", "reason"}) if the bot handed over to a person."""
+    return next(((m.get("custom") or {}).get("handoff") for m in messages
+                 if isinstance(m.get("custom"), dict) and m["custom"].get("handoff")), None)
+
+
 @dataclass(frozen=True)
 class PendingForm:
     """A form the caller left half-filled (hung up mid-way): its name and the question last asked."""
@@ -60,3 +66,35 @@ class RasaClient:
         question = next((e.get("text") for e in reversed(tracker.get("events") or [])
                          if e.get("event") == "bot" and e.get("text")), "")
         return PendingForm(form, question or "")
+
+    async def tracker(self, sender: str) -> dict:
+        """The conversation's tracker (events of the current session and after), {} when unavailable."""
+        try:
+            async with self._http.get(f"{self._base}/conversations/{sender}/tracker",
+                                      params={"include_events": "AFTER_RESTART"}, timeout=self._timeout) as r:
+                return await r.json(content_type=None) if r.status == 200 else {}
+        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+            log.info("tracker of %s not available: %r", sender, e)
+            return {}
+
+    async def append(self, sender: str, events: list[dict]) -> None:
+        """Adds events (an agent's message, resume) to the stored conversation without running the bot."""
+        try:
+            async with self._http.post(f"{self._base}/conversations/{sender}/tracker/events", json=events,
+                                       params={"include_events": "NONE"}, timeout=self._timeout) as r:
+                if r.status != 200:
+                    raise RasaUnavailable(f"Rasa answered {r.status}: {(await r.text())[:200]}")
+        except (aiohttp.ClientError, TimeoutError) as e:
+            raise RasaUnavailable(f"Rasa not reachable: {e!r}") from e
+
+    async def trigger(self, sender: str, intent: str, entities: dict | None = None) -> list[dict]:
+        """Runs the bot as if the customer had expressed `intent` (a channel detected anger or danger)."""
+        body = {"name": intent, "entities": entities or {}}
+        try:
+            async with self._http.post(f"{self._base}/conversations/{sender}/trigger_intent", json=body,
+                                       params={"include_events": "NONE"}, timeout=self._timeout) as r:
+                if r.status != 200:
+                    raise RasaUnavailable(f"Rasa answered {r.status}: {(await r.text())[:200]}")
+                return [m for m in (await r.json(content_type=None)).get("messages") or [] if isinstance(m, dict)]
+        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+            raise RasaUnavailable(f"Rasa not reachable or no valid answer: {e!r}") from e

@@ -10,7 +10,7 @@ import binascii
 import json
 from dataclasses import dataclass, field
 
-from twilio.twiml.voice_response import Connect, Stream, VoiceResponse
+from twilio.twiml.voice_response import Connect, Enqueue, Stream, VoiceResponse
 
 FRAME_BYTES = 160          # 20 ms of μ-law at 8 kHz
 FRAME_SECONDS = 0.02
@@ -21,15 +21,31 @@ class ProtocolError(ValueError):
     """A frame that is not a Media Streams message we can use; the call goes on without it."""
 
 
-def connect_stream(stream_url: str, parameters: dict[str, str]) -> str:
-    """<Response><Connect><Stream url=…><Parameter…/></Stream></Connect></Response>: a bidirectional stream."""
-    response, connect = VoiceResponse(), Connect()
+def connect_stream(stream_url: str, parameters: dict[str, str], action_url: str | None = None) -> str:
+    """<Response><Connect action=…><Stream url=…><Parameter…/></Stream></Connect></Response>: a bidirectional
+    stream; when we close it, Twilio asks `action_url` what to do next (hang up, or queue for an agent)."""
+    response, connect = VoiceResponse(), Connect(action=action_url) if action_url else Connect()
     stream = Stream(url=stream_url)
     for name, value in parameters.items():
         if value:
             stream.parameter(name=name, value=value)
     connect.append(stream)
     response.append(connect)
+    return str(response)
+
+
+def enqueue(queue: str, case_id: int) -> str:
+    """The caller waits in the agents' queue; the console has already popped the case up with its context."""
+    response = VoiceResponse()
+    enqueue = Enqueue(queue)
+    enqueue.task(f'{{"case": {int(case_id)}}}')   # read by TaskRouter if the queue is a workflow; harmless otherwise
+    response.append(enqueue)
+    return str(response)
+
+
+def hang_up() -> str:
+    response = VoiceResponse()
+    response.hangup()
     return str(response)
 
 

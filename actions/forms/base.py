@@ -41,7 +41,10 @@ DESCRIPTION_SLOTS = ("details", "fault_desc")
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     intent = tracker.latest_message.get("intent") or {}
-    return intent.get("name"), float(intent.get("confidence") or 0.0)
+    confidence = intent.get("confidence")
+    if confidence is None and intent.get("name"):   # set by a channel (trigger_intent), not guessed by NLU
+        confidence = 1.0
+    return intent.get("name"), float(confidence or 0.0)
 
 
 def entity(tracker: Tracker, name: str) -> str | None:

@@ -62,7 +62,15 @@ class FakeRasa:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        app.router.add_post("/conversations/{sender}/trigger_intent", self.trigger)
         return app
+
+    async def trigger(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.received.append({"sender": request.match_info["sender"], "trigger": body})
+        return web.json_response({"messages": [
+            {"text": "非常抱歉给您添麻烦了。"}, {"text": "好的，正在为您转接人工客服，马上就为您接通。请不要挂机。"},
+            {"custom": {"handoff": {"case": 8, "position": 1, "wait_minutes": 1}}}]})
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -72,6 +80,10 @@ class FakeRasa:
             reply = "为了保护您的信息，请说一下户主登记手机号的后四位。"
         elif text.isdigit():
             reply = f"收到{len(text)}位数字。请再说一遍联系电话号码。"
+        elif text == "人工客服":   # an agent is online: the bot hands the call over (actions/handoff.py)
+            return web.json_response([
+                {"recipient_id": body["sender"], "text": "好的，正在为您转接人工客服，马上就为您接通。请不要挂机。"},
+                {"recipient_id": body["sender"], "custom": {"handoff": {"case": 7, "position": 1, "wait_minutes": 1}}}])
         elif text == "转人工":
             return web.json_response([{"recipient_id": body["sender"], "text": "帮您转人工客服，好吗？",
                                        "buttons": [{"title": "好的", "payload": "/affirm"},
@@ -81,7 +93,7 @@ class FakeRasa:
         return web.json_response([{"recipient_id": body["sender"], "text": reply}])
 
     def messages(self) -> list[str]:
-        return [b["message"] for b in self.received]
+        return [b["message"] for b in self.received if "message" in b]
 
 
 @asynccontextmanager
@@ -283,6 +295,51 @@ def test_buttons_are_read_and_goodbye_hangs_up(cis):
                 await asyncio.wait_for(tw.closed.wait(), 20)   # the gateway closed the stream: call over
                 assert h.rasa.messages() == ["转人工", "再见"]
     run(scenario())
+
+
+def test_handoff_leaves_the_stream_and_the_call_joins_the_agents_queue(cis):
+    async def scenario():
+        async with gateway(cis) as h:
+            status, body = await post_signed(h.http, h.base, "/voice/incoming", INCOMING)
+            assert ET.fromstring(body).find("./Connect").get("action") == PUBLIC_URL + "/voice/after-stream"
+            async with h.call(call_sid="CA1234") as tw:
+                await tw.wait_for(lambda: h.session("CA1234") is not None and h.session("CA1234").record.said())
+                h.recognizers[0].inject("人工客服")
+                await asyncio.wait_for(tw.closed.wait(), 20)    # the queue message was spoken, then the stream ends
+            assert any("请不要挂机" in t for t in h.app[CALLS].get("CA1234").said())
+            status, body = await post_signed(h.http, h.base, "/voice/after-stream", {**INCOMING, "CallStatus": "in-progress"})
+            enqueue = ET.fromstring(body).find("./Enqueue")
+            assert status == 200 and enqueue is not None and enqueue.text == "95598"
+            assert enqueue.find("Task").text == '{"case": 7}'
+            status, body = await post_signed(h.http, h.base, "/voice/after-stream", {**INCOMING, "CallSid": "CA9999"})
+            assert ET.fromstring(body).find("./Hangup") is not None          # not handed over: the call ends
+            status, _ = await post_signed(h.http, h.base, "/voice/after-stream", INCOMING, token="not-the-token")
+            assert status == 403
+    run(scenario())
+
+
+def test_an_angry_caller_is_put_through_to_an_online_agent(cis):
+    from backend.contact import ContactStore
+    contact = ContactStore(cis.sessions)
+    agent = contact.agent_by_username("voice-test") or contact.add_agent("voice-test", "测试坐席", "x" * 12)
+
+    async def scenario():
+        async with gateway(cis) as h:
+            async with h.call(call_sid="CA0042") as tw:
+                await tw.wait_for(lambda: h.session("CA0042") is not None and h.session("CA0042").record.said())
+                h.recognizers[0].inject("你们什么破服务，气死我了")      # nobody online: the bot answers as usual
+                await tw.wait_for(lambda: len(h.rasa.received) == 1)
+                contact.heartbeat(agent.id)
+                h.recognizers[0].inject("什么破服务，气死我了")
+                await asyncio.wait_for(tw.closed.wait(), 20)
+            record = h.app[CALLS].get("CA0042")
+            triggers = [r["trigger"] for r in h.rasa.received if "trigger" in r]
+            assert triggers == [{"name": "human_agent", "entities": {"escalation_reason": "anger"}}]
+            assert record.transfer_case == 8 and any("抱歉" in t for t in record.said())
+    try:
+        run(scenario())
+    finally:
+        contact.heartbeat(agent.id, online=False)
 
 
 def test_no_input_reprompts_twice_then_says_goodbye_and_hangs_up(cis):

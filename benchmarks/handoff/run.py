@@ -1,0 +1,115 @@
+"""Time from escalation to the case being visible in the agent console, with N concurrent chats.
+
+    python -m benchmarks.handoff.run [--chats 50] [--console URL --password PW]
+
+Without --console a scratch stack (Rasa, actions, knowledge, console) is started on free ports. One agent
+is logged in with the console's live socket open; N chat customers connect over the chat page's socket,
+say one sentence, then all ask for a person at once. Per case we record:
+  - reply:   customer sends "转人工" -> the bot's queue message arrives (the case exists in the database);
+  - visible: the case exists -> the agent's console receives the screen pop for it (`new_case`);
+  - request_to_visible: customer sends -> screen pop.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import command_line, table, write_results
+from console.clients import ChatCustomer, ConsoleAgent, new_session
+
+HERE = Path(__file__).resolve().parent
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(p / 100 * len(values)))], 1) if values else float("nan")
+
+
+async def one_chat(http, base: str, i: int, start: asyncio.Event) -> dict:
+    customer = await ChatCustomer(http, base).open()
+    await customer.say("你好" if i % 2 else "我想问问电费的事")
+    await start.wait()
+    sent = time.perf_counter()
+    got = await customer.say("转人工", timeout=300)
+    replied = time.perf_counter()
+    handoff = next((g for g in got if g.get("type") == "handoff"), None)
+    await customer.close()
+    return {"case": handoff and handoff["case"], "sent": sent, "replied": replied}
+
+
+async def measure(base: str, password: str, chats: int) -> dict:
+    async with new_session() as agent_http:
+        agent = ConsoleAgent(agent_http, base)
+        if await agent.login("1001", password) != 302:
+            raise SystemExit("agent login failed: pass --password (P95598_DEMO_PASSWORD of that console)")
+        await agent.connect()
+        await asyncio.sleep(0.5)
+        seen: dict[int, float] = {}
+
+        async def watch():
+            while True:
+                item = await agent.inbox.get()
+                if item.get("type") == "new_case":
+                    seen.setdefault(item["case"], time.perf_counter())
+
+        watcher = asyncio.create_task(watch())
+        start = asyncio.Event()
+        sessions = [new_session() for _ in range(chats)]
+        try:
+            tasks = [asyncio.create_task(one_chat(s, base, i, start)) for i, s in enumerate(sessions)]
+            await asyncio.sleep(2 + chats * 0.2)   # everyone connected and past their first turn
+            start.set()
+            results = await asyncio.gather(*tasks)
+            deadline = time.perf_counter() + 30
+            while time.perf_counter() < deadline and any(r["case"] not in seen for r in results if r["case"]):
+                await asyncio.sleep(0.1)
+        finally:
+            for s in sessions:
+                await s.close()
+            watcher.cancel()
+        status, queue = await agent.get("/console/api/queue")
+        await agent.close()
+    cases = [r for r in results if r["case"]]
+    visible = [max(0.0, seen[r["case"]] - r["replied"]) * 1000 for r in cases if r["case"] in seen]
+    request_to_visible = [(seen[r["case"]] - r["sent"]) * 1000 for r in cases if r["case"] in seen]
+    replies = [(r["replied"] - r["sent"]) * 1000 for r in results]
+    in_queue = {c["id"] for c in queue.get("waiting", [])} if status == 200 else set()
+    return {"chats": chats, "escalated": len(cases), "popped_up": len(visible),
+            "in_console_queue": len([r for r in cases if r["case"] in in_queue]),
+            "reply_ms": {"p50": pct(replies, 50), "p95": pct(replies, 95), "max": pct(replies, 100)},
+            "escalation_to_visible_ms": {"p50": pct(visible, 50), "p95": pct(visible, 95), "max": pct(visible, 100)},
+            "request_to_visible_ms": {"p50": pct(request_to_visible, 50), "p95": pct(request_to_visible, 95),
+                                      "max": pct(request_to_visible, 100)}}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.handoff.run")
+    p.add_argument("--chats", type=int, default=50)
+    p.add_argument("--console", help="base URL of a running console (default: start a scratch stack)")
+    p.add_argument("--password", default="bench-95598", help="demo agent password of that console")
+    a = p.parse_args()
+    if a.console:
+        results = asyncio.run(measure(a.console, a.password, a.chats))
+    else:
+        from scripts.stack import Stack, ensure_model, free_port
+        with tempfile.TemporaryDirectory() as var:
+            stack = Stack(var=Path(var), rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
+                          console_port=free_port(), extra_env={"P95598_DEMO_PASSWORD": a.password})
+            try:
+                stack.start(ensure_model())
+                stack.wait_ready()
+                results = asyncio.run(measure(stack.console_url, a.password, a.chats))
+            finally:
+                stack.stop()
+    rows = [(k, v["p50"], v["p95"], v["max"]) for k, v in results.items() if isinstance(v, dict)]
+    print(table(rows, ("ms", "p50", "p95", "max")))
+    print(f"{results['escalated']}/{results['chats']} escalated, {results['popped_up']} popped up on the console, "
+          f"{results['in_console_queue']} in its queue")
+    write_results(HERE / "results.json", command_line(), results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Customer-service console: hub, chat page, agent console, WeChat channel."""

@@ -1,0 +1,243 @@
+"""The agents' JSON API: queue, case context, claim, chat, work orders, transfer, return to bot, close."""
+from __future__ import annotations
+
+import asyncio
+import re
+
+import aiohttp
+from aiohttp import web
+
+from actions import case_context
+from backend.contact import AgentInfo, Conflict, EscalationInfo
+from console.auth import agent_of, require_supervisor
+from console.config import CONFIG, HTTP, HUB
+
+DISPOSITIONS = {"resolved": "问题已解决", "order_created": "已派工单", "info_given": "已答复咨询",
+                "callback": "需要回访", "no_response": "客户无应答", "offline": "转线下处理"}
+ORDER_STATUSES = ("accepted", "dispatched", "in_progress", "resolved", "closed")
+MAX_MESSAGE = 1000
+
+
+def masked_phone(phone: str | None) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else ""
+
+
+def case_card(case: EscalationInfo, owner: str | None = None) -> dict:
+    """What a queue row shows (to any agent): no full phone number before the case is claimed."""
+    return {"id": case.id, "channel": case.channel, "reason": case.reason, "priority": case.priority,
+            "status": case.status, "summary": case.summary.split("\n")[0], "phone": masked_phone(case.phone),
+            "waited": case.waited_seconds(), "agent": owner, "created_at": case.created_at.isoformat()}
+
+
+def may_see(agent: AgentInfo, case: EscalationInfo) -> bool:
+    return agent.supervisor or case.agent_id == agent.id or (case.status == "waiting" and case.agent_id is None)
+
+
+def may_act(agent: AgentInfo, case: EscalationInfo) -> bool:
+    return case.status == "claimed" and (agent.supervisor or case.agent_id == agent.id)
+
+
+async def _case(request: web.Request, act: bool = True) -> EscalationInfo:
+    try:
+        case_id = int(request.match_info["case_id"])
+    except ValueError:
+        raise web.HTTPNotFound(text="no such case")
+    contact = request.app[CONFIG].contact
+    case = await asyncio.to_thread(contact.case, case_id)
+    agent = agent_of(request)
+    if case is None or not may_see(agent, case):
+        raise web.HTTPNotFound(text="no such case") if case is None else web.HTTPForbidden(text="not your case")
+    if act and not may_act(agent, case):
+        raise web.HTTPConflict(text="claim the case first") if case.status == "waiting" else \
+            web.HTTPForbidden(text="not your case")
+    return case
+
+
+async def _body(request: web.Request) -> dict:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="JSON body expected")
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="JSON object expected")
+    return body
+
+
+async def queue(request: web.Request) -> web.Response:
+    contact, agent = request.app[CONFIG].contact, agent_of(request)
+    waiting = await asyncio.to_thread(contact.queue)
+    mine = await asyncio.to_thread(contact.cases_of, None if agent.supervisor else agent.id)
+    names = {a.id: a.display_name for a in await asyncio.to_thread(contact.agents_online)}
+    return web.json_response({"waiting": [case_card(c) for c in waiting],
+                              "mine": [case_card(c, names.get(c.agent_id)) for c in mine]})
+
+
+async def case_detail(request: web.Request) -> web.Response:
+    return web.json_response(await case_view(request, await _case(request, act=False)))
+
+
+async def case_view(request: web.Request, case: EscalationInfo) -> dict:
+    """Everything about the case an agent sees: summary, one timeline across channels, slots, profile."""
+    cfg = request.app[CONFIG]
+    tracker = await request.app[HUB].rasa.tracker(case.conversation_id)
+    events = tracker.get("events") or case.context.get("events") or []
+    profile = await asyncio.to_thread(case_context.profile, case.account_no, case.phone)
+    history = await asyncio.to_thread(cfg.contact.history_of, case.account_no) if case.account_no else []
+    slots = {k: v for k, v in (tracker.get("slots") or case.context.get("slots") or {}).items()
+             if k in case_context.CONTEXT_SLOTS and v not in (None, "")}
+    return {
+        "case": case_card(case), "summary": case.summary, "conversation": case.conversation_id,
+        "transcript": case_context.transcript(events, limit=300) if events else case.context.get("transcript", []),
+        "functions": case_context.recognised(events) if events else case.context.get("functions", []),
+        "knowledge": case_context.knowledge_shown(events) if events else case.context.get("knowledge", []),
+        "slots": slots, "profile": profile, "reason": case_context.REASONS.get(case.reason, case.reason),
+        "earlier_cases": [case_card(c) for c in history if c.id != case.id],
+        "dispositions": DISPOSITIONS, "mine": may_act(agent_of(request), case)}
+
+
+async def claim(request: web.Request) -> web.Response:
+    case = await _case(request, act=False)
+    agent = agent_of(request)
+    try:
+        case = await asyncio.to_thread(request.app[CONFIG].contact.claim, case.id, agent.id)
+    except Conflict as e:
+        raise web.HTTPConflict(text=str(e))
+    hub = request.app[HUB]
+    await hub.agent_says(case, agent.display_name, agent.username,
+                         f"您好，我是人工客服{agent.display_name}，您之前说的情况我都看到了，马上为您处理。")
+    for ws in list(hub.customers.get(case.conversation_id, ())):
+        await ws.send_json({"type": "handoff", "state": "agent", "name": agent.display_name})
+    await hub.broadcast({"type": "queue"})
+    return web.json_response(case_card(case, agent.display_name))
+
+
+async def send_message(request: web.Request) -> web.Response:
+    case = await _case(request)
+    text = str((await _body(request)).get("text") or "").strip()
+    if not text or len(text) > MAX_MESSAGE:
+        raise web.HTTPBadRequest(text=f"message must be 1–{MAX_MESSAGE} characters")
+    agent = agent_of(request)
+    await request.app[HUB].agent_says(case, agent.display_name, agent.username, text)
+    return web.json_response({"ok": True})
+
+
+async def suggestions(request: web.Request) -> web.Response:
+    """Knowledge-base answers for the customer's latest words (the agent may send or edit them)."""
+    case = await _case(request, act=False)
+    tracker = await request.app[HUB].rasa.tracker(case.conversation_id)
+    events = tracker.get("events") or []
+    # what the customer described (not digits, not "转人工"), and the service they were last asking about
+    said = [e["text"] for e in events if e.get("event") == "user" and len(re.sub(r"[\d\s]", "", e.get("text") or "")) >= 4
+            and not (e.get("text") or "").startswith("EXTERNAL:")]
+    wanted = [f["function"] for f in case_context.recognised(events) if f["function"] not in case_context.NOT_REQUESTS]
+    query = " ".join(said[-2:])[-300:]
+    url = request.app[CONFIG].knowledge_url
+    if not query or not url:
+        return web.json_response({"hits": []})
+    body = {"query": query, "top_k": 3, "function": wanted[-1] if wanted else None}
+    try:
+        async with request.app[HTTP].post(f"{url}/kb/search", json=body,
+                                          timeout=aiohttp.ClientTimeout(total=5)) as r:
+            hits = (await r.json()).get("hits", []) if r.status == 200 else []
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        hits = []
+    return web.json_response({"hits": [{"title": h["title"], "text": h["spoken"]} for h in hits]})
+
+
+async def create_order(request: web.Request) -> web.Response:
+    case = await _case(request)
+    body = await _body(request)
+    cfg, agent = request.app[CONFIG], agent_of(request)
+    function_id = str(body.get("function_id") or "")
+    note = str(body.get("note") or "").strip()[:500]
+    request_id = re.sub(r"[^A-Za-z0-9_-]", "", str(body.get("request_id") or ""))[:40]
+    if function_id not in cfg.catalog.functions or not note or not request_id:
+        raise web.HTTPBadRequest(text="function_id (a catalog id), note and request_id are required")
+    order = await asyncio.to_thread(
+        cfg.cis.create_work_order, function_id, case.channel, {"note": note, "agent": agent.username},
+        account_no=case.account_no, conversation_id=case.conversation_id,
+        priority="urgent" if body.get("urgent") else "normal", idempotency_key=f"console:{case.id}:{request_id}")
+    return web.json_response({"number": order.number, "status": order.status_label})
+
+
+async def update_order(request: web.Request) -> web.Response:
+    case = await _case(request)
+    body = await _body(request)
+    cfg = request.app[CONFIG]
+    order = await asyncio.to_thread(cfg.cis.get_work_order, request.match_info["number"])
+    ours = order is not None and (order.conversation_id == case.conversation_id
+                                  or (case.account_no is not None and order.account_no == case.account_no))
+    if not ours:
+        raise web.HTTPNotFound(text="no such order for this customer")
+    status = str(body.get("status") or "")
+    if status not in ORDER_STATUSES:
+        raise web.HTTPBadRequest(text=f"status must be one of {', '.join(ORDER_STATUSES)}")
+    note = f"{agent_of(request).display_name}: {str(body.get('note') or '')[:300]}"
+    order = await asyncio.to_thread(cfg.cis.update_work_order, order.number, status, note)
+    return web.json_response({"number": order.number, "status": order.status_label})
+
+
+async def transfer(request: web.Request) -> web.Response:
+    case = await _case(request)
+    cfg = request.app[CONFIG]
+    target = await asyncio.to_thread(cfg.contact.agent_by_username, str((await _body(request)).get("to") or ""))
+    if target is None:
+        raise web.HTTPBadRequest(text="no such agent")
+    try:
+        case = await asyncio.to_thread(cfg.contact.transfer, case.id, target.id)
+    except Conflict as e:
+        raise web.HTTPConflict(text=str(e))
+    hub = request.app[HUB]
+    await hub.agent_says(case, agent_of(request).display_name, agent_of(request).username,
+                         f"我把您转给同事{target.display_name}继续处理，您说过的情况他都能看到。", who="system")
+    await hub.broadcast({"type": "queue"})
+    return web.json_response(case_card(case, target.display_name))
+
+
+async def finish(request: web.Request) -> web.Response:
+    """Return to bot (the customer keeps talking to the bot, slots intact) or close with a disposition."""
+    case = await _case(request)
+    body = await _body(request)
+    disposition = str(body.get("disposition") or "")
+    if disposition not in DISPOSITIONS:
+        raise web.HTTPBadRequest(text=f"disposition must be one of {', '.join(DISPOSITIONS)}")
+    back = request.match_info["how"] == "return"
+    try:
+        case = await asyncio.to_thread(request.app[CONFIG].contact.finish, case.id,
+                                       "returned" if back else "closed", disposition)
+    except Conflict as e:
+        raise web.HTTPConflict(text=str(e))
+    notice = ("人工客服这边先处理到这里，接下来由智能客服继续为您服务。还有什么可以帮您？" if back else
+              "感谢您的耐心，本次人工服务已经结束。之后有需要，直接发消息给我就可以。")
+    hub = request.app[HUB]
+    await hub.resume_bot(case, notice)
+    await hub.broadcast({"type": "queue"})
+    return web.json_response(case_card(case))
+
+
+async def continuation_code(request: web.Request) -> web.Response:
+    case = await _case(request)
+    code = await asyncio.to_thread(request.app[CONFIG].contact.issue_code, case.conversation_id)
+    return web.json_response({"code": code, "link": f"/c/{code}"})
+
+
+async def stats(request: web.Request) -> web.Response:
+    require_supervisor(request)
+    data = await asyncio.to_thread(request.app[CONFIG].contact.stats_today)
+    data["by_reason"] = {case_context.REASONS.get(k, k): v for k, v in data["by_reason"].items()}
+    return web.json_response(data)
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/console/api/queue", queue)
+    r.add_get("/console/api/stats", stats)
+    r.add_get("/console/api/cases/{case_id}", case_detail)
+    r.add_get("/console/api/cases/{case_id}/suggestions", suggestions)
+    r.add_post("/console/api/cases/{case_id}/claim", claim)
+    r.add_post("/console/api/cases/{case_id}/messages", send_message)
+    r.add_post("/console/api/cases/{case_id}/orders", create_order)
+    r.add_post("/console/api/cases/{case_id}/orders/{number}", update_order)
+    r.add_post("/console/api/cases/{case_id}/transfer", transfer)
+    r.add_post("/console/api/cases/{case_id}/code", continuation_code)
+    r.add_post("/console/api/cases/{case_id}/{how:return|close}", finish)

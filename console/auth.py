@@ -1,0 +1,97 @@
+"""Console logins: hashed passwords (backend.contact), server-side sessions, CSRF, origin checks, roles."""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+
+from aiohttp import web
+
+from backend.contact import AgentInfo, ContactStore
+
+SESSION_COOKIE = "p95598_console"
+LOGIN_CSRF_COOKIE = "p95598_login_csrf"
+OPEN_PATHS = ("/console/login", "/console/static/")
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class LoginThrottle:
+    """At most `limit` failed logins per user name and per client address in `window` seconds."""
+
+    def __init__(self, limit: int = 5, window: float = 300):
+        self.limit, self.window = limit, window
+        self._fails: dict[str, deque] = defaultdict(deque)
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        for key in keys:
+            q = self._fails[key]
+            while q and now - q[0] > self.window:
+                q.popleft()
+            if len(q) >= self.limit:
+                return True
+        return False
+
+    def failed(self, *keys: str) -> None:
+        for key in keys:
+            self._fails[key].append(time.monotonic())
+
+
+def same_origin(request: web.Request) -> bool:
+    """Browsers send Origin on POST and WebSocket upgrades; a foreign page must not act with our cookie."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return request.method not in UNSAFE and request.headers.get("Upgrade", "").lower() != "websocket"
+    return origin in (f"{request.scheme}://{request.host}", f"http://{request.host}", f"https://{request.host}")
+
+
+def set_session_cookie(response: web.StreamResponse, token: str, ttl: dt.timedelta, secure: bool) -> None:
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), path="/", httponly=True,
+                        samesite="Strict", secure=secure)
+
+
+def set_login_csrf(response: web.StreamResponse, token: str, secure: bool) -> None:
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=1800, path="/console/login", httponly=True,
+                        samesite="Strict", secure=secure)
+
+
+def login_csrf_ok(request: web.Request, submitted: str) -> bool:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie, submitted or "")
+
+
+def agent_of(request: web.Request) -> AgentInfo:
+    return request["agent"]
+
+
+def make_auth_middleware(contact: ContactStore):
+    @web.middleware
+    async def auth(request: web.Request, handler):
+        path = request.path
+        if not path.startswith("/console") or path.startswith(OPEN_PATHS):
+            return await handler(request)
+        session = contact.login(request.cookies.get(SESSION_COOKIE, ""))
+        if session is None:
+            if path.startswith("/console/api") or path == "/console/ws" or request.method in UNSAFE:
+                raise web.HTTPUnauthorized(text="login required")
+            raise web.HTTPFound("/console/login")
+        request["agent"], request["csrf"] = session
+        if not same_origin(request):
+            raise web.HTTPForbidden(text="cross-origin request refused")
+        if request.method in UNSAFE:
+            sent = request.headers.get("X-CSRF-Token", "")
+            if not sent and request.content_type == "application/x-www-form-urlencoded":
+                sent = (await request.post()).get("csrf", "")
+            if not hmac.compare_digest(str(sent), request["csrf"]):
+                raise web.HTTPForbidden(text="CSRF token missing or wrong")
+        return await handler(request)
+    return auth
+
+
+def require_supervisor(request: web.Request) -> AgentInfo:
+    agent = agent_of(request)
+    if not agent.supervisor:
+        raise web.HTTPForbidden(text="supervisors only")
+    return agent

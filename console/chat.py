@@ -1,0 +1,139 @@
+"""The WeChat-style web chat: the page, its socket (bot replies, agent messages live), continuation links."""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import deque
+from pathlib import Path
+
+from aiohttp import WSMsgType, web
+
+from actions.case_context import transcript
+from console.auth import same_origin
+from console.config import CONFIG, HUB
+from voice.rasa_client import handoff_of
+from console.pages import render
+
+CHAT_COOKIE = "p95598_chat"
+RATE = (20, 10.0)   # at most 20 messages in 10 seconds per browser
+
+
+def identity(request: web.Request) -> str | None:
+    token = request.cookies.get(CHAT_COOKIE, "")
+    return f"chat:{token}" if 16 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum() else None
+
+
+def with_identity(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    if identity(request) is None:
+        response.set_cookie(CHAT_COOKIE, secrets.token_urlsafe(18), max_age=30 * 86400, path="/", httponly=True,
+                            samesite="Lax", secure=request.app[CONFIG].secure_cookies)
+    return response
+
+
+async def chat_page(request: web.Request) -> web.StreamResponse:
+    return with_identity(request, render("chat.html"))
+
+
+async def continue_link(request: web.Request) -> web.StreamResponse:
+    """/c/123456: the link sent to a caller; opens the chat on the same case."""
+    code, who = request.match_info["code"], identity(request)
+    if who is None:   # first visit: get a cookie, then come back here
+        raise with_identity(request, web.HTTPFound(request.path))
+    await request.app[HUB].customer_says(who, "chat", f"续办{code}", {})
+    raise web.HTTPFound("/chat")
+
+
+async def new_code(request: web.Request) -> web.Response:
+    who = identity(request)
+    if who is None or not same_origin(request):
+        raise web.HTTPForbidden(text="open the chat page first")
+    contact = request.app[CONFIG].contact
+    conversation = await asyncio.to_thread(contact.conversation_of, who)
+    code = await asyncio.to_thread(contact.issue_code, conversation)
+    return web.json_response({"code": code, "link": f"/c/{code}"})
+
+
+def to_browser(messages: list[dict]) -> list[dict]:
+    out = []
+    for m in messages:
+        handoff = handoff_of([m])
+        if handoff:
+            out.append({"type": "handoff", "state": "waiting", **handoff})
+        elif m.get("text"):
+            out.append({"type": "message", "who": "bot", "text": m["text"], "buttons": m.get("buttons") or []})
+    return out
+
+
+async def history(request: web.Request, conversation: str) -> dict:
+    hub = request.app[HUB]
+    tracker = await hub.rasa.tracker(conversation)
+    turns = [{"who": t["who"], "text": t["text"], "name": t.get("agent") or ""}
+             for t in transcript(tracker.get("events") or [], limit=200) if t["text"]]
+    case = await asyncio.to_thread(request.app[CONFIG].contact.open_case, conversation)
+    state = "bot" if case is None else ("agent" if case.status == "claimed" else "waiting")
+    return {"type": "history", "messages": turns, "state": state}
+
+
+async def chat_socket(request: web.Request) -> web.WebSocketResponse:
+    who = identity(request)
+    if who is None or not same_origin(request):
+        raise web.HTTPForbidden(text="open the chat page first")
+    hub, contact = request.app[HUB], request.app[CONFIG].contact
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=32 * 1024)
+    await ws.prepare(request)
+    conversation = await asyncio.to_thread(contact.conversation_of, who)
+    hub.attach(conversation, ws)
+    recent: deque[float] = deque()
+    try:
+        await ws.send_json(await history(request, conversation))
+        async for msg in ws:
+            if msg.type == WSMsgType.ERROR:
+                break
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                data = msg.json()
+                text = str(data.get("text") or "") if isinstance(data, dict) else ""
+            except ValueError:
+                await ws.send_json({"type": "error", "text": "消息格式不对。"})
+                continue
+            now = time.monotonic()
+            while recent and now - recent[0] > RATE[1]:
+                recent.popleft()
+            if len(recent) >= RATE[0]:
+                await ws.send_json({"type": "message", "who": "bot", "text": "您发得太快了，请稍等一下再发。"})
+                continue
+            recent.append(now)
+            if not text.strip():
+                await ws.send_json({"type": "message", "who": "bot", "text": "请输入您要咨询的内容。"})
+                continue
+            await ws.send_json({"type": "typing", "on": True})
+            replies = await hub.customer_says(who, "chat", text, {"channel": "chat"})
+            moved = next(((m.get("custom") or {}).get("continued") for m in replies
+                          if isinstance(m.get("custom"), dict)), None)
+            for item in to_browser(replies):
+                await ws.send_json(item)
+            await ws.send_json({"type": "typing", "on": False})
+            if moved and moved != conversation:   # continued a case from another channel: show its history
+                hub.detach(conversation, ws)
+                conversation = moved
+                hub.attach(conversation, ws)
+                await ws.send_json(await history(request, conversation))
+    finally:
+        hub.detach(conversation, ws)
+    return ws
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/chat")
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/", home)
+    r.add_get("/chat", chat_page)
+    r.add_get("/chat/ws", chat_socket)
+    r.add_post("/chat/code", new_code)
+    r.add_get(r"/c/{code:\d{6}}", continue_link)
+    r.add_static("/chat/static", Path(__file__).parent / "static")

@@ -1,0 +1,165 @@
+"""Where customer channels, the bot and the agents meet.
+
+Every customer message goes to Rasa (so the stored conversation is the one timeline, also while the bot is
+paused); while a person owns the case it is also pushed to that person's console. Agents' messages are
+written into the same Rasa conversation and delivered to whichever channels the customer is on.
+Live sockets are per process; the queue itself lives in the database (backend.contact), which the
+watcher polls, so cases opened by the action server or the voice gateway pop up here as well.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections import defaultdict
+
+from aiohttp import web
+
+from backend.contact import ContactStore, EscalationInfo
+from backend.models import utcnow
+from nlu.escalation import escalation_reason
+from voice.rasa_client import RasaClient, RasaUnavailable, handoff_of
+
+log = logging.getLogger(__name__)
+CODE = re.compile(r"^\s*续办码?\s*[:：]?\s*(\d{6})\s*$")
+MAX_TEXT = 2000
+SORRY = {"text": "不好意思，系统有点忙，请稍后再发一次。"}
+
+
+class Hub:
+    def __init__(self, rasa: RasaClient, contact: ContactStore, wechat=None):
+        self.rasa, self.contact, self.wechat = rasa, contact, wechat
+        self.customers: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        self.agents: dict[int, set[web.WebSocketResponse]] = defaultdict(set)
+        self.supervisors: set[int] = set()
+
+    async def _db(self, fn, *args):
+        return await asyncio.to_thread(fn, *args)
+
+    # ---- customers ----
+    async def customer_says(self, channel_user: str, channel: str, text: str, metadata: dict) -> list[dict]:
+        """One customer message from any text channel; the bot's replies (none while a person owns the case)."""
+        text = (text or "")[:MAX_TEXT]
+        code = CODE.match(text)
+        if code:
+            return await self.continue_case(channel_user, code.group(1))
+        conversation = await self._db(self.contact.conversation_of, channel_user)
+        case = await self._db(self.contact.open_case, conversation)
+        metadata = {**metadata, "channel": channel}
+        try:
+            replies = await self.rasa.send(conversation, text, metadata)
+            if case is None and not handoff_of(replies):
+                reason = escalation_reason(text)
+                if reason and await self._db(self.contact.agents_online):
+                    handed = await self.rasa.trigger(conversation, "human_agent", {"escalation_reason": reason})
+                    # the bot's own answer (often a form's next question) is moot once a person takes over
+                    replies = handed if handoff_of(handed) else replies + handed
+        except RasaUnavailable as e:
+            log.warning("bot unavailable for %s: %s", conversation, e)
+            replies = [] if case else [SORRY]
+        if case:
+            await self.to_case_agents(case, {"type": "customer", "case": case.id, "text": text, "channel": channel})
+        if handoff_of(replies):
+            await self.broadcast({"type": "queue"})
+        return replies
+
+    async def continue_case(self, channel_user: str, code: str) -> list[dict]:
+        conversation = await self._db(self.contact.redeem_code, code)
+        if conversation is None:
+            return [{"text": "这个续办码不对或者已经过期了，请核对一下；也可以直接告诉我您要办什么。"}]
+        await self._db(self.contact.bind, channel_user, conversation)
+        return [{"text": "好的，已经接上您之前的业务，刚才的记录都在。请继续说吧。"},
+                {"custom": {"continued": conversation}}]
+
+    def attach(self, conversation: str, ws: web.WebSocketResponse) -> None:
+        self.customers[conversation].add(ws)
+
+    def detach(self, conversation: str, ws: web.WebSocketResponse) -> None:
+        self.customers[conversation].discard(ws)
+        if not self.customers[conversation]:
+            self.customers.pop(conversation, None)
+
+    async def deliver(self, conversation: str, text: str, who: str, name: str = "") -> None:
+        """A message for the customer on every channel they are on (chat sockets, WeChat)."""
+        for ws in list(self.customers.get(conversation, ())):
+            await _send(ws, {"type": "message", "who": who, "text": text, "name": name})
+        if self.wechat is not None:
+            for identity in await self._db(self.contact.identities_of, conversation):
+                if identity.startswith("wechat:"):
+                    try:
+                        await self.wechat.send_text(identity.removeprefix("wechat:"), text)
+                    except Exception as e:   # their API is out of our hands; the agent is told
+                        log.warning("WeChat delivery failed: %r", e)
+
+    # ---- agents ----
+    async def agent_says(self, case: EscalationInfo, agent_name: str, agent_user: str, text: str,
+                         who: str = "agent") -> None:
+        meta = {"agent": agent_user, "agent_name": agent_name, "channel": "console"}
+        await self.rasa.append(case.conversation_id, [{"event": "bot", "text": text, "metadata": meta}])
+        await self.deliver(case.conversation_id, text, who, agent_name)
+        await self.to_case_agents(case, {"type": "agent", "case": case.id, "text": text, "name": agent_name})
+
+    async def resume_bot(self, case: EscalationInfo, notice: str) -> None:
+        """The bot takes the conversation back with the slots it had."""
+        await self.rasa.append(case.conversation_id, [
+            {"event": "resume"},
+            {"event": "bot", "text": notice, "metadata": {"channel": "console", "system": True}},
+            {"event": "action", "name": "action_listen"}])
+        await self.deliver(case.conversation_id, notice, "bot")
+        for ws in list(self.customers.get(case.conversation_id, ())):
+            await _send(ws, {"type": "handoff", "state": "bot"})
+
+    def join(self, agent_id: int, supervisor: bool, ws: web.WebSocketResponse) -> None:
+        self.agents[agent_id].add(ws)
+        if supervisor:
+            self.supervisors.add(agent_id)
+
+    def leave(self, agent_id: int, ws: web.WebSocketResponse) -> None:
+        self.agents[agent_id].discard(ws)
+        if not self.agents[agent_id]:
+            self.agents.pop(agent_id, None)
+            self.supervisors.discard(agent_id)
+
+    async def to_case_agents(self, case: EscalationInfo, payload: dict) -> None:
+        """The owner and supervisors; everyone while the case is still waiting in the queue."""
+        ids = set(self.agents) if case.agent_id is None else {case.agent_id} | self.supervisors
+        for agent_id in ids:
+            for ws in list(self.agents.get(agent_id, ())):
+                await _send(ws, payload)
+
+    async def broadcast(self, payload: dict) -> None:
+        for sockets in list(self.agents.values()):
+            for ws in list(sockets):
+                await _send(ws, payload)
+
+    async def watch_queue(self, interval: float = 0.25) -> None:
+        """Pops up cases opened by any process (action server, voice gateway) on every console."""
+        since, seen = utcnow() - dt.timedelta(seconds=1), set()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                changed = await self._db(self.contact.changed_since, since - dt.timedelta(seconds=2))
+            except Exception as e:   # a database hiccup must not end the watcher
+                log.warning("queue watch failed: %r", e)
+                continue
+            for case in changed:
+                key = (case.id, case.updated_at)
+                if key in seen:
+                    continue
+                seen.add(key)
+                since = max(since, case.updated_at)
+                kind = "new_case" if case.status == "waiting" and case.agent_id is None else "case"
+                await self.broadcast({"type": kind, "case": case.id, "status": case.status,
+                                      "channel": case.channel, "summary": case.summary.split("\n")[0]})
+            if len(seen) > 5000:
+                seen = {k for k in seen if k[1] >= since - dt.timedelta(seconds=5)}
+
+
+async def _send(ws: web.WebSocketResponse, payload: dict) -> None:
+    if ws.closed:
+        return
+    try:
+        await ws.send_json(payload)
+    except (ConnectionError, RuntimeError) as e:
+        log.info("socket gone: %r", e)

@@ -1,0 +1,137 @@
+"""Server-rendered console pages (login, queue, case, supervisor) and the agents' live socket."""
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from pathlib import Path
+
+import jinja2
+from aiohttp import WSMsgType, web
+
+from console import agent_api
+from console.auth import (LoginThrottle, SESSION_COOKIE, agent_of, login_csrf_ok, set_login_csrf,
+                          require_supervisor, set_session_cookie)
+from console.config import CONFIG, HUB
+
+TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                               autoescape=True, trim_blocks=True, lstrip_blocks=True)
+THROTTLE = web.AppKey("throttle", LoginThrottle)
+CHANNELS = {"voice": "电话", "wechat": "微信", "chat": "网页聊天", "app": "网上国网", "console": "坐席"}
+HEARTBEAT = 20
+
+
+def render(name: str, status: int = 200, **values) -> web.Response:
+    values.setdefault("channels", CHANNELS)
+    return web.Response(text=TEMPLATES.get_template(name).render(**values), status=status,
+                        content_type="text/html", headers={"Cache-Control": "no-store",
+                                                           "Content-Security-Policy": "default-src 'self'; "
+                                                           "img-src 'self' data:; frame-ancestors 'none'"})
+
+
+def login_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    token = secrets.token_urlsafe(24)
+    response = render("login.html", status=status, csrf=token, error=error)
+    set_login_csrf(response, token, request.app[CONFIG].secure_cookies)
+    return response
+
+
+async def login_page(request: web.Request) -> web.Response:
+    return login_form(request)
+
+
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    cfg, throttle = request.app[CONFIG], request.app[THROTTLE]
+    username, password = str(form.get("username", ""))[:32], str(form.get("password", ""))[:128]
+    keys = (f"user:{username}", f"ip:{request.remote}")
+    error = ""
+    if not login_csrf_ok(request, str(form.get("csrf", ""))):
+        error = "页面已过期，请重新登录。"
+    elif throttle.blocked(*keys):
+        error = "尝试次数太多，请五分钟后再试。"
+    else:
+        agent = await asyncio.to_thread(cfg.contact.authenticate, username, password)
+        if agent:
+            old = request.cookies.get(SESSION_COOKIE)
+            if old:   # whatever session id the browser brought is dropped: a fresh one is issued
+                await asyncio.to_thread(cfg.contact.logout, old)
+            token, _ = await asyncio.to_thread(cfg.contact.new_login, agent.id, cfg.session_ttl)
+            response = web.HTTPFound("/console/supervisor" if agent.supervisor else "/console")
+            set_session_cookie(response, token, cfg.session_ttl, cfg.secure_cookies)
+            raise response
+        throttle.failed(*keys)
+        error = "工号或密码不对。"
+    return login_form(request, error, status=401)
+
+
+async def logout(request: web.Request) -> web.Response:
+    cfg, agent = request.app[CONFIG], agent_of(request)
+    await asyncio.to_thread(cfg.contact.logout, request.cookies.get(SESSION_COOKIE, ""))
+    await asyncio.to_thread(cfg.contact.heartbeat, agent.id, False)
+    response = web.HTTPFound("/console/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+async def queue_page(request: web.Request) -> web.Response:
+    contact, agent = request.app[CONFIG].contact, agent_of(request)
+    waiting = await asyncio.to_thread(contact.queue)
+    mine = await asyncio.to_thread(contact.cases_of, None if agent.supervisor else agent.id)
+    return render("queue.html", agent=agent, csrf=request["csrf"], waiting=[agent_api.case_card(c) for c in waiting],
+                  mine=[agent_api.case_card(c) for c in mine])
+
+
+async def case_page(request: web.Request) -> web.Response:
+    case = await agent_api._case(request, act=False)
+    view = await agent_api.case_view(request, case)
+    agents = await asyncio.to_thread(request.app[CONFIG].contact.agents_online)
+    return render("case.html", agent=agent_of(request), csrf=request["csrf"], view=view, case=view["case"],
+                  colleagues=[a for a in agents if a.id != agent_of(request).id],
+                  functions=request.app[CONFIG].catalog.functions, catalog=request.app[CONFIG].catalog,
+                  labels=agent_api.case_context.LABELS,
+                  view_json=json.dumps({"case": case.id}, ensure_ascii=False))
+
+
+async def supervisor_page(request: web.Request) -> web.Response:
+    agent = require_supervisor(request)
+    contact = request.app[CONFIG].contact
+    stats = await asyncio.to_thread(contact.stats_today)
+    waiting = await asyncio.to_thread(contact.queue)
+    claimed = await asyncio.to_thread(contact.cases_of, None)
+    return render("supervisor.html", agent=agent, csrf=request["csrf"], stats=stats,
+                  reasons=agent_api.case_context.REASONS,
+                  waiting=[agent_api.case_card(c) for c in waiting], claimed=[agent_api.case_card(c) for c in claimed])
+
+
+async def agent_socket(request: web.Request) -> web.WebSocketResponse:
+    """Live updates for one console tab; while it is open the agent counts as online."""
+    cfg, hub, agent = request.app[CONFIG], request.app[HUB], agent_of(request)
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=4096)
+    await ws.prepare(request)
+    hub.join(agent.id, agent.supervisor, ws)
+    await asyncio.to_thread(cfg.contact.heartbeat, agent.id)
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:   # the page pings; any message keeps the agent online
+                await asyncio.to_thread(cfg.contact.heartbeat, agent.id)
+            elif msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        hub.leave(agent.id, ws)
+        if agent.id not in hub.agents:
+            await asyncio.to_thread(cfg.contact.heartbeat, agent.id, False)
+    return ws
+
+
+def add_routes(app: web.Application) -> None:
+    app[THROTTLE] = LoginThrottle()
+    r = app.router
+    r.add_get("/console/login", login_page)
+    r.add_post("/console/login", login)
+    r.add_post("/console/logout", logout)
+    r.add_get("/console", queue_page)
+    r.add_get("/console/cases/{case_id}", case_page)
+    r.add_get("/console/supervisor", supervisor_page)
+    r.add_get("/console/ws", agent_socket)
+    r.add_static("/console/static", Path(__file__).parent / "static")

@@ -1,0 +1,93 @@
+"""A real browser (Debian chromium through Playwright): a customer chats on a phone-sized screen, asks for a
+person; an agent logs in, sees the full context, replies; the customer sees it; the agent returns the
+customer to the bot, which answers the next question. Screenshots land in tests/artifacts/."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from backend.contact import ContactStore
+from backend.db import make_engine, make_sessionmaker
+from tests.conftest import ARTIFACTS, DEMO_PASSWORD
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (scripts/bootstrap.sh installs it)")
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(autouse=True)
+def agents_offline_afterwards(seeded_db_url):
+    yield
+    contact = ContactStore(make_sessionmaker(make_engine(seeded_db_url)))
+    for username in ("1001", "1002", "9001"):
+        agent = contact.agent_by_username(username)
+        if agent:
+            contact.heartbeat(agent.id, online=False)
+
+
+def say(page, text: str, expect: str) -> None:
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    page.locator(".msg.bot .bubble, .msg.agent .bubble", has_text=expect).last.wait_for(timeout=60_000)
+
+
+def test_chat_to_agent_and_back_to_the_bot(stack, browser):
+    base = stack.console_url
+    console = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN").new_page()
+    console.goto(f"{base}/console/login")
+    console.fill("input[name=username]", "1001")
+    console.fill("input[name=password]", DEMO_PASSWORD)
+    console.click("button[type=submit]")
+    console.wait_for_url(f"{base}/console")
+    console.locator("#online:not(.off)").wait_for(timeout=10_000)      # live socket up: the agent is online
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                locale="zh-CN").new_page()
+    phone.goto(f"{base}/chat")
+    phone.locator(".msg.bot .bubble").first.wait_for()
+    say(phone, "帮我查一下电费", "户号")
+    say(phone, "3201000001", "后四位")
+    say(phone, "0001", "哪个月")
+    say(phone, "转人工", "转接人工")
+    phone.locator("#state.waiting").wait_for()
+    phone.screenshot(path=str(ARTIFACTS / "chat-waiting-for-agent.png"))
+
+    row = console.locator("#waiting li[data-case]").first
+    row.wait_for(timeout=15_000)
+    case_id = row.get_attribute("data-case")
+    console.goto(f"{base}/console/cases/{case_id}")
+    timeline = console.locator("#timeline").inner_text()
+    assert "帮我查一下电费" in timeline and "转人工" in timeline
+    assert "王建国" in console.locator("#profile").inner_text()
+    assert "3201000001" in console.locator("#slots").inner_text()
+    assert "王建国" in console.locator("#summary").inner_text()
+    console.click("button.claim")
+    console.wait_for_url(f"{base}/console/cases/{case_id}")
+    console.locator("#reply:not(.hidden)").wait_for()
+    console.locator("#suggestions li").first.wait_for(timeout=15_000)   # knowledge-base replies to pick from
+    console.fill("#reply-text", "王先生您好，您的电费情况我已经看到了，请稍等。")
+    console.click("#reply button[type=submit]")
+    console.screenshot(path=str(ARTIFACTS / "console-case-with-context.png"), full_page=True)
+
+    phone.locator(".msg.agent .bubble", has_text="您的电费情况我已经看到了").wait_for(timeout=15_000)
+    phone.locator("#state.agent").wait_for()
+    phone.screenshot(path=str(ARTIFACTS / "chat-agent-replied.png"))
+
+    console.click("#return-bot")
+    console.wait_for_url(f"{base}/console")
+    phone.locator(".msg.bot .bubble", has_text="智能客服继续为您服务").wait_for(timeout=15_000)
+    say(phone, "再查一下上个月的电费", "元")
+    assert "户号" not in phone.locator(".msg.bot .bubble").last.inner_text()
+    phone.screenshot(path=str(ARTIFACTS / "chat-back-with-the-bot.png"))
+
+    phone.reload()                                                     # history is kept across reloads
+    phone.locator(".msg.agent .bubble", has_text="您的电费情况我已经看到了").wait_for(timeout=15_000)

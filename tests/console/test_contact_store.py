@@ -1,0 +1,116 @@
+"""The contact centre's records on real SQLite and real PostgreSQL: logins, the queue, claims, codes."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import update
+
+from backend import models as m
+from backend.contact import Conflict, ContactStore, check_password, hash_password
+
+
+@pytest.fixture
+def store(sessions) -> ContactStore:
+    return ContactStore(sessions)
+
+
+def _case(store: ContactStore, conversation: str, **kw):
+    kw.setdefault("summary", "客户要求转人工")
+    kw.setdefault("context", {"transcript": [{"who": "customer", "text": "转人工"}]})
+    return store.escalate(conversation, "chat", kw.pop("reason", "customer_request"), **kw)[0]
+
+
+def test_passwords_are_salted_hashes_and_checked():
+    a, b = hash_password("correct horse"), hash_password("correct horse")
+    assert a != b and "correct" not in a
+    assert check_password("correct horse", a) and not check_password("wrong", a)
+    assert not check_password("x", "not-a-hash")
+
+
+def test_login_issues_fresh_tokens_that_expire(store):
+    agent = store.add_agent("1001", "张丽", "pass-1001")
+    assert store.authenticate("1001", "pass-1001") == agent
+    assert store.authenticate("1001", "nope") is None and store.authenticate("nobody", "pass-1001") is None
+    token, csrf = store.new_login(agent.id, dt.timedelta(hours=1))
+    token2, csrf2 = store.new_login(agent.id, dt.timedelta(hours=1))
+    assert token != token2 and csrf != csrf2
+    assert store.login(token) == (agent, csrf)
+    store.logout(token)
+    assert store.login(token) is None and store.login(token2) == (agent, csrf2)
+    expired, _ = store.new_login(agent.id, dt.timedelta(seconds=-1))
+    assert store.login(expired) is None and store.login("") is None
+
+
+def test_one_open_case_per_conversation_and_queue_order(store):
+    first = _case(store, "chat:a")
+    again, created = store.escalate("chat:a", "chat", "anger", summary="", context={})
+    assert not created and again.id == first.id
+    urgent = _case(store, "chat:b", priority="urgent", reason="safety")
+    third = _case(store, "chat:c")
+    assert [c.id for c in store.queue()] == [urgent.id, first.id, third.id]
+    assert store.position(third) == 3
+    assert store.open_case("chat:a").context["transcript"][0]["text"] == "转人工"
+
+
+def test_only_one_of_two_agents_claims_a_case(store):
+    a, b = store.add_agent("1001", "张丽", "x" * 8), store.add_agent("1002", "王强", "x" * 8)
+    case = _case(store, "voice:13912340001")
+    results = []
+
+    def claim(agent_id):
+        try:
+            results.append(store.claim(case.id, agent_id).agent_id)
+        except Conflict:
+            results.append("conflict")
+
+    threads = [threading.Thread(target=claim, args=(x.id,)) for x in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(map(str, results)).count("conflict") == 1
+    owner = store.case(case.id).agent_id
+    assert owner in (a.id, b.id) and store.cases_of(owner)[0].id == case.id
+    other = b.id if owner == a.id else a.id
+    assert store.transfer(case.id, other).agent_id == other
+    done = store.finish(case.id, "returned", "resolved")
+    assert done.status == "returned" and done.closed_at is not None
+    with pytest.raises(Conflict):
+        store.finish(case.id, "closed", "resolved")
+    assert store.open_case("voice:13912340001") is None
+
+
+def test_presence_wait_estimate_and_stats(store):
+    a = store.add_agent("1001", "张丽", "x" * 8)
+    assert store.agents_online() == []
+    store.heartbeat(a.id)
+    assert [x.username for x in store.agents_online()] == ["1001"]
+    assert store.wait_minutes(3) == 15            # default 5 minutes a case, one agent
+    for i in range(3):                            # three finished cases of 2 minutes each
+        case = store.claim(_case(store, f"chat:{i}").id, a.id)
+        store.finish(case.id, "closed", "resolved")
+        with store._sessions.begin() as s:
+            s.execute(update(m.Escalation).where(m.Escalation.id == case.id)
+                      .values(closed_at=case.claimed_at + dt.timedelta(minutes=2)))
+    assert store.wait_minutes(3) == 6
+    _case(store, "chat:waiting", reason="anger")
+    stats = store.stats_today()
+    assert stats["queue_length"] == 1 and stats["agents_online"] == ["张丽"]
+    assert stats["by_reason"] == {"customer_request": 3, "anger": 1}
+    store.heartbeat(a.id, online=False)
+    assert store.agents_online() == []
+
+
+def test_continuation_codes_and_bindings(store):
+    code = store.issue_code("voice:13912340001")
+    assert len(code) == 6 and code.isdigit()
+    assert store.redeem_code(code) == "voice:13912340001" and store.redeem_code("x00000") is None
+    old = store.issue_code("chat:x", ttl=dt.timedelta(seconds=-1))
+    assert store.redeem_code(old) is None
+    assert store.conversation_of("chat:browser1") == "chat:browser1"
+    store.bind("chat:browser1", "voice:13912340001")
+    store.bind("wechat:openid9", "voice:13912340001")
+    assert store.conversation_of("chat:browser1") == "voice:13912340001"
+    assert store.identities_of("voice:13912340001") == ["chat:browser1", "voice:13912340001", "wechat:openid9"]
