@@ -18,37 +18,25 @@ def new_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
-class ChatCustomer:
+class _LiveUser:
+    """A user with one open socket; what arrives on it waits in `inbox`."""
+
     def __init__(self, http: aiohttp.ClientSession, base: str):
         self.http, self.base = http, base.rstrip("/")
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.inbox: asyncio.Queue[dict] = asyncio.Queue()
-        self.history: dict = {}
         self._reader: asyncio.Task | None = None
 
-    async def open(self) -> "ChatCustomer":
-        async with self.http.get(f"{self.base}/chat") as r:
-            r.raise_for_status()
-        self.ws = await self.http.ws_connect(f"{self.base}/chat/ws", headers={"Origin": self.base})
-        self.history = await self.ws.receive_json(timeout=30)
+    async def _listen(self, path: str) -> None:
+        self.ws = await self.http.ws_connect(f"{self.base}{path}", headers={"Origin": self.base})
+
+    def _start_reading(self) -> None:
         self._reader = asyncio.create_task(self._read())
-        return self
 
     async def _read(self) -> None:
         async for msg in self.ws:
             if msg.type == aiohttp.WSMsgType.TEXT:
                 await self.inbox.put(msg.json())
-
-    async def say(self, text: str, timeout: float = 60) -> list[dict]:
-        """Sends one message; everything the server sent until it stopped typing."""
-        await self.ws.send_json({"type": "text", "text": text})
-        got = []
-        while True:
-            item = await asyncio.wait_for(self.inbox.get(), timeout)
-            if item.get("type") == "typing" and not item.get("on"):
-                return got
-            if item.get("type") != "typing":
-                got.append(item)
 
     async def wait_for(self, kind: str, timeout: float = 30, **match) -> dict:
         while True:
@@ -63,18 +51,36 @@ class ChatCustomer:
             await asyncio.gather(self._reader, return_exceptions=True)
 
 
+class ChatCustomer(_LiveUser):
+    history: dict = {}
+
+    async def open(self) -> "ChatCustomer":
+        async with self.http.get(f"{self.base}/chat") as r:
+            r.raise_for_status()
+        await self._listen("/chat/ws")
+        self.history = await self.ws.receive_json(timeout=30)
+        self._start_reading()
+        return self
+
+    async def say(self, text: str, timeout: float = 60) -> list[dict]:
+        """Sends one message; everything the server sent until it stopped typing."""
+        await self.ws.send_json({"type": "text", "text": text})
+        got = []
+        while True:
+            item = await asyncio.wait_for(self.inbox.get(), timeout)
+            if item.get("type") == "typing" and not item.get("on"):
+                return got
+            if item.get("type") != "typing":
+                got.append(item)
+
+
 def texts(items: list[dict]) -> str:
     return "\n".join(i.get("text", "") for i in items if i.get("type") == "message")
 
 
-class ConsoleAgent:
-    def __init__(self, http: aiohttp.ClientSession, base: str):
-        self.http, self.base = http, base.rstrip("/")
-        self.csrf = ""
-        self.session_cookie = ""
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
-        self.inbox: asyncio.Queue[dict] = asyncio.Queue()
-        self._reader: asyncio.Task | None = None
+class ConsoleAgent(_LiveUser):
+    csrf = ""
+    session_cookie = ""
 
     async def login(self, username: str, password: str) -> int:
         async with self.http.get(f"{self.base}/console/login") as r:
@@ -90,20 +96,9 @@ class ConsoleAgent:
         return 302
 
     async def connect(self) -> "ConsoleAgent":
-        self.ws = await self.http.ws_connect(f"{self.base}/console/ws", headers={"Origin": self.base})
-        self._reader = asyncio.create_task(self._read())
+        await self._listen("/console/ws")
+        self._start_reading()
         return self
-
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            if msg.type == aiohttp.WSMsgType.TEXT:
-                await self.inbox.put(msg.json())
-
-    async def wait_for(self, kind: str, timeout: float = 30, **match) -> dict:
-        while True:
-            item = await asyncio.wait_for(self.inbox.get(), timeout)
-            if item.get("type") == kind and all(item.get(k) == v for k, v in match.items()):
-                return item
 
     async def get(self, path: str) -> tuple[int, dict | str]:
         async with self.http.get(f"{self.base}{path}") as r:
@@ -115,9 +110,3 @@ class ConsoleAgent:
         headers = {"X-CSRF-Token": self.csrf if csrf is None else csrf, "Origin": origin or self.base}
         async with self.http.post(f"{self.base}{path}", json=body or {}, headers=headers) as r:
             return r.status, (await r.json() if r.content_type == "application/json" else await r.text())
-
-    async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
-        if self._reader is not None:
-            await asyncio.gather(self._reader, return_exceptions=True)

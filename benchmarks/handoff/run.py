@@ -5,13 +5,15 @@
 Without --console a scratch stack (Rasa, actions, knowledge, console) is started on free ports. One agent
 is logged in with the console's live socket open; N chat customers connect over the chat page's socket,
 say one sentence, then all ask for a person at once. Per case we record:
-  - reply:   customer sends "转人工" -> the bot's queue message arrives (the case exists in the database);
-  - visible: the case exists -> the agent's console receives the screen pop for it (`new_case`);
-  - request_to_visible: customer sends -> screen pop.
+  - reply_ms: customer sends "转人工" -> the bot's queue message arrives;
+  - escalation_to_visible_ms: the case row is written (its created_at) -> the agent's console receives the
+    screen pop for it (`new_case`, pushed over the console's socket);
+  - request_to_visible_ms: customer sends -> screen pop.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import asyncio
 import tempfile
 import time
@@ -32,9 +34,9 @@ async def one_chat(http, base: str, i: int, start: asyncio.Event) -> dict:
     customer = await ChatCustomer(http, base).open()
     await customer.say("你好" if i % 2 else "我想问问电费的事")
     await start.wait()
-    sent = time.perf_counter()
+    sent = time.time()
     got = await customer.say("转人工", timeout=300)
-    replied = time.perf_counter()
+    replied = time.time()
     handoff = next((g for g in got if g.get("type") == "handoff"), None)
     await customer.close()
     return {"case": handoff and handoff["case"], "sent": sent, "replied": replied}
@@ -53,7 +55,7 @@ async def measure(base: str, password: str, chats: int) -> dict:
             while True:
                 item = await agent.inbox.get()
                 if item.get("type") == "new_case":
-                    seen.setdefault(item["case"], time.perf_counter())
+                    seen.setdefault(item["case"], time.time())
 
         watcher = asyncio.create_task(watch())
         start = asyncio.Event()
@@ -63,17 +65,19 @@ async def measure(base: str, password: str, chats: int) -> dict:
             await asyncio.sleep(2 + chats * 0.2)   # everyone connected and past their first turn
             start.set()
             results = await asyncio.gather(*tasks)
-            deadline = time.perf_counter() + 30
-            while time.perf_counter() < deadline and any(r["case"] not in seen for r in results if r["case"]):
+            deadline = time.time() + 30
+            while time.time() < deadline and any(r["case"] not in seen for r in results if r["case"]):
                 await asyncio.sleep(0.1)
         finally:
             for s in sessions:
                 await s.close()
             watcher.cancel()
         status, queue = await agent.get("/console/api/queue")
+        created = {c["id"]: dt.datetime.fromisoformat(c["created_at"]).replace(tzinfo=dt.timezone.utc).timestamp()
+                   for c in queue.get("waiting", [])} if status == 200 else {}
         await agent.close()
     cases = [r for r in results if r["case"]]
-    visible = [max(0.0, seen[r["case"]] - r["replied"]) * 1000 for r in cases if r["case"] in seen]
+    visible = [(seen[r["case"]] - created[r["case"]]) * 1000 for r in cases if r["case"] in seen and r["case"] in created]
     request_to_visible = [(seen[r["case"]] - r["sent"]) * 1000 for r in cases if r["case"] in seen]
     replies = [(r["replied"] - r["sent"]) * 1000 for r in results]
     in_queue = {c["id"] for c in queue.get("waiting", [])} if status == 200 else set()
