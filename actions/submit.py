@@ -35,9 +35,10 @@ class ActionSubmitRequest(Action):
             events += hand_off(dispatcher, tracker, reason=requested_reason(tracker))
         elif outcome and outcome.startswith("switch:"):
             events.append(FollowupAction(f"{outcome.split(':', 1)[1]}_form"))
-        elif outcome is None:
-            events += await handler.complete(dispatcher, tracker, domain)
-            events.append(SlotSet("last_function", handler.function_id))
+        elif outcome in (None, "completed"):
+            if outcome is None:   # completed here (normally the form's last validation already did it)
+                events += await handler.complete(dispatcher, tracker, domain)
+                events.append(SlotSet("last_function", handler.function_id))
             if handler.function_id == "safety_hazard" or tracker.get_slot("safety_risk"):
                 # danger: the urgent order is filed; a person also takes the case if anyone is online
                 events += escalate(dispatcher, tracker, reason="safety", priority="urgent") or []

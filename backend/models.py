@@ -151,3 +151,17 @@ class ChannelBinding(Base):
     channel_user: Mapped[str] = mapped_column(String(128), primary_key=True)
     conversation_id: Mapped[str] = mapped_column(String(64), index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class TurnAnalytics(Base):
+    """One conversation event as the analytics feed sees it (written by analytics.consumer from the broker)."""
+    __tablename__ = "turn_analytics"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_key: Mapped[str] = mapped_column(String(200), unique=True)   # redelivered events are written once
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(16))   # turn | handoff | resume | order
+    function: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)

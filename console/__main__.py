@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from backend.pii import install_log_masking
 from console.app import create_app
 from console.config import ConsoleConfig
 
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument("--supervisor", action="store_true")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()
     cfg = ConsoleConfig.from_env()
     if a.command == "add-agent":
         password = getpass.getpass("password: ")

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from actions import case_context
 from backend.contact import AgentInfo, Conflict, EscalationInfo
+from backend.pii import mask, mask_value
 from console.auth import agent_of, require_supervisor
 from console.config import CONFIG, HTTP, HUB
 
@@ -85,7 +86,7 @@ async def case_view(request: web.Request, case: EscalationInfo) -> dict:
     history = await asyncio.to_thread(cfg.contact.history_of, case.account_no) if case.account_no else []
     slots = {k: v for k, v in (tracker.get("slots") or case.context.get("slots") or {}).items()
              if k in case_context.CONTEXT_SLOTS and v not in (None, "")}
-    return {
+    view = {
         "case": case_card(case), "summary": case.summary, "conversation": case.conversation_id,
         "transcript": case_context.transcript(events, limit=300) if events else case.context.get("transcript", []),
         "functions": case_context.recognised(events) if events else case.context.get("functions", []),
@@ -93,6 +94,21 @@ async def case_view(request: web.Request, case: EscalationInfo) -> dict:
         "slots": slots, "profile": profile, "reason": case_context.REASONS.get(case.reason, case.reason),
         "earlier_cases": [case_card(c) for c in history if c.id != case.id],
         "dispositions": DISPOSITIONS, "mine": may_act(agent_of(request), case)}
+    if not view["mine"] and not agent_of(request).supervisor:   # a colleague deciding whether to claim
+        for key in ("summary", "transcript", "functions", "slots", "profile", "earlier_cases", "conversation"):
+            view[key] = mask_value(view[key])
+    return view
+
+
+async def export(request: web.Request) -> web.Response:
+    """The case's transcript as plain text for records and complaints handling; personal numbers masked."""
+    view = await case_view(request, await _case(request, act=False))
+    who = {"customer": "客户", "bot": "机器人", "agent": "坐席"}
+    lines = [f"会话 #{view['case']['id']}  {view['reason']}", mask(view["summary"]), ""]
+    lines += [f"[{t.get('at', '')}] {who.get(t['who'], t['who'])}{'·' + t['agent'] if t.get('agent') else ''}: "
+              f"{mask(t['text'])}" for t in view["transcript"]]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain",
+                        headers={"Content-Disposition": f"attachment; filename=case-{view['case']['id']}.txt"})
 
 
 async def claim(request: web.Request) -> web.Response:
@@ -105,8 +121,7 @@ async def claim(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     await hub.agent_says(case, agent.display_name, agent.username,
                          f"您好，我是人工客服{agent.display_name}，您之前说的情况我都看到了，马上为您处理。")
-    for ws in list(hub.customers.get(case.conversation_id, ())):
-        await ws.send_json({"type": "handoff", "state": "agent", "name": agent.display_name})
+    await hub.to_customer(case.conversation_id, {"type": "handoff", "state": "agent", "name": agent.display_name})
     await hub.broadcast({"type": "queue"})
     return web.json_response(case_card(case, agent.display_name))
 
@@ -234,6 +249,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/console/api/stats", stats)
     r.add_get("/console/api/cases/{case_id}", case_detail)
     r.add_get("/console/api/cases/{case_id}/suggestions", suggestions)
+    r.add_get("/console/api/cases/{case_id}/export", export)
     r.add_post("/console/api/cases/{case_id}/claim", claim)
     r.add_post("/console/api/cases/{case_id}/messages", send_message)
     r.add_post("/console/api/cases/{case_id}/orders", create_order)

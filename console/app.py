@@ -11,6 +11,7 @@ from aiohttp import web
 
 from console import agent_api, chat, pages
 from console.auth import make_auth_middleware
+from console.bus import make_bus
 from console.config import CONFIG, HTTP, HUB, ConsoleConfig
 from console.hub import Hub
 from console.wechat import RecordingSender, WeChatApiSender, wechat_routes
@@ -66,12 +67,15 @@ def create_app(cfg: ConsoleConfig, wechat_sender=None) -> web.Application:
         app[HTTP] = aiohttp.ClientSession()
         sender = wechat_sender or (WeChatApiSender(app[HTTP], cfg.wechat_appid, cfg.wechat_secret)
                                    if cfg.wechat_appid else RecordingSender())
-        hub = app[HUB] = Hub(RasaClient(app[HTTP], cfg.rasa_url), cfg.contact, sender)
+        bus = make_bus(cfg.redis_url, cfg.redis_prefix)
+        hub = app[HUB] = Hub(RasaClient(app[HTTP], cfg.rasa_url), cfg.contact, sender, bus)
+        await bus.start(hub.on_bus)
         watcher = asyncio.create_task(hub.watch_queue())
         yield
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+        await bus.close()
         await app[HTTP].close()
 
     app.cleanup_ctx.append(shared)

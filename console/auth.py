@@ -4,12 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
-
 from aiohttp import web
 
 from backend.contact import AgentInfo, ContactStore
+from backend.ratelimit import SlidingWindow
 
 SESSION_COOKIE = "p95598_console"
 LOGIN_CSRF_COOKIE = "p95598_login_csrf"
@@ -21,22 +19,14 @@ class LoginThrottle:
     """At most `limit` failed logins per user name and per client address in `window` seconds."""
 
     def __init__(self, limit: int = 5, window: float = 300):
-        self.limit, self.window = limit, window
-        self._fails: dict[str, deque] = defaultdict(deque)
+        self._fails = SlidingWindow(limit, window)
 
     def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        for key in keys:
-            q = self._fails[key]
-            while q and now - q[0] > self.window:
-                q.popleft()
-            if len(q) >= self.limit:
-                return True
-        return False
+        return any(self._fails.count(key) >= self._fails.limit for key in keys)
 
     def failed(self, *keys: str) -> None:
         for key in keys:
-            self._fails[key].append(time.monotonic())
+            self._fails.hit(key)
 
 
 def same_origin(request: web.Request) -> bool:

@@ -28,6 +28,8 @@ class ConsoleConfig:
     wechat_appid: str = ""
     wechat_secret: str = ""
     demo_agents: bool = True              # create demo logins in an empty database (embedded profile)
+    redis_url: str = ""                   # scale profile: deliveries between instances over Redis pub/sub
+    redis_prefix: str = "p95598"
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -41,7 +43,9 @@ class ConsoleConfig:
                    secure_cookies=env("P95598_SECURE_COOKIES", "") == "1",
                    wechat_token=env("P95598_WECHAT_TOKEN", ""), wechat_account=env("P95598_WECHAT_ACCOUNT", ""),
                    wechat_appid=env("P95598_WECHAT_APPID", ""), wechat_secret=env("P95598_WECHAT_SECRET", ""),
-                   demo_agents=env("P95598_DEMO_AGENTS", "1") == "1")
+                   demo_agents=env("P95598_DEMO_AGENTS", "1") == "1",
+                   redis_url=env("P95598_REDIS_URL", "") if env("P95598_PROFILE") == "scale" else "",
+                   redis_prefix=env("P95598_REDIS_PREFIX", "p95598"))
 
 
 CONFIG = web.AppKey("config", ConsoleConfig)

@@ -3,8 +3,10 @@
 Every customer message goes to Rasa (so the stored conversation is the one timeline, also while the bot is
 paused); while a person owns the case it is also pushed to that person's console. Agents' messages are
 written into the same Rasa conversation and delivered to whichever channels the customer is on.
-Live sockets are per process; the queue itself lives in the database (backend.contact), which the
-watcher polls, so cases opened by the action server or the voice gateway pop up here as well.
+Live sockets belong to one process: deliveries go over a bus (console/bus.py; Redis in the scale
+profile) and every instance hands them to the sockets it holds. The queue lives in the database
+(backend.contact), which each instance's watcher polls, so cases opened by the action server or the voice
+gateway pop up on every console.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from aiohttp import web
 
 from backend.contact import ContactStore, EscalationInfo
 from backend.models import utcnow
+from console.bus import LocalBus
 from nlu.escalation import escalation_reason
 from voice.rasa_client import RasaClient, RasaUnavailable, handoff_of
 
@@ -28,8 +31,9 @@ SORRY = {"text": "不好意思，系统有点忙，请稍后再发一次。"}
 
 
 class Hub:
-    def __init__(self, rasa: RasaClient, contact: ContactStore, wechat=None):
+    def __init__(self, rasa: RasaClient, contact: ContactStore, wechat=None, bus=None):
         self.rasa, self.contact, self.wechat = rasa, contact, wechat
+        self.bus = bus or LocalBus()
         self.customers: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self.agents: dict[int, set[web.WebSocketResponse]] = defaultdict(set)
         self.supervisors: set[int] = set()
@@ -80,10 +84,12 @@ class Hub:
         if not self.customers[conversation]:
             self.customers.pop(conversation, None)
 
+    async def to_customer(self, conversation: str, payload: dict) -> None:
+        await self.bus.publish({"to": "customer", "conversation": conversation, "payload": payload})
+
     async def deliver(self, conversation: str, text: str, who: str, name: str = "") -> None:
         """A message for the customer on every channel they are on (chat sockets, WeChat)."""
-        for ws in list(self.customers.get(conversation, ())):
-            await _send(ws, {"type": "message", "who": who, "text": text, "name": name})
+        await self.to_customer(conversation, {"type": "message", "who": who, "text": text, "name": name})
         if self.wechat is not None:
             for identity in await self._db(self.contact.identities_of, conversation):
                 if identity.startswith("wechat:"):
@@ -107,8 +113,7 @@ class Hub:
             {"event": "bot", "text": notice, "metadata": {"channel": "console", "system": True}},
             {"event": "action", "name": "action_listen"}])
         await self.deliver(case.conversation_id, notice, "bot")
-        for ws in list(self.customers.get(case.conversation_id, ())):
-            await _send(ws, {"type": "handoff", "state": "bot"})
+        await self.to_customer(case.conversation_id, {"type": "handoff", "state": "bot"})
 
     def join(self, agent_id: int, supervisor: bool, ws: web.WebSocketResponse) -> None:
         self.agents[agent_id].add(ws)
@@ -123,15 +128,24 @@ class Hub:
 
     async def to_case_agents(self, case: EscalationInfo, payload: dict) -> None:
         """The owner and supervisors; everyone while the case is still waiting in the queue."""
-        ids = set(self.agents) if case.agent_id is None else {case.agent_id} | self.supervisors
-        for agent_id in ids:
-            for ws in list(self.agents.get(agent_id, ())):
-                await _send(ws, payload)
+        await self.bus.publish({"to": "case_agents", "owner": case.agent_id, "payload": payload})
 
     async def broadcast(self, payload: dict) -> None:
-        for sockets in list(self.agents.values()):
-            for ws in list(sockets):
-                await _send(ws, payload)
+        await self.bus.publish({"to": "agents", "payload": payload})
+
+    async def on_bus(self, message: dict) -> None:
+        """A delivery published by any instance: hand it to the sockets this process holds."""
+        payload, to = message.get("payload") or {}, message.get("to")
+        if to == "customer":
+            sockets = list(self.customers.get(message.get("conversation", ""), ()))
+        elif to == "case_agents":
+            owner = message.get("owner")
+            ids = set(self.agents) if owner is None else {owner} | self.supervisors
+            sockets = [ws for agent_id in ids for ws in list(self.agents.get(agent_id, ()))]
+        else:
+            sockets = [ws for group in list(self.agents.values()) for ws in list(group)]
+        for ws in sockets:
+            await _send(ws, payload)
 
     async def watch_queue(self, interval: float = 0.25) -> None:
         """Pops up cases opened by any process (action server, voice gateway) on every console."""
@@ -150,8 +164,8 @@ class Hub:
                 seen.add(key)
                 since = max(since, case.updated_at)
                 kind = "new_case" if case.status == "waiting" and case.agent_id is None else "case"
-                await self.broadcast({"type": kind, "case": case.id, "status": case.status,
-                                      "channel": case.channel, "summary": case.summary.split("\n")[0]})
+                await self.on_bus({"to": "agents", "payload": {"type": kind, "case": case.id, "status": case.status,
+                                      "channel": case.channel, "summary": case.summary.split("\n")[0]}})
             if len(seen) > 5000:
                 seen = {k for k in seen if k[1] >= since - dt.timedelta(seconds=5)}
 

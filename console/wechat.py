@@ -22,6 +22,8 @@ from aiohttp import web
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from backend.ratelimit import SlidingWindow
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
@@ -109,6 +111,9 @@ def direct_answer(message: dict[str, str]) -> str | None:
     return VOICE_NOT_HEARD if kind == "voice" else TEXT_ONLY
 
 
+TOO_FAST = "您发得太快了，请稍等一下再发。"
+
+
 class WeChatWebhook:
     def __init__(self, *, token: str, account: str, hub: Hub, sender: CustomerServiceSender,
                  window: float = 4.0, max_skew: float = 300):
@@ -116,6 +121,7 @@ class WeChatWebhook:
         self.window, self.max_skew = window, max_skew
         self.seen: OrderedDict[str, float] = OrderedDict()
         self.deliveries: set[asyncio.Task] = set()
+        self.per_sender = SlidingWindow(limit=20, window=60.0)
 
     def check_signed(self, request: web.Request) -> None:
         if not self.token:
@@ -139,7 +145,10 @@ class WeChatWebhook:
         if self.already_seen(message):
             return web.Response(text=ACK)
         text = text_for_bot(message)
-        answer = await self.ask_bot(message["FromUserName"], text) if text else direct_answer(message)
+        if text and not self.per_sender.allow(message["FromUserName"]):
+            answer = TOO_FAST
+        else:
+            answer = await self.ask_bot(message["FromUserName"], text) if text else direct_answer(message)
         if not answer:
             return web.Response(text=ACK)
         reply = passive_text_reply(message["FromUserName"], message["ToUserName"] or self.account, answer)

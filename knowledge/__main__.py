@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from backend.pii import install_log_masking
+
 
 def _embedder():
     from knowledge.embedder import Embedder
@@ -74,6 +76,7 @@ def cmd_serve(a) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()
     p = argparse.ArgumentParser(prog="python -m knowledge")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("index", help="build (or reuse) a retrieval index over a FAQ jsonl file")

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import requests
 
+from scripts.profiles import ScaleProfile
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("P95598_CACHE", Path.home() / ".cache" / "p95598"))
 MODEL_INPUTS = ["config.yml", "bot/domain", "bot/data", "nlu/data", "nlu/components", "nlu/lexicon"]
@@ -94,7 +96,11 @@ class Stack:
     voice_port: int | None = None          # the Twilio gateway; needs TWILIO_AUTH_TOKEN in the environment
     console_port: int | None = None        # chat page, WeChat webhook and agent console
     extra_env: dict = field(default_factory=dict)
+    scale: ScaleProfile | None = None      # None: embedded (SQLite, in-memory locks, no broker)
+    knowledge_url: str | None = None       # another stack's knowledge service (a second instance has none)
+    seed: bool = True
     procs: list[subprocess.Popen] = field(default_factory=list)
+    commands: dict = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -104,9 +110,11 @@ class Stack:
     def env(self) -> dict:
         return rasa_env({
             "P95598_DB_URL": self.db_url or f"sqlite:///{self.var / 'backend.db'}",
+            **(self.scale.env() if self.scale else {}),
             "P95598_TRACKER_DB": str(self.var / "tracker.db"),
             "P95598_ACTION_URL": f"http://127.0.0.1:{self.action_port}/webhook",
-            "P95598_KNOWLEDGE_URL": f"http://127.0.0.1:{self.knowledge_port}" if self.with_knowledge else "",
+            "P95598_KNOWLEDGE_URL": self.knowledge_url or (f"http://127.0.0.1:{self.knowledge_port}"
+                                                           if self.with_knowledge else ""),
             "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
             "P95598_RASA_URL": self.rasa_url, "MALLOC_ARENA_MAX": "2",
             **({"P95598_CONSOLE_URL": self.console_url} if self.console_port else {}),
@@ -117,10 +125,28 @@ class Stack:
     def console_url(self) -> str:
         return f"http://127.0.0.1:{self.console_port}"
 
-    def _spawn(self, name: str, cmd: list[str]) -> None:
+    def _spawn(self, name: str, cmd: list[str], env: dict | None = None) -> None:
         log = open(self.var / f"{name}.log", "ab")
-        self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                           start_new_session=True))
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        proc.name = name
+        self.commands[name] = (cmd, env)
+        self.procs.append(proc)
+
+    def proc(self, name: str) -> subprocess.Popen:
+        return next(p for p in reversed(self.procs) if p.name == name)
+
+    def kill(self, name: str) -> None:
+        """kill -9 of one process (durability tests)."""
+        proc = self.proc(name)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
+        self.procs.remove(proc)
+
+    def restart(self, name: str, env: dict | None = None) -> None:
+        cmd, old_env = self.commands[name]
+        self._spawn(name, cmd, env if env is not None else old_env)
 
     def start(self, model: Path) -> "Stack":
         self.var.mkdir(parents=True, exist_ok=True)
@@ -133,8 +159,13 @@ class Stack:
                                    "Stop it, or choose other ports with P95598_RASA_PORT / P95598_ACTION_PORT / "
                                    "P95598_KNOWLEDGE_PORT / P95598_VOICE_PORT / P95598_CONSOLE_PORT")
         app = _python("APP_PY")
-        subprocess.run([app, "-m", "backend", "seed", "--if-empty"], cwd=ROOT, env=self.env, check=True,
-                       stdout=subprocess.DEVNULL)
+        if self.scale:
+            self.scale.ensure_database()
+        if self.seed:
+            subprocess.run([app, "-m", "backend", "seed", "--if-empty"], cwd=ROOT, env=self.env, check=True,
+                           stdout=subprocess.DEVNULL)
+        if self.scale:
+            self._spawn("analytics", [app, "-m", "analytics", "consume"])
         self._spawn("actions", [app, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)])
         if self.with_knowledge:
             self._spawn("knowledge", [app, "-m", "knowledge", "serve", "--port", str(self.knowledge_port)])
@@ -143,11 +174,12 @@ class Stack:
         if self.voice_port:
             self._spawn("voice", [app, "-m", "voice", "serve", "--port", str(self.voice_port)])
         self._spawn("rasa", [_python("RASA_PY"), "-m", "rasa", "run", "--enable-api", "--cors", "*", "-m", str(model),
-                             "--endpoints", "bot/endpoints.yml", "--credentials", "bot/credentials.yml",
+                             "--endpoints", "bot/endpoints.scale.yml" if self.scale else "bot/endpoints.yml",
+                             "--credentials", "bot/credentials.yml",
                              "-p", str(self.rasa_port), "-i", "127.0.0.1"])
         return self
 
-    def wait_ready(self, timeout: float = 900) -> None:
+    def wait_ready(self, timeout: float = 900, only: tuple[str, ...] | None = None) -> None:
         checks = {"rasa": f"{self.rasa_url}/status", "actions": f"http://127.0.0.1:{self.action_port}/health"}
         if self.with_knowledge:
             checks["knowledge"] = f"http://127.0.0.1:{self.knowledge_port}/health"
@@ -156,7 +188,7 @@ class Stack:
         if self.console_port:
             checks["console"] = f"{self.console_url}/health"
         deadline = time.time() + timeout
-        pending = dict(checks)
+        pending = {k: v for k, v in checks.items() if only is None or k in only}
         while pending and time.time() < deadline:
             for proc in self.procs:
                 if proc.poll() is not None:
@@ -203,7 +235,10 @@ def main() -> None:
                   action_port=int(os.environ.get("P95598_ACTION_PORT", 5055)),
                   knowledge_port=int(os.environ.get("P95598_KNOWLEDGE_PORT", 5056)),
                   voice_port=int(os.environ.get("P95598_VOICE_PORT", 5058)) if os.environ.get("TWILIO_AUTH_TOKEN") else None,
-                  console_port=int(os.environ.get("P95598_CONSOLE_PORT", 5060)))
+                  console_port=int(os.environ.get("P95598_CONSOLE_PORT", 5060)),
+                  scale=ScaleProfile.from_env())
+    if stack.scale and stack.scale.unreachable():
+        sys.exit(f"[stack] scale profile: cannot reach {', '.join(stack.scale.unreachable())}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         try:

@@ -11,6 +11,7 @@ import sys
 
 from aiohttp import web
 
+from backend.pii import install_log_masking
 from voice.config import ConfigError, VoiceConfig
 from voice.gateway import create_app
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--log-level", default="INFO")
     a = p.parse_args(argv)
     logging.basicConfig(level=a.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()
     try:
         config = VoiceConfig.from_env()
     except ConfigError as e:

@@ -26,6 +26,7 @@ from twilio.request_validator import RequestValidator
 
 from backend.cis import CIS, SqlCIS
 from backend.contact import ContactStore
+from backend.ratelimit import SlidingWindow
 from backend.db import make_engine, make_sessionmaker
 from voice import prompts, twiml
 from voice.call import CallSession
@@ -48,6 +49,7 @@ class Services:
 
 
 CONFIG = web.AppKey("config", VoiceConfig)
+PER_CALLER = web.AppKey("per_caller", SlidingWindow)
 CALLS = web.AppKey("calls", CallLog)
 SERVICES = web.AppKey("services", Services)
 SESSIONS = web.AppKey("sessions", dict)               # CallSid -> CallSession, while the stream is open
@@ -60,6 +62,7 @@ def create_app(config: VoiceConfig, *, cis: CIS | None = None, voice: Voice | No
     `recognizer_factory` a Vosk recogniser is made per call from `config.vosk_model` (none: DTMF only)."""
     app = web.Application()
     app[CONFIG], app[CALLS], app[SESSIONS], app[SOCKETS] = config, CallLog(), {}, weakref.WeakSet()
+    app[PER_CALLER] = SlidingWindow(limit=6, window=60.0)
     app.cleanup_ctx.append(_services(cis, voice, recognizer_factory))
     app.on_shutdown.append(_close_sockets)
     app.add_routes([web.post("/voice/incoming", incoming), web.post("/voice/status", status),
@@ -163,6 +166,8 @@ async def incoming(request: web.Request) -> web.Response:
     call_sid, caller = form.get("CallSid", ""), form.get("From", "")
     if not call_sid:
         raise web.HTTPBadRequest(text="CallSid missing")
+    if caller and not request.app[PER_CALLER].allow(caller):   # a dialler loop, not a person
+        return web.Response(text=twiml.say_and_hang_up(prompts.TOO_MANY_CALLS), content_type="text/xml")
     request.app[CALLS].status(call_sid, form.get("CallStatus") or "ringing", caller)
     config = request.app[CONFIG]
     body = twiml.connect_stream(config.stream_url, {"caller": caller, "callSid": call_sid},

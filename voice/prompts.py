@@ -25,6 +25,7 @@ NO_INPUT = ("您还在吗？请说出您要办理的业务。",
 NO_INPUT_GOODBYE = "很抱歉，一直没有听到您的声音。如需帮助，请再次拨打95598。感谢您的来电，再见。"
 UNKNOWN_KEY = "不好意思，这个按键没有对应的业务。" + MENU_SHORT.split("？", 1)[1]
 RESUME = "您上次的业务还没有办完，我们接着来。"
+TOO_MANY_CALLS = "您的来电过于频繁，请稍后再拨。"
 BOT_UNAVAILABLE = "不好意思，系统有点忙，请稍后再说一遍，或者按0转人工。"
 FIXED = (WELCOME + MENU, WELCOME + DTMF_ONLY + MENU, *NO_INPUT, NO_INPUT_GOODBYE, UNKNOWN_KEY, BOT_UNAVAILABLE)
 # "G 2611 2300 042" as the bot writes a work-order number: joined, so TTS reads it digit by digit as a code

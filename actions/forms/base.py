@@ -109,7 +109,23 @@ class ServiceForm(FormValidationAction):
             if len(dispatcher.messages) == before:
                 dispatcher.utter_message(text=REPROMPTS.get(requested, "不好意思，没有听清楚。"))
             return events + [SlotSet("slot_attempts", attempts)]
-        return events + [SlotSet("slot_attempts", 0)]
+        events.append(SlotSet("slot_attempts", 0))
+        return events + await self.complete_if_done(dispatcher, tracker, domain, required, events)
+
+    async def complete_if_done(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                               required: list[str], events: list[EventType]) -> list[EventType]:
+        """Completes the request in the same action call that fills its last slot.
+
+        Rasa keeps an action's events only if the call succeeds: should the action server die after writing
+        the work order, the form is still waiting for that slot, the customer's repeat completes it again,
+        and the order's idempotency key hands back the order already written (action_submit_request then
+        only tidies up)."""
+        values = {**tracker.current_slot_values(), **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}
+        if tracker.get_slot("form_outcome") or any(values.get(slot) is None for slot in required):
+            return []
+        tracker.slots.update(values)
+        done = await self.complete(dispatcher, tracker, domain)
+        return done + [SlotSet("last_function", self.function_id), SlotSet("form_outcome", "completed")]
 
     def extract(self, tracker: Tracker, text: str, intent: str | None, requested: str | None,
                 required: list[str], side: bool) -> dict[str, Any]:

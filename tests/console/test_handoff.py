@@ -105,13 +105,20 @@ def test_rest_channel_is_silent_while_paused(stack, contact):
 
 
 def test_agents_cannot_touch_each_others_cases_but_a_supervisor_can(stack, contact):
-    case, _ = contact.escalate("chat:role-test", "chat", "customer_request", summary="测试", context={})
+    case, _ = contact.escalate("chat:role-test", "chat", "customer_request", summary="客户13912340001要求转人工",
+                               context={}, account_no="3201000001", phone="13912340001")
 
     async def scenario():
         async with new_session() as h1, new_session() as h2, new_session() as h3:
             a, b, boss = await _agent(h1, stack, "1001"), await _agent(h2, stack, "1002"), await _agent(h3, stack, "9001")
-            assert (await b.get(f"/console/api/cases/{case.id}"))[0] == 200      # waiting: anyone may look
+            status, peek = await b.get(f"/console/api/cases/{case.id}")          # waiting: anyone may look, masked
+            assert status == 200 and peek["profile"]["phone"] == "139****0001"
+            assert peek["profile"]["account_no"] == "******0001" and "13912340001" not in str(peek)
             assert (await a.post(f"/console/api/cases/{case.id}/claim"))[0] == 200
+            status, own = await a.get(f"/console/api/cases/{case.id}")
+            assert own["profile"]["phone"] == "13912340001"                      # the owner sees it whole
+            status, exported = await a.get(f"/console/api/cases/{case.id}/export")
+            assert status == 200 and "139****0001" in exported and "13912340001" not in exported
             assert (await b.post(f"/console/api/cases/{case.id}/claim"))[0] == 403
             assert (await b.get(f"/console/api/cases/{case.id}"))[0] == 403
             assert (await b.post(f"/console/api/cases/{case.id}/messages", {"text": "hi"}))[0] == 403

@@ -153,6 +153,18 @@ def test_forged_or_missing_signature_is_refused_and_nothing_is_recorded(cis, how
     run(scenario())
 
 
+def test_a_number_calling_in_a_loop_is_turned_away(cis):
+    async def scenario():
+        async with gateway(cis) as h:
+            bodies = [(await post_signed(h.http, h.base, "/voice/incoming", {**INCOMING, "CallSid": f"CA{i:04d}"}))[1]
+                      for i in range(7)]
+            assert all(ET.fromstring(b).find("./Connect") is not None for b in bodies[:6])
+            assert ET.fromstring(bodies[6]).find("./Hangup") is not None and "频繁" in bodies[6]
+            other = await post_signed(h.http, h.base, "/voice/incoming", {**INCOMING, "From": "+8613900000001"})
+            assert ET.fromstring(other[1]).find("./Connect") is not None
+    run(scenario())
+
+
 def test_status_callback_is_recorded(cis):
     async def scenario():
         async with gateway(cis) as h:
