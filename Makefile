@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` (the product) and `make test` (every test).
-.PHONY: run test chat bench-nlu bench-matching bench-voice bench-handoff simulate-call
+.PHONY: run test chat bench-nlu bench-matching bench-voice bench-handoff bench-load bench-fuzz simulate-call
 run:
 	@scripts/run.sh
 test:
@@ -14,6 +14,10 @@ bench-voice:
 	@scripts/with-env.sh '$$APP_PY -m benchmarks.voice.run'
 bench-handoff:
 	@scripts/with-env.sh '$$APP_PY -m benchmarks.handoff.run'
+bench-load:
+	@scripts/with-env.sh '$$APP_PY -m benchmarks.load.run'
+bench-fuzz:
+	@scripts/with-env.sh '$$APP_PY -m benchmarks.fuzz.run'
 # A simulated phone call against the running product (make run): SCENARIO=outage (speech) or "bill --keys"
 simulate-call:
 	@scripts/with-env.sh '$$APP_PY -m voice.simulate $(or $(SCENARIO),outage)'

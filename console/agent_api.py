@@ -26,7 +26,7 @@ def masked_phone(phone: str | None) -> str:
 def case_card(case: EscalationInfo, owner: str | None = None) -> dict:
     """What a queue row shows (to any agent): no full phone number before the case is claimed."""
     return {"id": case.id, "channel": case.channel, "reason": case.reason, "priority": case.priority,
-            "status": case.status, "summary": case.summary.split("\n")[0], "phone": masked_phone(case.phone),
+            "status": case.status, "summary": mask(case.summary.split("\n")[0]), "phone": masked_phone(case.phone),
             "waited": case.waited_seconds(), "agent": owner, "created_at": case.created_at.isoformat()}
 
 
@@ -42,6 +42,8 @@ async def _case(request: web.Request, act: bool = True) -> EscalationInfo:
     try:
         case_id = int(request.match_info["case_id"])
     except ValueError:
+        raise web.HTTPNotFound(text="no such case")
+    if not 0 < case_id < 2 ** 31:
         raise web.HTTPNotFound(text="no such case")
     contact = request.app[CONFIG].contact
     case = await asyncio.to_thread(contact.case, case_id)

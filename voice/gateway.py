@@ -32,7 +32,7 @@ from voice import prompts, twiml
 from voice.call import CallSession
 from voice.call_log import CallLog
 from voice.config import VoiceConfig
-from voice.lookup import CallerLookup
+from voice.lookup import CallerLookup, national_number
 from voice.playback import Voice
 from voice.rasa_client import RasaClient
 
@@ -181,9 +181,16 @@ async def after_stream(request: web.Request) -> web.Response:
     if form is None:
         raise web.HTTPForbidden(text="invalid signature")
     record = request.app[CALLS].get(form.get("CallSid", ""))
-    if record is not None and record.transfer_case:
-        record.note("system", f"转人工排队，会话 #{record.transfer_case}")
-        body = twiml.enqueue(request.app[CONFIG].agent_queue, record.transfer_case)
+    case_id = record.transfer_case if record is not None else None
+    contact = request.app[SERVICES].contact
+    if case_id is None and contact is not None and form.get("From"):
+        # the stream ran on another gateway instance: the case in the database says the call was handed over
+        case = await asyncio.to_thread(contact.open_case, f"voice:{national_number(form['From'])}")
+        case_id = case.id if case is not None and case.channel == "voice" else None
+    if case_id:
+        if record is not None:
+            record.note("system", f"转人工排队，会话 #{case_id}")
+        body = twiml.enqueue(request.app[CONFIG].agent_queue, case_id)
     else:
         body = twiml.hang_up()
     return web.Response(text=body, content_type="text/xml")

@@ -68,10 +68,12 @@ def test_chat_to_agent_and_back_to_the_bot(stack, browser):
     timeline = console.locator("#timeline").inner_text()
     assert "帮我查一下电费" in timeline and "转人工" in timeline
     assert "王建国" in console.locator("#profile").inner_text()
-    assert "3201000001" in console.locator("#slots").inner_text()
+    assert "******0001" in console.locator("#slots").inner_text()      # not claimed yet: numbers masked
     assert "王建国" in console.locator("#summary").inner_text()
     console.click("button.claim")
     console.wait_for_url(f"{base}/console/cases/{case_id}")
+    console.locator("#reply:not(.hidden)").wait_for()
+    assert "3201000001" in console.locator("#slots").inner_text()      # the owner sees them whole
     console.locator("#reply:not(.hidden)").wait_for()
     console.locator("#suggestions li").first.wait_for(timeout=15_000)   # knowledge-base replies to pick from
     console.fill("#reply-text", "王先生您好，您的电费情况我已经看到了，请稍等。")

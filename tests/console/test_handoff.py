@@ -62,17 +62,18 @@ def test_paused_bot_stays_silent_and_the_agent_has_everything(stack, contact):
             heard = await agent.wait_for("customer", case=handoff["case"])
             assert heard["text"] == "喂，还有人吗"
 
-            status, view = await agent.get(f"/console/api/cases/{handoff['case']}")
+            status, peek = await agent.get(f"/console/api/cases/{handoff['case']}")
+            assert status == 200 and peek["slots"]["verified_account"] == "******0001"   # not claimed yet: masked
+
+            status, _ = await agent.post(f"/console/api/cases/{handoff['case']}/claim")
             assert status == 200
+            status, view = await agent.get(f"/console/api/cases/{handoff['case']}")
             said = [t["text"] for t in view["transcript"] if t["who"] == "customer"]
             assert said[:4] == ["帮我查一下电费", "3201000001", "0001", "转人工"] and "喂，还有人吗" in said
             assert view["profile"]["name"] == "王建国" and view["profile"]["verified"]
             assert view["slots"]["verified_account"] == "3201000001"
             assert "bill_query" in [f["function"] for f in view["functions"]]
             assert view["profile"]["outages"] and "王建国" in view["summary"] and "电费" in view["summary"]
-
-            status, _ = await agent.post(f"/console/api/cases/{handoff['case']}/claim")
-            assert status == 200
             assert (await customer.wait_for("message", who="agent"))["text"].startswith("您好，我是人工客服")
             await agent.post(f"/console/api/cases/{handoff['case']}/messages", {"text": "王先生，上个月电费我帮您看了。"})
             assert (await customer.wait_for("message", who="agent"))["text"] == "王先生，上个月电费我帮您看了。"
@@ -114,6 +115,8 @@ def test_agents_cannot_touch_each_others_cases_but_a_supervisor_can(stack, conta
             status, peek = await b.get(f"/console/api/cases/{case.id}")          # waiting: anyone may look, masked
             assert status == 200 and peek["profile"]["phone"] == "139****0001"
             assert peek["profile"]["account_no"] == "******0001" and "13912340001" not in str(peek)
+            status, queue = await b.get("/console/api/queue")
+            assert "13912340001" not in str(queue)
             assert (await a.post(f"/console/api/cases/{case.id}/claim"))[0] == 200
             status, own = await a.get(f"/console/api/cases/{case.id}")
             assert own["profile"]["phone"] == "13912340001"                      # the owner sees it whole

@@ -330,6 +330,22 @@ def test_handoff_leaves_the_stream_and_the_call_joins_the_agents_queue(cis):
     run(scenario())
 
 
+def test_after_stream_on_another_instance_finds_the_case_in_the_database(cis):
+    from backend.contact import ContactStore
+    contact = ContactStore(cis.sessions)
+    case, _ = contact.escalate("voice:13912340003", "voice", "customer_request", summary="转人工", context={})
+
+    async def scenario():
+        async with gateway(cis) as h:      # this instance never saw the call's stream
+            status, body = await post_signed(h.http, h.base, "/voice/after-stream",
+                                             {**INCOMING, "CallSid": "CA7777", "From": "+8613912340003"})
+            assert ET.fromstring(body).find("./Enqueue/Task").text == f'{{"case": {case.id}}}'
+    try:
+        run(scenario())
+    finally:
+        contact.finish(case.id, "closed", "resolved")
+
+
 def test_an_angry_caller_is_put_through_to_an_online_agent(cis):
     from backend.contact import ContactStore
     contact = ContactStore(cis.sessions)

@@ -1,0 +1,182 @@
+"""Load on loopback: N concurrent chat customers and M concurrent phone calls for a fixed time, per profile.
+
+    python -m benchmarks.load.run [--profile embedded|scale|both] [--chats 100] [--calls 10] [--seconds 300]
+
+Chat customers use the chat page's socket on the contact-centre app (two instances in the scale profile,
+customers spread over both, each with its own Rasa and action server; one of each in the embedded one)
+and loop through scripted requests (fault report, bill query, FAQ questions) with 3–6 s of "typing" between
+turns. Calls are placed through a voice gateway in this process (simulated Twilio, keys-only bill
+enquiry, espeak-ng for the bot's voice so that TTS is not what is measured) against the first Rasa.
+Reported: turns and calls completed, throughput, p50/p95/p99 turn latency (message sent -> bot done),
+errors, and lost turns (turns a customer sent that are missing from the stored conversation).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from benchmarks.common import command_line, table, write_results
+from console.clients import ChatCustomer, new_session, texts
+
+HERE = Path(__file__).resolve().parent
+FLOWS = [["我家停电了", "城东区和平路{n}号", "没有", "1391234{n:04d}"],
+         ["帮我查一下电费", "3201000002", "0002", "上个月"],
+         ["怎么开电子发票"], ["电费可以在哪里交"], ["峰谷电价怎么算"], ["你好"]]
+
+
+def pct(values: list[float], p: float) -> float | None:
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(p / 100 * len(values)))]) if values else None
+
+
+async def chat_user(i: int, base: str, deadline: float, stats: dict) -> None:
+    rng = random.Random(i)
+    async with new_session() as http:
+        customer = await ChatCustomer(http, base).open()
+        sent = 0
+        try:
+            while time.time() < deadline:
+                for turn in rng.choice(FLOWS):
+                    if time.time() >= deadline:
+                        break
+                    await asyncio.sleep(rng.uniform(3, 6))
+                    started = time.perf_counter()
+                    try:
+                        got = await customer.say(turn.format(n=i + 1), timeout=60)
+                        sent += 1
+                        stats["latency"].append((time.perf_counter() - started) * 1000)
+                        if not texts(got):
+                            stats["empty"] += 1
+                    except (asyncio.TimeoutError, ConnectionError) as e:
+                        stats["errors"].append(f"chat {i}: {type(e).__name__}")
+                        sent += 1
+                        break
+        finally:
+            await customer.close()
+        stats["conversations"].append(("chat:" + next(c.value for c in http.cookie_jar if c.key == "p95598_chat"),
+                                       sent))
+
+
+async def phone_calls(n: int, rasa_url: str, db_url: str, deadline: float, stats: dict) -> None:
+    from backend.cis import SqlCIS
+    from backend.db import make_engine, make_sessionmaker
+    from voice.playback import Voice
+    from voice.sim_caller import SimCaller
+    from voice.sim_scenarios import SCENARIOS, answer_for
+    from voice.tts import TtsConfig, make_engine as make_tts
+    from voice.twilio_client import open_gateway
+    cis = SqlCIS(make_sessionmaker(make_engine(db_url)))
+    voice = Voice(make_tts(TtsConfig.from_env(engine="espeak")))   # TTS is not what this measures
+    scenario = SCENARIOS["bill"]
+    async with open_gateway(cis, rasa_url, voice, speech=False, no_input_seconds=30.0, inter_digit_seconds=1.0) as h:
+        async def one_line(k: int) -> None:
+            caller = f"+86139123{k:05d}"
+            while time.time() < deadline:
+                started = time.perf_counter()
+                try:
+                    async with h.dial(caller) as tw:
+                        await tw.wait_for(lambda: h.session(tw.call_sid) is not None, 30)
+                        sim = SimCaller(tw, h.session(tw.call_sid), voice=None, patient=True)
+                        said, opened, ok = await sim.greeting(), False, False
+                        for _ in range(10):
+                            if scenario.done.search(said):
+                                ok = True
+                                break
+                            step = answer_for(scenario, said, opened, keys=True, caller=caller, month=10)
+                            if step is None or not step.keys:
+                                break
+                            opened = True
+                            timing = await sim.press(step.keys, timeout=90)
+                            if timing.first_audio_ms is not None:
+                                stats["call_turn_ms"].append(timing.first_audio_ms)
+                            said = timing.bot
+                    stats["calls_ok" if ok else "calls_failed"] += 1
+                    stats["call_ms"].append((time.perf_counter() - started) * 1000)
+                except Exception as e:   # noqa: BLE001 - any failure of one call is counted, the others go on
+                    stats["calls_failed"] += 1
+                    stats["errors"].append(f"call {k}: {type(e).__name__}: {str(e)[:80]}")
+        await asyncio.gather(*(one_line(k) for k in range(n)))
+
+
+def lost_turns(rasa_url: str, conversations: list[tuple[str, int]]) -> int:
+    lost = 0
+    for sender, sent in conversations:
+        tracker = requests.get(f"{rasa_url}/conversations/{sender}/tracker", timeout=30).json()
+        stored = sum(1 for e in tracker.get("events", []) if e.get("event") == "user")
+        lost += max(0, sent - stored)
+    return lost
+
+
+async def drive(consoles: list[str], rasa_url: str, db_url: str, chats: int, calls: int, seconds: int) -> dict:
+    stats = {"latency": [], "errors": [], "empty": 0, "conversations": [], "call_ms": [], "call_turn_ms": [],
+             "calls_ok": 0, "calls_failed": 0}
+    deadline = time.time() + seconds
+    started = time.time()
+    jobs = [chat_user(i, consoles[i % len(consoles)], deadline, stats) for i in range(chats)]
+    if calls:
+        jobs.append(phone_calls(calls, rasa_url, db_url, deadline, stats))
+    await asyncio.gather(*jobs)
+    elapsed = time.time() - started
+    lat = stats["latency"]
+    return {"seconds": round(elapsed), "chats": chats, "calls": calls, "chat_turns": len(lat),
+            "turns_per_second": round(len(lat) / elapsed, 2),
+            "turn_ms": {"p50": pct(lat, 50), "p95": pct(lat, 95), "p99": pct(lat, 99)},
+            "errors": len(stats["errors"]), "error_samples": stats["errors"][:10], "empty_replies": stats["empty"],
+            "lost_turns": await asyncio.to_thread(lost_turns, rasa_url, stats["conversations"]),
+            "calls_completed": stats["calls_ok"], "calls_failed": stats["calls_failed"],
+            "call_turn_first_audio_ms": {"p50": pct(stats["call_turn_ms"], 50), "p95": pct(stats["call_turn_ms"], 95)},
+            "call_duration_ms_p50": pct(stats["call_ms"], 50)}
+
+
+def run_profile(profile: str, chats: int, calls: int, seconds: int) -> dict:
+    from scripts.profiles import ScaleProfile
+    from scripts.stack import Stack, ensure_model, free_port
+    scale = None
+    if profile == "scale":
+        scale = ScaleProfile("postgresql+psycopg2://postgres@127.0.0.1:5432/p95598_load", "redis://127.0.0.1:6379/0",
+                             "amqp://guest:guest@127.0.0.1:5672/%2F", prefix="load")
+        scale.drop_database()
+    stacks = []
+    with tempfile.TemporaryDirectory() as var:
+        try:
+            for i in range(2 if scale else 1):
+                first = stacks[0] if stacks else None
+                stacks.append(Stack(var=Path(var) / str(i), rasa_port=free_port(), action_port=free_port(),
+                                    knowledge_port=free_port(), console_port=free_port(), scale=scale,
+                                    with_knowledge=first is None, seed=first is None,
+                                    knowledge_url=f"http://127.0.0.1:{first.knowledge_port}" if first else None))
+                stacks[-1].start(ensure_model())
+                stacks[-1].wait_ready()
+            db_url = scale.pg_url if scale else f"sqlite:///{Path(var) / '0' / 'backend.db'}"
+            return asyncio.run(drive([s.console_url for s in stacks], stacks[0].rasa_url, db_url, chats, calls, seconds))
+        finally:
+            for s in stacks:
+                s.stop()
+            if scale:
+                scale.drop_database()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.load.run")
+    p.add_argument("--profile", choices=["embedded", "scale", "both"], default="both")
+    p.add_argument("--chats", type=int, default=100)
+    p.add_argument("--calls", type=int, default=10)
+    p.add_argument("--seconds", type=int, default=300)
+    a = p.parse_args()
+    profiles = ["embedded", "scale"] if a.profile == "both" else [a.profile]
+    results = {name: run_profile(name, a.chats, a.calls, a.seconds) for name in profiles}
+    rows = [(name, r["chat_turns"], r["turns_per_second"], r["turn_ms"]["p50"], r["turn_ms"]["p95"], r["turn_ms"]["p99"],
+             r["errors"], r["lost_turns"], f"{r['calls_completed']}/{r['calls_completed'] + r['calls_failed']}")
+            for name, r in results.items()]
+    print(table(rows, ("profile", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "errors", "lost", "calls ok")))
+    write_results(HERE / "results.json", command_line(), results)
+
+
+if __name__ == "__main__":
+    main()
