@@ -14,6 +14,7 @@ LABELS = {"account_no": "户号", "verified_account": "已核验户号", "addres
           "details": "详情", "bill_month": "账期", "contact_phone": "联系电话", "caller_phone": "来电号码",
           "last_function": "上一项业务", "last_order_no": "最近工单号", "safety_risk": "有安全风险", "channel": "渠道"}
 NOT_REQUESTS = ("affirm", "deny", "inform", "greet", "goodbye", "thanks", "human_agent", "nlu_fallback")
+CHANNELS = {"voice": "电话", "wechat": "微信", "chat": "网页聊天", "app": "网上国网", "console": "坐席"}
 REASONS = {"customer_request": "客户要求转人工", "not_understood": "机器人两次没能理解",
            "form_failed": "业务办理没能完成", "anger": "客户情绪激动", "safety": "涉及安全风险"}
 
@@ -91,8 +92,7 @@ def summary(reason: str, channel: str, who: dict | None, functions: list[dict], 
         slots = {k: v for k, v in slots.items() if k != "account_no"}
     facts = "，".join(f"{LABELS.get(k, k)}{v if v is not True else ''}" for k, v in slots.items()
                      if k not in ("channel", "last_function") and v)
-    lines = [f"{name}经{ {'voice': '电话', 'wechat': '微信', 'chat': '网页聊天'}.get(channel, channel) }"
-             f"转人工：{REASONS.get(reason, reason)}。",
+    lines = [f"{name}经{CHANNELS.get(channel, channel)}转人工：{REASONS.get(reason, reason)}。",
              f"诉求：{'→'.join(wanted) or '未识别'}。" + (f"原话：“{said[:60]}”。" if said else ""),
              f"已收集：{facts}。" if facts else "尚未收集业务信息。"]
     if who and who.get("outages"):

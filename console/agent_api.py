@@ -66,13 +66,17 @@ async def _body(request: web.Request) -> dict:
     return body
 
 
-async def queue(request: web.Request) -> web.Response:
+async def queue_view(request: web.Request) -> dict:
+    """The waiting queue, and the cases this agent works on (a supervisor: every claimed case)."""
     contact, agent = request.app[CONFIG].contact, agent_of(request)
     waiting = await asyncio.to_thread(contact.queue)
     mine = await asyncio.to_thread(contact.cases_of, None if agent.supervisor else agent.id)
     names = {a.id: a.display_name for a in await asyncio.to_thread(contact.agents_online)}
-    return web.json_response({"waiting": [case_card(c) for c in waiting],
-                              "mine": [case_card(c, names.get(c.agent_id)) for c in mine]})
+    return {"waiting": [case_card(c) for c in waiting], "mine": [case_card(c, names.get(c.agent_id)) for c in mine]}
+
+
+async def queue(request: web.Request) -> web.Response:
+    return web.json_response(await queue_view(request))
 
 
 async def case_detail(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ from actions.case_context import transcript
 from backend.ratelimit import SlidingWindow
 from console.auth import same_origin
 from console.config import CONFIG, HUB
-from voice.rasa_client import handoff_of
+from voice.rasa_client import custom_payload, handoff_of
 from console.pages import render
 
 CHAT_COOKIE = "p95598_chat"
@@ -104,8 +104,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                 continue
             await ws.send_json({"type": "typing", "on": True})
             replies = await hub.customer_says(who, "chat", text, {"channel": "chat"})
-            moved = next(((m.get("custom") or {}).get("continued") for m in replies
-                          if isinstance(m.get("custom"), dict)), None)
+            moved = custom_payload(replies, "continued")
             for item in to_browser(replies):
                 await ws.send_json(item)
             await ws.send_json({"type": "typing", "on": False})

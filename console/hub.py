@@ -21,7 +21,6 @@ from aiohttp import web
 from backend.contact import ContactStore, EscalationInfo
 from backend.models import utcnow
 from console.bus import LocalBus
-from nlu.escalation import escalation_reason
 from voice.rasa_client import RasaClient, RasaUnavailable, handoff_of
 
 log = logging.getLogger(__name__)
@@ -41,6 +40,9 @@ class Hub:
     async def _db(self, fn, *args):
         return await asyncio.to_thread(fn, *args)
 
+    async def _anyone_online(self) -> bool:
+        return bool(await self._db(self.contact.agents_online))
+
     # ---- customers ----
     async def customer_says(self, channel_user: str, channel: str, text: str, metadata: dict) -> list[dict]:
         """One customer message from any text channel; the bot's replies (none while a person owns the case)."""
@@ -53,12 +55,8 @@ class Hub:
         metadata = {**metadata, "channel": channel}
         try:
             replies = await self.rasa.send(conversation, text, metadata)
-            if case is None and not handoff_of(replies):
-                reason = escalation_reason(text)
-                if reason and await self._db(self.contact.agents_online):
-                    handed = await self.rasa.trigger(conversation, "human_agent", {"escalation_reason": reason})
-                    # the bot's own answer (often a form's next question) is moot once a person takes over
-                    replies = handed if handoff_of(handed) else replies + handed
+            if case is None:
+                replies = await self.rasa.escalate_on_signal(conversation, text, replies, self._anyone_online)
         except RasaUnavailable as e:
             log.warning("bot unavailable for %s: %s", conversation, e)
             replies = [] if case else [SORRY]

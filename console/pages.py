@@ -17,12 +17,11 @@ from console.config import CONFIG, HUB
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=True, trim_blocks=True, lstrip_blocks=True)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
-CHANNELS = {"voice": "电话", "wechat": "微信", "chat": "网页聊天", "app": "网上国网", "console": "坐席"}
 HEARTBEAT = 20
 
 
 def render(name: str, status: int = 200, **values) -> web.Response:
-    values.setdefault("channels", CHANNELS)
+    values.setdefault("channels", agent_api.case_context.CHANNELS)
     return web.Response(text=TEMPLATES.get_template(name).render(**values), status=status,
                         content_type="text/html", headers={"Cache-Control": "no-store",
                                                            "Content-Security-Policy": "default-src 'self'; "
@@ -75,11 +74,7 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def queue_page(request: web.Request) -> web.Response:
-    contact, agent = request.app[CONFIG].contact, agent_of(request)
-    waiting = await asyncio.to_thread(contact.queue)
-    mine = await asyncio.to_thread(contact.cases_of, None if agent.supervisor else agent.id)
-    return render("queue.html", agent=agent, csrf=request["csrf"], waiting=[agent_api.case_card(c) for c in waiting],
-                  mine=[agent_api.case_card(c) for c in mine])
+    return render("queue.html", agent=agent_of(request), csrf=request["csrf"], **await agent_api.queue_view(request))
 
 
 async def case_page(request: web.Request) -> web.Response:
@@ -95,13 +90,10 @@ async def case_page(request: web.Request) -> web.Response:
 
 async def supervisor_page(request: web.Request) -> web.Response:
     agent = require_supervisor(request)
-    contact = request.app[CONFIG].contact
-    stats = await asyncio.to_thread(contact.stats_today)
-    waiting = await asyncio.to_thread(contact.queue)
-    claimed = await asyncio.to_thread(contact.cases_of, None)
+    stats = await asyncio.to_thread(request.app[CONFIG].contact.stats_today)
+    cases = await agent_api.queue_view(request)    # a supervisor's "mine" is every claimed case
     return render("supervisor.html", agent=agent, csrf=request["csrf"], stats=stats,
-                  reasons=agent_api.case_context.REASONS,
-                  waiting=[agent_api.case_card(c) for c in waiting], claimed=[agent_api.case_card(c) for c in claimed])
+                  reasons=agent_api.case_context.REASONS, waiting=cases["waiting"], claimed=cases["mine"])
 
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -63,27 +64,27 @@ class ScaleProfile:
                 missing.append(f"{name} at {parts.hostname}:{parts.port or port}")
         return missing
 
-    def ensure_database(self) -> None:
-        """Creates the PostgreSQL database if it does not exist yet (the server's own `postgres` db is used)."""
-        from sqlalchemy import create_engine, text
+    @contextmanager
+    def _server(self):
+        """A connection to the PostgreSQL server's own `postgres` database, and our database's name."""
+        from sqlalchemy import create_engine
         from sqlalchemy.engine import make_url
         url = make_url(self.pg_url)
         admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
         try:
-            with admin.connect() as c:
-                exists = c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).first()
-                if not exists:
-                    c.execute(text(f'CREATE DATABASE "{url.database}"'))
+            with admin.connect() as connection:
+                yield connection, url.database
         finally:
             admin.dispose()
 
+    def ensure_database(self) -> None:
+        """Creates the PostgreSQL database if it does not exist yet."""
+        from sqlalchemy import text
+        with self._server() as (c, name):
+            if not c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+
     def drop_database(self) -> None:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-        url = make_url(self.pg_url)
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
+        from sqlalchemy import text
+        with self._server() as (c, name):
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

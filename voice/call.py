@@ -22,7 +22,6 @@ from voice.config import VoiceConfig
 from voice.dtmf import Keypad
 from voice.lookup import CallerLookup, national_number
 from voice.playback import Speaker, Voice
-from nlu.escalation import escalation_reason
 from voice.rasa_client import RasaClient, RasaUnavailable, handoff_of
 from voice.twiml import StreamEvent
 
@@ -201,7 +200,8 @@ class CallSession:
         except RasaUnavailable as e:
             log.warning("%s: %s", self.call_sid, e)
             messages = [{"text": prompts.BOT_UNAVAILABLE}]
-        messages = await self._escalate_if_needed(item, messages)
+        if item.source == "speech" and self._staffed is not None:
+            messages = await self._rasa.escalate_on_signal(self.sender, item.text, messages, self._staffed)
         turn.rasa_ms = (loop.time() - sent) * 1000
         handoff = handoff_of(messages)
         if handoff:   # an agent takes the call: say where they are in the queue, then leave the stream
@@ -219,18 +219,6 @@ class CallSession:
             self._hangup_when_idle = True
         for i, text in enumerate(turn.bot):
             self.say(text, on_start=self._latency_probe(turn, item) if i == 0 else None)
-
-    async def _escalate_if_needed(self, item: CallerInput, messages: list[dict]) -> list[dict]:
-        """Anger or danger in the caller's words brings a person at once, when one is online."""
-        reason = escalation_reason(item.text) if item.source == "speech" else None
-        if not reason or handoff_of(messages) or self._staffed is None or not await self._staffed():
-            return messages
-        try:
-            handed = await self._rasa.trigger(self.sender, "human_agent", {"escalation_reason": reason})
-        except RasaUnavailable as e:
-            log.warning("%s: %s", self.call_sid, e)
-            return messages
-        return handed if handoff_of(handed) else messages + handed
 
     def _latency_probe(self, turn: Turn, item: CallerInput) -> Callable[[], None]:
         def first_frame() -> None:

@@ -26,8 +26,8 @@ from twilio.request_validator import RequestValidator
 
 from backend.cis import CIS, SqlCIS
 from backend.contact import ContactStore
-from backend.ratelimit import SlidingWindow
 from backend.db import make_engine, make_sessionmaker
+from backend.ratelimit import SlidingWindow
 from voice import prompts, twiml
 from voice.call import CallSession
 from voice.call_log import CallLog

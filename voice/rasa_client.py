@@ -1,11 +1,16 @@
-"""The gateway as a Rasa channel client: the REST webhook for turns, the tracker API to resume a call."""
+"""The channels' Rasa client (voice gateway and contact-centre hub): the REST webhook for turns, the tracker
+API to read, extend and resume conversations, trigger_intent for escalations a channel detects."""
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+
+from nlu.escalation import escalation_reason
 
 log = logging.getLogger(__name__)
 
@@ -14,10 +19,15 @@ class RasaUnavailable(RuntimeError):
     pass
 
 
+def custom_payload(messages: list[dict], key: str) -> Any:
+    """The value under `key` of the first custom message carrying it (None if none does)."""
+    return next((m["custom"][key] for m in messages if isinstance(m.get("custom"), dict) and m["custom"].get(key)),
+                None)
+
+
 def handoff_of(messages: list[dict]) -> dict | None:
     """The handoff payload ({"case", "position", "wait_minutes", "reason"}) if the bot handed over to a person."""
-    return next(((m.get("custom") or {}).get("handoff") for m in messages
-                 if isinstance(m.get("custom"), dict) and m["custom"].get("handoff")), None)
+    return custom_payload(messages, "handoff")
 
 
 @dataclass(frozen=True)
@@ -35,30 +45,24 @@ class RasaClient:
         self._base = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def send(self, sender: str, text: str, metadata: dict) -> list[dict]:
-        """One user turn; the bot's messages ({"text", "buttons"?, …}) in order."""
-        body = {"sender": sender, "message": text, "metadata": metadata}
+    async def _post(self, path: str, body: Any, params: dict | None = None, *, answer: bool = True) -> Any:
+        """POST JSON; the JSON answer (None when `answer` is False). Anything but a 200 -> RasaUnavailable."""
         try:
-            async with self._http.post(f"{self._base}/webhooks/rest/webhook", json=body,
-                                       timeout=self._timeout) as r:
+            async with self._http.post(f"{self._base}{path}", json=body, params=params, timeout=self._timeout) as r:
                 if r.status != 200:
                     raise RasaUnavailable(f"Rasa answered {r.status}: {(await r.text())[:200]}")
-                messages = await r.json(content_type=None)
+                return await r.json(content_type=None) if answer else None
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             raise RasaUnavailable(f"Rasa not reachable or no valid answer: {e!r}") from e
+
+    async def send(self, sender: str, text: str, metadata: dict) -> list[dict]:
+        """One user turn; the bot's messages ({"text", "buttons"?, …}) in order."""
+        messages = await self._post("/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata})
         return [m for m in messages or [] if isinstance(m, dict)]
 
     async def pending_form(self, sender: str) -> PendingForm | None:
         """The form still active in this conversation (None if none, or if the tracker API is closed)."""
-        url = f"{self._base}/conversations/{sender}/tracker"
-        try:
-            async with self._http.get(url, params={"include_events": "AFTER_RESTART"}, timeout=self._timeout) as r:
-                if r.status != 200:
-                    return None
-                tracker = await r.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-            log.info("tracker of %s not available: %r", sender, e)
-            return None
+        tracker = await self.tracker(sender)
         form = (tracker.get("active_loop") or {}).get("name")
         idle = time.time() - float(tracker.get("latest_event_time") or 0)
         if not form or idle > self.session_minutes * 60:   # an expired session starts afresh in Rasa
@@ -72,29 +76,32 @@ class RasaClient:
         try:
             async with self._http.get(f"{self._base}/conversations/{sender}/tracker",
                                       params={"include_events": "AFTER_RESTART"}, timeout=self._timeout) as r:
-                return await r.json(content_type=None) if r.status == 200 else {}
+                tracker = await r.json(content_type=None) if r.status == 200 else {}
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             log.info("tracker of %s not available: %r", sender, e)
             return {}
+        return tracker if isinstance(tracker, dict) else {}
 
     async def append(self, sender: str, events: list[dict]) -> None:
         """Adds events (an agent's message, resume) to the stored conversation without running the bot."""
-        try:
-            async with self._http.post(f"{self._base}/conversations/{sender}/tracker/events", json=events,
-                                       params={"include_events": "NONE"}, timeout=self._timeout) as r:
-                if r.status != 200:
-                    raise RasaUnavailable(f"Rasa answered {r.status}: {(await r.text())[:200]}")
-        except (aiohttp.ClientError, TimeoutError) as e:
-            raise RasaUnavailable(f"Rasa not reachable: {e!r}") from e
+        await self._post(f"/conversations/{sender}/tracker/events", events, {"include_events": "NONE"}, answer=False)
 
     async def trigger(self, sender: str, intent: str, entities: dict | None = None) -> list[dict]:
         """Runs the bot as if the customer had expressed `intent` (a channel detected anger or danger)."""
-        body = {"name": intent, "entities": entities or {}}
+        answer = await self._post(f"/conversations/{sender}/trigger_intent",
+                                  {"name": intent, "entities": entities or {}}, {"include_events": "NONE"})
+        return [m for m in (answer or {}).get("messages") or [] if isinstance(m, dict)]
+
+    async def escalate_on_signal(self, sender: str, text: str, replies: list[dict],
+                                 staffed: Callable[[], Awaitable[bool]]) -> list[dict]:
+        """Anger or danger in the customer's words brings a person at once, when one is online: the bot is
+        asked to hand over (with the reason), and its own answer to the words, now moot, is dropped."""
+        reason = escalation_reason(text)
+        if not reason or handoff_of(replies) or not await staffed():
+            return replies
         try:
-            async with self._http.post(f"{self._base}/conversations/{sender}/trigger_intent", json=body,
-                                       params={"include_events": "NONE"}, timeout=self._timeout) as r:
-                if r.status != 200:
-                    raise RasaUnavailable(f"Rasa answered {r.status}: {(await r.text())[:200]}")
-                return [m for m in (await r.json(content_type=None)).get("messages") or [] if isinstance(m, dict)]
-        except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-            raise RasaUnavailable(f"Rasa not reachable or no valid answer: {e!r}") from e
+            handed = await self.trigger(sender, "human_agent", {"escalation_reason": reason})
+        except RasaUnavailable as e:
+            log.warning("escalation of %s failed: %s", sender, e)
+            return replies
+        return handed if handoff_of(handed) else replies + handed

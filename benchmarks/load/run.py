@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 import requests
 
-from benchmarks.common import command_line, table, write_results
+from benchmarks.common import command_line, percentile, table, write_results
 from console.clients import ChatCustomer, new_session, texts
 from console.hub import SORRY
 
@@ -33,10 +33,6 @@ FLOWS = [["我家停电了", "城东区和平路{n}号", "没有", "1391234{n:04
          ["帮我查一下电费", "3201000002", "0002", "上个月"],
          ["怎么开电子发票"], ["电费可以在哪里交"], ["峰谷电价怎么算"], ["你好"]]
 
-
-def pct(values: list[float], p: float) -> float | None:
-    values = sorted(values)
-    return round(values[min(len(values) - 1, int(p / 100 * len(values)))]) if values else None
 
 
 async def chat_user(i: int, base: str, deadline: float, stats: dict) -> None:
@@ -137,14 +133,14 @@ async def drive(consoles: list[str], rasa_url: str, db_url: str, chats: int, cal
     lat = stats["latency"]
     return {"seconds": round(elapsed), "chats": chats, "calls": calls, "chat_turns": len(lat),
             "turns_per_second": round(len(lat) / elapsed, 2),
-            "turn_ms": {"p50": pct(lat, 50), "p95": pct(lat, 95), "p99": pct(lat, 99)},
+            "turn_ms": {"p50": percentile(lat, 50), "p95": percentile(lat, 95), "p99": percentile(lat, 99)},
             "errors": len(stats["errors"]), "error_samples": stats["errors"][:10], "empty_replies": stats["empty"],
             "busy_replies": stats["busy"],
             "not_stored": (missing := await asyncio.to_thread(lost_turns, rasa_url, stats["conversations"])),
             "lost_turns": max(0, missing - stats["busy"]),
             "calls_completed": stats["calls_ok"], "calls_failed": stats["calls_failed"],
-            "call_turn_first_audio_ms": {"p50": pct(stats["call_turn_ms"], 50), "p95": pct(stats["call_turn_ms"], 95)},
-            "call_duration_ms_p50": pct(stats["call_ms"], 50)}
+            "call_turn_first_audio_ms": {"p50": percentile(stats["call_turn_ms"], 50), "p95": percentile(stats["call_turn_ms"], 95)},
+            "call_duration_ms_p50": percentile(stats["call_ms"], 50)}
 
 
 def run_profile(profile: str, chats: int, calls: int, seconds: int) -> dict:
