@@ -21,5 +21,5 @@ RUN python -m knowledge.model_convert /models/me5-small \
     && useradd --system --uid 10001 --home /app p95598 \
     && mkdir -p /data && chown 10001 /data
 USER 10001
-EXPOSE 5055 5056 5058 5060
+EXPOSE 5055 5056 5058 8060
 CMD ["python", "-m", "rasa_sdk", "--actions", "actions", "-p", "5055"]

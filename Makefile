@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` (the product) and `make test` (every test).
-BENCHMARKS := nlu matching voice handoff load fuzz   # benchmarks/<name>/run.py, results next to each
+BENCHMARKS := nlu dialogue matching voice handoff load fuzz   # benchmarks/<name>/run.py, results next to each
 .PHONY: run test chat simulate-call $(addprefix bench-,$(BENCHMARKS))
 run:
 	@scripts/run.sh

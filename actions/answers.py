@@ -5,6 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import extract, followups
 from actions.forms.base import latest_intent
 from actions.services import services
 
@@ -27,6 +28,11 @@ class ActionAnswerFunction(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         intent, _ = latest_intent(tracker)
         text = tracker.latest_message.get("text") or ""
+        if intent == "account_binding" and extract.account_no(text):
+            from actions import context   # a 户号 given for something else, not a question about 户号
+            carried = context.route(dispatcher, tracker, domain)
+            if carried is not None:
+                return carried
         hit = services().kb.answer(text, intent)
         if hit is None:
             dispatcher.utter_message(response="utter_default")
@@ -34,4 +40,8 @@ class ActionAnswerFunction(Action):
         advice = "" if intent == "out_of_scope" else channel_advice(intent, tracker)
         dispatcher.utter_message(text=hit.spoken + advice,
                                  custom={"kb_article": hit.article_id, "title": hit.title, "detail": hit.text})
-        return [SlotSet("last_function", intent), SlotSet("fallback_count", 0)]
+        events = [SlotSet("last_function", intent), SlotSet("fallback_count", 0)]
+        pending = followups.second_request(text, intent) if intent != "out_of_scope" else None
+        if pending:   # "问一下X，顺便帮我Y": Y is done right after the answer
+            return events + followups.next_request(dispatcher, tracker, domain, pending)
+        return events

@@ -26,15 +26,34 @@ def _at(ts) -> str:
         return ""
 
 
+ACT_TITLES = {"affirm": "好的", "deny": "不用了", "human_agent": "转人工", "cancel": "取消"}
+
+
+def _payload_title(payload: str) -> str:
+    from knowledge.catalog import catalog
+    intent = payload[1:].split("{")[0]
+    functions = catalog().functions
+    return ACT_TITLES.get(intent) or (functions[intent].name if intent in functions else "")
+
+
 def transcript(events: list[dict], limit: int = 60) -> list[dict]:
     """Customer and bot turns with time and channel (agents' turns carry the agent in metadata)."""
-    turns = []
+    turns, buttons = [], {}
     for e in events:
         if e.get("event") not in ("user", "bot") or not (e.get("text") or "").strip():
             continue
         meta = e.get("metadata") or {}
         who = "customer" if e["event"] == "user" else ("agent" if meta.get("agent") else "bot")
-        turns.append({"who": who, "text": e.get("text") or "", "at": _at(e.get("timestamp")),
+        text = e.get("text") or ""
+        if who == "bot":
+            buttons = {b.get("payload"): b.get("title") for b in (e.get("data") or {}).get("buttons") or []}
+        elif text.startswith("EXTERNAL:"):   # an intent a channel triggered, not words the customer said
+            continue
+        elif text.startswith("/"):           # a pressed button: show what the button said
+            text = buttons.get(text) or _payload_title(text)
+            if not text:
+                continue
+        turns.append({"who": who, "text": text, "at": _at(e.get("timestamp")),
                       "channel": meta.get("channel") or e.get("input_channel") or "", "agent": meta.get("agent_name")})
     return turns[-limit:]
 

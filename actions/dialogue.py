@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import context
 from actions.handoff import hand_off
 from actions.services import services
 
@@ -18,6 +19,9 @@ class ActionClarify(Action):
         return "action_clarify"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        carried = context.route(dispatcher, tracker, domain)
+        if carried is not None:
+            return carried
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         text = (tracker.latest_message.get("text") or "").strip()
         if count >= MAX_FALLBACKS:
@@ -47,10 +51,31 @@ class ActionHandleYesNo(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        offered = tracker.get_slot("offered_function")
+        if offered:
+            if intent == "affirm":
+                return [SlotSet("offered_function", None), FollowupAction(f"{offered}_form")]
+            dispatcher.utter_message(response="utter_anything_else")
+            return [SlotSet("offered_function", None), SlotSet("address", None)]
         if tracker.get_slot("offered_human"):
             if intent == "affirm":
                 return hand_off(dispatcher, tracker, reason="not_understood") + [SlotSet("offered_human", False)]
             dispatcher.utter_message(text="好的，您可以换个说法，再告诉我一次。")
             return [SlotSet("offered_human", False), SlotSet("fallback_count", 0)]
         dispatcher.utter_message(response="utter_how_can_help" if intent == "affirm" else "utter_anything_else")
+        return []
+
+
+class ActionGoodbye(Action):
+    """"那再往前一个月呢" can look like a goodbye (再…): context first."""
+
+    def name(self) -> str:
+        return "action_goodbye"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        text = tracker.latest_message.get("text") or ""
+        carried = context.bill_follow_up(tracker, text) or context.order_follow_up(tracker, text)
+        if carried is not None:
+            return carried
+        dispatcher.utter_message(response="utter_goodbye")
         return []

@@ -4,9 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from nlu.negation import asserted, denied
+
 DIGITS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
           "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
-_SPOKEN_RUN = re.compile("[零〇洞一幺二两三四五六七八九]{4,}")
+_SPOKEN_RUN = re.compile(r"[零〇洞一幺二两三四五六七八九](?:[\s\-]*[零〇洞一幺二两三四五六七八九0-9]){3,}")
 ACCOUNT_RE = re.compile(r"(?<!\d)(\d{10})(?!\d)")
 MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
@@ -18,20 +20,24 @@ ADDRESS_RE = re.compile(
     r"[\u4e00-\u9fa5\d\-#]{0,20}?(?:\d+|[一二三四五六七八九十]+)(?:号楼|号院|号|栋|幢|单元|室|组|楼)"
     r"(?:[\d一二三四五六七八九十]+(?:号|栋|幢|单元|室|组|楼)?)*")
 ADDRESS_PREFIX = re.compile(r"^(?:不对|不是|错了|说错了|刚才说错了|改一下|[，,。 ])*(?:我的|我家|家里|我)?"
-                            r"(?:地址|详细地址|住址)?(?:是|在|住在|住|位于|改成|改为|应该是)?[:：，, ]*")
+                            r"(?:地址|详细地址|住址)?(?:就是|就在|是|在|住在|住|位于|改成|改为|应该是)?[:：，, ]*")
 CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
           "十一": 11, "十二": 12}
 MONTH_RE = re.compile(r"(?:(\d{4})\s*[年\-/.]\s*)?(1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月")
-YES_WORDS = ("有", "是", "对", "冒烟", "着火", "火花", "打火", "掉", "断了", "危险", "嗯")
-NO_WORDS = ("没有", "没", "无", "不是", "没看到", "都没有", "正常", "不存在", "不危险")
-DANGER_WORDS = ("冒烟", "着火", "起火", "火花", "打火", "电线掉", "断线", "线断了", "电线落地", "触电", "漏电")
+YES_WORDS = ("有", "是", "对", "嗯", "好的", "好", "行", "可以", "没错", "确认", "没问题", "是的", "中", "要得")
+NO_WORDS = ("没有", "没", "无", "不是", "不对", "不用", "不要", "别", "算了", "都没有", "正常", "不存在", "不危险")
+UNSURE_WORDS = ("不清楚", "不知道", "说不准", "说不好", "不确定", "没注意", "看不清", "不太清楚", "搞不清")
+YES_PHRASES = ("没问题", "没毛病", "没错", "不错", "对对", "是的", "可以的")
+DANGER = re.compile("冒烟|着火|起火|火花|火星|打火|冒火|电线掉|线掉|掉在地上|掉地上|断线|线[^，。,；]{0,5}断(?!电)|电线落地|"
+                    "(?:掉|落|拖|耷拉)(?:在|到)?(?:地上|地面|路边|路上|田埂)|触电|漏电|被电|电到人|带电|烧焦|烧起来")
 ENABLE_WORDS = ("开通", "办理", "申请", "办一个", "开一下", "要开", "装")
 DISABLE_WORDS = ("取消", "关闭", "关掉", "不要了", "退订", "停用", "退掉", "撤销", "改回")
 
 
 def spoken_digits(text: str) -> str:
     """Replaces runs of four or more spoken digits (幺三九…) with Arabic digits."""
-    return _SPOKEN_RUN.sub(lambda m: "".join(DIGITS[c] for c in m.group()), text or "")
+    return _SPOKEN_RUN.sub(lambda m: "".join(DIGITS.get(c, c) for c in m.group() if not c.isspace() and c != "-"),
+                           text or "")
 
 
 def compact(text: str) -> str:
@@ -40,9 +46,21 @@ def compact(text: str) -> str:
     return re.sub(r"(?<=\d)[\s\-]+(?=\d)", "", text)
 
 
+def _plain(text: str) -> str:
+    """Spoken and full-width digits made Arabic, groups left apart ("3201000001 0001" is two numbers)."""
+    return spoken_digits(text or "").translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+
+
+CORRECTING = re.compile(r"不对|错了|说错|打错|应该是|改成|改为|更正")
+
+
 def account_no(text: str) -> str | None:
-    m = ACCOUNT_RE.search(compact(text))
-    return m.group(1) if m else None
+    """The 户号; when the message corrects itself ("…8 哦不对 …3"), the last one said."""
+    for t in (_plain(text), compact(text)):
+        found = ACCOUNT_RE.findall(t)
+        if found:
+            return found[-1] if CORRECTING.search(text or "") else found[0]
+    return None
 
 
 def mobile(text: str) -> str | None:
@@ -54,6 +72,23 @@ def mobile(text: str) -> str | None:
 def last4(text: str) -> str | None:
     m = LAST4_RE.search(compact(text))
     return m.group(1) if m else None
+
+
+LAST4_SAID = re.compile(r"(?:尾号|后四位|后4位|末四位|最后四位|手机后|尾数)[是为:：\s]*(\d{4})(?!\d)")
+
+
+def last4_alongside(text: str) -> str | None:
+    """The last four digits given out of turn: "3201000004 手机尾号0004", "户号…，后四位0001"."""
+    m = LAST4_SAID.search(compact(text))
+    if m:
+        return m.group(1)
+    t = _plain(text)
+    if ACCOUNT_RE.search(t):
+        rest = ACCOUNT_RE.sub(" ", t)
+        found = LAST4_RE.findall(rest)
+        if len(found) == 1:
+            return found[0]
+    return None
 
 
 def order_no(text: str, bare_digits: bool = False) -> str | None:
@@ -79,14 +114,55 @@ def month(text: str, today: dt.date | None = None) -> str | None:
     return f"{y:04d}-{mo:02d}"
 
 
+DISTRICT_RE = re.compile(r"[\u4e00-\u9fa5]{2}新?(?:区|县)")
+LANDMARK_RE = re.compile(
+    r"(?:[\u4e00-\u9fa5]{2}新?(?:区|县|镇|乡))?"
+    r"(?:[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道)(?:(?:跟|和|与|及)[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道))?"
+    r"|[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑|家园|公寓|广场|大厦|村|社区|市场))"
+    r"(?:[\u4e00-\u9fa5]{0,4}?(?:交叉口|路口|口|门口|对面|旁边|附近|北门|南门|东门|西门|南段|北段|东段|西段|那片|一带|村口))?")
+PLACE_CLAUSE = re.compile(r"(?:[\u4e00-\u9fa5]{2,6}(?:对面|旁边|附近|门口|路口|后面|前面|楼下|隔壁))")
+PRONOUN_LEAD = re.compile(r"^(?:我们|我家|咱们|俺们|你们|他们|这个|那个|这边|那边|就是|就在|住在|我|咱|俺|在|是|就)+")
+NOT_PLACE = re.compile(r"电话|手机|号码|户号|尾号|后四位|姓|叫|名字|快点|派人|赶紧|没电|停电|有电")
+
+
+def district(text: str) -> str | None:
+    m = DISTRICT_RE.search(text or "")
+    return m.group() if m else None
+
+
+def _landmark(text: str) -> str | None:
+    """A place without a house number: "城南区东风路，加油站对面", "黄河路跟长江路路口", "城北区的"."""
+    parts = []
+    for clause in re.split(r"[，,。；;！!？?\s]+", text or ""):
+        clause = PRONOUN_LEAD.sub("", LANDLINE_RE.sub("", MOBILE_RE.sub("", compact(clause))))
+        m = LANDMARK_RE.search(clause)
+        if m and not parts and not NOT_PLACE.search(m.group()):
+            parts.append(m.group())
+        elif parts and PLACE_CLAUSE.fullmatch(clause):
+            parts.append(clause)              # "加油站对面" right after the street
+        elif not parts and DISTRICT_RE.fullmatch(clause.rstrip("的")):
+            parts.append(clause.rstrip("的"))   # only the district ("城北区的")
+    return "".join(parts) or None
+
+
 def address(text: str, whole_text: bool = False) -> str | None:
-    """An address: a pattern match anywhere, or (when the bot just asked for it) the cleaned-up answer."""
-    found = ADDRESS_RE.search(text or "")
+    """An address: a numbered address anywhere, else a named place (street, estate, village, crossing); when
+    the bot just asked for it, a short answer that reads like a place."""
+    text = re.sub(r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])", "", text or "")
+    found = ADDRESS_RE.search(text)
     if found and len(ADDRESS_PREFIX.sub("", found.group())) >= 4:
-        return ADDRESS_PREFIX.sub("", found.group()).strip()
+        head = text[:found.start()]
+        said = DISTRICT_RE.findall(head)
+        prefix = said[-1] if said and not district(found.group()) and len(head) - head.rfind(said[-1]) <= 12 else ""
+        if not prefix and not district(found.group()) and district(text[found.end():]):
+            prefix = district(text[found.end():])   # "工业路57号那个小作坊，城北区的"
+        return prefix + ADDRESS_PREFIX.sub("", found.group()).strip()
+    place = _landmark(text)
+    if place:
+        return place
     if whole_text:
-        cleaned = ADDRESS_PREFIX.sub("", (text or "").strip()).strip(" 。，,.!！?？")
-        if len(re.findall(r"[\u4e00-\u9fa5]", cleaned)) >= 3:
+        cleaned = ADDRESS_PREFIX.sub("", PRONOUN_LEAD.sub("", (text or "").strip())).strip(" 。，,.!！?？")
+        if looks_like_address(cleaned) and not NOT_PLACE.search(cleaned) and len(cleaned) <= 30:
             return cleaned[:80]
     return None
 
@@ -94,42 +170,140 @@ def address(text: str, whole_text: bool = False) -> str | None:
 PLACE_MARKERS = re.compile(r"区|县|市|镇|乡|村|路|街|巷|道|小区|花园|苑|园|号|栋|幢|单元|组|楼|大厦|广场|公寓|附近|旁边|对面|门口|路口|桥|站|厂|学校|医院|商场|超市")
 
 
+def caller_means_this_phone(text: str) -> bool:
+    """"电话就这个" / "打这个号": the number the call comes from."""
+    return bool(re.search(r"就(?:是)?这个(?:号|电话|手机)?|打这个|这个号|本机|来电(?:的)?号码|就用这个", text or ""))
+
+
 def looks_like_address(text: str) -> bool:
     return bool(PLACE_MARKERS.search(text or "")) and len(re.findall(r"[\u4e00-\u9fa5]", text)) >= 3
 
 
 def yes_no(text: str, intent: str | None = None) -> bool | None:
-    """An answer to a yes/no question; long sentences that are about something else give None."""
-    if len(text) > 16 and intent not in ("affirm", "deny"):
+    """An answer to a yes/no question, read from how it starts ("没有没有，就是整栋楼都黑了" is a no)."""
+    t = re.sub(r"^(?:[\s，,。.…~嗯呃啊哦喂呐哈]|那个|就是)*", "", text or "").strip()
+    if not t:
+        return True if intent == "affirm" else False if intent == "deny" else None
+    if any(t.startswith(w) for w in UNSURE_WORDS):
         return None
+    if any(t.startswith(w) for w in YES_PHRASES):
+        return True
+    if any(t.startswith(w) for w in NO_WORDS):
+        return False
+    if any(t.startswith(w) for w in YES_WORDS) or t.startswith(("好像有", "有点", "应该有", "可能有")):
+        return True
     if intent == "affirm":
         return True
     if intent == "deny":
         return False
-    if any(w in text for w in DANGER_WORDS):
-        return True
-    if any(text.strip().startswith(w) for w in NO_WORDS) or "没有" in text:
-        return False
-    if any(w in text for w in YES_WORDS):
-        return True
     return None
 
 
+def unsure(text: str) -> bool:
+    return any(w in (text or "") for w in UNSURE_WORDS)
+
+
 def dangerous(text: str) -> bool:
-    return any(w in (text or "") for w in DANGER_WORDS)
+    """A hazard is said to be there (a negated one, "没冒烟也没打火", is not)."""
+    return asserted(text or "", DANGER)
+
+
+def no_danger(text: str) -> bool:
+    """The customer says there is no hazard ("没有冒烟打火")."""
+    return denied(text or "", DANGER)
 
 
 def tou_action(text: str) -> str | None:
-    if any(w in text for w in DISABLE_WORDS):
+    """开通 / 取消, read with negation ("就是开通 不是取消" is 开通)."""
+    if asserted(text, "|".join(DISABLE_WORDS)):
         return "disable"
-    if any(w in text for w in ENABLE_WORDS) or text.strip() in ("开", "要", "开吧"):
+    if asserted(text, "|".join(ENABLE_WORDS) + "|开") or text.strip() in ("要", "开吧"):
         return "enable"
     return None
 
 
+BUSINESS_WORDS = ("饭店", "饭馆", "餐馆", "餐厅", "小吃", "店面", "门面", "门店", "铺面", "商铺", "店铺", "开店", "小店",
+                  "超市", "公司", "工厂", "厂房", "车间", "厂里", "作坊", "商用", "经营", "营业", "生意", "办公室", "仓库",
+                  "养殖", "大棚", "工地", "三相电", "动力电", "非居民")
+HOME_WORDS = ("家里", "住宅", "新房", "自住", "居民", "家用", "自己家", "房子")
+
+
 def connection_type(text: str) -> str | None:
-    for words, value in ((("临时",), "临时用电"), (("增容", "扩容", "加容量", "增加容量", "容量不够"), "增容"),
-                         (("新装", "装表", "装个表", "开户", "新房", "新建", "装电表", "通电"), "居民新装")):
-        if any(w in text for w in words):
-            return value
+    """居民新装 / 非居民新装 / 增容 / 临时用电, from the customer's own words."""
+    business = any(w in text for w in BUSINESS_WORDS)
+    if "临时" in text:
+        return "临时用电"
+    if re.search(r"增容|扩容|加容量|增加容量|容量不够|加大容量|容量加大|加到\d+千瓦", text):
+        return "增容"
+    if re.search(r"新装|新庄|装.{0,2}电|接.{0,2}电|装.{0,3}表|开户|新房|新建|通电|报装|用电申请|申请用电", text):
+        return "非居民新装" if business else "居民新装"
+    if business and any(w in text for w in ("电表", "用电", "申请电")):
+        return "非居民新装"
     return None
+
+
+def is_business(text: str) -> bool:
+    return any(w in (text or "") for w in BUSINESS_WORDS)
+
+
+UNDO = re.compile(r"没说要|没让你|没要求|没叫你|我没说|谁让你|不是我要的|没有要办|我没要")
+REJECT = re.compile(UNDO.pattern + r"|先别办|先不办|不办了|别办了|不弄了|先不弄|不需要了|不想办了|算了|不用了|先不用|"
+                    r"不用报|不报了|不用修了|不用来了|不用派|别派人|已经有电了|现在有电了|有电了|不用登记|"
+                    r"不(?:要|想|用)?(?:报修|投诉|举报|复电|开通|新装|增容|申请|办理?|查)了?(?![的得])")
+FUNCTION_VERBS = {"fault_repair": "报修|报|修", "complaint": "投诉", "theft_report": "举报", "arrears_reconnect": "复电",
+                  "tou_apply": "开通|开", "new_connection": "新装|增容|装", "meter_issue": "校验|验表|换表",
+                  "suggestion": "建议|提", "safety_hazard": "报|修", "contact_change": "改", "power_quality": "报|修"}
+
+
+def rejects_function(text: str, function_id: str) -> bool:
+    """"不用投诉，我就看看" for complaint: this very service is refused."""
+    verbs = FUNCTION_VERBS.get(function_id)
+    return bool(verbs and re.search(rf"(?:不用|不要|不想|别|不是要|没说要|不)(?:给我|帮我)?(?:{verbs})", text or ""))
+SUPPLEMENT = re.compile(r"^(?:再|我)?(?:补充|追加|另外说一下|再说一下|还有个情况|再加一句)")
+UPSET = re.compile(r"太差|态度|气死|气人|急死|烦死|搞什么|怎么回事|什么破|垃圾|凭什么|太过分|受不了|[?？!！]{2,}|投诉")
+
+
+def rejects(text: str) -> bool:
+    """The customer does not want what is being done ("先别办", "我没说要复电", "我不报修")."""
+    return bool(REJECT.search(text or ""))
+
+
+def undoes(text: str) -> bool:
+    """"我没说要…": what the bot just did was not asked for."""
+    return bool(UNDO.search(text or ""))
+
+
+WITHDRAW = re.compile(r"撤销|撤回|撤掉|撤了|作废|取消掉|不开了|退掉")
+
+
+def withdraws(text: str) -> bool:
+    """"帮我撤销吧", "刚才那个单子取消掉": take back what was filed."""
+    return bool(WITHDRAW.search(text or ""))
+
+
+ORDER_REF = re.compile(r"单子|工单|那个单|这个单|刚才那个|刚刚那个|刚才的|申请")
+
+
+def refers_to_order(text: str) -> bool:
+    return bool(ORDER_REF.search(text or ""))
+
+
+def without_numbers(text: str) -> str:
+    """The words around the numbers: "户号3201000003，尾号0003" leaves "户号，尾号"."""
+    return re.sub(r"[\d\s\-]+", "", compact(text or ""))
+
+
+def describes(text: str) -> bool:
+    """A sentence about the problem (not a number, a yes/no or a question to us)."""
+    t = (text or "").strip()
+    core = re.sub(r"户号|尾号|后四位|手机|电话|号码|联系|我叫|我姓|名字|就是|这个|是|的|号", "", without_numbers(t))
+    chinese = len(re.findall(r"[\u4e00-\u9fa5]", core))
+    return chinese >= 5 and not t.endswith(("吗", "吗？", "吗?", "？", "?")) and yes_no(t) is None
+
+
+def supplements(text: str) -> bool:
+    return bool(SUPPLEMENT.search((text or "").strip()))
+
+
+def upset(text: str) -> bool:
+    return asserted(text or "", UPSET)

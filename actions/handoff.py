@@ -10,8 +10,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import case_context
-from actions.forms.record import record, spoken_number
+from actions import case_context, wording
+from actions.forms.record import file_order
 from actions.services import services
 
 ESCALATION_ENTITY = "escalation_reason"   # set by a channel that detected anger or danger (trigger_intent)
@@ -49,10 +49,10 @@ def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str,
 def callback_order(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list:
     summary, context = case_context.build(tracker, reason)
     context["summary"] = summary
-    order = record(tracker, "human_agent", context, account_no=tracker.get_slot("verified_account"))
+    order, _ = file_order(tracker, "human_agent", context, account_no=tracker.get_slot("verified_account"))
     phone = tracker.get_slot("caller_phone") or tracker.get_slot("contact_phone")
     callback = f"客服会打尾号{phone[-4:]}的电话回复您" if phone else "客服会尽快回复您"
-    text = (f"好的。现在人工坐席都在忙，我已经为您登记了人工回复，工单号{spoken_number(order.number)}，"
+    text = (f"好的。现在人工坐席都在忙，我已经为您登记了人工回复，工单号{wording.order_number(tracker, order.number)}，"
             f"{callback}，您刚才说的情况客服都能看到。")
     if tracker.get_slot("channel") == "voice":
         code = services().contact.issue_code(tracker.sender_id)

@@ -37,6 +37,17 @@ class KnowledgeClient:
     def from_env(cls) -> "KnowledgeClient":
         return cls(os.environ.get("P95598_KNOWLEDGE_URL", "http://127.0.0.1:5056"))
 
+    def match(self, text: str) -> list[dict]:
+        """The matcher's ranked functions for a piece of text ([] when the service is unreachable)."""
+        if not self.base_url:
+            return []
+        try:
+            r = requests.post(f"{self.base_url}/match", json={"text": text, "top_k": 2}, timeout=self.timeout)
+            r.raise_for_status()
+            return r.json().get("functions", [])
+        except (requests.RequestException, ValueError):
+            return []
+
     def answer(self, question: str, function_id: str | None = None) -> KbHit | None:
         """The best article for a question, restricted to a function when one is known."""
         if self.base_url:

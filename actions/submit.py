@@ -5,6 +5,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.followups import next_request
 from actions.forms.base import ServiceForm
 from actions.handoff import escalate, hand_off, requested_reason
 
@@ -42,8 +43,12 @@ class ActionSubmitRequest(Action):
             if handler.function_id == "safety_hazard" or tracker.get_slot("safety_risk"):
                 # danger: the urgent order is filed; a person also takes the case if anyone is online
                 events += escalate(dispatcher, tracker, reason="safety", priority="urgent") or []
+        if outcome in (None, "completed", "dismissed", "cancelled") and not any(e.get("event") == "pause" for e in events):
+            events += next_request(dispatcher, tracker, domain)
+        offered = tracker.get_slot("offered_function") or any(e.get("name") == "offered_function" and e.get("value")
+                                                               for e in events)
         slots = ServiceForm.required(domain, form) if form else []
-        events += [SlotSet(s, None) for s in slots if s not in KEEP]
+        events += [SlotSet(s, None) for s in slots if s not in KEEP and not (offered and s == "address")]
         # the follow-up form (a switch) must come after the slot resets, so it starts clean
         followup = [e for e in events if e.get("event") == "followup"]
         events = [e for e in events if e.get("event") != "followup"]

@@ -13,7 +13,7 @@ from backend import models as m
 
 STATUS_LABELS = {
     "accepted": "已受理", "dispatched": "已派单", "in_progress": "处理中",
-    "awaiting_payment": "待缴费", "resolved": "已办结", "closed": "已关闭",
+    "awaiting_payment": "待缴费", "resolved": "已办结", "closed": "已关闭", "withdrawn": "已撤销",
 }
 OPEN_STATUSES = ("accepted", "dispatched", "in_progress", "awaiting_payment")
 
@@ -85,7 +85,10 @@ class CIS(Protocol):
                           status: str = "accepted", idempotency_key: str | None = None) -> OrderInfo: ...
     def get_work_order(self, number: str) -> OrderInfo | None: ...
     def open_work_orders(self, account_no: str) -> list[OrderInfo]: ...
+    def conversation_orders(self, conversation_id: str) -> list[OrderInfo]: ...
+    def place_in(self, text: str) -> str | None: ...
     def update_work_order(self, number: str, status: str, note: str = "") -> OrderInfo | None: ...
+    def amend_work_order(self, number: str, details: dict, note: str, priority: str | None = None) -> OrderInfo | None: ...
     def set_tou(self, account_no: str, enabled: bool) -> None: ...
     def change_phone(self, account_no: str, new_phone: str) -> None: ...
 
@@ -138,12 +141,19 @@ class SqlCIS:
             return b.balance if b else None
 
     def find_area(self, text: str) -> tuple[str, str] | None:
-        """The (code, name) of the service area an address mentions, by area name or a street in it."""
+        """The (code, name) of the service area an address mentions, by area name or a street in it.
+
+        A district the customer names decides: a street of that name in another district is not this
+        address's area (None: the dispatcher places it within the district)."""
         if not text:
             return None
         with self._sessions() as s:
+            areas = list(s.scalars(select(m.Area)))
+            districts = {a.district for a in areas if a.district and a.district in text}
+            if districts:
+                areas = [a for a in areas if a.district in districts]
             best = None
-            for a in s.scalars(select(m.Area)):
+            for a in areas:
                 for token in [a.name, *a.streets]:
                     if token and token in text and (best is None or len(token) > best[0]):
                         best = (len(token), a.code, a.name)
@@ -200,6 +210,20 @@ class SqlCIS:
                  .order_by(m.WorkOrder.id.desc()))
             return [_order(o) for o in s.scalars(q)]
 
+    def place_in(self, text: str) -> str | None:
+        """The longest known street, estate or village of the service territory named in a text."""
+        with self._sessions() as s:
+            names = [st for a in s.scalars(select(m.Area)) for st in (a.streets or [])]
+        found = [n for n in names if n and n in (text or "")]
+        return max(found, key=len) if found else None
+
+    def conversation_orders(self, conversation_id: str) -> list[OrderInfo]:
+        """Orders filed in one conversation, newest first."""
+        with self._sessions() as s:
+            q = (select(m.WorkOrder).where(m.WorkOrder.conversation_id == conversation_id)
+                 .order_by(m.WorkOrder.id.desc()))
+            return [_order(o) for o in s.scalars(q)]
+
     def update_work_order(self, number: str, status: str, note: str = "") -> OrderInfo | None:
         with self._sessions.begin() as s:
             o = s.scalars(select(m.WorkOrder).where(m.WorkOrder.number == number)).first()
@@ -207,6 +231,20 @@ class SqlCIS:
                 return None
             o.status = status
             o.history.append(m.WorkOrderEvent(status=status, note=note))
+            s.flush()
+            return _order(o)
+
+    def amend_work_order(self, number: str, details: dict, note: str, priority: str | None = None) -> OrderInfo | None:
+        """Details the customer added after filing (a contact number, the district, more about the problem,
+        danger seen since: urgent), with a note in the history."""
+        with self._sessions.begin() as s:
+            o = s.scalars(select(m.WorkOrder).where(m.WorkOrder.number == number)).first()
+            if o is None:
+                return None
+            o.details = {**(o.details or {}), **details}
+            if priority:
+                o.priority = priority
+            o.history.append(m.WorkOrderEvent(status=o.status, note=note))
             s.flush()
             return _order(o)
 

@@ -1,4 +1,4 @@
-"""python -m console serve [--port 5060] | python -m console add-agent USERNAME NAME [--supervisor]"""
+"""python -m console serve [--port 8060] | python -m console add-agent USERNAME NAME [--supervisor]"""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5060)
+    serve.add_argument("--port", type=int, default=8060)
     add = sub.add_parser("add-agent", help="create a console login (password asked on the terminal)")
     add.add_argument("username")
     add.add_argument("name")

@@ -25,7 +25,8 @@ def masked_phone(phone: str | None) -> str:
 
 def case_card(case: EscalationInfo, owner: str | None = None) -> dict:
     """What a queue row shows (to any agent): no full phone number before the case is claimed."""
-    return {"id": case.id, "channel": case.channel, "reason": case.reason, "priority": case.priority,
+    return {"id": case.id, "channel": case.channel, "channel_name": case_context.CHANNELS.get(case.channel, case.channel),
+            "reason": case.reason, "priority": case.priority,
             "status": case.status, "summary": mask(case.summary.split("\n")[0]), "phone": masked_phone(case.phone),
             "waited": case.waited_seconds(), "agent": owner, "created_at": case.created_at.isoformat()}
 

@@ -235,7 +235,7 @@ def main() -> None:
                   action_port=int(os.environ.get("P95598_ACTION_PORT", 5055)),
                   knowledge_port=int(os.environ.get("P95598_KNOWLEDGE_PORT", 5056)),
                   voice_port=int(os.environ.get("P95598_VOICE_PORT", 5058)) if os.environ.get("TWILIO_AUTH_TOKEN") else None,
-                  console_port=int(os.environ.get("P95598_CONSOLE_PORT", 5060)),
+                  console_port=int(os.environ.get("P95598_CONSOLE_PORT", 8060)),
                   scale=ScaleProfile.from_env())
     if stack.scale and stack.scale.unreachable():
         sys.exit(f"[stack] scale profile: cannot reach {', '.join(stack.scale.unreachable())}")

@@ -20,9 +20,11 @@ def order_number(reply: str) -> str:
 def test_repair_report_creates_a_stored_work_order(conversation, cis):
     c = conversation()
     assert "地址" in c.say("我家停电了")
-    assert "危险" in c.say("城东区和平路12号3单元501室")
-    assert "电话" in c.say("没有")
-    reply = c.say("13912340001")
+    assert "电话" in c.say("城东区和平路12号3单元501室")
+    readback = c.say("13912340001")
+    assert "核对" in readback and "和平路12号" in readback and not ORDER.search(readback)   # nothing filed yet
+    assert "没有冒烟" in readback                       # no danger was said: the read-back says so, to be corrected
+    reply = c.say("对")
     number = order_number(reply)
     order = cis.get_work_order(number)
     assert order is not None and order.function_id == "fault_repair"
@@ -34,10 +36,11 @@ def test_repair_report_creates_a_stored_work_order(conversation, cis):
 def test_correction_and_danger_make_an_urgent_order(conversation, cis):
     c = conversation()
     c.say("家里跳闸了推不上去，地址是城西区建设路45号")
-    assert "危险" in c.say("不对，地址是城南区中山路8号5栋")   # corrected, then the pending question again
-    reply = c.say("有，电线在冒烟")
-    assert "远离" in reply
-    number = order_number(c.say("13800001111"))
+    assert "电话" in c.say("不对，地址是城南区中山路8号5栋")   # corrected, then the pending question again
+    assert "核对" in c.say("13800001111")
+    reply = c.say("不对，有电线在冒烟")
+    assert "远离" in reply and "紧急" in reply               # safety advice first, then the corrected read-back
+    number = order_number(c.say("对的"))
     order = cis.get_work_order(number)
     assert order.details["address"] == "城南区中山路8号5栋" and order.priority == "urgent"
 

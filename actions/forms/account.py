@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
 
+from actions import extract, wording
 from actions.forms.base import ServiceForm
-from actions.forms.record import record, spoken_number
+from actions.forms.record import file_order
 from actions.services import money, services
 
 CLOSING = "还有别的需要帮您的吗？"
@@ -14,15 +15,28 @@ def month_words(month: str) -> str:
     return f"{int(month[:4])}年{int(month[5:])}月"
 
 
+def earlier_month(month: str) -> str:
+    y, m = int(month[:4]), int(month[5:])
+    return f"{y - (m == 1):04d}-{12 if m == 1 else m - 1:02d}"
+
+
 class ValidateBillQueryForm(ServiceForm):
     form = "bill_query_form"
     function_id = "bill_query"
+
+    def extract(self, tracker, text, intent, requested, required, side):
+        found = super().extract(tracker, text, intent, requested, required, side)
+        last = tracker.get_slot("last_bill_month")
+        relative = "往前" in text or "前一个月" in text or (found.get("bill_month") == last and "上" in text)
+        if last and relative:   # "那上个月呢" right after a bill: the month before the one just read
+            found["bill_month"] = earlier_month(last)
+        return found
 
     async def validate_bill_month(self, value, dispatcher, tracker, domain):
         account = tracker.get_slot("account_no")
         if value == "latest" or not account:
             return {"bill_month": value}
-        if services().cis.get_bill(account, value) is None:
+        if services().cis.get_bill(account, value) is None and value != extract.month("这个月"):
             dispatcher.utter_message(text=f"{month_words(value)}还没有出账单，可以查最近一年内已出账的月份。")
             return {"bill_month": None}
         return {"bill_month": value}
@@ -30,14 +44,34 @@ class ValidateBillQueryForm(ServiceForm):
     async def complete(self, dispatcher, tracker, domain):
         account, month = tracker.get_slot("account_no"), tracker.get_slot("bill_month")
         bill = services().cis.get_bill(account, None if month == "latest" else month)
+        note = ""
+        if bill is None and month != "latest":
+            bill = services().cis.get_bill(account)   # "这个月" before it is billed: the latest bill, said so
+            note = f"{month_words(month)}的账单还没出，" if bill else ""
         if bill is None:
             dispatcher.utter_message(text="暂时没有查到这个月的账单。" + CLOSING)
             return []
         paid = "已经缴清" if bill.paid else "还没有缴费，您可以在网上国网App或者微信、支付宝生活缴费里交"
-        order = record(tracker, self.function_id, {"month": bill.month}, account_no=account, status="resolved")
-        dispatcher.utter_message(text=f"您{month_words(bill.month)}的电费是{money(bill.amount)}，用电{bill.kwh:g}度，{paid}。"
-                                      f"服务记录号{spoken_number(order.number)}。{CLOSING}")
-        return [SlotSet("last_order_no", order.number)]
+        text = f"{note}您{month_words(bill.month)}的电费是{money(bill.amount)}，用电{bill.kwh:g}度，{paid}。"
+        dispatcher.utter_message(text=text + self.comparison(tracker, account, bill) + CLOSING)
+        return [SlotSet("last_bill_month", bill.month)]
+
+    @staticmethod
+    def comparison(tracker, account: str, bill) -> str:
+        """"怎么这么贵 / 多了这么多": the month before, side by side, with the likely reason."""
+        said = " ".join(e.get("text") or "" for e in tracker.events[-12:] if e.get("event") == "user")
+        if not any(w in said for w in ("贵", "高", "多了", "涨", "比上", "怎么多", "为什么", "咋这么", "差这么多")):
+            return ""
+        prev = services().cis.get_bill(account, earlier_month(bill.month))
+        if prev is None:
+            return ""
+        diff, kwh = bill.amount - prev.amount, bill.kwh - prev.kwh
+        if abs(diff) < 0.01:
+            return f"和{month_words(prev.month)}一样。"
+        more = "多" if diff > 0 else "少"
+        why = "主要是用电量增加了，天冷取暖、热水器、空调用得多都会让电量上去。" if kwh > 0 and diff > 0 else ""
+        return (f"{month_words(prev.month)}是{money(prev.amount)}，用电{prev.kwh:g}度，这个月{more}了{money(abs(diff))}，"
+                f"电量{more}了{abs(kwh):g}度。{why}如果觉得电表走得不对，可以申请校验电表。")
 
 
 class ValidateBalanceQueryForm(ServiceForm):
@@ -56,9 +90,8 @@ class ValidateBalanceQueryForm(ServiceForm):
             text = f"您的电费账户目前欠费{money(-balance)}，请尽快充值，以免影响用电。"
         else:
             text = f"您的电费余额是{money(balance)}。" + ("余额不多了，建议尽快充值。" if balance < 20 else "")
-        order = record(tracker, self.function_id, {"balance": balance}, account_no=account, status="resolved")
-        dispatcher.utter_message(text=f"{text}服务记录号{spoken_number(order.number)}。{CLOSING}")
-        return [SlotSet("last_order_no", order.number)]
+        dispatcher.utter_message(text=text + CLOSING)
+        return []
 
 
 class ValidateArrearsReconnectForm(ServiceForm):
@@ -71,12 +104,12 @@ class ValidateArrearsReconnectForm(ServiceForm):
         bill = cis.get_bill(account)
         owed = -balance if balance is not None and balance < 0 else (bill.amount if bill and not bill.paid else 0.0)
         if owed > 0:
-            order = record(tracker, self.function_id, {"owed": owed}, account_no=account, status="awaiting_payment")
+            order, _ = file_order(tracker, self.function_id, {"owed": owed}, account_no=account, status="awaiting_payment")
             text = (f"系统显示还欠费{money(owed)}。缴清后，复电一般在二十四小时内完成。"
-                    f"已为您登记复电申请，工单号{spoken_number(order.number)}，缴费后会自动处理。")
+                    f"已为您登记复电申请，工单号{wording.order_number(tracker, order.number)}，缴费后会自动处理。")
         else:
-            order = record(tracker, self.function_id, {"owed": 0}, account_no=account)
-            text = (f"系统显示您已经缴清了。已为您登记复电，工单号{spoken_number(order.number)}，"
+            order, _ = file_order(tracker, self.function_id, {"owed": 0}, account_no=account)
+            text = (f"系统显示您已经缴清了。已为您登记复电，工单号{wording.order_number(tracker, order.number)}，"
                     "一般二十四小时内恢复供电，如果超时没来电，请再联系我们。")
         dispatcher.utter_message(text=text + CLOSING)
         return [SlotSet("last_order_no", order.number)]
@@ -93,10 +126,11 @@ class ValidateTouApplyForm(ServiceForm):
         if customer and customer.tou_enabled == enable:
             dispatcher.utter_message(text=("您已经开通了峰谷电价，不用重复办理。" if enable else "您目前没有开通峰谷电价。") + CLOSING)
             return []
-        order = record(tracker, self.function_id, {"action": "开通" if enable else "取消"}, account_no=account)
+        order, _ = file_order(tracker, self.function_id, {"action": "开通" if enable else "取消",
+                                                          "tou_action": "enable" if enable else "disable"}, account_no=account)
         cis.set_tou(account, enable)
         what = "开通峰谷电价" if enable else "取消峰谷电价"
-        dispatcher.utter_message(text=f"已为您受理{what}，下个抄表周期起生效。工单号{spoken_number(order.number)}。{CLOSING}")
+        dispatcher.utter_message(text=f"已为您受理{what}，下个抄表周期起生效。工单号{wording.order_number(tracker, order.number)}。{CLOSING}")
         return [SlotSet("last_order_no", order.number)]
 
 
@@ -108,15 +142,15 @@ class ValidateContactChangeForm(ServiceForm):
     async def validate_new_phone(self, value, dispatcher, tracker, domain):
         customer = services().cis.get_customer(tracker.get_slot("account_no") or "")
         if customer and customer.phone == value:
-            dispatcher.utter_message(text="这个号码和现在登记的一样，不用修改。请说一个新的号码。")
+            dispatcher.utter_message(text="这个号码和现在登记的一样，不用修改。请告诉我新的号码。")
             return {"new_phone": None}
         return {"new_phone": value}
 
     async def complete(self, dispatcher, tracker, domain):
         cis, account, phone = services().cis, tracker.get_slot("account_no"), tracker.get_slot("new_phone")
-        order = record(tracker, self.function_id, {"new_phone_last4": phone[-4:]}, account_no=account,
-                       status="resolved")
+        order, _ = file_order(tracker, self.function_id, {"new_phone_last4": phone[-4:], "new_phone": phone},
+                              account_no=account, status="resolved")
         cis.change_phone(account, phone)
         dispatcher.utter_message(text=f"已把联系电话改为尾号{phone[-4:]}的号码，以后的通知会发到这个号码。"
-                                      f"工单号{spoken_number(order.number)}。{CLOSING}")
-        return [SlotSet("last_order_no", order.number), SlotSet("verified_account", None)]
+                                      f"工单号{wording.order_number(tracker, order.number)}。{CLOSING}")
+        return [SlotSet("last_order_no", order.number)]

@@ -8,6 +8,7 @@ SlotSet so Rasa never rejects the form, and the form's own subclass only adds `v
 """
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from rasa_sdk import Tracker
@@ -16,27 +17,41 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import extract
+from actions import extract, followups, wording
 from actions.services import services
+from actions.withdraw import withdraw, withdrawable
 
 SLOT_LABELS = {"address": "地址", "contact_phone": "联系电话", "new_phone": "新手机号", "account_no": "户号",
-               "bill_month": "查询月份", "order_ref": "工单号"}
-REPROMPTS = {
-    "account_no": "不好意思，没听清户号。户号是十位数字，在电费单上能找到。",
-    "phone_last4": "不好意思，请说四位数字，就是登记手机号的最后四位。",
-    "contact_phone": "不好意思，没听清电话号码，请再说一遍。",
-    "new_phone": "不好意思，没听清新的手机号，请再说一遍。",
-    "bill_month": "不好意思，没听清是哪个月。",
-    "safety_risk": "请您说“有”或者“没有”。",
-    "order_ref": "不好意思，没听清。工单号是字母G加十一位数字。",
-    "tou_action": "请您说“开通”或者“取消”。",
-    "connection_type": "请说一下是新装、增容还是临时用电。",
+               "bill_month": "查询月份", "order_ref": "工单号", "connection_type": "办理类型"}
+CONFIRM_SLOT = "order_confirmed"
+REPROMPTS = {   # slot -> (chat, voice)
+    "account_no": ("户号好像不对，户号是十位数字，在电费单上能找到。", "不好意思，没听清户号。户号是十位数字，在电费单上能找到。"),
+    "phone_last4": ("请输入四位数字，就是登记手机号的最后四位。", "不好意思，请说四位数字，就是登记手机号的最后四位。"),
+    "contact_phone": ("电话号码好像不完整，请再发一下，比如13912345678。", "不好意思，没听清电话号码，请再说一遍。"),
+    "new_phone": ("新手机号好像不完整，请再发一下。", "不好意思，没听清新的手机号，请再说一遍。"),
+    "bill_month": ("请问查哪个月？比如“上个月”或者“10月”。", "不好意思，没听清是哪个月。"),
+    "safety_risk": ("现场有没有电线掉落、冒烟或打火？没有的话回复“没有”就行。",
+                    "现场有没有电线掉落、冒烟或者打火？没有的话说“没有”就行。"),
+    "order_ref": ("工单号是字母G加十一位数字，比如G26120300043。", "不好意思，没听清。工单号是字母G加十一位数字。"),
+    "tou_action": ("请问是开通还是取消峰谷电价？", "请您说“开通”或者“取消”。"),
+    "connection_type": ("请问是家庭住宅新装、店铺工厂这类经营用电新装、增容，还是临时用电？",
+                        "请问是家里住宅新装、店铺工厂这类经营用电、增容，还是临时用电？"),
+    CONFIRM_SLOT: ("以上信息对吗？对的话我就提交了；要改哪一项直接告诉我。", "以上信息对吗？对的话我就提交了，要改哪一项直接说。"),
 }
+DEFAULT_REPROMPT = ("不好意思，我没看明白，能再说一下吗？", "不好意思，没有听清楚，请再说一遍。")
 SIDE_QUESTION_CONFIDENCE = 0.6
 SWITCH_CONFIDENCE = 0.75   # a confident request for another form-kind service replaces the current one
 STOP_CONFIDENCE = 0.5
 MAX_ATTEMPTS = 3
 DESCRIPTION_SLOTS = ("details", "fault_desc")
+WITHDRAWN = ("withdrawn", "cancelled", "closed")
+
+
+def safety_advice(text: str) -> str:
+    """What to do first near a downed or sparking wire, from the knowledge base."""
+    hit = services().kb.answer(text or "电线掉在地上", "safety_hazard")
+    advice = hit.spoken.replace("我马上为您登记抢修。", "") if hit else ""
+    return advice or "请您和家人远离断线至少十米，不要用手或木棍去碰。"
 
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
@@ -75,13 +90,31 @@ class ServiceForm(FormValidationAction):
         intent, confidence = latest_intent(tracker)
         requested = tracker.get_slot("requested_slot")
         required = self.required(domain, self.form)
+        carried = tracker.get_slot("carried_text") if requested is None else None
+        if carried:   # started for the second request of an earlier message: read that request's words
+            text, intent, confidence = carried, self.function_id, 1.0
+        if intent == "safety_hazard" and extract.no_danger(text):
+            intent = "inform"   # "没冒烟也没打火": hazard words said to be absent are not a hazard report
+        if intent == "cancel" and (re.search(r"不是取消|不取消|别取消", text)
+                                   or (requested == CONFIRM_SLOT and extract.yes_no(text) is True)):
+            intent = "inform"   # "就是开通 不是取消"; "是，取消" confirms a cancellation being read back
         if requested and confidence >= STOP_CONFIDENCE and intent in ("cancel", "human_agent"):
             return self.stop("cancelled" if intent == "cancel" else "handoff")
+        later: list[EventType] = []
+        if requested is None:
+            opening = self.opening(dispatcher, tracker, text, required)
+            if opening is not None:
+                return opening
+            pending = followups.second_request(text, self.function_id)
+            if pending:
+                later.append(SlotSet("pending_request", pending))
+        elif extract.rejects(text):
+            return self.rejected(dispatcher, tracker, domain, intent, confidence)
 
         side = (intent not in (None, self.function_id, "inform", "affirm", "deny", "human_agent")
                 and intent in services().catalog.functions and confidence >= SIDE_QUESTION_CONFIDENCE)
         values = self.extract(tracker, text, intent, requested, required, side)
-        if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS:
+        if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
             if confidence >= SWITCH_CONFIDENCE and f"{intent}_form" in domain.get("forms", {}):
                 dispatcher.utter_message(text=f"好的，先帮您办理{services().catalog.name(intent)}。")
                 return self.stop(f"switch:{intent}")
@@ -89,28 +122,133 @@ class ServiceForm(FormValidationAction):
 
         events: list[EventType] = []
         before = len(dispatcher.messages)
+        corrected = False
         for slot, value in values.items():
             checked = await self.check(slot, value, dispatcher, tracker, domain)
             for key, val in checked.items():
                 previous = tracker.get_slot(key)
                 if val is not None and previous not in (None, val) and key in SLOT_LABELS and key != requested:
-                    dispatcher.utter_message(text=f"好的，{SLOT_LABELS[key]}已改为{val}。")
+                    corrected = True
+                    if requested != CONFIRM_SLOT:   # at the read-back the corrected summary is read again
+                        dispatcher.utter_message(text=f"好的，{SLOT_LABELS[key]}已改为{val}。")
                 events.append(SlotSet(key, val))
                 tracker.slots[key] = val
+        if values.get("account_no") and "phone_last4" not in required and not tracker.get_slot("verified_account"):
+            last4 = extract.last4_alongside(text)   # 户号 + 尾号 given anyway: the customer is verified for later
+            if last4 and services().cis.verify_identity(values["account_no"], last4):
+                events.append(SlotSet("verified_account", values["account_no"]))
+                tracker.slots["verified_account"] = values["account_no"]
         events += self.prefill(tracker, required)
+        events += later + ([SlotSet("carried_text", None)] if carried else [])
+        if requested == CONFIRM_SLOT:
+            return events + self.confirmation(dispatcher, tracker, text, intent, values, corrected) \
+                + await self.complete_if_done(dispatcher, tracker, domain, required, events)
         filled = {e["name"] for e in events if e.get("value") is not None}
         if requested and requested not in filled:
-            attempts = int(tracker.get_slot("slot_attempts") or 0) + 1
+            attempts = int(tracker.get_slot("slot_attempts") or 0) + (0 if values else 1)
             if attempts >= MAX_ATTEMPTS:
                 dispatcher.utter_message(text="这一步好像不太顺利，我帮您转人工客服，好吗？",
                                          buttons=[{"title": "好的", "payload": "/affirm"},
                                                   {"title": "不用了", "payload": "/deny"}])
                 return events + self.stop("offered_human") + [SlotSet("offered_human", True)]
-            if len(dispatcher.messages) == before:
-                dispatcher.utter_message(text=REPROMPTS.get(requested, "不好意思，没有听清楚。"))
+            if len(dispatcher.messages) == before and not values:
+                chat, voice = REPROMPTS.get(requested, DEFAULT_REPROMPT)
+                dispatcher.utter_message(text=wording.pick(tracker, chat, voice))
+            elif len(dispatcher.messages) == before:
+                dispatcher.utter_message(text="好的，记下了。")   # the form asks its question again
             return events + [SlotSet("slot_attempts", attempts)]
         events.append(SlotSet("slot_attempts", 0))
         return events + await self.complete_if_done(dispatcher, tracker, domain, required, events)
+
+    def opening(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                required: list[str]) -> list[EventType] | None:
+        """The message that started this form: a rejection ("我没说要复电"), a supplement to the order just
+        filed, or an upset customer who is acknowledged before any question. None: carry on as usual."""
+        last = tracker.get_slot("last_order_no")
+        name = services().catalog.name(self.function_id)
+        if extract.undoes(text) or extract.withdraws(text) or extract.rejects(text):
+            order = withdrawable(tracker)
+            meant = order and (order.function_id == self.function_id or extract.refers_to_order(text)
+                               or extract.rejects_function(text, order.function_id))
+            if meant and (extract.undoes(text) or extract.withdraws(text) or self.just_filed(tracker, order)):
+                lead = "抱歉，是我理解错了。" if extract.undoes(text) else "好的，"
+                return withdraw(dispatcher, tracker, order, lead) + self.stop("dismissed")
+            if extract.undoes(text) or extract.rejects_function(text, self.function_id):
+                dispatcher.utter_message(text=f"好的，不给您办理{name}。还有别的需要帮您的吗？")
+                return self.stop("dismissed")
+        if self.function_id == "safety_hazard" and extract.no_danger(text) and re.search(r"没电|停电|不亮|黑了|跳闸", text):
+            return self.stop("switch:fault_repair")   # "没冒烟没打火，就是没电": a power cut, not a hazard
+        if last and extract.supplements(text):
+            order = services().cis.get_work_order(last)
+            if order and order.status not in WITHDRAWN and order.conversation_id == tracker.sender_id:
+                services().cis.update_work_order(order.number, order.status, f"客户补充：{text[:300]}")
+                dispatcher.utter_message(text=f"好的，已把您补充的情况记到刚才的工单{wording.order_number(tracker, order.number)}里，"
+                                              "不会重复登记。还有别的需要帮您的吗？")
+                return self.stop("dismissed")
+        done = followups.recent_order(tracker)
+        new = self.extract(tracker, text, self.function_id, None, required, False)
+        same_place = not new.get("address") or followups.refined_address(str(done.details.get("address") or ""), new["address"]) \
+            if done else False
+        if done and done.function_id == self.function_id and CONFIRM_SLOT in required and same_place \
+                and not new.keys() - {"contact_phone", "account_no", "address", "safety_risk", *DESCRIPTION_SLOTS}:
+            # the same request again, or more about it: one request is one order
+            amended = followups.amend_last_order(dispatcher, tracker)
+            if amended is None:
+                dispatcher.utter_message(text=f"这件事刚才已经为您登记了，工单号{wording.order_number(tracker, done.number)}，"
+                                              "不会重复登记。有新情况直接告诉我就行。")
+            return (amended or []) + self.stop("dismissed")
+        if self.function_id in ("fault_repair", "safety_hazard") and extract.dangerous(text):
+            dispatcher.utter_message(text=safety_advice(text) + "我马上按紧急情况为您登记。")
+        elif extract.upset(text):
+            dispatcher.utter_message(text="非常抱歉让您着急了，我马上帮您处理。")
+        return None
+
+    @staticmethod
+    def just_filed(tracker: Tracker, order) -> bool:
+        """The order was filed in reply to one of the customer's last two messages."""
+        return order.number in " ".join(e.get("text") or "" for e in tracker.events[-12:] if e.get("event") == "bot")
+
+    def rejected(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, intent: str | None,
+                 confidence: float) -> list[EventType]:
+        """"我不报修 我要充值复电" / "先别办": leave this form; go to the other request when one is named."""
+        if intent and intent != self.function_id and confidence >= 0.3 and f"{intent}_form" in domain.get("forms", {}):
+            dispatcher.utter_message(text=f"好的，不报这个了，帮您办理{services().catalog.name(intent)}。")
+            return self.stop(f"switch:{intent}")
+        return self.stop("cancelled")
+
+    def confirmation(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, intent: str | None,
+                     values: dict, corrected: bool) -> list[EventType]:
+        """The answer to the read-back: yes files the order, a correction is applied and read back again."""
+        if corrected or (values and set(values) != {CONFIRM_SLOT}):
+            return [SlotSet(CONFIRM_SLOT, None)]   # the form reads the corrected summary back
+        answer = extract.yes_no(text, intent)
+        if answer:
+            tracker.slots[CONFIRM_SLOT] = True
+            return [SlotSet(CONFIRM_SLOT, True)]
+        if answer is False:
+            dispatcher.utter_message(text=wording.pick(tracker, "好的，请问哪一项需要改？直接发正确的内容就行；不办了可以说“取消”。",
+                                                       "好的，请问哪一项需要改？直接说正确的就行；不办了可以说取消。"))
+        else:
+            chat, voice = REPROMPTS[CONFIRM_SLOT]
+            dispatcher.utter_message(text=wording.pick(tracker, chat, voice))
+        return [SlotSet(CONFIRM_SLOT, None)]
+
+    def summary(self, tracker: Tracker, domain: DomainDict) -> str:
+        """The read-back before filing: what, where, who to call."""
+        parts = [services().catalog.name(self.function_id)]
+        for slot in self.required(domain, self.form):
+            value = tracker.get_slot(slot)
+            if value in (None, "") or slot in ("phone_last4", CONFIRM_SLOT):
+                continue
+            if slot in DESCRIPTION_SLOTS:
+                parts.append(f"情况：{str(value)[:40]}")
+            elif slot == "safety_risk":
+                parts.append("现场有危险，按紧急处理" if value else "现场没有冒烟、打火、电线掉落这些危险")
+            elif slot == "tou_action":
+                parts.append("开通峰谷电价" if value == "enable" else "取消峰谷电价")
+            elif slot in SLOT_LABELS:
+                parts.append(f"{SLOT_LABELS[slot]}{value}")
+        return "我跟您核对一下：" + "，".join(parts) + "。"
 
     async def complete_if_done(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
                                required: list[str], events: list[EventType]) -> list[EventType]:
@@ -144,22 +282,51 @@ class ServiceForm(FormValidationAction):
             "connection_type": extract.connection_type(text),
             "order_ref": (extract.order_no(entity(tracker, "order_no") or text, bare_digits=asked("order_ref"))
                           or (extract.account_no(text) if asked("order_ref") else None)),
-            "safety_risk": True if extract.dangerous(text) else None,
+            "safety_risk": True if extract.dangerous(text) else False if extract.no_danger(text) else None,
         }
+        if extract.caller_means_this_phone(text) and tracker.get_slot("caller_phone") and not found[self.phone_slot]:
+            found[self.phone_slot] = tracker.get_slot("caller_phone")
+        known = tracker.get_slot("address")
+        if found["address"] and known and not extract.district(found["address"]) and extract.district(known) \
+                and followups.refined_address(known, found["address"]):
+            found["address"] = followups.refined_address(known, found["address"])   # more detail, same district
+        if found["address"] and known and found["address"] == extract.district(found["address"]):
+            # only a district ("城北区的"): it completes the place already given, unless that has one
+            found["address"] = None if extract.district(known) else found["address"] + known
+        elif found["address"] and found["address"] == extract.district(found["address"]) and not asked("address"):
+            found["address"] = None
         corrects_something = any(found[k] for k in ("address", self.phone_slot, "account_no"))
         if asked("safety_risk") and found["safety_risk"] is None and not corrects_something:
             found["safety_risk"] = extract.yes_no(text, intent)
-        if asked("phone_last4"):
+        if asked("safety_risk") and found["safety_risk"] is None and extract.unsure(text):
+            found["safety_risk"] = False   # not sure: filed as normal; the customer is told what to watch for
+        found["phone_last4"] = extract.last4_alongside(text)
+        if asked("phone_last4") and not found["phone_last4"]:
             full = extract.mobile(text)
             found["phone_last4"] = full[-4:] if full else extract.last4(text)
         if asked("bill_month") and any(w in text for w in ("最近", "最新", "都行", "随便")):
             found["bill_month"] = "latest"
+        if found["address"] is None and (asked("address") or opening):
+            place = services().cis.place_in(text)   # a village or estate of the territory named without a number
+            if place:
+                found["address"] = (extract.district(text) or "") + place
+        other = any(found[k] for k in ("address", self.phone_slot, "account_no", "phone_last4"))
         for slot in DESCRIPTION_SLOTS:
-            if asked(slot) and len(text) >= 2:
+            if asked(slot) and len(text) >= 2 and (not other or extract.describes(extract.without_numbers(text))):
                 found[slot] = text[:500]
             elif opening and len(text) >= self.opening_min_chars:
-                found[slot] = text[:500]
-        return {k: v for k, v in found.items() if k in required and v is not None}
+                found[slot] = (self.unanswered(tracker) + text)[:500]
+            elif slot in required and not tracker.get_slot(slot) and not asked(slot) and other \
+                    and len(extract.without_numbers(text)) >= 15 and extract.describes(text):
+                found[slot] = text[:500]   # the place and what is wrong in one answer
+            elif opening and self.unanswered(tracker) and slot in required:
+                found[slot] = (self.unanswered(tracker) + text)[:500]
+            elif slot in required and tracker.get_slot(slot) and requested != CONFIRM_SLOT \
+                    and not any(found[k] for k in ("address", self.phone_slot, "account_no", "safety_risk")) \
+                    and extract.describes(text) and not side:
+                found[slot] = f"{tracker.get_slot(slot)}；{text}"[:500]   # more about the problem, out of turn
+        keep = set(required) | {"contact_phone", "account_no"}   # a phone or 户号 given is kept for the request anyway
+        return {k: v for k, v in found.items() if k in keep and v is not None}
 
     async def check(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                     domain: DomainDict) -> dict[str, Any]:
@@ -181,7 +348,37 @@ class ServiceForm(FormValidationAction):
         caller = tracker.get_slot("caller_phone")
         if "contact_phone" in required and caller and not tracker.get_slot("contact_phone"):
             events.append(SlotSet("contact_phone", caller))
+        elif "contact_phone" in required and verified and not tracker.get_slot("contact_phone"):
+            customer = services().cis.get_customer(verified)   # the verified account's registered phone
+            if customer:
+                events.append(SlotSet("contact_phone", customer.phone))
+        if "safety_risk" in required and tracker.get_slot("safety_risk") is None:
+            # not asked as a question: danger is taken from the customer's words, and the read-back says
+            # "现场没有冒烟、打火、电线掉落" so that a customer who sees danger corrects it
+            said = " ".join(self.form_texts(tracker))
+            events.append(SlotSet("safety_risk", extract.dangerous(said)))
         return events
+
+    @staticmethod
+    def unanswered(tracker: Tracker) -> str:
+        """The customer's previous message when the bot did not understand it: part of this request."""
+        users = [e for e in tracker.events if e.get("event") == "user"]
+        if len(users) < 2:
+            return ""
+        previous = users[-2]
+        intent = ((previous.get("parse_data") or {}).get("intent") or {}).get("name")
+        return f"{previous.get('text')}；" if intent == "nlu_fallback" and extract.describes(previous.get("text") or "") else ""
+
+    def form_texts(self, tracker: Tracker) -> list[str]:
+        """What the customer said since this form started."""
+        texts = []
+        for e in reversed(tracker.events):
+            if e.get("event") == "user":
+                texts.append(e.get("text") or "")
+            if e.get("event") == "active_loop" and e.get("name") == self.form:
+                break
+        text = tracker.latest_message.get("text") or ""
+        return texts if text in texts else texts + [text]
 
     def answer_side_question(self, dispatcher: CollectingDispatcher, text: str, intent: str) -> list[EventType]:
         hit = services().kb.answer(text, intent)
@@ -191,7 +388,8 @@ class ServiceForm(FormValidationAction):
 
     @staticmethod
     def stop(outcome: str) -> list[EventType]:
-        return [SlotSet("form_outcome", outcome), SlotSet("slot_attempts", 0), SlotSet("requested_slot", None)]
+        return [SlotSet("form_outcome", outcome), SlotSet("slot_attempts", 0), SlotSet("carried_text", None),
+                SlotSet("requested_slot", None)]
 
     # --- checks shared by several forms ---------------------------------------------------------------
     async def validate_account_no(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
@@ -212,7 +410,9 @@ class ServiceForm(FormValidationAction):
 
     async def validate_address(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if not extract.looks_like_address(value) and services().cis.find_area(value) is None:
-            dispatcher.utter_message(text="不好意思，没听清地址。请说一下在哪个区、哪条路，或者附近有什么明显的地方。")
+            dispatcher.utter_message(text=wording.pick(
+                tracker, "请告诉我具体地址，比如哪个区、哪条路、几号，或者附近有什么明显的地方。",
+                "不好意思，没听清地址。请说一下在哪个区、哪条路，或者附近有什么明显的地方。"))
             return {"address": None}
         return {"address": value}
 

@@ -3,20 +3,20 @@ from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
 
-from actions import extract
-from actions.forms.base import ServiceForm
-from actions.forms.record import record, spoken_number
+from actions import extract, wording
+from actions.forms.base import ServiceForm, safety_advice
+from actions.forms.record import file_order
 from actions.services import services
-from backend.spoken import spoken_time
 
 
-def outage_message(area_code: str) -> str | None:
+def outage_message(area_code: str, tracker=None) -> str | None:
     outages = services().cis.active_outages(area_code)
     if not outages:
         return None
     o = outages[0]
     kind = "计划停电" if o.kind == "planned" else "故障停电"
-    return f"您所在的{o.area_name}目前有{kind}，原因是{o.reason}，预计{spoken_time(o.expected_end)}恢复供电。"
+    when = wording.time_of(tracker, o.expected_end) if tracker is not None else wording.spoken_time(o.expected_end)
+    return f"您所在的{o.area_name}目前有{kind}，原因是{o.reason}，预计{when}恢复供电。"
 
 
 class ValidateFaultRepairForm(ServiceForm):
@@ -25,8 +25,9 @@ class ValidateFaultRepairForm(ServiceForm):
     opening_min_chars = 4
 
     async def validate_safety_risk(self, value, dispatcher, tracker, domain):
-        if value:
-            dispatcher.utter_message(text="请您和家人远离危险的地方，不要靠近掉落的电线。我会按紧急报修处理。")
+        text = tracker.latest_message.get("text") or ""
+        if value and not tracker.get_slot("safety_risk") and tracker.get_slot("requested_slot"):
+            dispatcher.utter_message(text=safety_advice(text) + "我会按紧急报修处理。")   # danger said mid-way
         return {"safety_risk": bool(value)}
 
     async def complete(self, dispatcher, tracker, domain):
@@ -34,13 +35,18 @@ class ValidateFaultRepairForm(ServiceForm):
         area = cis.find_area(address)
         urgent = bool(tracker.get_slot("safety_risk"))
         account = tracker.get_slot("verified_account") or tracker.get_slot("account_no")
-        order = record(tracker, self.function_id, {
+        order, new = file_order(tracker, self.function_id, {
             "address": address, "area": area[1] if area else None, "description": tracker.get_slot("fault_desc"),
             "safety_risk": urgent, "contact_phone": tracker.get_slot("contact_phone")},
             account_no=account, priority="urgent" if urgent else "normal")
-        known = outage_message(area[0]) if area else None
+        number = wording.order_number(tracker, order.number)
+        if not new:
+            dispatcher.utter_message(text=f"这个地址刚才已经为您报修过了，工单号{number}，不会重复登记。"
+                                          "抢修人员会尽快和您联系，请保持电话畅通。")
+            return [SlotSet("last_order_no", order.number)]
+        known = outage_message(area[0], tracker) if area else None
         lines = [known + "我们同时为您登记了报修。" if known else "已为您登记报修。",
-                 f"工单号是{spoken_number(order.number)}。",
+                 f"工单号是{number}。",
                  "抢修人员会尽快和您联系，城区一般四十五分钟内到达现场，请保持电话畅通。"]
         if urgent:
             lines.insert(1, "已按紧急情况处理。")
@@ -74,15 +80,12 @@ class ValidateOutageQueryForm(ServiceForm):
     async def complete(self, dispatcher, tracker, domain):
         cis, address = services().cis, tracker.get_slot("address")
         area = cis.find_area(address)
-        if area is None:
-            dispatcher.utter_message(text="这个地址我没能对应到供电片区。您可以在网上国网App的“停电信息”里查看，"
-                                          "或者说“报修”，我帮您登记。")
-            return []
-        now = outage_message(area[0])
-        order = record(tracker, self.function_id, {"address": address, "area": area[1]}, status="resolved")
+        now = outage_message(area[0], tracker) if area else None
         if now:
-            text = now + "如果周围邻居都有电，只有您家没电，可以说“报修”。"
-        else:
-            text = f"{area[1]}目前没有停电信息。如果只有您家没电，可能是家里跳闸了，也可以说“报修”，我帮您登记。"
-        dispatcher.utter_message(text=f"{text}本次查询记录号{spoken_number(order.number)}。")
-        return [SlotSet("last_order_no", order.number)]
+            dispatcher.utter_message(text=now + "如果周围邻居都有电，只有您家没电，可以告诉我，帮您报修。")
+            return []
+        where = area[1] if area else "这个地址"
+        dispatcher.utter_message(text=f"{where}目前没有查到计划停电或故障停电。要我帮您登记报修，安排抢修人员上门看看吗？",
+                                 buttons=[] if wording.is_voice(tracker) else
+                                 [{"title": "好的，报修", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}])
+        return [SlotSet("offered_function", "fault_repair")]

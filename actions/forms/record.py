@@ -1,6 +1,7 @@
 """Writing the work order a completed form produces, once per request even if the action is retried."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -28,6 +29,43 @@ def idempotency_key(tracker: Tracker, function_id: str, details: dict) -> str:
     return f"{tracker.sender_id}:{function_id}:{started}:{digest}"[:128]
 
 
+def session_start(tracker: Tracker) -> float | None:
+    return next((e.get("timestamp") or 0.0 for e in reversed(tracker.events) if e.get("event") == "session_started"), None)
+
+
+def same_request(tracker: Tracker, function_id: str, details: dict, account_no: str | None) -> OrderInfo | None:
+    """An open order for the same request filed earlier in this conversation session: one request is one
+    order, however often the customer asks again or adds to it. Another address or account is another request."""
+    stamp = session_start(tracker)
+    if stamp is None:   # no session start in view: nothing to compare with
+        return None
+    started = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(tzinfo=None)
+    for order in services().cis.conversation_orders(tracker.sender_id):
+        if order.function_id != function_id or order.status in ("withdrawn", "closed") or order.created_at < started:
+            continue
+        if account_no and order.account_no and order.account_no != account_no:
+            continue
+        old, new = str(order.details.get("address") or ""), str(details.get("address") or "")
+        if old and new and not (old in new or new in old):
+            continue
+        return order
+    return None
+
+
+def file_order(tracker: Tracker, function_id: str, details: dict, *, account_no: str | None = None,
+               priority: str = "normal", status: str = "accepted") -> tuple[OrderInfo, bool]:
+    """(order, True) for a new order; (the earlier order, False) when this request was filed already, the
+    new details noted in its history."""
+    earlier = same_request(tracker, function_id, details, account_no)
+    if earlier is not None:
+        added = {k: v for k, v in details.items() if isinstance(v, str) and v and v not in str(earlier.details)}
+        if added:
+            services().cis.update_work_order(earlier.number, earlier.status,
+                                             "客户补充：" + "；".join(f"{v}" for v in added.values())[:300])
+        return earlier, False
+    return record(tracker, function_id, details, account_no=account_no, priority=priority, status=status), True
+
+
 def record(tracker: Tracker, function_id: str, details: dict, *, account_no: str | None = None,
            priority: str = "normal", status: str = "accepted") -> OrderInfo:
     order = services().cis.create_work_order(
@@ -38,8 +76,3 @@ def record(tracker: Tracker, function_id: str, details: dict, *, account_no: str
         os.kill(os.getpid(), signal.SIGKILL)
     return order
 
-
-def spoken_number(number: str) -> str:
-    """G26112300042 -> "G 2611 2300 042": grouped so it can be read back and written down."""
-    digits = number[1:]
-    return f"{number[0]} {digits[:4]} {digits[4:8]} {digits[8:]}"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
 
-from actions import extract
-from actions.forms.base import ServiceForm
-from actions.forms.record import record, spoken_number
+from actions import extract, wording
+from actions.forms.base import CONFIRM_SLOT, ServiceForm
+from actions.forms.record import file_order
 from actions.services import services
 
 CLOSING = "还有别的需要帮您的吗？"
@@ -13,18 +13,36 @@ CLOSING = "还有别的需要帮您的吗？"
 
 class ReportForm(ServiceForm):
     """Records the collected slots as a work order and reads back the number with what happens next."""
-    promise: str = "工作人员会尽快处理并和您联系。"
-    urgent_when_dangerous: bool = False
+    promise_text: str = "工作人员会尽快处理并和您联系。"
 
     async def complete(self, dispatcher, tracker, domain):
         slots = self.required(domain, self.form)
-        details = {s: tracker.get_slot(s) for s in slots if s != "phone_last4"}
-        urgent = self.urgent_when_dangerous or extract.dangerous(str(details.get("details") or ""))
+        details = {s: tracker.get_slot(s) for s in slots if s not in ("phone_last4", CONFIRM_SLOT)}
+        details.update(self.more_details(tracker, details))
+        urgent = extract.dangerous(" ".join(self.form_texts(tracker) + [str(details.get("details") or "")]))
         account = tracker.get_slot("verified_account") or tracker.get_slot("account_no")
-        order = record(tracker, self.function_id, details, account_no=account,
-                       priority="urgent" if urgent else "normal")
-        dispatcher.utter_message(text=f"{self.received()}工单号是{spoken_number(order.number)}。{self.promise}{CLOSING}")
+        order, new = file_order(tracker, self.function_id, details, account_no=account,
+                                priority="urgent" if urgent else "normal")
+        number = wording.order_number(tracker, order.number)
+        if new:
+            urgency = "已按紧急情况处理。" if urgent else ""
+            dispatcher.utter_message(text=f"{self.received()}{urgency}工单号是{number}。{self.promise(tracker)}{CLOSING}")
+        else:
+            dispatcher.utter_message(text=f"这件事刚才已经登记过了，工单号{number}，新说的情况我已经补充进去，不会重复登记。{CLOSING}")
         return [SlotSet("last_order_no", order.number)]
+
+    def more_details(self, tracker, details: dict) -> dict:
+        more = {}
+        address = details.get("address")
+        area = services().cis.find_area(address) if address else None
+        if area:
+            more["area"] = area[1]
+        if "contact_phone" not in details and tracker.get_slot("contact_phone"):
+            more["contact_phone"] = tracker.get_slot("contact_phone")
+        return more
+
+    def promise(self, tracker) -> str:
+        return self.promise_text
 
     def received(self) -> str:
         return f"已为您登记{services().catalog.name(self.function_id)}。"
@@ -33,30 +51,40 @@ class ReportForm(ServiceForm):
 class ValidateMeterIssueForm(ReportForm):
     form = "meter_issue_form"
     function_id = "meter_issue"
-    promise = "工作人员会在三个工作日内联系您，上门核查电表。"
+    promise_text = "工作人员会在三个工作日内联系您，上门核查电表。"
+
+
+DOCUMENTS = {
+    "居民新装": "请准备户主身份证和房产证明（购房合同或不动产权证）",
+    "非居民新装": "请准备营业执照、法人或经办人身份证、房产证明或租赁合同，用电设备清单（要三相电请写明设备总功率）",
+    "增容": "请准备户主身份证、房产证明，说明要增加到多少千瓦、增加的设备",
+    "临时用电": "请准备身份证、施工或活动的批准文件，说明用电时间和用电设备",
+}
 
 
 class ValidateNewConnectionForm(ReportForm):
     form = "new_connection_form"
     function_id = "new_connection"
-    promise = "请准备好身份证和房产证明，客户经理会联系您确认现场勘查时间。"
 
     def received(self) -> str:
         return "已为您提交用电申请。"
+
+    def promise(self, tracker) -> str:
+        kind = tracker.get_slot("connection_type") or "居民新装"
+        return f"{DOCUMENTS.get(kind, DOCUMENTS['居民新装'])}，客户经理会联系您确认现场勘查时间。"
 
 
 class ValidatePowerQualityForm(ReportForm):
     form = "power_quality_form"
     function_id = "power_quality"
-    promise = "我们会安排人员检测电压，一般一到两个工作日内联系您。"
+    promise_text = "我们会安排人员检测电压，一般一到两个工作日内联系您。"
 
 
 class ValidateSafetyHazardForm(ReportForm):
     form = "safety_hazard_form"
     function_id = "safety_hazard"
-    urgent_when_dangerous = True
     opening_min_chars = 6
-    promise = "已按紧急情况派单，请您远离危险区域，也提醒路过的人不要靠近。"
+    promise_text = "我们会尽快安排人员到现场处理，请您远离危险区域，也提醒路过的人不要靠近。"
 
     def received(self) -> str:
         return "感谢您的报告，已登记安全隐患。"
@@ -66,7 +94,7 @@ class ValidateTheftReportForm(ReportForm):
     form = "theft_report_form"
     function_id = "theft_report"
     opening_min_chars = 10
-    promise = "我们会安排核查，您的个人信息会严格保密。"
+    promise_text = "我们会安排核查，您的个人信息会严格保密。"
 
     def received(self) -> str:
         return "感谢您的举报，已经记录。"
@@ -76,7 +104,7 @@ class ValidateComplaintForm(ReportForm):
     form = "complaint_form"
     function_id = "complaint"
     opening_min_chars = 10
-    promise = "专人会在一个工作日内联系您，处理结果也会告诉您。"
+    promise_text = "专人会在一个工作日内联系您，处理结果也会告诉您。"
 
     def received(self) -> str:
         return "非常抱歉给您带来不好的体验，您的投诉已经受理。"
@@ -86,7 +114,7 @@ class ValidateSuggestionForm(ReportForm):
     form = "suggestion_form"
     function_id = "suggestion"
     opening_min_chars = 10
-    promise = "我们会认真转达给相关部门。"
+    promise_text = "我们会认真转达给相关部门。"
 
     def received(self) -> str:
         return "谢谢您的宝贵意见，已经记录下来了。"

@@ -26,9 +26,33 @@
     p.onclick = () => { location.href = "/console/cases/" + id; };
     setTimeout(() => p.classList.add("hidden"), 15000);
   }
+  // The queue is redrawn from the JSON API, never by reloading: a reload races the agent's own navigation.
+  function caseRow(c, action) {
+    const li = document.createElement("li"); li.className = "case " + c.priority; li.dataset.case = c.id;
+    const a = document.createElement("a"); a.href = "/console/cases/" + c.id;
+    a.textContent = `#${c.id} · ${c.channel_name}` + (c.priority === "urgent" ? " · 紧急" : "");
+    const s = document.createElement("span"); s.className = "summary"; s.textContent = c.summary;
+    const m = document.createElement("span"); m.className = "meta";
+    m.textContent = `${c.phone || ""} 等待 ${Math.floor(c.waited / 60)}分${c.waited % 60}秒` + (c.agent ? ` · ${c.agent}` : "");
+    li.append(a, s, m);
+    if (action === "claim") {
+      const b = document.createElement("button"); b.className = "claim"; b.dataset.case = c.id; b.textContent = "接入";
+      li.appendChild(b);
+    }
+    return li;
+  }
+  function fillCases(list, cases, action) {
+    if (!list) return;
+    list.textContent = "";
+    if (!cases.length) { const li = document.createElement("li"); li.className = "empty"; li.textContent = "暂无"; list.appendChild(li); }
+    cases.forEach(c => list.appendChild(caseRow(c, action)));
+  }
   async function refreshQueue() {
     if (!$("waiting") || casePage) return;
-    location.reload();
+    const r = await fetch("/console/api/queue"); if (!r.ok) return;
+    const q = await r.json();
+    fillCases($("waiting"), q.waiting, "claim"); fillCases($("mine"), q.mine, "open");
+    const n = $("queue-count"); if (n) n.textContent = q.waiting.length;
   }
   async function suggestions() {
     const box = $("suggestions"); if (!box || box.classList.contains("hidden")) return;

@@ -93,3 +93,33 @@ def test_chat_to_agent_and_back_to_the_bot(stack, browser):
 
     phone.reload()                                                     # history is kept across reloads
     phone.locator(".msg.agent .bubble", has_text="您的电费情况我已经看到了").wait_for(timeout=15_000)
+
+
+def test_the_readme_chat_address_opens_in_stock_chromium(browser, tmp_path):
+    """The documented address (README) is on a port browsers allow: Chromium refuses 5060 (SIP) and others."""
+    import re
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    port = int(re.search(r"http://127\.0\.0\.1:(\d+)/chat", readme).group(1))
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            pytest.skip(f"port {port} is in use here (the product is running?)")
+    (tmp_path / "chat").write_text("<title>ok</title>", encoding="utf-8")
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        page = browser.new_page()
+        for _ in range(50):
+            try:
+                page.goto(f"http://127.0.0.1:{port}/chat")
+                break
+            except Exception as e:   # not listening yet; an unsafe port fails the same way every time
+                assert "ERR_UNSAFE_PORT" not in str(e), f"Chromium refuses port {port}"
+                page.wait_for_timeout(100)
+        assert page.title() == "ok"
+    finally:
+        server.terminate()
+        server.wait()

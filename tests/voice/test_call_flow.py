@@ -70,8 +70,9 @@ def test_known_caller_hears_the_outage_first_then_reports_a_fault(stack, cis, re
                 assert greeting.startswith("王建国您好") and "城东区一网格" in greeting
                 assert greeting.index("故障停电") < greeting.index("报修") and "恢复供电" in greeting
                 assert "地址" in await say(h, tw, record, "我家停电了")
-                assert "危险" in await say(h, tw, record, "城东区和平路12号3单元501室")
-                done = await say(h, tw, record, "没有")      # contact phone = the calling number, not asked
+                readback = await say(h, tw, record, "城东区和平路12号3单元501室")   # phone: the calling number
+                assert "核对" in readback
+                done = await say(h, tw, record, "对")
                 number = "G" + ORDER.search(done).group(1)
                 order = cis.get_work_order(number)
                 assert order is not None and order.function_id == "fault_repair" and order.channel == "voice"
@@ -121,7 +122,7 @@ def test_hang_up_mid_form_and_call_back_resumes(stack, cis, real_voice):
                 await tw.wait_for(lambda: tw.events("media"), 120)
                 record = h.session("CAflow0004").record
                 assert prompts.RESUME in record.said()[0] and question.split("。")[-2] in record.said()[0]
-                assert "危险" in await say(h, tw, record, "城南区中山路8号5栋2单元201室")
+                assert "核对" in await say(h, tw, record, "城南区中山路8号5栋2单元201室")
                 keep("resumed call", record, real_voice)
     run(scenario())
 

@@ -1,0 +1,84 @@
+"""Messages that only make sense in context: "那上个月呢" after a bill, "那我妈家呢 户号…" after a query,
+"那个单子" after an order, details after "要帮您报修吗？", or a request the NLU missed inside a longer
+message. Each returns the events that carry the conversation on, or None (then the caller does its own job)."""
+from __future__ import annotations
+
+import re
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import extract, followups
+from actions.forms.account import earlier_month
+from actions.services import services
+from actions.withdraw import withdrawable
+
+QUERIES = ("bill_query", "balance_query")
+CLAUSE_MIN_SCORE = 0.8
+
+
+def bill_follow_up(tracker: Tracker, text: str) -> list | None:
+    last_month = tracker.get_slot("last_bill_month")
+    month = extract.month(text)
+    if last_month and ("往前" in text or "前一个月" in text or month):
+        relative = "往前" in text or "前一个月" in text or (month == last_month and "上" in text)
+        return [SlotSet("bill_month", earlier_month(last_month) if relative else month), FollowupAction("bill_query_form")]
+    return None
+
+
+def order_follow_up(tracker: Tracker, text: str) -> list | None:
+    order = withdrawable(tracker) if extract.refers_to_order(text) else None
+    if order is None:
+        return None
+    if extract.withdraws(text) or re.search(r"取消|不要了|不办了", text):
+        return [FollowupAction("action_cancel_or_withdraw")]
+    return [SlotSet("order_ref", order.number), FollowupAction("progress_query_form")]
+
+
+def other_account(tracker: Tracker, text: str) -> list | None:
+    """"那我妈家呢？户号…尾号…" right after a query: the same query for that account, with its own check."""
+    last = tracker.get_slot("last_function")
+    account = extract.account_no(text)
+    if last not in QUERIES or not account:
+        return None
+    wants_balance = re.search(r"欠|余额|还有多少钱", text)
+    form = "balance_query_form" if wants_balance else f"{last}_form"
+    return [SlotSet("account_no", account), SlotSet("phone_last4", None), SlotSet("bill_month", None),
+            FollowupAction(form)]
+
+
+def accepted_offer(tracker: Tracker, text: str) -> list | None:
+    """Details given in reply to "要帮您登记报修吗？" accept it."""
+    offered = tracker.get_slot("offered_function")
+    if offered and (extract.mobile(text) or extract.address(text) or extract.describes(text) or extract.yes_no(text)):
+        return [SlotSet("offered_function", None), FollowupAction(f"{offered}_form")]
+    return None
+
+
+def request_inside(tracker: Tracker, text: str, domain: dict) -> list | None:
+    """A service named in one clause of a longer message ("是机器人吧？算了，我家没电了")."""
+    catalog = services().catalog
+    clauses = [c for c in re.split(r"[，,。；;！!？?\s]+", text) if len(c) >= 3]
+    for clause in reversed(clauses if len(clauses) > 1 else [text]):
+        top = next(iter(services().kb.match(clause)), None)
+        if not top or top["score"] < CLAUSE_MIN_SCORE or top["function"] not in catalog.functions \
+                or top["function"] in ("out_of_scope", "human_agent"):
+            continue
+        if f"{top['function']}_form" in domain.get("forms", {}):
+            return [SlotSet("last_function", top["function"]), FollowupAction(f"{top['function']}_form")]
+    return None
+
+
+def route(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list | None:
+    text = tracker.latest_message.get("text") or ""
+    if not text or text.startswith("/"):
+        return None
+    for step in (accepted_offer, bill_follow_up, order_follow_up, other_account):
+        events = step(tracker, text)
+        if events is not None:
+            return events
+    amended = followups.amend_last_order(dispatcher, tracker)
+    if amended is not None:
+        return amended
+    return request_inside(tracker, text, domain)

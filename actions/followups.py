@@ -1,0 +1,111 @@
+"""What a conversation carries between requests: a second request said in the same message, details added
+to the order just filed, and the offer the bot just made ("要帮您报修吗？")."""
+from __future__ import annotations
+
+import re
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import extract, wording
+from actions.services import services
+
+CONNECTORS = re.compile(r"顺便|另外|还有|再帮我|再给我|同时|一是|二是|第二|两件事|两个事|两个问题|还要|也要|以及|再查|再办")
+SECOND_MIN_SCORE = 0.8
+SKIP = {"human_agent", "out_of_scope"}
+
+
+def second_request(text: str, current: str | None) -> dict | None:
+    """Another service asked for in the same message ("…，顺便…", "两件事：…"): {"function", "text"} or None."""
+    joined = CONNECTORS.search(text or "")
+    if not joined:
+        return None
+    pieces = [p.strip() for p in re.split(r"[，,。；;！!？?\n：:]", text[joined.start():]) if len(p.strip()) >= 3]
+    catalog = services().catalog
+    for piece in pieces:
+        top = next(iter(services().kb.match(piece)), None)
+        if top and top["function"] not in SKIP | {current} and top["score"] >= SECOND_MIN_SCORE \
+                and top["function"] in catalog.functions:
+            return {"function": top["function"], "text": piece}
+    return None
+
+
+def next_request(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, pending: dict | None = None) -> list:
+    """After one request is done: start the second one the customer asked for in the same message."""
+    pending = pending or tracker.get_slot("pending_request")
+    if not pending:
+        return []
+    function = pending["function"]
+    name = services().catalog.name(function)
+    if f"{function}_form" in domain.get("forms", {}):
+        dispatcher.utter_message(text=f"您刚才还提到{name}，接着帮您办。")
+        return [SlotSet("pending_request", None), SlotSet("carried_text", pending["text"]),
+                FollowupAction(f"{function}_form")]
+    hit = services().kb.answer(pending["text"], function)
+    if hit:
+        dispatcher.utter_message(text=f"您刚才还问到{name}：{hit.spoken}")
+    return [SlotSet("pending_request", None)]
+
+
+def recent_order(tracker: Tracker):
+    """The order filed last in this conversation, if still in force."""
+    number = tracker.get_slot("last_order_no")
+    order = services().cis.get_work_order(number) if number else None
+    return order if order and order.status not in ("withdrawn", "closed") else None
+
+
+def refined_address(old: str, new: str | None) -> str | None:
+    """The place of an order made more precise: a district added, or more detail on the same street."""
+    if not new or not old or new == old:
+        return None
+    if new == extract.district(new):
+        return None if extract.district(old) else new + old
+    if old in new or (extract.district(old) and extract.district(old) + new == old):
+        return new if extract.district(new) or not extract.district(old) else extract.district(old) + new
+    streets = re.findall(r"[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道|村|小区|花园|苑)", old)
+    if streets and any(st in new for st in streets):
+        return new if extract.district(new) else (extract.district(old) or "") + new
+    return None
+
+
+def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker, recent_turns: int = 6) -> list | None:
+    """"我电话13800001111", the district, more about the problem, right after filing: it belongs to that order."""
+    order = recent_order(tracker)
+    text = tracker.latest_message.get("text") or ""
+    if order is None or not text or order.conversation_id != tracker.sender_id:
+        return None
+    phone = extract.mobile(text) or (tracker.get_slot("caller_phone") if extract.caller_means_this_phone(text) else None)
+    added: dict = {}
+    if phone and order.details.get("contact_phone") != phone:
+        added["contact_phone"] = phone
+    place = refined_address(str(order.details.get("address") or ""), extract.address(text))
+    if place:
+        added["address"] = place
+    if not added and extract.describes(text):
+        added["note"] = f"{order.details.get('note') or ''}；{text}".strip("；")[:500]
+    urgent = order.priority != "urgent" and extract.dangerous(text)
+    if not added and not urgent:
+        return None
+    services().cis.amend_work_order(order.number, added, f"客户补充：{text[:200]}",
+                                    priority="urgent" if urgent else None)
+    what = "、".join([f"联系电话{phone}"] * ("contact_phone" in added) + [f"地址{place}"] * bool(place)) or "您说的情况"
+    lead = "已改为紧急处理，" if urgent else ""
+    dispatcher.utter_message(text=f"好的，{lead}已把{what}补充到工单{wording.order_number(tracker, order.number)}里，"
+                                  "不会重复登记。还有别的需要帮您的吗？")
+    return [SlotSet("contact_phone", phone)] if phone else []
+
+
+class ActionInform(Action):
+    """Details with no request: added to the order just filed, or the customer is asked what they need."""
+
+    def name(self) -> str:
+        return "action_inform"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        from actions import context   # context routes to forms, which use this module
+        carried = context.route(dispatcher, tracker, domain)
+        if carried is not None:
+            return carried
+        dispatcher.utter_message(response="utter_ask_what_service")
+        return []

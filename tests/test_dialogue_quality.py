@@ -1,0 +1,107 @@
+"""Whole conversations that used to file wrong or duplicate orders (review of 2026-12-03), judged by the
+database afterwards: exactly the orders the customer asked for."""
+from __future__ import annotations
+
+from actions.case_context import transcript
+from backend.db import make_engine, make_sessionmaker
+from backend import models as m
+from sqlalchemy import select
+
+
+def orders(db_url: str, sender: str) -> list[m.WorkOrder]:
+    with make_sessionmaker(make_engine(db_url))() as s:
+        return list(s.scalars(select(m.WorkOrder).where(m.WorkOrder.conversation_id == sender)))
+
+
+def test_negated_hazard_in_one_message_is_a_normal_order_read_back_first(conversation, seeded_db_url):
+    c = conversation()
+    readback = c.say("报修：城南区中山路45号3楼停电了，没有冒烟打火，联系电话13800138000")
+    assert "核对" in readback and "远离" not in readback and "紧急" not in readback
+    assert orders(seeded_db_url, c.sender) == []           # nothing is filed before the customer confirms
+    done = c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.function_id == "fault_repair" and order.priority == "normal"
+    assert order.number in done                             # on a screen the number is shown as written
+    assert "城南区" in order.details["address"] and order.details["contact_phone"] == "13800138000"
+
+
+def test_natural_no_and_spaced_phone_keep_the_form_going(conversation, seeded_db_url):
+    c = conversation()
+    assert "地址" in c.say("我家突然没电了，灯全黑了")
+    assert "地址" in c.say("没有没有，就是整栋楼都黑了")      # more about the problem, kept; the address is asked again
+    assert "电话" in c.say("城北区幸福小区5栋2单元301")
+    readback = c.say("打我手机就行 139 1234 0001")
+    assert "13912340001" in readback and "城北区" in readback
+    c.say("对的")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["contact_phone"] == "13912340001" and order.details["safety_risk"] is False
+    assert "整栋楼" in order.details["description"] and order.priority == "normal"
+
+
+def test_correction_at_the_read_back_is_applied_and_read_again(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我家停电了，城东区和平路12号")
+    c.say("13912340001")
+    again = c.say("不对，电话是13800001111")
+    assert "13800001111" in again and "核对" in again
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["contact_phone"] == "13800001111"
+
+
+def test_queries_file_nothing_and_account_and_last4_in_one_message(conversation, seeded_db_url):
+    c = conversation()
+    c.say("查一下电费")
+    reply = c.say("3201000004 手机尾号0004")
+    assert "后四位" not in reply and "哪个月" in reply
+    bill = c.say("上个月")
+    assert "元" in bill and "记录号" not in bill
+    assert "后四位" not in c.say("余额还有多少")             # verified once in this conversation
+    assert orders(seeded_db_url, c.sender) == []
+
+
+def test_a_complaint_with_a_supplement_is_one_order(conversation, seeded_db_url):
+    c = conversation()
+    first = c.say("昨天上门修电的那个师傅态度太差了 说话很冲 还让我自己去买零件 我要投诉他")
+    assert first.index("抱歉") < first.index("电话")       # acknowledged before anything is asked
+    c.say("13912340003")
+    c.say("对")
+    c.say("补充一下 那个师傅好像姓刘 下午三点左右来的")
+    c.say("怎么又一个工单号？我就投诉一件事")
+    complaints = [o for o in orders(seeded_db_url, c.sender) if o.status != "withdrawn"]
+    assert len(complaints) == 1 and complaints[0].function_id == "complaint"
+
+
+def test_withdrawing_the_order_just_filed(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我想开通峰谷电 户号3201000003 后四位0003")
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.function_id == "tou_apply" and order.status == "accepted"
+    reply = c.say("我想了想还是不开了 帮我撤销吧")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.status == "withdrawn" and "撤销" in reply
+    assert [h.status for h in order.history][-1] == "withdrawn"
+
+
+def test_are_you_a_robot_is_answered_honestly_without_an_order(conversation, seeded_db_url):
+    c = conversation()
+    reply = c.say("你是机器人还是真人啊")
+    assert "机器人" in reply and "人工" in reply
+    assert orders(seeded_db_url, c.sender) == []
+
+
+def test_commercial_connection_lists_business_documents(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我在城西区建设路88号盘了个门面开小饭馆，想新装一个电表，要用三相电")
+    c.say("15800001111")
+    done = c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["connection_type"] == "非居民新装" and "营业执照" in done
+
+
+def test_chat_wording_and_internal_strings():
+    events = [{"event": "bot", "text": "您是想办理哪一项？", "data": {"buttons": [{"title": "余额查询", "payload": "/balance_query"}]}},
+              {"event": "user", "text": "/balance_query"}, {"event": "user", "text": "EXTERNAL: human_agent"}]
+    shown = [t["text"] for t in transcript(events)]
+    assert shown == ["您是想办理哪一项？", "余额查询"]

@@ -1,0 +1,64 @@
+"""Slot extraction and Chinese negation on their own (the conversations in test_dialogue_quality use them)."""
+from __future__ import annotations
+
+import pytest
+
+from actions import extract
+from nlu.escalation import escalation_reason
+
+
+@pytest.mark.parametrize("text, danger", [
+    ("没有冒烟打火", False), ("没冒烟也没打火", False), ("现在没冒烟也没打火，就是怕小孩子去摸", False),
+    ("报修：城南区中山路45号3楼停电了，没有冒烟打火，联系电话13800138000", False),
+    ("线断了掉在地上 还在冒火花", True), ("不是冒烟，是有火花", True), ("黄河路跟长江路路口有根电线断了掉在地上", True),
+    ("家里跳闸了推不上去", False), ("电断了好几个小时", False)])
+def test_negated_danger_is_not_danger(text, danger):
+    assert extract.dangerous(text) is danger
+
+
+def test_channels_do_not_escalate_a_negated_danger():
+    assert escalation_reason("没有着火，也没人触电") is None
+    assert escalation_reason("楼下配电箱着火了") == "safety"
+
+
+@pytest.mark.parametrize("text, answer", [
+    ("没有没有，就是整栋楼都黑了", False), ("没看见有啥就是没点", False), ("不用了", False), ("好像有", True),
+    ("对的没错", True), ("嗯呐，没毛病", True), ("说不准", None), ("不清楚", None)])
+def test_yes_no_reads_how_the_answer_starts(text, answer):
+    assert extract.yes_no(text) is answer
+
+
+@pytest.mark.parametrize("text, address", [
+    ("城东区和平路12号3单元501室", "城东区和平路12号3单元501室"),
+    ("黄河路跟长江路路口有根电线断了掉在地上，还在冒火花！！", "黄河路跟长江路路口"),
+    ("城南区东风路，加油站对面，电话15906183304", "城南区东风路加油站对面"),
+    ("报修 我们这一片没电 高新区 哦不是 城北区文化路 文化路三十号", "城北区文化路三十号"),
+    ("在城东区胜利街 58号 门面房", "城东区胜利街58号"),
+    ("哦不对不对，是城北区，朝阳路77号，刚搬过来搞混了", "城北区朝阳路77号"),
+    ("我们小区有根电线耷拉下来了", None), ("推了好几次都不行，孩子还在家呢", None)])
+def test_addresses_with_district_street_and_number(text, address):
+    assert extract.address(text) == address
+
+
+def test_numbers_as_people_give_them():
+    assert extract.mobile("打我手机就行 139 1234 0001") == "13912340001"
+    assert extract.mobile("幺八八 幺二三四 五六七八") == "18812345678"
+    assert extract.mobile("158-5173-2096") == "15851732096"
+    assert extract.account_no("三二零一 零零零 零零二") == "3201000002"
+    assert extract.account_no("户号3201000008 哦不对 应该是3201000003") == "3201000003"
+    assert extract.last4_alongside("3201000004 手机尾号0004") == "0004"
+    assert extract.last4_alongside("3201000001 0001") == "0001"
+    assert extract.last4_alongside("查电费　户号３２０１０００００３　尾号０００３") == "0003"
+
+
+def test_connection_type_tells_business_from_home():
+    assert extract.connection_type("我在城西区建设路88号盘了个门面开小饭馆，想新装一个电表，要用三相电") == "非居民新装"
+    assert extract.connection_type("新房子要装电表") == "居民新装"
+    assert extract.connection_type("家里想增容") == "增容"
+
+
+def test_exits_in_the_customers_words():
+    assert extract.rejects("我不报修 我要充值复电") and extract.rejects("先别办")
+    assert extract.undoes("我没说要复电啊，他家现在是有电的")
+    assert extract.withdraws("刚才那个单子帮我撤了吧") and extract.withdraws("帮我撤销吧")
+    assert not extract.rejects("不对，电话是13800001111")
