@@ -70,6 +70,15 @@ def request_inside(tracker: Tracker, text: str, domain: dict) -> list | None:
     return None
 
 
+def earlier_unanswered(tracker: Tracker) -> str:
+    """The customer's previous message if the bot did not understand it ("帮我查下我家电表余额" misheard)."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    for e in reversed(users[:-1][-2:]):
+        if ((e.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback":
+            return e.get("text") or ""
+    return ""
+
+
 def route(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list | None:
     text = tracker.latest_message.get("text") or ""
     if not text or text.startswith("/"):
@@ -81,4 +90,7 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> l
     amended = followups.amend_last_order(dispatcher, tracker)
     if amended is not None:
         return amended
-    return request_inside(tracker, text, domain)
+    inside = request_inside(tracker, text, domain)
+    if inside is None and (extract.account_no(text) or extract.mobile(text)) and earlier_unanswered(tracker):
+        inside = request_inside(tracker, earlier_unanswered(tracker), domain)   # the number is for that request
+    return inside

@@ -121,7 +121,7 @@ LANDMARK_RE = re.compile(
     r"|[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑|家园|公寓|广场|大厦|村|社区|市场))"
     r"(?:[\u4e00-\u9fa5]{0,4}?(?:交叉口|路口|口|门口|对面|旁边|附近|北门|南门|东门|西门|南段|北段|东段|西段|那片|一带|村口))?")
 PLACE_CLAUSE = re.compile(r"(?:[\u4e00-\u9fa5]{2,6}(?:对面|旁边|附近|门口|路口|后面|前面|楼下|隔壁))")
-PRONOUN_LEAD = re.compile(r"^(?:我们|我家|咱们|俺们|你们|他们|这个|那个|这边|那边|就是|就在|住在|我|咱|俺|在|是|就)+")
+PRONOUN_LEAD = re.compile(r"^(?:喂|呃|嗯|啊|我们|我家|咱们|俺们|你们|他们|这个|那个|这边|那边|就是|就在|住在|我|咱|俺|在|是|就)+")
 NOT_PLACE = re.compile(r"电话|手机|号码|户号|尾号|后四位|姓|叫|名字|快点|派人|赶紧|没电|停电|有电")
 
 
@@ -248,7 +248,7 @@ def is_business(text: str) -> bool:
 
 UNDO = re.compile(r"没说要|没让你|没要求|没叫你|我没说|谁让你|不是我要的|没有要办|我没要")
 REJECT = re.compile(UNDO.pattern + r"|先别办|先不办|不办了|别办了|不弄了|先不弄|不需要了|不想办了|算了|不用了|先不用|"
-                    r"不用报|不报了|不用修了|不用来了|不用派|别派人|已经有电了|现在有电了|有电了|不用登记|"
+                    r"不用报|不报了|不用修了|不用来了|不用派|别派人|已经有电了|现在有电了|有电了|不用登记|先别|别提交|先不提交|不提交|"
                     r"不(?:要|想|用)?(?:报修|投诉|举报|复电|开通|新装|增容|申请|办理?|查)了?(?![的得])")
 FUNCTION_VERBS = {"fault_repair": "报修|报|修", "complaint": "投诉", "theft_report": "举报", "arrears_reconnect": "复电",
                   "tou_apply": "开通|开", "new_connection": "新装|增容|装", "meter_issue": "校验|验表|换表",
@@ -291,6 +291,14 @@ def refers_to_order(text: str) -> bool:
 def without_numbers(text: str) -> str:
     """The words around the numbers: "户号3201000003，尾号0003" leaves "户号，尾号"."""
     return re.sub(r"[\d\s\-]+", "", compact(text or ""))
+
+
+QUESTION = re.compile(r"[吗呢？?]$|[吗呢][？?]?$|是不是|多少|怎么|什么|要不要|能不能|会不会|收钱|多久|几点|哪里")
+
+
+def asks(text: str) -> bool:
+    """A question to us ("开了之后白天电价是不是会变贵？"), not an answer."""
+    return bool(QUESTION.search((text or "").strip()))
 
 
 def describes(text: str) -> bool:

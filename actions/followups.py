@@ -16,19 +16,25 @@ SECOND_MIN_SCORE = 0.8
 SKIP = {"human_agent", "out_of_scope"}
 
 
-def second_request(text: str, current: str | None) -> dict | None:
-    """Another service asked for in the same message ("…，顺便…", "两件事：…"): {"function", "text"} or None."""
-    joined = CONNECTORS.search(text or "")
-    if not joined:
-        return None
-    pieces = [p.strip() for p in re.split(r"[，,。；;！!？?\n：:]", text[joined.start():]) if len(p.strip()) >= 3]
+def named_request(text: str, exclude: set[str]) -> dict | None:
+    """A service clearly named in one clause of the text, other than `exclude`: {"function", "text"}."""
     catalog = services().catalog
+    pieces = [p.strip() for p in re.split(r"[，,。；;！!？?\n：:\s]+|" + CONNECTORS.pattern, text or "") if p and len(p.strip()) >= 3]
     for piece in pieces:
+        if extract.rejects(piece) and not extract.asks(piece):
+            continue   # "先不投诉了" names a service only to refuse it
         top = next(iter(services().kb.match(piece)), None)
-        if top and top["function"] not in SKIP | {current} and top["score"] >= SECOND_MIN_SCORE \
+        if top and top["function"] not in SKIP | exclude and top["score"] >= SECOND_MIN_SCORE \
                 and top["function"] in catalog.functions:
             return {"function": top["function"], "text": piece}
     return None
+
+
+def second_request(text: str, current: str | None) -> dict | None:
+    """Another service asked for in the same message ("…，顺便…", "两件事：…"): {"function", "text"} or None."""
+    if not CONNECTORS.search(text or ""):
+        return None
+    return named_request(text, {current} if current else set())
 
 
 def next_request(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, pending: dict | None = None) -> list:
@@ -59,13 +65,17 @@ def refined_address(old: str, new: str | None) -> str | None:
     """The place of an order made more precise: a district added, or more detail on the same street."""
     if not new or not old or new == old:
         return None
-    if new == extract.district(new):
-        return None if extract.district(old) else new + old
-    if old in new or (extract.district(old) and extract.district(old) + new == old):
-        return new if extract.district(new) or not extract.district(old) else extract.district(old) + new
-    streets = re.findall(r"[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道|村|小区|花园|苑)", old)
-    if streets and any(st in new for st in streets):
-        return new if extract.district(new) else (extract.district(old) or "") + new
+    d_old, d_new = extract.district(old) or "", extract.district(new) or ""
+    if new == d_new:
+        return None if d_old else new + old
+    bare_old, bare_new = old.replace(d_old, "", 1), new.replace(d_new, "", 1)
+    if bare_old in bare_new:
+        return (d_new or d_old) + bare_new
+    streets = re.findall(r"[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道|村|小区|花园|苑)", bare_old)
+    if streets and any(st in bare_new for st in streets):
+        return (d_new or d_old) + bare_new
+    if not re.search(r"路(?!口)|街|巷|大道|村|小区|花园|苑|号", bare_new) and (not d_old or d_old == d_new or not d_new):
+        return (d_new or d_old) + bare_old + bare_new   # "在城北区 就那个十字路口 公交站旁边"
     return None
 
 

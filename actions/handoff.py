@@ -6,11 +6,13 @@ same context. Channels learn of the handoff from a custom payload {"handoff": {.
 """
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import case_context, wording
+from actions import case_context, extract, wording
 from actions.forms.record import file_order
 from actions.services import services
 
@@ -49,8 +51,12 @@ def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str,
 def callback_order(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list:
     summary, context = case_context.build(tracker, reason)
     context["summary"] = summary
-    order, _ = file_order(tracker, "human_agent", context, account_no=tracker.get_slot("verified_account"))
-    phone = tracker.get_slot("caller_phone") or tracker.get_slot("contact_phone")
+    said = extract.mobile(tracker.latest_message.get("text") or "")
+    phone = said or tracker.get_slot("contact_phone") or tracker.get_slot("caller_phone")
+    context["contact_phone"] = phone
+    order, new = file_order(tracker, "human_agent", context, account_no=tracker.get_slot("verified_account"))
+    if not new and phone and order.details.get("contact_phone") != phone:   # "让人工回我电话，我号码…"
+        services().cis.amend_work_order(order.number, {"contact_phone": phone}, f"客户留了回电号码：{phone}")
     callback = f"客服会打尾号{phone[-4:]}的电话回复您" if phone else "客服会尽快回复您"
     text = (f"好的。现在人工坐席都在忙，我已经为您登记了人工回复，工单号{wording.order_number(tracker, order.number)}，"
             f"{callback}，您刚才说的情况客服都能看到。")
@@ -82,4 +88,10 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        text = tracker.latest_message.get("text") or ""
+        if extract.supplements(text) and not re.search(r"人工|客服|真人|转接|找人", text):
+            from actions import followups   # "再补充一下…" after an order: it belongs to that order
+            amended = followups.amend_last_order(dispatcher, tracker)
+            if amended is not None:
+                return amended
         return hand_off(dispatcher, tracker, reason=requested_reason(tracker))

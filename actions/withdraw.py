@@ -30,6 +30,10 @@ class ActionCancelOrWithdraw(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         order = withdrawable(tracker)
         if order is None:
+            from actions import context   # "先把报修给我弄上…" read as a cancel: the request inside it
+            carried = context.request_inside(tracker, tracker.latest_message.get("text") or "", domain)
+            if carried is not None:
+                return carried
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []
         return withdraw(dispatcher, tracker, order)

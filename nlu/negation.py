@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 NEGATORS = ("没有", "没", "不是", "并非", "无", "未", "别", "不")
-CLAUSE_BREAK = re.compile(r"[，,。.!！?？;；\n]|但是|但|就是|只是|而是|可是|不过|结果|现在")
+CLAUSE_BREAK = re.compile(r"[，,。.!！?？;；\s]|但是|但|就是|只是|而是|可是|不过|结果|现在")
 
 
 def _clause_start(text: str, pos: int) -> int:
@@ -20,20 +20,21 @@ def _clause_start(text: str, pos: int) -> int:
     return start
 
 
-def negated_at(text: str, pos: int) -> bool:
-    """True when the word starting at `pos` is inside the scope of a negator in its clause."""
-    clause = text[_clause_start(text, pos):pos]
+def negated_at(text: str, pos: int, end: int | None = None) -> bool:
+    """True when the word at text[pos:end] is inside the scope of a negator in its clause, or carries one
+    itself ("线没断")."""
+    clause = text[_clause_start(text, pos):end or pos]
     return any(n in clause for n in NEGATORS)
 
 
 def asserted(text: str, pattern: re.Pattern | str) -> bool:
     """Some match of `pattern` in `text` is not negated."""
     rx = re.compile(pattern) if isinstance(pattern, str) else pattern
-    return any(not negated_at(text, m.start()) for m in rx.finditer(text or ""))
+    return any(not negated_at(text, m.start(), m.end()) for m in rx.finditer(text or ""))
 
 
 def denied(text: str, pattern: re.Pattern | str) -> bool:
     """Every match of `pattern` is negated (and there is at least one)."""
     rx = re.compile(pattern) if isinstance(pattern, str) else pattern
     found = list(rx.finditer(text or ""))
-    return bool(found) and all(negated_at(text, m.start()) for m in found)
+    return bool(found) and all(negated_at(text, m.start(), m.end()) for m in found)

@@ -53,8 +53,9 @@ class ValidateBillQueryForm(ServiceForm):
             return []
         paid = "已经缴清" if bill.paid else "还没有缴费，您可以在网上国网App或者微信、支付宝生活缴费里交"
         text = f"{note}您{month_words(bill.month)}的电费是{money(bill.amount)}，用电{bill.kwh:g}度，{paid}。"
-        dispatcher.utter_message(text=text + self.comparison(tracker, account, bill) + CLOSING)
-        return [SlotSet("last_bill_month", bill.month)]
+        compared = self.comparison(tracker, account, bill)
+        dispatcher.utter_message(text=text + compared + ("" if compared else CLOSING))
+        return [SlotSet("last_bill_month", bill.month)] + ([SlotSet("offered_function", "meter_issue")] if compared else [])
 
     @staticmethod
     def comparison(tracker, account: str, bill) -> str:
@@ -71,7 +72,7 @@ class ValidateBillQueryForm(ServiceForm):
         more = "多" if diff > 0 else "少"
         why = "主要是用电量增加了，天冷取暖、热水器、空调用得多都会让电量上去。" if kwh > 0 and diff > 0 else ""
         return (f"{month_words(prev.month)}是{money(prev.amount)}，用电{prev.kwh:g}度，这个月{more}了{money(abs(diff))}，"
-                f"电量{more}了{abs(kwh):g}度。{why}如果觉得电表走得不对，可以申请校验电表。")
+                f"电量{more}了{abs(kwh):g}度。{why}如果觉得电表走得不对，要我帮您登记校验电表吗？")
 
 
 class ValidateBalanceQueryForm(ServiceForm):

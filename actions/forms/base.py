@@ -96,7 +96,8 @@ class ServiceForm(FormValidationAction):
         if intent == "safety_hazard" and extract.no_danger(text):
             intent = "inform"   # "没冒烟也没打火": hazard words said to be absent are not a hazard report
         if intent == "cancel" and (re.search(r"不是取消|不取消|别取消", text)
-                                   or (requested == CONFIRM_SLOT and extract.yes_no(text) is True)):
+                                   or (requested == CONFIRM_SLOT and extract.yes_no(text) is True)
+                                   or not (extract.rejects(text) or re.search(r"取消|不办|不查|不用|不要|别", text))):
             intent = "inform"   # "就是开通 不是取消"; "是，取消" confirms a cancellation being read back
         if requested and confidence >= STOP_CONFIDENCE and intent in ("cancel", "human_agent"):
             return self.stop("cancelled" if intent == "cancel" else "handoff")
@@ -108,14 +109,18 @@ class ServiceForm(FormValidationAction):
             pending = followups.second_request(text, self.function_id)
             if pending:
                 later.append(SlotSet("pending_request", pending))
+            if tracker.get_slot("offered_function"):
+                later.append(SlotSet("offered_function", None))   # an offer not taken up lapses
         elif extract.rejects(text):
             return self.rejected(dispatcher, tracker, domain, intent, confidence)
 
         side = (intent not in (None, self.function_id, "inform", "affirm", "deny", "human_agent")
                 and intent in services().catalog.functions and confidence >= SIDE_QUESTION_CONFIDENCE)
         values = self.extract(tracker, text, intent, requested, required, side)
+        if requested == CONFIRM_SLOT and not values and extract.asks(text) and not extract.yes_no(text):
+            return self.answer_side_question(dispatcher, text, intent if side else self.function_id)
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
-            if confidence >= SWITCH_CONFIDENCE and f"{intent}_form" in domain.get("forms", {}):
+            if confidence >= SWITCH_CONFIDENCE and f"{intent}_form" in domain.get("forms", {}) and not extract.asks(text):
                 dispatcher.utter_message(text=f"好的，先帮您办理{services().catalog.name(intent)}。")
                 return self.stop(f"switch:{intent}")
             return self.answer_side_question(dispatcher, text, intent)
@@ -177,7 +182,13 @@ class ServiceForm(FormValidationAction):
                 dispatcher.utter_message(text=f"好的，不给您办理{name}。还有别的需要帮您的吗？")
                 return self.stop("dismissed")
         if self.function_id == "safety_hazard" and extract.no_danger(text) and re.search(r"没电|停电|不亮|黑了|跳闸", text):
-            return self.stop("switch:fault_repair")   # "没冒烟没打火，就是没电": a power cut, not a hazard
+            return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]   # a power cut, not a hazard
+        if self.function_id in ("theft_report", "meter_issue", "power_quality") and extract.dangerous(text) \
+                and not re.search(r"偷|窃|私拉|私接|绕过|绕表|改表", text):
+            return self.stop("switch:safety_hazard") + [SlotSet("carried_text", text)]   # danger first
+        if self.function_id == "meter_issue" and extract.connection_type(text) \
+                and not re.search(r"坏|快|慢|不走|乱跳|显示|校验|读数|不准|换表", text):
+            return self.stop("switch:new_connection") + [SlotSet("carried_text", text)]   # "要申请装电"
         if last and extract.supplements(text):
             order = services().cis.get_work_order(last)
             if order and order.status not in WITHDRAWN and order.conversation_id == tracker.sender_id:
@@ -210,17 +221,27 @@ class ServiceForm(FormValidationAction):
 
     def rejected(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, intent: str | None,
                  confidence: float) -> list[EventType]:
-        """"我不报修 我要充值复电" / "先别办": leave this form; go to the other request when one is named."""
+        """"我不报修 我要充值复电" / "算了先不投诉了，你先帮我查查11月电费": leave this form; go to the other
+        request when one is named (with its words)."""
+        text = tracker.latest_message.get("text") or ""
+        other = followups.named_request(text, exclude={self.function_id})
+        if other and f"{other['function']}_form" in domain.get("forms", {}):
+            dispatcher.utter_message(text=f"好的，这个先不办了，帮您办理{services().catalog.name(other['function'])}。")
+            return self.stop(f"switch:{other['function']}") + [SlotSet("carried_text", text)]
         if intent and intent != self.function_id and confidence >= 0.3 and f"{intent}_form" in domain.get("forms", {}):
-            dispatcher.utter_message(text=f"好的，不报这个了，帮您办理{services().catalog.name(intent)}。")
-            return self.stop(f"switch:{intent}")
+            dispatcher.utter_message(text=f"好的，这个先不办了，帮您办理{services().catalog.name(intent)}。")
+            return self.stop(f"switch:{intent}") + [SlotSet("carried_text", text)]
         return self.stop("cancelled")
 
     def confirmation(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, intent: str | None,
                      values: dict, corrected: bool) -> list[EventType]:
         """The answer to the read-back: yes files the order, a correction is applied and read back again."""
-        if corrected or (values and set(values) != {CONFIRM_SLOT}):
+        changed = {k for k, v in values.items() if k != CONFIRM_SLOT and tracker.get_slot(k) != v}
+        if corrected or changed:
             return [SlotSet(CONFIRM_SLOT, None)]   # the form reads the corrected summary back
+        if extract.no_danger(text):   # "没冒烟，就是没电": about the danger, not a no to the read-back
+            dispatcher.utter_message(text="好的，没有危险情况。")
+            return [SlotSet(CONFIRM_SLOT, None)]
         answer = extract.yes_no(text, intent)
         if answer:
             tracker.slots[CONFIRM_SLOT] = True
@@ -271,7 +292,7 @@ class ServiceForm(FormValidationAction):
         if text.startswith("/"):   # a button payload carries no slot values
             return {}
         asked = lambda slot: requested == slot
-        opening = requested is None and intent == self.function_id
+        opening = requested is None   # the message that started this form (by its intent, a switch or a follow-up)
         found: dict[str, Any] = {
             "account_no": entity(tracker, "account_no") or extract.account_no(text),
             self.phone_slot: extract.mobile(entity(tracker, "phone") or text),
@@ -287,12 +308,11 @@ class ServiceForm(FormValidationAction):
         if extract.caller_means_this_phone(text) and tracker.get_slot("caller_phone") and not found[self.phone_slot]:
             found[self.phone_slot] = tracker.get_slot("caller_phone")
         known = tracker.get_slot("address")
-        if found["address"] and known and not extract.district(found["address"]) and extract.district(known) \
-                and followups.refined_address(known, found["address"]):
-            found["address"] = followups.refined_address(known, found["address"])   # more detail, same district
-        if found["address"] and known and found["address"] == extract.district(found["address"]):
-            # only a district ("城北区的"): it completes the place already given, unless that has one
-            found["address"] = None if extract.district(known) else found["address"] + known
+        if found["address"] and known and found["address"] != known:
+            # a district, a landmark or more detail for the place already given completes it
+            merged = followups.refined_address(known, found["address"])
+            if merged or found["address"] == extract.district(found["address"]):
+                found["address"] = merged
         elif found["address"] and found["address"] == extract.district(found["address"]) and not asked("address"):
             found["address"] = None
         corrects_something = any(found[k] for k in ("address", self.phone_slot, "account_no"))
@@ -306,9 +326,9 @@ class ServiceForm(FormValidationAction):
             found["phone_last4"] = full[-4:] if full else extract.last4(text)
         if asked("bill_month") and any(w in text for w in ("最近", "最新", "都行", "随便")):
             found["bill_month"] = "latest"
-        if found["address"] is None and (asked("address") or opening):
+        if asked("address") or opening:
             place = services().cis.place_in(text)   # a village or estate of the territory named without a number
-            if place:
+            if place and (found["address"] is None or (place not in found["address"] and not re.search(r"\d", found["address"]))):
                 found["address"] = (extract.district(text) or "") + place
         other = any(found[k] for k in ("address", self.phone_slot, "account_no", "phone_last4"))
         for slot in DESCRIPTION_SLOTS:
@@ -367,7 +387,9 @@ class ServiceForm(FormValidationAction):
             return ""
         previous = users[-2]
         intent = ((previous.get("parse_data") or {}).get("intent") or {}).get("name")
-        return f"{previous.get('text')}；" if intent == "nlu_fallback" and extract.describes(previous.get("text") or "") else ""
+        said = previous.get("text") or ""
+        chinese = len(re.findall(r"[\u4e00-\u9fa5]", said))
+        return f"{said}；" if intent == "nlu_fallback" and chinese >= 6 else ""
 
     def form_texts(self, tracker: Tracker) -> list[str]:
         """What the customer said since this form started."""

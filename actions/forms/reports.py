@@ -93,7 +93,7 @@ class ValidateSafetyHazardForm(ReportForm):
 class ValidateTheftReportForm(ReportForm):
     form = "theft_report_form"
     function_id = "theft_report"
-    opening_min_chars = 10
+    opening_min_chars = 6
     promise_text = "我们会安排核查，您的个人信息会严格保密。"
 
     def received(self) -> str:
@@ -103,7 +103,7 @@ class ValidateTheftReportForm(ReportForm):
 class ValidateComplaintForm(ReportForm):
     form = "complaint_form"
     function_id = "complaint"
-    opening_min_chars = 10
+    opening_min_chars = 6
     promise_text = "专人会在一个工作日内联系您，处理结果也会告诉您。"
 
     def received(self) -> str:
@@ -113,7 +113,7 @@ class ValidateComplaintForm(ReportForm):
 class ValidateSuggestionForm(ReportForm):
     form = "suggestion_form"
     function_id = "suggestion"
-    opening_min_chars = 10
+    opening_min_chars = 6
     promise_text = "我们会认真转达给相关部门。"
 
     def received(self) -> str:
