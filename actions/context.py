@@ -59,15 +59,18 @@ def accepted_offer(tracker: Tracker, text: str) -> list | None:
 def request_inside(tracker: Tracker, text: str, domain: dict) -> list | None:
     """A service named in one clause of a longer message ("是机器人吧？算了，我家没电了")."""
     catalog = services().catalog
-    clauses = [c for c in re.split(r"[，,。；;！!？?\s]+", text) if len(c) >= 3]
-    for clause in reversed(clauses if len(clauses) > 1 else [text]):
+    clauses = [c for c in re.split(r"[，,。；;！!？?\s]+", text) if len(extract.without_numbers(c)) >= 3]
+    best = None
+    for clause in [text] + [c for c in clauses if c != text]:
         top = next(iter(services().kb.match(clause)), None)
         if not top or top["score"] < CLAUSE_MIN_SCORE or top["function"] not in catalog.functions \
-                or top["function"] in ("out_of_scope", "human_agent"):
+                or top["function"] in ("out_of_scope", "human_agent") or f"{top['function']}_form" not in domain.get("forms", {}):
             continue
-        if f"{top['function']}_form" in domain.get("forms", {}):
-            return [SlotSet("last_function", top["function"]), FollowupAction(f"{top['function']}_form")]
-    return None
+        if best is None or top["score"] > best["score"]:
+            best = top
+    if best is None:
+        return None
+    return [SlotSet("last_function", best["function"]), FollowupAction(f"{best['function']}_form")]
 
 
 def earlier_unanswered(tracker: Tracker) -> str:

@@ -301,6 +301,20 @@ def asks(text: str) -> bool:
     return bool(QUESTION.search((text or "").strip()))
 
 
+def wants_person(text: str) -> bool:
+    return bool(re.search(r"人工|客服|真人|转接|找人|接线员|找个人|活人|人来|按0|按零", text or ""))
+
+
+REQUEST_VERB = re.compile(r"帮我|帮忙|给我|我要|我想|要办|想办|查|办|申请|开通|报修|投诉|举报|交|缴|装|改|取消|撤")
+THANKS = re.compile(r"^(?:谢谢|感谢|多谢|好的谢谢)")
+
+
+def requests_something(text: str) -> bool:
+    """A clause that asks for a service ("你先帮我查查11月电费"), not thanks or chatter."""
+    t = (text or "").strip()
+    return bool(REQUEST_VERB.search(t)) and not (THANKS.search(t) and "表扬" not in t)
+
+
 def describes(text: str) -> bool:
     """A sentence about the problem (not a number, a yes/no or a question to us)."""
     t = (text or "").strip()

@@ -16,17 +16,21 @@ SECOND_MIN_SCORE = 0.8
 SKIP = {"human_agent", "out_of_scope"}
 
 
-def named_request(text: str, exclude: set[str]) -> dict | None:
-    """A service clearly named in one clause of the text, other than `exclude`: {"function", "text"}."""
+def named_request(text: str, exclude: set[str], need_verb: bool = True) -> dict | None:
+    """A service clearly asked for in one part of the text, other than `exclude`: {"function", "text"} with
+    the words of that part (what a form started for it reads)."""
     catalog = services().catalog
-    pieces = [p.strip() for p in re.split(r"[，,。；;！!？?\n：:\s]+|" + CONNECTORS.pattern, text or "") if p and len(p.strip()) >= 3]
-    for piece in pieces:
-        if extract.rejects(piece) and not extract.asks(piece):
+    parts = [p.strip() for p in re.split(r"[。；;！!\n：:]+|" + CONNECTORS.pattern, text or "") if p and len(p.strip()) >= 3]
+    for part in parts:
+        if extract.rejects(part) and not extract.asks(part):
             continue   # "先不投诉了" names a service only to refuse it
-        top = next(iter(services().kb.match(piece)), None)
-        if top and top["function"] not in SKIP | exclude and top["score"] >= SECOND_MIN_SCORE \
-                and top["function"] in catalog.functions:
-            return {"function": top["function"], "text": piece}
+        for clause in [part] + [c for c in re.split(r"[，,？?\s]+", part) if len(c) >= 3 and c != part]:
+            if (need_verb and not extract.requests_something(clause)) or extract.THANKS.search(clause):
+                continue   # "谢谢啊" asks for nothing
+            top = next(iter(services().kb.match(clause)), None)
+            if top and top["function"] not in SKIP | exclude and top["score"] >= SECOND_MIN_SCORE \
+                    and top["function"] in catalog.functions:
+                return {"function": top["function"], "text": part}
     return None
 
 
@@ -34,7 +38,7 @@ def second_request(text: str, current: str | None) -> dict | None:
     """Another service asked for in the same message ("…，顺便…", "两件事：…"): {"function", "text"} or None."""
     if not CONNECTORS.search(text or ""):
         return None
-    return named_request(text, {current} if current else set())
+    return named_request(text, {current} if current else set(), need_verb=False)
 
 
 def next_request(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict, pending: dict | None = None) -> list:

@@ -99,8 +99,12 @@ class ServiceForm(FormValidationAction):
                                    or (requested == CONFIRM_SLOT and extract.yes_no(text) is True)
                                    or not (extract.rejects(text) or re.search(r"取消|不办|不查|不用|不要|别", text))):
             intent = "inform"   # "就是开通 不是取消"; "是，取消" confirms a cancellation being read back
-        if requested and confidence >= STOP_CONFIDENCE and intent in ("cancel", "human_agent"):
-            return self.stop("cancelled" if intent == "cancel" else "handoff")
+        if intent == "human_agent" and not extract.wants_person(text):
+            intent = "inform"   # "我叫孙丽 电话…" is not a request for a person
+        if requested and confidence >= STOP_CONFIDENCE and intent == "human_agent":
+            return self.stop("handoff")
+        if requested and confidence >= STOP_CONFIDENCE and intent == "cancel":
+            return self.rejected(dispatcher, tracker, domain, None, 0.0)   # cancelled, or on to what it names
         later: list[EventType] = []
         if requested is None:
             opening = self.opening(dispatcher, tracker, text, required)
@@ -181,7 +185,8 @@ class ServiceForm(FormValidationAction):
             if extract.undoes(text) or extract.rejects_function(text, self.function_id):
                 dispatcher.utter_message(text=f"好的，不给您办理{name}。还有别的需要帮您的吗？")
                 return self.stop("dismissed")
-        if self.function_id == "safety_hazard" and extract.no_danger(text) and re.search(r"没电|停电|不亮|黑了|跳闸", text):
+        if self.function_id == "safety_hazard" and extract.no_danger(text) \
+                and re.search(r"没电|停电|不亮|黑了|跳闸|老跳|一直跳|就是跳|跳了", text):
             return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]   # a power cut, not a hazard
         if self.function_id in ("theft_report", "meter_issue", "power_quality") and extract.dangerous(text) \
                 and not re.search(r"偷|窃|私拉|私接|绕过|绕表|改表", text):
