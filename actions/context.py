@@ -16,6 +16,7 @@ from actions.withdraw import withdrawable
 
 QUERIES = ("bill_query", "balance_query")
 CLAUSE_MIN_SCORE = 0.8
+ASKED_MIN_SCORE = 0.6   # the clause itself asks for something ("查一下我妈家上个月交了多少")
 
 
 def bill_follow_up(tracker: Tracker, text: str) -> list | None:
@@ -63,14 +64,28 @@ def request_inside(tracker: Tracker, text: str, domain: dict) -> list | None:
     best = None
     for clause in [text] + [c for c in clauses if c != text]:
         top = next(iter(services().kb.match(clause)), None)
-        if not top or top["score"] < CLAUSE_MIN_SCORE or top["function"] not in catalog.functions \
+        needed = CLAUSE_MIN_SCORE if not extract.requests_something(clause) else ASKED_MIN_SCORE
+        if not top or top["score"] < needed or top["function"] not in catalog.functions \
                 or top["function"] in ("out_of_scope", "human_agent") or f"{top['function']}_form" not in domain.get("forms", {}):
             continue
         if best is None or top["score"] > best["score"]:
             best = top
     if best is None:
+        best = agreed(tracker, text, domain)
+    if best is None:
         return None
     return [SlotSet("last_function", best["function"]), FollowupAction(f"{best['function']}_form")]
+
+
+def agreed(tracker: Tracker, text: str, domain: dict) -> dict | None:
+    """Below the clarification threshold, but the NLU's best guess and the synonym matcher name the same
+    form-kind service: two independent readings agree, so go ahead."""
+    ranking = [r for r in tracker.latest_message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    top = next(iter(services().kb.match(text)), None)
+    if ranking and top and ranking[0]["name"] == top["function"] and ranking[0].get("confidence", 0) >= 0.25 \
+            and top["score"] >= 0.5 and f"{top['function']}_form" in domain.get("forms", {}):
+        return top
+    return None
 
 
 def earlier_unanswered(tracker: Tracker) -> str:
@@ -80,6 +95,14 @@ def earlier_unanswered(tracker: Tracker) -> str:
         if ((e.get("parse_data") or {}).get("intent") or {}).get("name") == "nlu_fallback":
             return e.get("text") or ""
     return ""
+
+
+def earlier_request(tracker: Tracker) -> str | None:
+    """The form-kind service of the customer's previous, not understood, message."""
+    said = earlier_unanswered(tracker)
+    top = next(iter(services().kb.match(said)), None) if said else None
+    form_kinds = {f.id for f in services().catalog.functions.values() if f.kind == "form"} | {"outage_query"}
+    return top["function"] if top and top["score"] >= 0.5 and top["function"] in form_kinds else None
 
 
 def route(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list | None:

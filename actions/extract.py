@@ -162,7 +162,8 @@ def address(text: str, whole_text: bool = False) -> str | None:
         return place
     if whole_text:
         cleaned = ADDRESS_PREFIX.sub("", PRONOUN_LEAD.sub("", (text or "").strip())).strip(" 。，,.!！?？")
-        if looks_like_address(cleaned) and not NOT_PLACE.search(cleaned) and len(cleaned) <= 30:
+        if looks_like_address(cleaned) and not NOT_PLACE.search(cleaned) and len(cleaned) <= 30 \
+                and not re.search(r"了|吗|呢|没|不|黑|坏|跳|亮|冒|断|闪|漏|响", cleaned):   # a sentence, not a place
             return cleaned[:80]
     return None
 
@@ -320,7 +321,7 @@ def describes(text: str) -> bool:
     t = (text or "").strip()
     core = re.sub(r"户号|尾号|后四位|手机|电话|号码|联系|我叫|我姓|名字|就是|这个|是|的|号", "", without_numbers(t))
     chinese = len(re.findall(r"[\u4e00-\u9fa5]", core))
-    return chinese >= 5 and not t.endswith(("吗", "吗？", "吗?", "？", "?")) and yes_no(t) is None
+    return chinese >= 5 and not t.endswith(("吗", "吗？", "吗?", "？", "?")) and (yes_no(t) is None or chinese >= 8)
 
 
 def supplements(text: str) -> bool:

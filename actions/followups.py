@@ -100,6 +100,9 @@ def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker, recent_
         added["note"] = f"{order.details.get('note') or ''}；{text}".strip("；")[:500]
     urgent = order.priority != "urgent" and extract.dangerous(text)
     if not added and not urgent:
+        if phone:   # the number already on the order: confirm it, file nothing new
+            dispatcher.utter_message(text=f"好的，会打尾号{phone[-4:]}的电话联系您。还有别的需要帮您的吗？")
+            return []
         return None
     services().cis.amend_work_order(order.number, added, f"客户补充：{text[:200]}",
                                     priority="urgent" if urgent else None)

@@ -6,11 +6,13 @@ from actions.case_context import transcript
 from backend.db import make_engine, make_sessionmaker
 from backend import models as m
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 
 def orders(db_url: str, sender: str) -> list[m.WorkOrder]:
     with make_sessionmaker(make_engine(db_url))() as s:
-        return list(s.scalars(select(m.WorkOrder).where(m.WorkOrder.conversation_id == sender)))
+        return list(s.scalars(select(m.WorkOrder).where(m.WorkOrder.conversation_id == sender)
+                              .options(selectinload(m.WorkOrder.history))))
 
 
 def test_negated_hazard_in_one_message_is_a_normal_order_read_back_first(conversation, seeded_db_url):
@@ -72,7 +74,8 @@ def test_a_complaint_with_a_supplement_is_one_order(conversation, seeded_db_url)
     assert len(complaints) == 1 and complaints[0].function_id == "complaint"
 
 
-def test_withdrawing_the_order_just_filed(conversation, seeded_db_url):
+def test_withdrawing_the_order_just_filed(conversation, seeded_db_url, cis):
+    cis.set_tou("3201000003", False)   # other tests may have switched it on
     c = conversation()
     c.say("我想开通峰谷电 户号3201000003 后四位0003")
     c.say("对")
@@ -82,6 +85,7 @@ def test_withdrawing_the_order_just_filed(conversation, seeded_db_url):
     [order] = orders(seeded_db_url, c.sender)
     assert order.status == "withdrawn" and "撤销" in reply
     assert [h.status for h in order.history][-1] == "withdrawn"
+    assert cis.get_customer("3201000003").tou_enabled is False   # what the order changed is undone
 
 
 def test_are_you_a_robot_is_answered_honestly_without_an_order(conversation, seeded_db_url):

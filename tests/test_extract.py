@@ -62,3 +62,8 @@ def test_exits_in_the_customers_words():
     assert extract.undoes("我没说要复电啊，他家现在是有电的")
     assert extract.withdraws("刚才那个单子帮我撤了吧") and extract.withdraws("帮我撤销吧")
     assert not extract.rejects("不对，电话是13800001111")
+
+
+def test_a_sentence_is_not_taken_for_the_address_asked_for():
+    assert extract.address("没有没有，就是整栋楼都黑了", whole_text=True) is None
+    assert extract.address("菜市场门口", whole_text=True) == "菜市场门口"

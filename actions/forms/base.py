@@ -20,10 +20,8 @@ from rasa_sdk.types import DomainDict
 from actions import extract, followups, wording
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
+from actions.forms.confirm import CONFIRM_REPROMPT, CONFIRM_SLOT, DESCRIPTION_SLOTS, SLOT_LABELS, ReadBack
 
-SLOT_LABELS = {"address": "地址", "contact_phone": "联系电话", "new_phone": "新手机号", "account_no": "户号",
-               "bill_month": "查询月份", "order_ref": "工单号", "connection_type": "办理类型"}
-CONFIRM_SLOT = "order_confirmed"
 REPROMPTS = {   # slot -> (chat, voice)
     "account_no": ("户号好像不对，户号是十位数字，在电费单上能找到。", "不好意思，没听清户号。户号是十位数字，在电费单上能找到。"),
     "phone_last4": ("请输入四位数字，就是登记手机号的最后四位。", "不好意思，请说四位数字，就是登记手机号的最后四位。"),
@@ -36,20 +34,20 @@ REPROMPTS = {   # slot -> (chat, voice)
     "tou_action": ("请问是开通还是取消峰谷电价？", "请您说“开通”或者“取消”。"),
     "connection_type": ("请问是家庭住宅新装、店铺工厂这类经营用电新装、增容，还是临时用电？",
                         "请问是家里住宅新装、店铺工厂这类经营用电、增容，还是临时用电？"),
-    CONFIRM_SLOT: ("以上信息对吗？对的话我就提交了；要改哪一项直接告诉我。", "以上信息对吗？对的话我就提交了，要改哪一项直接说。"),
+    CONFIRM_SLOT: CONFIRM_REPROMPT,
 }
 DEFAULT_REPROMPT = ("不好意思，我没看明白，能再说一下吗？", "不好意思，没有听清楚，请再说一遍。")
 SIDE_QUESTION_CONFIDENCE = 0.6
 SWITCH_CONFIDENCE = 0.75   # a confident request for another form-kind service replaces the current one
 STOP_CONFIDENCE = 0.5
 MAX_ATTEMPTS = 3
-DESCRIPTION_SLOTS = ("details", "fault_desc")
 WITHDRAWN = ("withdrawn", "cancelled", "closed")
 
 
 def safety_advice(text: str) -> str:
     """What to do first near a downed or sparking wire, from the knowledge base."""
-    hit = services().kb.answer(text or "电线掉在地上", "safety_hazard")
+    query = "变压器冒烟着火怎么办" if re.search(r"冒烟|着火|起火|烧", text or "") else "看到电线掉在地上怎么办"
+    hit = services().kb.answer(query, "safety_hazard")
     advice = hit.spoken.replace("我马上为您登记抢修。", "") if hit else ""
     return advice or "请您和家人远离断线至少十米，不要用手或木棍去碰。"
 
@@ -66,7 +64,7 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
 
 
-class ServiceForm(FormValidationAction):
+class ServiceForm(ReadBack, FormValidationAction):
     form: ClassVar[str] = ""
     function_id: ClassVar[str] = ""
     phone_slot: ClassVar[str] = "contact_phone"     # where an 11-digit number goes
@@ -188,9 +186,16 @@ class ServiceForm(FormValidationAction):
         if self.function_id == "safety_hazard" and extract.no_danger(text) \
                 and re.search(r"没电|停电|不亮|黑了|跳闸|老跳|一直跳|就是跳|跳了", text):
             return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]   # a power cut, not a hazard
-        if self.function_id in ("theft_report", "meter_issue", "power_quality") and extract.dangerous(text) \
-                and not re.search(r"偷|窃|私拉|私接|绕过|绕表|改表", text):
+        if self.function_id in ("theft_report", "meter_issue", "power_quality", "complaint") and extract.dangerous(text) \
+                and not re.search(r"偷|窃|私拉|私接|绕过|绕表|改表|投诉|态度|不满|太慢", text):
             return self.stop("switch:safety_hazard") + [SlotSet("carried_text", text)]   # danger first
+        if self.function_id == "arrears_reconnect" and extract.asks(text) and not re.search(r"复电|来电|恢复|送电|通电", text):
+            return self.stop("switch:balance_query") + [SlotSet("carried_text", text)]   # "还欠不欠钱？" asks, files nothing
+        if self.function_id == "contact_change" and not re.search(r"改|换|变更|更新|新号|新的号|不用了|停用", text):
+            from actions import context   # a 户号 and 尾号 given for the request the bot missed just before
+            earlier = context.earlier_request(tracker)
+            if earlier and earlier != self.function_id:
+                return self.stop(f"switch:{earlier}")
         if self.function_id == "meter_issue" and extract.connection_type(text) \
                 and not re.search(r"坏|快|慢|不走|乱跳|显示|校验|读数|不准|换表", text):
             return self.stop("switch:new_connection") + [SlotSet("carried_text", text)]   # "要申请装电"
@@ -202,6 +207,11 @@ class ServiceForm(FormValidationAction):
                                               "不会重复登记。还有别的需要帮您的吗？")
                 return self.stop("dismissed")
         done = followups.recent_order(tracker)
+        if done and (extract.mobile(text) or extract.caller_means_this_phone(text)) \
+                and not extract.describes(extract.without_numbers(text)):
+            amended = followups.amend_last_order(dispatcher, tracker)   # only a number for the order just filed
+            if amended is not None:
+                return amended + self.stop("dismissed")
         new = self.extract(tracker, text, self.function_id, None, required, False)
         same_place = not new.get("address") or followups.refined_address(str(done.details.get("address") or ""), new["address"]) \
             if done else False
@@ -237,44 +247,6 @@ class ServiceForm(FormValidationAction):
             dispatcher.utter_message(text=f"好的，这个先不办了，帮您办理{services().catalog.name(intent)}。")
             return self.stop(f"switch:{intent}") + [SlotSet("carried_text", text)]
         return self.stop("cancelled")
-
-    def confirmation(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, intent: str | None,
-                     values: dict, corrected: bool) -> list[EventType]:
-        """The answer to the read-back: yes files the order, a correction is applied and read back again."""
-        changed = {k for k, v in values.items() if k != CONFIRM_SLOT and tracker.get_slot(k) != v}
-        if corrected or changed:
-            return [SlotSet(CONFIRM_SLOT, None)]   # the form reads the corrected summary back
-        if extract.no_danger(text):   # "没冒烟，就是没电": about the danger, not a no to the read-back
-            dispatcher.utter_message(text="好的，没有危险情况。")
-            return [SlotSet(CONFIRM_SLOT, None)]
-        answer = extract.yes_no(text, intent)
-        if answer:
-            tracker.slots[CONFIRM_SLOT] = True
-            return [SlotSet(CONFIRM_SLOT, True)]
-        if answer is False:
-            dispatcher.utter_message(text=wording.pick(tracker, "好的，请问哪一项需要改？直接发正确的内容就行；不办了可以说“取消”。",
-                                                       "好的，请问哪一项需要改？直接说正确的就行；不办了可以说取消。"))
-        else:
-            chat, voice = REPROMPTS[CONFIRM_SLOT]
-            dispatcher.utter_message(text=wording.pick(tracker, chat, voice))
-        return [SlotSet(CONFIRM_SLOT, None)]
-
-    def summary(self, tracker: Tracker, domain: DomainDict) -> str:
-        """The read-back before filing: what, where, who to call."""
-        parts = [services().catalog.name(self.function_id)]
-        for slot in self.required(domain, self.form):
-            value = tracker.get_slot(slot)
-            if value in (None, "") or slot in ("phone_last4", CONFIRM_SLOT):
-                continue
-            if slot in DESCRIPTION_SLOTS:
-                parts.append(f"情况：{str(value)[:40]}")
-            elif slot == "safety_risk":
-                parts.append("现场有危险，按紧急处理" if value else "现场没有冒烟、打火、电线掉落这些危险")
-            elif slot == "tou_action":
-                parts.append("开通峰谷电价" if value == "enable" else "取消峰谷电价")
-            elif slot in SLOT_LABELS:
-                parts.append(f"{SLOT_LABELS[slot]}{value}")
-        return "我跟您核对一下：" + "，".join(parts) + "。"
 
     async def complete_if_done(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
                                required: list[str], events: list[EventType]) -> list[EventType]:

@@ -36,9 +36,9 @@ FACT_FOR_SLOT = {"account_no": "account_no", "phone_last4": "last4", "contact_ph
 MAX_EXTRA_TURNS = 5
 
 
-def conversations(pattern: str = "*.yml") -> list[dict]:
+def conversations(folder: str = "conversations") -> list[dict]:
     items = []
-    for path in sorted((HERE / "conversations").glob(pattern)):
+    for path in sorted((HERE / folder).glob("*.yml")):
         items += yaml.safe_load(path.read_text(encoding="utf-8")) or []
     return items
 
@@ -167,8 +167,10 @@ def main() -> None:
     p.add_argument("--db-url", default=None, help="its back-end database (with --url)")
     p.add_argument("--only", default=None, help="comma-separated conversation ids")
     p.add_argument("--show", action="store_true", help="print every failed conversation")
+    p.add_argument("--set", default="conversations", choices=["conversations", "unseen"],
+                   help="conversations (the benchmark) or unseen (a second set, written later, never used for development)")
     a = p.parse_args()
-    convs = conversations()
+    convs = conversations(a.set)
     if a.only:
         convs = [c for c in convs if c["id"] in a.only.split(",")]
     run_id = uuid.uuid4().hex[:6]
@@ -190,10 +192,10 @@ def main() -> None:
                 for said, answers in player.log:
                     print("   客户:", said)
                     print("     bot:", " | ".join(a for a in answers if a)[:300])
-    report(results, time.time() - t0, bool(a.only))
+    report(results, time.time() - t0, bool(a.only), OUT if a.set == "conversations" else HERE / "results_unseen.json")
 
 
-def report(results: list[dict], seconds: float, partial: bool) -> None:
+def report(results: list[dict], seconds: float, partial: bool, out: Path = OUT) -> None:
     n = len(results)
     ok = sum(r["ok"] for r in results)
     by_class: dict[str, list[bool]] = defaultdict(list)
@@ -220,8 +222,8 @@ def report(results: list[dict], seconds: float, partial: bool) -> None:
     print(table([(k, v["n"], f"{v['success']:.1%}") for k, v in summary["by_class"].items()],
                 ("failure class", "n", "success")))
     if not partial:
-        write_results(OUT, command_line(), {**summary, "failures": [r for r in results if not r["ok"]]})
-        print(f"results -> {OUT}")
+        write_results(out, command_line(), {**summary, "failures": [r for r in results if not r["ok"]]})
+        print(f"results -> {out}")
 
 
 if __name__ == "__main__":

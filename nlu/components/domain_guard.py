@@ -1,0 +1,102 @@
+"""Out-of-domain guard: when the bot would ask to clarify, is the message outside power-utility service?
+
+A request about flights, rubbish collection or a sick cat has few features DIET knows, so it falls back
+to a clarification ("您是想办理下面哪一项？") offering electricity services. This guard is a naive Bayes
+model over character unigrams and bigrams, trained on the same data: the out_of_scope examples against
+everything else, with equal priors. It only looks at messages the FallbackClassifier already gave up on,
+and turns them into out_of_scope when that is the likelier reading, so they get the polite "I can only help
+with electricity" answer and never a form. Content the training data never saw counts towards out of
+domain (Laplace smoothing over a larger in-domain corpus makes an unseen feature likelier out of domain).
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+MODEL_FILE = "domain_guard.json"
+NUMBER = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]{4,}")   # a 户号, phone or order number: ours
+OUT = "out_of_scope"
+FALLBACK = "nlu_fallback"
+
+
+def features(text: str) -> List[str]:
+    chars = [c for c in unicodedata.normalize("NFKC", text or "").lower() if unicodedata.category(c)[0] in ("L", "N")]
+    return chars + [a + b for a, b in zip(chars, chars[1:])]
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class OutOfDomainGuard(GraphComponent, IntentClassifier):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"threshold": 0.5}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Optional[Dict[str, Any]] = None) -> None:
+        self.config = config
+        self._storage, self._resource = model_storage, resource
+        self.model = model or {}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "OutOfDomainGuard":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        counts = {"in": Counter(), "out": Counter()}
+        for example in training_data.intent_examples:
+            side = "out" if example.get("intent") == OUT else "in"
+            counts[side].update(features(example.get("text") or ""))
+        vocabulary = set(counts["in"]) | set(counts["out"])
+        self.model = {side: {"counts": dict(c), "total": sum(c.values())} for side, c in counts.items()}
+        self.model["vocabulary"] = len(vocabulary)
+        with self._storage.write_to(self._resource) as folder:
+            (folder / MODEL_FILE).write_text(json.dumps(self.model, ensure_ascii=False), encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "OutOfDomainGuard":
+        with model_storage.read_from(resource) as folder:
+            model = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, model)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def out_of_domain(self, text: str) -> float:
+        """P(out of domain | text) with equal priors."""
+        feats = features(text)
+        if not feats or not self.model:
+            return 0.0
+        v = self.model["vocabulary"] + 1
+        score = {}
+        for side in ("in", "out"):
+            c, total = self.model[side]["counts"], self.model[side]["total"]
+            score[side] = sum(math.log((c.get(f, 0) + 1) / (total + v)) for f in feats)
+        diff = max(-50.0, min(50.0, score["in"] - score["out"]))
+        return 1.0 / (1.0 + math.exp(diff))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get("intent") or {}
+            text = (message.get("text") or "").strip()
+            if intent.get("name") != FALLBACK or text.startswith("/") or message.get("vocabulary_share") is not None \
+                    or NUMBER.search(re.sub(r"[\s\-]", "", text)):
+                continue   # gibberish stays a clarification; numbers are account, phone or order numbers
+            p = self.out_of_domain(text)
+            message.set("out_of_domain", round(p, 3), add_to_output=True)
+            if p >= float(self.config["threshold"]):
+                message.set("intent", {"name": OUT, "confidence": p}, add_to_output=True)
+        return messages
