@@ -176,6 +176,13 @@ def caller_means_this_phone(text: str) -> bool:
     return bool(re.search(r"就(?:是)?这个(?:号|电话|手机)?|打这个|这个号|本机|来电(?:的)?号码|就用这个", text or ""))
 
 
+def place_entity(value: str | None) -> str | None:
+    """The NLU's address entity, when it reads like a place (it can stop mid-word or swallow a phone number)."""
+    if not value or re.search(r"\d{5,}|\d[\s\-]\d", value) or NOT_PLACE.search(value) or not looks_like_address(value):
+        return None
+    return value
+
+
 def looks_like_address(text: str) -> bool:
     return bool(PLACE_MARKERS.search(text or "")) and len(re.findall(r"[\u4e00-\u9fa5]", text)) >= 3
 

@@ -78,7 +78,9 @@ def refined_address(old: str, new: str | None) -> str | None:
     streets = re.findall(r"[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道|村|小区|花园|苑)", bare_old)
     if streets and any(st in bare_new for st in streets):
         return (d_new or d_old) + bare_new
-    if not re.search(r"路(?!口)|街|巷|大道|村|小区|花园|苑|号", bare_new) and (not d_old or d_old == d_new or not d_new):
+    if not re.search(r"路(?!口)|街|巷|大道|村|小区|花园|苑|号", bare_new) and (not d_old or d_old == d_new or not d_new) \
+            and (not bare_new or re.search(r"路口|交叉口|门口|对面|旁边|附近|楼下|后面|前面|隔壁|那边|一带", bare_new)) \
+            and not re.search(r"\d", bare_new):
         return (d_new or d_old) + bare_old + bare_new   # "在城北区 就那个十字路口 公交站旁边"
     return None
 

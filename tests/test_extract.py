@@ -67,3 +67,10 @@ def test_exits_in_the_customers_words():
 def test_a_sentence_is_not_taken_for_the_address_asked_for():
     assert extract.address("没有没有，就是整栋楼都黑了", whole_text=True) is None
     assert extract.address("菜市场门口", whole_text=True) == "菜市场门口"
+
+
+def test_a_phone_number_never_becomes_part_of_an_address():
+    from actions.followups import refined_address
+    assert extract.place_entity("就行 139 1234 0001") is None
+    assert refined_address("城东区和平路12号3单元501", "就行 139 1234 0001") is None
+    assert refined_address("解放路和人民路交叉口", "城北区十字路口公交站旁边") == "城北区解放路和人民路交叉口十字路口公交站旁边"

@@ -274,7 +274,7 @@ class ServiceForm(ReadBack, FormValidationAction):
             "account_no": entity(tracker, "account_no") or extract.account_no(text),
             self.phone_slot: extract.mobile(entity(tracker, "phone") or text),
             # the pattern sees whole addresses; the CRF entity can stop at a token boundary ("…501" of "501室")
-            "address": extract.address(text, whole_text=asked("address") and not side) or entity(tracker, "address"),
+            "address": extract.address(text, whole_text=asked("address") and not side) or extract.place_entity(entity(tracker, "address")),
             "bill_month": extract.month(entity(tracker, "month") or text),
             "tou_action": extract.tou_action(text),
             "connection_type": extract.connection_type(text),
