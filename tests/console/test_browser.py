@@ -107,7 +107,8 @@ def test_the_readme_chat_address_opens_in_stock_chromium(browser, tmp_path):
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", port)) == 0:
             pytest.skip(f"port {port} is in use here (the product is running?)")
-    (tmp_path / "chat").write_text("<title>ok</title>", encoding="utf-8")
+    (tmp_path / "chat").mkdir()
+    (tmp_path / "chat" / "index.html").write_text("<title>ok</title>", encoding="utf-8")
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
