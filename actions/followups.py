@@ -22,11 +22,10 @@ def named_request(text: str, exclude: set[str], need_verb: bool = True) -> dict 
     catalog = services().catalog
     parts = [p.strip() for p in re.split(r"[。；;！!\n：:]+|" + CONNECTORS.pattern, text or "") if p and len(p.strip()) >= 3]
     for part in parts:
-        if extract.rejects(part) and not extract.asks(part):
-            continue   # "先不投诉了" names a service only to refuse it
         for clause in [part] + [c for c in re.split(r"[，,？?\s]+", part) if len(c) >= 3 and c != part]:
-            if (need_verb and not extract.requests_something(clause)) or extract.THANKS.search(clause):
-                continue   # "谢谢啊" asks for nothing
+            if (extract.rejects(clause) and not extract.asks(clause)) or extract.THANKS.search(clause) \
+                    or (need_verb and not extract.requests_something(clause)):
+                continue   # "先不投诉了" names a service only to refuse it; "谢谢啊" asks for nothing
             top = next(iter(services().kb.match(clause)), None)
             if top and top["function"] not in SKIP | exclude and top["score"] >= SECOND_MIN_SCORE \
                     and top["function"] in catalog.functions:

@@ -57,11 +57,11 @@ class ValidateBillQueryForm(ServiceForm):
         dispatcher.utter_message(text=text + compared + ("" if compared else CLOSING))
         return [SlotSet("last_bill_month", bill.month)] + ([SlotSet("offered_function", "meter_issue")] if compared else [])
 
-    @staticmethod
-    def comparison(tracker, account: str, bill) -> str:
+    def comparison(self, tracker, account: str, bill) -> str:
         """"怎么这么贵 / 多了这么多": the month before, side by side, with the likely reason."""
-        said = " ".join(e.get("text") or "" for e in tracker.events[-12:] if e.get("event") == "user")
-        if not any(w in said for w in ("贵", "高", "多了", "涨", "比上", "怎么多", "为什么", "咋这么", "差这么多")):
+        said = " ".join(self.form_texts(tracker))
+        if not any(w in said for w in ("贵", "高", "多了", "涨", "比上", "怎么多", "为什么", "咋这么", "差这么多", "好多",
+                                       "这么多", "太多", "用不了", "用得了")):
             return ""
         prev = services().cis.get_bill(account, earlier_month(bill.month))
         if prev is None:

@@ -120,6 +120,10 @@ class ServiceForm(ReadBack, FormValidationAction):
         side = (intent not in (None, self.function_id, "inform", "affirm", "deny", "human_agent")
                 and intent in services().catalog.functions and confidence >= SIDE_QUESTION_CONFIDENCE)
         values = self.extract(tracker, text, intent, requested, required, side)
+        earlier = self.unanswered(tracker).rstrip("；") if requested is None and not carried else ""
+        if earlier:   # the message the bot did not understand just before is part of this request
+            found = self.extract(tracker, earlier, intent, "address", required, False)
+            values = {**{k: v for k, v in found.items() if k not in DESCRIPTION_SLOTS}, **values}
         if requested == CONFIRM_SLOT and not values and extract.asks(text) and not extract.yes_no(text):
             return self.answer_side_question(dispatcher, text, intent if side else self.function_id)
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
@@ -187,7 +191,8 @@ class ServiceForm(ReadBack, FormValidationAction):
         if self.function_id == "safety_hazard" and extract.no_danger(text) \
                 and re.search(r"没电|停电|不亮|黑了|跳闸|老跳|一直跳|就是跳|跳了", text):
             return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]   # a power cut, not a hazard
-        if self.function_id in ("theft_report", "meter_issue", "power_quality", "complaint") and extract.dangerous(text) \
+        if self.function_id in ("theft_report", "meter_issue", "power_quality", "complaint") \
+                and extract.dangerous(self.unanswered(tracker) + text) \
                 and not re.search(r"偷|窃|私拉|私接|绕过|绕表|改表|投诉|态度|不满|太慢", text):
             return self.stop("switch:safety_hazard") + [SlotSet("carried_text", text)]   # danger first
         if self.function_id == "arrears_reconnect" and extract.asks(text) and not re.search(r"复电|来电|恢复|送电|通电", text):
@@ -197,6 +202,8 @@ class ServiceForm(ReadBack, FormValidationAction):
             earlier = context.earlier_request(tracker)
             if earlier and earlier != self.function_id:
                 return self.stop(f"switch:{earlier}")
+        if self.function_id == "power_quality" and re.search(r"没电|停电|断电|黑了|跳闸", text):
+            return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]   # "灯闪了一下就没电了"
         if self.function_id == "meter_issue" and extract.connection_type(text) \
                 and not re.search(r"坏|快|慢|不走|乱跳|显示|校验|读数|不准|换表", text):
             return self.stop("switch:new_connection") + [SlotSet("carried_text", text)]   # "要申请装电"
@@ -359,15 +366,15 @@ class ServiceForm(ReadBack, FormValidationAction):
 
     @staticmethod
     def unanswered(tracker: Tracker) -> str:
-        """The customer's previous message when the bot did not understand it: part of this request."""
-        users = [e for e in tracker.events if e.get("event") == "user"]
-        if len(users) < 2:
-            return ""
-        previous = users[-2]
-        intent = ((previous.get("parse_data") or {}).get("intent") or {}).get("name")
-        said = previous.get("text") or ""
-        chinese = len(re.findall(r"[\u4e00-\u9fa5]", said))
-        return f"{said}；" if intent == "nlu_fallback" and chinese >= 6 else ""
+        """The customer's previous messages (up to two) that the bot did not understand: part of this request."""
+        users = [e for e in tracker.events if e.get("event") == "user"][:-1]
+        missed = []
+        for previous in reversed(users[-2:]):
+            if ((previous.get("parse_data") or {}).get("intent") or {}).get("name") != "nlu_fallback":
+                break
+            missed.insert(0, previous.get("text") or "")
+        said = "；".join(missed)
+        return f"{said}；" if len(re.findall(r"[\u4e00-\u9fa5]", said)) >= 6 else ""
 
     def form_texts(self, tracker: Tracker) -> list[str]:
         """What the customer said since this form started."""
