@@ -207,9 +207,6 @@ def yes_no(text: str, intent: str | None = None) -> bool | None:
     return None
 
 
-def unsure(text: str) -> bool:
-    return any(w in (text or "") for w in UNSURE_WORDS)
-
 
 def dangerous(text: str) -> bool:
     """A hazard is said to be there (a negated one, "没冒烟也没打火", is not)."""
@@ -233,7 +230,6 @@ def tou_action(text: str) -> str | None:
 BUSINESS_WORDS = ("饭店", "饭馆", "餐馆", "餐厅", "小吃", "店面", "门面", "门店", "铺面", "商铺", "店铺", "开店", "小店",
                   "超市", "公司", "工厂", "厂房", "车间", "厂里", "作坊", "商用", "经营", "营业", "生意", "办公室", "仓库",
                   "养殖", "大棚", "工地", "三相电", "动力电", "非居民")
-HOME_WORDS = ("家里", "住宅", "新房", "自住", "居民", "家用", "自己家", "房子")
 
 
 def connection_type(text: str) -> str | None:
@@ -249,9 +245,6 @@ def connection_type(text: str) -> str | None:
         return "非居民新装"
     return None
 
-
-def is_business(text: str) -> bool:
-    return any(w in (text or "") for w in BUSINESS_WORDS)
 
 
 UNDO = re.compile(r"没说要|没让你|没要求|没叫你|我没说|谁让你|不是我要的|没有要办|我没要")

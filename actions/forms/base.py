@@ -28,8 +28,6 @@ REPROMPTS = {   # slot -> (chat, voice)
     "contact_phone": ("电话号码好像不完整，请再发一下，比如13912345678。", "不好意思，没听清电话号码，请再说一遍。"),
     "new_phone": ("新手机号好像不完整，请再发一下。", "不好意思，没听清新的手机号，请再说一遍。"),
     "bill_month": ("请问查哪个月？比如“上个月”或者“10月”。", "不好意思，没听清是哪个月。"),
-    "safety_risk": ("现场有没有电线掉落、冒烟或打火？没有的话回复“没有”就行。",
-                    "现场有没有电线掉落、冒烟或者打火？没有的话说“没有”就行。"),
     "order_ref": ("工单号是字母G加十一位数字，比如G26120300043。", "不好意思，没听清。工单号是字母G加十一位数字。"),
     "tou_action": ("请问是开通还是取消峰谷电价？", "请您说“开通”或者“取消”。"),
     "connection_type": ("请问是家庭住宅新装、店铺工厂这类经营用电新装、增容，还是临时用电？",
@@ -300,11 +298,6 @@ class ServiceForm(ReadBack, FormValidationAction):
                 found["address"] = merged
         elif found["address"] and found["address"] == extract.district(found["address"]) and not asked("address"):
             found["address"] = None
-        corrects_something = any(found[k] for k in ("address", self.phone_slot, "account_no"))
-        if asked("safety_risk") and found["safety_risk"] is None and not corrects_something:
-            found["safety_risk"] = extract.yes_no(text, intent)
-        if asked("safety_risk") and found["safety_risk"] is None and extract.unsure(text):
-            found["safety_risk"] = False   # not sure: filed as normal; the customer is told what to watch for
         found["phone_last4"] = extract.last4_alongside(text)
         if asked("phone_last4") and not found["phone_last4"]:
             full = extract.mobile(text)
