@@ -61,27 +61,27 @@ def request_inside(tracker: Tracker, text: str, domain: dict) -> list | None:
     """A service named in one clause of a longer message ("是机器人吧？算了，我家没电了")."""
     catalog = services().catalog
     clauses = [c for c in re.split(r"[，,。；;！!？?\s]+", text) if len(extract.without_numbers(c)) >= 3]
-    best = None
+    best, whole = None, None
     for clause in [text] + [c for c in clauses if c != text]:
         top = next(iter(services().kb.match(clause)), None)
+        whole = top if clause is text else whole
         needed = CLAUSE_MIN_SCORE if not extract.requests_something(clause) else ASKED_MIN_SCORE
         if not top or top["score"] < needed or top["function"] not in catalog.functions \
-                or top["function"] in ("out_of_scope", "human_agent") or f"{top['function']}_form" not in domain.get("forms", {}):
+                or top["function"] in followups.SKIP or f"{top['function']}_form" not in domain.get("forms", {}):
             continue
         if best is None or top["score"] > best["score"]:
             best = top
     if best is None:
-        best = agreed(tracker, text, domain)
+        best = agreed(tracker, whole, domain)
     if best is None:
         return None
     return [SlotSet("last_function", best["function"]), FollowupAction(f"{best['function']}_form")]
 
 
-def agreed(tracker: Tracker, text: str, domain: dict) -> dict | None:
-    """Below the clarification threshold, but the NLU's best guess and the synonym matcher name the same
-    form-kind service: two independent readings agree, so go ahead."""
+def agreed(tracker: Tracker, top: dict | None, domain: dict) -> dict | None:
+    """Below the clarification threshold, but the NLU's best guess and the synonym matcher's (`top`, for the
+    whole message) name the same form-kind service: two independent readings agree, so go ahead."""
     ranking = [r for r in tracker.latest_message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
-    top = next(iter(services().kb.match(text)), None)
     if ranking and top and ranking[0]["name"] == top["function"] and ranking[0].get("confidence", 0) >= 0.25 \
             and top["score"] >= 0.5 and f"{top['function']}_form" in domain.get("forms", {}):
         return top

@@ -84,7 +84,7 @@ def refined_address(old: str, new: str | None) -> str | None:
     return None
 
 
-def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker, recent_turns: int = 6) -> list | None:
+def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
     """"我电话13800001111", the district, more about the problem, right after filing: it belongs to that order."""
     order = recent_order(tracker)
     text = tracker.latest_message.get("text") or ""

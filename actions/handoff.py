@@ -6,8 +6,6 @@ same context. Channels learn of the handoff from a custom payload {"handoff": {.
 """
 from __future__ import annotations
 
-import re
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -89,7 +87,7 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
-        if extract.supplements(text) and not re.search(r"人工|客服|真人|转接|找人", text):
+        if extract.supplements(text) and not extract.wants_person(text):
             from actions import followups   # "再补充一下…" after an order: it belongs to that order
             amended = followups.amend_last_order(dispatcher, tracker)
             if amended is not None:

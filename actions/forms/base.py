@@ -39,7 +39,6 @@ SIDE_QUESTION_CONFIDENCE = 0.6
 SWITCH_CONFIDENCE = 0.75   # a confident request for another form-kind service replaces the current one
 STOP_CONFIDENCE = 0.5
 MAX_ATTEMPTS = 3
-WITHDRAWN = ("withdrawn", "cancelled", "closed")
 
 
 def safety_advice(text: str) -> str:
@@ -206,12 +205,9 @@ class ServiceForm(ReadBack, FormValidationAction):
                 and not re.search(r"坏|快|慢|不走|乱跳|显示|校验|读数|不准|换表", text):
             return self.stop("switch:new_connection") + [SlotSet("carried_text", text)]   # "要申请装电"
         if last and extract.supplements(text):
-            order = services().cis.get_work_order(last)
-            if order and order.status not in WITHDRAWN and order.conversation_id == tracker.sender_id:
-                services().cis.update_work_order(order.number, order.status, f"客户补充：{text[:300]}")
-                dispatcher.utter_message(text=f"好的，已把您补充的情况记到刚才的工单{wording.order_number(tracker, order.number)}里，"
-                                              "不会重复登记。还有别的需要帮您的吗？")
-                return self.stop("dismissed")
+            amended = followups.amend_last_order(dispatcher, tracker)   # "补充一下…": into the order just filed
+            if amended is not None:
+                return amended + self.stop("dismissed")
         done = followups.recent_order(tracker)
         if done and (extract.mobile(text) or extract.caller_means_this_phone(text)) \
                 and not extract.describes(extract.without_numbers(text)):
