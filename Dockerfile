@@ -22,4 +22,4 @@ RUN python -m knowledge.model_convert /models/me5-small \
     && mkdir -p /data && chown 10001 /data
 USER 10001
 EXPOSE 5055 5056 5058 8060
-CMD ["python", "-m", "rasa_sdk", "--actions", "actions", "-p", "5055"]
+CMD ["python", "-m", "actions.server", "--host", "private", "--port", "5055"]

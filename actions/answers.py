@@ -7,12 +7,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import extract, followups
 from actions.forms.base import latest_intent
+from actions.forms.identity import known_account
 from actions.services import services
 
 
 def channel_advice(function_id: str, tracker: Tracker) -> str:
     svc = services()
-    account = tracker.get_slot("verified_account")
+    account = known_account(tracker)
     customer = svc.cis.get_customer(account) if account else None
     channels = svc.catalog.recommend_channels(function_id, customer.channels if customer else None)
     channels = [c for c in channels if c != "hotline"] or channels

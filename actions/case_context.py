@@ -5,6 +5,7 @@ import datetime as dt
 
 from rasa_sdk import Tracker
 
+from actions.forms.identity import known_account
 from actions.services import services
 from backend.spoken import local_time
 
@@ -42,7 +43,7 @@ def transcript(events: list[dict], limit: int = 60) -> list[dict]:
     for e in events:
         if e.get("event") not in ("user", "bot") or not (e.get("text") or "").strip():
             continue
-        meta = e.get("metadata") or {}
+        meta = e.get("metadata") if isinstance(e.get("metadata"), dict) else {}
         who = "customer" if e["event"] == "user" else ("agent" if meta.get("agent") else "bot")
         text = e.get("text") or ""
         if who == "bot":
@@ -123,7 +124,7 @@ def summary(reason: str, channel: str, who: dict | None, functions: list[dict], 
 def build(tracker: Tracker, reason: str) -> tuple[str, dict]:
     events = list(tracker.events)
     slots = {s: tracker.get_slot(s) for s in CONTEXT_SLOTS if tracker.get_slot(s) not in (None, "")}
-    account = tracker.get_slot("verified_account")
+    account = known_account(tracker)
     who = profile(account, tracker.get_slot("caller_phone"))
     turns, functions = transcript(events), recognised(events)
     channel = tracker.get_slot("channel") or "chat"

@@ -93,7 +93,9 @@ def last4_alongside(text: str) -> str | None:
 
 def order_no(text: str, bare_digits: bool = False) -> str | None:
     t = compact(text)
-    m = ORDER_RE.search(t) or (ORDER_DIGITS_RE.search(t) if bare_digits else None)
+    m = ORDER_RE.search(t)
+    if m is None and bare_digits:   # eleven digits alone: an order number, unless they are a mobile number
+        m = next((d for d in ORDER_DIGITS_RE.finditer(t) if not MOBILE_RE.fullmatch(d.group(1))), None)
     return f"G{m.group(1)}" if m else None
 
 
@@ -294,7 +296,8 @@ def without_numbers(text: str) -> str:
     return re.sub(r"[\d\s\-]+", "", compact(text or ""))
 
 
-QUESTION = re.compile(r"[吗呢？?]$|[吗呢][？?]?$|是不是|多少|怎么|什么|要不要|能不能|会不会|收钱|多久|几点|哪里")
+QUESTION = re.compile(r"[吗呢？?]$|[吗呢][？?]?$|是不是|多少|怎么|什么|要不要|能不能|会不会|收钱|多久|几点|哪里"
+                      r"|([\u4e00-\u9fff])(?<![不没])[不没]\1")   # A-not-A: 欠不欠, 有没有, 通没通
 
 
 def asks(text: str) -> bool:

@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import case_context, extract, wording
 from actions.forms.record import file_order
+from actions.forms.identity import known_account
 from actions.services import services
 
 ESCALATION_ENTITY = "escalation_reason"   # set by a channel that detected anger or danger (trigger_intent)
@@ -52,7 +53,7 @@ def callback_order(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
     said = extract.mobile(tracker.latest_message.get("text") or "")
     phone = said or tracker.get_slot("contact_phone") or tracker.get_slot("caller_phone")
     context["contact_phone"] = phone
-    order, new = file_order(tracker, "human_agent", context, account_no=tracker.get_slot("verified_account"))
+    order, new = file_order(tracker, "human_agent", context, account_no=known_account(tracker))
     if not new and phone and order.details.get("contact_phone") != phone:   # "让人工回我电话，我号码…"
         services().cis.amend_work_order(order.number, {"contact_phone": phone}, f"客户留了回电号码：{phone}")
     callback = f"客服会打尾号{phone[-4:]}的电话回复您" if phone else "客服会尽快回复您"

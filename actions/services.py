@@ -8,6 +8,7 @@ from actions.kb_client import KnowledgeClient
 from backend.cis import CIS, SqlCIS
 from backend.contact import ContactStore
 from backend.db import make_engine, make_sessionmaker
+from backend.identity import IdentityStore
 from knowledge.catalog import Catalog, catalog
 
 @dataclass(frozen=True)
@@ -16,12 +17,14 @@ class Services:
     kb: KnowledgeClient
     catalog: Catalog
     contact: ContactStore
+    identity: IdentityStore
 
 
 @lru_cache(maxsize=1)
 def services() -> Services:
     sessions = make_sessionmaker(make_engine())
-    return Services(SqlCIS(sessions), KnowledgeClient.from_env(), catalog(), ContactStore(sessions))
+    return Services(SqlCIS(sessions), KnowledgeClient.from_env(), catalog(), ContactStore(sessions),
+                    IdentityStore(sessions))
 
 
 def money(amount: float) -> str:

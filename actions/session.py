@@ -6,6 +6,9 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import extract
+from actions.services import services
+
+PROOF = ("verified_account", "phone_last4", "holder_name")
 
 
 class ActionSessionStart(Action):
@@ -14,10 +17,12 @@ class ActionSessionStart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         events = [SessionStarted()]
-        # carry over the slots of the previous session (the customer's account stays known)
+        # carry over what the previous session learnt, except any proof of identity: that ends with the session
+        services().identity.forget(tracker.sender_id)
         events += [SlotSet(k, v) for k, v in tracker.current_slot_values().items()
-                   if v is not None and k not in ("requested_slot", "form_outcome")]
-        metadata = tracker.get_slot("session_started_metadata") or {}
+                   if v is not None and k not in ("requested_slot", "form_outcome", *PROOF)]
+        metadata = tracker.get_slot("session_started_metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}   # a channel may send anything here
         channel = metadata.get("channel")
         caller = extract.mobile(str(metadata.get("caller") or ""))
         if channel in ("chat", "voice", "wechat", "app"):

@@ -13,7 +13,7 @@ import math
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -22,6 +22,9 @@ from backend import models as m
 OPEN = ("waiting", "claimed")
 ONLINE_WINDOW = dt.timedelta(seconds=60)   # the console heartbeats every 20 s
 DEFAULT_HANDLE_MINUTES = 5.0
+
+
+CODE_TTL = dt.timedelta(minutes=30)   # continuation codes: short-lived and single use
 
 
 class Conflict(RuntimeError):
@@ -264,7 +267,7 @@ class ContactStore:
                 "handle_minutes": round(self.handle_minutes(), 1)}
 
     # ---- continuing a case on another channel ----
-    def issue_code(self, conversation_id: str, ttl: dt.timedelta = dt.timedelta(hours=24)) -> str:
+    def issue_code(self, conversation_id: str, ttl: dt.timedelta = CODE_TTL) -> str:
         for _ in range(20):
             code = f"{secrets.randbelow(10 ** 6):06d}"
             try:
@@ -283,9 +286,17 @@ class ContactStore:
         raise RuntimeError("no free continuation code")
 
     def redeem_code(self, code: str) -> str | None:
-        with self._sessions() as s:
+        """The case a code continues, once: the code is used up, and any identity proved in that case
+        before is dropped, so whoever holds the code verifies again before hearing account data."""
+        with self._sessions.begin() as s:
             row = s.get(m.ContinuationCode, code.strip())
-            return row.conversation_id if row and row.expires_at > m.utcnow() else None
+            if row is None:
+                return None
+            s.delete(row)
+            if row.expires_at <= m.utcnow():
+                return None
+            s.execute(delete(m.Verification).where(m.Verification.conversation_id == row.conversation_id))
+            return row.conversation_id
 
     def bind(self, channel_user: str, conversation_id: str) -> None:
         with self._sessions.begin() as s:

@@ -165,3 +165,38 @@ class TurnAnalytics(Base):
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Verification(Base):
+    """A customer proved, in one conversation, that they hold one account (户号): by what method, and when.
+
+    Valid while used: it lapses after `identity.IDLE` without use, and never moves to another session."""
+    __tablename__ = "verifications"
+    __table_args__ = (UniqueConstraint("conversation_id", "account_no"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    account_no: Mapped[str] = mapped_column(String(10))
+    method: Mapped[str] = mapped_column(String(16))        # last4 | last4+name
+    strength: Mapped[int] = mapped_column(Integer)          # 1: read the account; 2: change its contact data
+    verified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class VerificationFailure(Base):
+    """One wrong answer to an identity question: counted per conversation, per client and per account."""
+    __tablename__ = "verification_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)    # caller number, chat client address, openid
+    account_no: Mapped[str] = mapped_column(String(16), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class SecurityEvent(Base):
+    """Something a supervisor should see: a lockout after repeated wrong identity answers, and the like."""
+    __tablename__ = "security_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))          # masked
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

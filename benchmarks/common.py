@@ -45,6 +45,16 @@ def percentile(values: list[float], q: float) -> float:
     return round(s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))], 1) if s else 0.0
 
 
+def rasa_auth() -> dict:
+    """Query parameters for Rasa's HTTP API: the token from the environment or from `make run`'s var/secrets.env."""
+    token = os.environ.get("P95598_RASA_TOKEN", "")
+    secrets = ROOT / "var" / "secrets.env"
+    if not token and secrets.exists():
+        token = next((line.split("=", 1)[1] for line in secrets.read_text().splitlines()
+                      if line.startswith("P95598_RASA_TOKEN=")), "")
+    return {"token": token} if token else {}
+
+
 @contextlib.contextmanager
 def running_stack(url: str | None, db_url: str | None = None):
     """Yields the Rasa base URL: the given one, or a fresh stack on free ports with a scratch database
@@ -59,6 +69,7 @@ def running_stack(url: str | None, db_url: str | None = None):
         try:
             stack.start(ensure_model())
             stack.wait_ready()
+            os.environ["P95598_RASA_TOKEN"] = stack.rasa_token
             yield stack.rasa_url
         finally:
             stack.stop()

@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from backend.pii import install_log_masking
+from backend.settings import refuse_unsafe
 from console.app import create_app
 from console.config import ConsoleConfig
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()
+    if a.command == "serve":
+        refuse_unsafe("console")
     cfg = ConsoleConfig.from_env()
     if a.command == "add-agent":
         password = getpass.getpass("password: ")

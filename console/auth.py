@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import ipaddress
+import os
 import secrets
+
 from aiohttp import web
 
 from backend.contact import AgentInfo, ContactStore
@@ -16,17 +19,54 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class LoginThrottle:
-    """At most `limit` failed logins per user name and per client address in `window` seconds."""
+    """Failed logins: at most `limit` per (user name, client address) and `per_address` per address."""
 
-    def __init__(self, limit: int = 5, window: float = 300):
+    def __init__(self, limit: int = 5, window: float = 300, per_address: int = 20):
         self._fails = SlidingWindow(limit, window)
+        self._address = SlidingWindow(per_address, window)
+
+    def _window(self, key: str) -> SlidingWindow:
+        return self._address if key.startswith("ip:") else self._fails
 
     def blocked(self, *keys: str) -> bool:
-        return any(self._fails.count(key) >= self._fails.limit for key in keys)
+        return any(self._window(key).count(key) >= self._window(key).limit for key in keys)
 
     def failed(self, *keys: str) -> None:
         for key in keys:
-            self._fails.hit(key)
+            self._window(key).hit(key)
+
+
+def trusted_proxies() -> list:
+    """P95598_TRUSTED_PROXIES: addresses or networks of our own reverse proxies (ingress), comma-separated."""
+    nets = []
+    for item in os.environ.get("P95598_TRUSTED_PROXIES", "").split(","):
+        try:
+            nets.append(ipaddress.ip_network(item.strip(), strict=False)) if item.strip() else None
+        except ValueError:
+            continue
+    return nets
+
+
+def client_address(request: web.Request) -> str:
+    """The client's address: X-Forwarded-For is believed only when the peer is one of our trusted proxies,
+    and then the right-most address our proxies did not add is the client."""
+    peer = request.remote or ""
+    proxies = trusted_proxies()
+
+    def trusted(addr: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return False
+        return any(ip in net for net in proxies)
+
+    if not proxies or not trusted(peer):
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            return hop
+    return hops[0] if hops else peer
 
 
 def same_origin(request: web.Request) -> bool:

@@ -9,7 +9,7 @@ from aiohttp import WSMsgType, web
 
 from actions.case_context import transcript
 from backend.ratelimit import SlidingWindow
-from console.auth import same_origin
+from console.auth import client_address, same_origin
 from console.config import CONFIG, HUB
 from voice.rasa_client import custom_payload, handoff_of
 from console.pages import render
@@ -35,12 +35,24 @@ async def chat_page(request: web.Request) -> web.StreamResponse:
 
 
 async def continue_link(request: web.Request) -> web.StreamResponse:
-    """/c/123456: the link sent to a caller; opens the chat on the same case."""
-    code, who = request.match_info["code"], identity(request)
-    if who is None:   # first visit: get a cookie, then come back here
-        raise with_identity(request, web.HTTPFound(request.path))
-    await request.app[HUB].customer_says(who, "chat", f"续办{code}", {})
-    raise web.HTTPFound("/chat")
+    """/c/123456: the link sent to a caller. Opening it changes nothing: the chat page asks the customer, and
+    only their click binds the case (POST /chat/continue, same origin)."""
+    raise with_identity(request, web.HTTPFound(f"/chat?continue={request.match_info['code']}"))
+
+
+async def continue_case(request: web.Request) -> web.Response:
+    who = identity(request)
+    if who is None or not same_origin(request):
+        raise web.HTTPForbidden(text="open the chat page first")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="JSON body expected") from None
+    code = str(body.get("code") or "") if isinstance(body, dict) else ""
+    if not (len(code) == 6 and code.isdigit()):
+        raise web.HTTPBadRequest(text="a 6-digit code expected")
+    replies = await request.app[HUB].customer_says(who, "chat", f"续办{code}", {"client": client_address(request)})
+    return web.json_response({"messages": to_browser(replies), "continued": bool(custom_payload(replies, "continued"))})
 
 
 async def new_code(request: web.Request) -> web.Response:
@@ -103,7 +115,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json({"type": "message", "who": "bot", "text": "请输入您要咨询的内容。"})
                 continue
             await ws.send_json({"type": "typing", "on": True})
-            replies = await hub.customer_says(who, "chat", text, {"channel": "chat"})
+            replies = await hub.customer_says(who, "chat", text, {"channel": "chat", "client": client_address(request)})
             moved = custom_payload(replies, "continued")
             for item in to_browser(replies):
                 await ws.send_json(item)
@@ -129,5 +141,6 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/chat", chat_page)
     r.add_get("/chat/ws", chat_socket)
     r.add_post("/chat/code", new_code)
+    r.add_post("/chat/continue", continue_case)
     r.add_get(r"/c/{code:\d{6}}", continue_link)
     r.add_static("/chat/static", Path(__file__).parent / "static")

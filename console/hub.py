@@ -20,6 +20,8 @@ from aiohttp import web
 
 from backend.contact import ContactStore, EscalationInfo
 from backend.models import utcnow
+from backend.pii import mask, mask_value
+from backend.ratelimit import SlidingWindow
 from console.bus import LocalBus
 from voice.rasa_client import RasaClient, RasaUnavailable, handoff_of
 
@@ -36,6 +38,8 @@ class Hub:
         self.customers: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self.agents: dict[int, set[web.WebSocketResponse]] = defaultdict(set)
         self.supervisors: set[int] = set()
+        self.code_failures = {"identity": SlidingWindow(5, 600), "client": SlidingWindow(10, 600),
+                              "all": SlidingWindow(60, 60)}   # wrong continuation codes
 
     async def _db(self, fn, *args):
         return await asyncio.to_thread(fn, *args)
@@ -49,7 +53,7 @@ class Hub:
         text = (text or "")[:MAX_TEXT]
         code = CODE.match(text)
         if code:
-            return await self.continue_case(channel_user, code.group(1))
+            return await self.continue_case(channel_user, code.group(1), str(metadata.get("client") or ""))
         conversation = await self._db(self.contact.conversation_of, channel_user)
         case = await self._db(self.contact.open_case, conversation)
         metadata = {**metadata, "channel": channel}
@@ -66,9 +70,15 @@ class Hub:
             await self.broadcast({"type": "queue"})
         return replies
 
-    async def continue_case(self, channel_user: str, code: str) -> list[dict]:
+    async def continue_case(self, channel_user: str, code: str, client: str = "") -> list[dict]:
+        """A continuation code: single use; wrong guesses limited per identity, per client address and overall."""
+        keys = [("identity", channel_user), ("all", "all")] + ([("client", client)] if client else [])
+        if any(self.code_failures[w].count(k) >= self.code_failures[w].limit for w, k in keys):
+            return [{"text": "续办码输错的次数太多了，请稍后再试；也可以直接告诉我您要办什么。"}]
         conversation = await self._db(self.contact.redeem_code, code)
         if conversation is None:
+            for w, k in keys:
+                self.code_failures[w].hit(k)
             return [{"text": "这个续办码不对或者已经过期了，请核对一下；也可以直接告诉我您要办什么。"}]
         await self._db(self.contact.bind, channel_user, conversation)
         return [{"text": "好的，已经接上您之前的业务，刚才的记录都在。请继续说吧。"},
@@ -136,10 +146,13 @@ class Hub:
         payload, to = message.get("payload") or {}, message.get("to")
         if to == "customer":
             sockets = list(self.customers.get(message.get("conversation", ""), ()))
-        elif to == "case_agents":
+        elif to == "case_agents":   # personal numbers in full for the case's owner only, as in the HTTP views
             owner = message.get("owner")
             ids = set(self.agents) if owner is None else {owner} | self.supervisors
-            sockets = [ws for agent_id in ids for ws in list(self.agents.get(agent_id, ()))]
+            for agent_id in ids:
+                for ws in list(self.agents.get(agent_id, ())):
+                    await _send(ws, payload if agent_id == owner else mask_value(payload))
+            return
         else:
             sockets = [ws for group in list(self.agents.values()) for ws in list(group)]
         for ws in sockets:
@@ -163,7 +176,7 @@ class Hub:
                 since = max(since, case.updated_at)
                 kind = "new_case" if case.status == "waiting" and case.agent_id is None else "case"
                 await self.on_bus({"to": "agents", "payload": {"type": kind, "case": case.id, "status": case.status,
-                                      "channel": case.channel, "summary": case.summary.split("\n")[0]}})
+                                      "channel": case.channel, "summary": mask(case.summary.split("\n")[0])}})
             if len(seen) > 5000:
                 seen = {k for k in seen if k[1] >= since - dt.timedelta(seconds=5)}
 

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import WSMsgType, web
 
 from console import agent_api
-from console.auth import (LoginThrottle, SESSION_COOKIE, agent_of, login_csrf_ok, set_login_csrf,
+from console.auth import (LoginThrottle, SESSION_COOKIE, agent_of, client_address, login_csrf_ok, set_login_csrf,
                           require_supervisor, set_session_cookie)
 from console.config import CONFIG, HUB
 
@@ -43,7 +43,8 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     cfg, throttle = request.app[CONFIG], request.app[THROTTLE]
     username, password = str(form.get("username", ""))[:32], str(form.get("password", ""))[:128]
-    keys = (f"user:{username}", f"ip:{request.remote}")
+    # per account *from this address*, and per address: a person elsewhere can never lock an agent out
+    keys = (f"user:{username}@{client_address(request)}", f"ip:{client_address(request)}")
     error = ""
     if not login_csrf_ok(request, str(form.get("csrf", ""))):
         error = "页面已过期，请重新登录。"

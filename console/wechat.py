@@ -120,6 +120,7 @@ class WeChatWebhook:
         self.token, self.account, self.hub, self.sender = token, account, hub, sender
         self.window, self.max_skew = window, max_skew
         self.seen: OrderedDict[str, float] = OrderedDict()
+        self.signed: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()   # (timestamp, nonce) -> message
         self.deliveries: set[asyncio.Task] = set()
         self.per_sender = SlidingWindow(limit=20, window=60.0)
 
@@ -142,6 +143,8 @@ class WeChatWebhook:
             message = parse_message(await request.clone(client_max_size=MAX_BODY_BYTES + 1).read())
         except ValueError as e:
             return web.Response(status=400, text=str(e))
+        if not self.first_use(request.query.get("timestamp", ""), request.query.get("nonce", ""), message):
+            raise web.HTTPForbidden(text="signature already used for another message")
         if self.already_seen(message):
             return web.Response(text=ACK)
         text = text_for_bot(message)
@@ -153,6 +156,17 @@ class WeChatWebhook:
             return web.Response(text=ACK)
         reply = passive_text_reply(message["FromUserName"], message["ToUserName"] or self.account, answer)
         return web.Response(text=reply, content_type="application/xml")
+
+    def first_use(self, timestamp: str, nonce: str, message: dict[str, str]) -> bool:
+        """The query signature does not cover the body: a signed (timestamp, nonce) is good for the one message
+        it first came with (WeChat's own retries of it included) within the allowed clock skew, never another."""
+        key = message.get("MsgId") or f"{message['FromUserName']}:{message.get('CreateTime', '')}:{message.get('Event', '')}"
+        now = time.monotonic()
+        while self.signed and (len(self.signed) >= DEDUP_MAX_ENTRIES
+                               or next(iter(self.signed.values()))[1] < now - 2 * self.max_skew):
+            self.signed.popitem(last=False)
+        first = self.signed.setdefault((timestamp, nonce), (key, now))
+        return first[0] == key
 
     def already_seen(self, message: dict[str, str]) -> bool:
         """A retry of a message of the last DEDUP_SECONDS (events have no MsgId: sender and time stand in)."""

@@ -69,7 +69,9 @@ def cmd_match(a) -> int:
 
 def cmd_serve(a) -> int:
     from aiohttp import web
+    from backend.settings import refuse_unsafe
     from knowledge.service import create_app
+    refuse_unsafe("knowledge")
     web.run_app(create_app(), host=a.host, port=a.port, print=lambda *_: None)
     return 0
 

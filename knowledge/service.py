@@ -97,7 +97,10 @@ def _top_k(body: dict, default: int) -> int:
 
 async def match(request: web.Request) -> web.Response:
     body = await _json(request, "text")
-    channels = body.get("customer_channels") if isinstance(body.get("customer_channels"), list) else None
+    channels = body.get("customer_channels")
+    if channels is not None and not (isinstance(channels, list) and all(isinstance(c, str) for c in channels)):
+        raise web.HTTPBadRequest(text='{"error": "\\"customer_channels\\" must be a list of strings"}',
+                                 content_type="application/json")
     k = request.app[KNOWLEDGE]
     result = await asyncio.get_running_loop().run_in_executor(
         request.app[POOL], k.match, body.get("text", "")[:MAX_TEXT], _top_k(body, 3), channels)

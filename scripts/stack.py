@@ -23,6 +23,7 @@ from pathlib import Path
 
 import requests
 
+from backend.settings import ensure_dev_secrets, production, refuse_unsafe
 from scripts.profiles import ScaleProfile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +102,15 @@ class Stack:
     seed: bool = True
     procs: list[subprocess.Popen] = field(default_factory=list)
     commands: dict = field(default_factory=dict)
+    secrets: dict = field(default_factory=dict)   # shared tokens (backend/settings.py), filled by start()
+
+    @property
+    def rasa_token(self) -> str:
+        return self.secrets.get("P95598_RASA_TOKEN", "")
+
+    def api(self, path: str) -> str:
+        """A URL of Rasa's HTTP API (not the channels), with the token it requires."""
+        return f"{self.rasa_url}{path}{'&' if '?' in path else '?'}token={self.rasa_token}"
 
     @property
     def rasa_url(self) -> str:
@@ -118,6 +128,7 @@ class Stack:
             "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
             "P95598_RASA_URL": self.rasa_url, "MALLOC_ARENA_MAX": "2",
             **({"P95598_CONSOLE_URL": self.console_url} if self.console_port else {}),
+            **self.secrets,
             **self.extra_env,
         })
 
@@ -159,6 +170,10 @@ class Stack:
                                    "Stop it, or choose other ports with P95598_RASA_PORT / P95598_ACTION_PORT / "
                                    "P95598_KNOWLEDGE_PORT / P95598_VOICE_PORT / P95598_CONSOLE_PORT")
         app = _python("APP_PY")
+        env = {**os.environ, **self.extra_env}
+        refuse_unsafe("stack", env)
+        self.secrets = {k: env[k] for k in ("P95598_RASA_TOKEN", "P95598_ACTION_TOKEN", "P95598_STREAM_SECRET")} \
+            if production(env) else ensure_dev_secrets(self.var, env)
         if self.scale:
             self.scale.ensure_database()
         if self.seed:
@@ -166,21 +181,22 @@ class Stack:
                            stdout=subprocess.DEVNULL)
         if self.scale:
             self._spawn("analytics", [app, "-m", "analytics", "consume"])
-        self._spawn("actions", [app, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)])
+        self._spawn("actions", [app, "-m", "actions.server", "--port", str(self.action_port)])
         if self.with_knowledge:
             self._spawn("knowledge", [app, "-m", "knowledge", "serve", "--port", str(self.knowledge_port)])
         if self.console_port:
             self._spawn("console", [app, "-m", "console", "serve", "--port", str(self.console_port)])
         if self.voice_port:
             self._spawn("voice", [app, "-m", "voice", "serve", "--port", str(self.voice_port)])
-        self._spawn("rasa", [_python("RASA_PY"), "-m", "rasa", "run", "--enable-api", "--cors", "*", "-m", str(model),
+        cors = self.env.get("P95598_RASA_CORS") or (self.console_url if self.console_port else "http://127.0.0.1")
+        self._spawn("rasa", [_python("RASA_PY"), "-m", "scripts.rasa_server", "--cors", cors, "-m", str(model),
                              "--endpoints", "bot/endpoints.scale.yml" if self.scale else "bot/endpoints.yml",
                              "--credentials", "bot/credentials.yml",
                              "-p", str(self.rasa_port), "-i", "127.0.0.1"])
         return self
 
     def wait_ready(self, timeout: float = 900, only: tuple[str, ...] | None = None) -> None:
-        checks = {"rasa": f"{self.rasa_url}/status", "actions": f"http://127.0.0.1:{self.action_port}/health"}
+        checks = {"rasa": self.api("/status"), "actions": f"http://127.0.0.1:{self.action_port}/health"}
         if self.with_knowledge:
             checks["knowledge"] = f"http://127.0.0.1:{self.knowledge_port}/health"
         if self.voice_port:
@@ -226,6 +242,7 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m scripts.stack")
     p.add_argument("command", choices=["model", "run"])
     a = p.parse_args()
+    refuse_unsafe("stack")
     model = ensure_model()
     if a.command == "model":
         print(model)
@@ -250,7 +267,7 @@ def main() -> None:
         print(f"""
   95598 智能客服 is running.
     REST channel : POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "u1", "message": "我家停电了"}}
-    HTTP API     : {stack.rasa_url}/model/parse   (intent = service function id)
+    HTTP API     : {stack.rasa_url}/model/parse?token=…   (token in {stack.var}/secrets.env; intent = function id)
     Chat page    : {stack.console_url}/chat   (WeChat-style, on a phone too)
     Agent console: {stack.console_url}/console  demo logins 1001 / 1002 (agents), 9001 (supervisor),
                    password {os.environ.get("P95598_DEMO_PASSWORD", "95598demo")} (set P95598_DEMO_PASSWORD)

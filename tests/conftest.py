@@ -66,7 +66,8 @@ def stack(tmp_path_factory, seeded_db_url):
     var = tmp_path_factory.mktemp("stack")
     s = Stack(var=var, rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
               db_url=seeded_db_url, console_port=free_port(),
-              extra_env={"P95598_WECHAT_TOKEN": WECHAT_TOKEN, "P95598_DEMO_PASSWORD": DEMO_PASSWORD})
+              extra_env={"P95598_WECHAT_TOKEN": WECHAT_TOKEN, "P95598_DEMO_PASSWORD": DEMO_PASSWORD,
+                         "P95598_TRUSTED_PROXIES": "127.0.0.1"})   # tests play clients behind our proxy
     try:
         s.start(ensure_model())
         s.wait_ready()
@@ -93,6 +94,10 @@ class Conversation:
                           timeout=60)
         r.raise_for_status()
         self.replies = r.json()
+        return "\n".join(m.get("text", "") for m in self.replies)
+
+    @property
+    def replies_text(self) -> str:
         return "\n".join(m.get("text", "") for m in self.replies)
 
     @property

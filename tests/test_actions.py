@@ -87,7 +87,7 @@ def test_side_question_is_answered_and_form_continues(domain):
 def test_wrong_phone_digits_reveal_nothing_and_third_miss_offers_a_human(domain):
     t = tracker("1234", "inform", slots={"requested_slot": "phone_last4", "account_no": "3201000001"})
     events, texts, _ = run(ValidateBillQueryForm(), t, domain)
-    assert slot_events(events)["phone_last4"] is None and "不一致" in texts[0] and "0001" not in texts[0]
+    assert slot_events(events)["phone_last4"] is None and "对不上" in texts[0] and "1391234" not in texts[0]
     t = tracker("不知道", "deny", slots={"requested_slot": "phone_last4", "account_no": "3201000001",
                                         "slot_attempts": 2})
     events, texts, messages = run(ValidateBillQueryForm(), t, domain)

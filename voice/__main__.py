@@ -12,6 +12,7 @@ import sys
 from aiohttp import web
 
 from backend.pii import install_log_masking
+from backend.settings import refuse_unsafe
 from voice.config import ConfigError, VoiceConfig
 from voice.gateway import create_app
 
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"voice gateway: {e}")
     logging.getLogger("voice").info("public URL %s, stream %s, Rasa %s", config.public_url, config.stream_url,
                                     config.rasa_url)
+    refuse_unsafe("voice")
     web.run_app(create_app(config), host=a.host, port=a.port, print=None)
 
 

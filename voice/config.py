@@ -1,6 +1,8 @@
 """The voice gateway's settings: one typed object, read from the environment, checked when it is built."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ class VoiceConfig:
     inter_digit_seconds: float = 4.0     # a key sequence (户号, phone) is taken as finished after this pause
     playback_lead_ms: int = 100          # outbound audio runs this far ahead of real time
     rasa_timeout_seconds: float = 30.0
+    stream_secret: str = ""              # signs the per-call token (voice/call_token.py); default: derived from auth_token
 
     def __post_init__(self):
         if not self.auth_token:
@@ -40,6 +43,9 @@ class VoiceConfig:
             raise ConfigError("playback lead must be between 0 and 1000 ms")
         if self.no_input_seconds <= 0 or self.inter_digit_seconds <= 0:
             raise ConfigError("timeouts must be positive")
+        if not self.stream_secret:   # a key of its own, never the Twilio token itself
+            derived = hmac.new(self.auth_token.encode(), b"p95598 call token", hashlib.sha256).hexdigest()
+            object.__setattr__(self, "stream_secret", derived)
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         object.__setattr__(self, "rasa_url", self.rasa_url.rstrip("/"))
 
@@ -65,6 +71,7 @@ class VoiceConfig:
             prompt_cache_dir=env.get("P95598_PROMPT_CACHE") or str(
                 Path(env.get("P95598_CACHE", Path.home() / ".cache" / "p95598")) / "prompts"),
             agent_queue=env.get("P95598_AGENT_QUEUE", "95598"),
+            stream_secret=env.get("P95598_STREAM_SECRET", ""),
             require_stream_signature=env.get("P95598_REQUIRE_STREAM_SIGNATURE", "1") not in ("0", "false", "no"),
         )
         values.update(overrides)

@@ -14,6 +14,7 @@ are opened/closed in cleanup_ctx.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import weakref
@@ -28,7 +29,7 @@ from backend.cis import CIS, SqlCIS
 from backend.contact import ContactStore
 from backend.db import make_engine, make_sessionmaker
 from backend.ratelimit import SlidingWindow
-from voice import prompts, twiml
+from voice import call_token, prompts, twiml
 from voice.call import CallSession
 from voice.call_log import CallLog
 from voice.config import VoiceConfig
@@ -170,7 +171,8 @@ async def incoming(request: web.Request) -> web.Response:
         return web.Response(text=twiml.say_and_hang_up(prompts.TOO_MANY_CALLS), content_type="text/xml")
     request.app[CALLS].status(call_sid, form.get("CallStatus") or "ringing", caller)
     config = request.app[CONFIG]
-    body = twiml.connect_stream(config.stream_url, {"caller": caller, "callSid": call_sid},
+    token = call_token.mint(config.stream_secret, call_sid, caller)
+    body = twiml.connect_stream(config.stream_url, {"caller": caller, "callSid": call_sid, "token": token},
                                 action_url=config.webhook_url("/voice/after-stream"))
     return web.Response(text=body, content_type="text/xml")
 
@@ -278,6 +280,10 @@ async def _dispatch(app: web.Application, ws: web.WebSocketResponse, session: Ca
 async def _start_call(app: web.Application, ws: web.WebSocketResponse, event: twiml.StreamEvent) -> CallSession:
     services, config = app[SERVICES], app[CONFIG]
     call_sid = event.call_sid or event.parameters.get("callSid") or event.stream_sid
+    caller = event.parameters.get("caller", "")
+    if caller and not call_token.valid(config.stream_secret, event.parameters.get("token", ""), call_sid, caller):
+        log.warning("media stream %s names a caller without a valid call token: treated as unknown", call_sid)
+        event = dataclasses.replace(event, parameters={k: v for k, v in event.parameters.items() if k != "caller"})
 
     async def send(text: str) -> None:
         if ws.closed:

@@ -3,6 +3,7 @@ API to read, extend and resume conversations, trigger_intent for escalations a c
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,15 +41,18 @@ class PendingForm:
 class RasaClient:
     session_minutes = 60   # bot/domain session_config.session_expiration_time
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str, timeout: float = 30.0):
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, timeout: float = 30.0, token: str | None = None):
         self._http = http
         self._base = base_url.rstrip("/")
+        token = os.environ.get("P95598_RASA_TOKEN", "") if token is None else token
+        self._auth = {"token": token} if token else {}   # Rasa's HTTP API (--auth-token); channels need none
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def _post(self, path: str, body: Any, params: dict | None = None, *, answer: bool = True) -> Any:
         """POST JSON; the JSON answer (None when `answer` is False). Anything but a 200 -> RasaUnavailable."""
         try:
-            async with self._http.post(f"{self._base}{path}", json=body, params=params, timeout=self._timeout) as r:
+            async with self._http.post(f"{self._base}{path}", json=body, params={**self._auth, **(params or {})},
+                                       timeout=self._timeout) as r:
                 if r.status != 200:
                     raise RasaUnavailable(f"Rasa answered {r.status}: {(await r.text())[:200]}")
                 return await r.json(content_type=None) if answer else None
@@ -75,7 +79,8 @@ class RasaClient:
         """The conversation's tracker (events of the current session and after), {} when unavailable."""
         try:
             async with self._http.get(f"{self._base}/conversations/{sender}/tracker",
-                                      params={"include_events": "AFTER_RESTART"}, timeout=self._timeout) as r:
+                                      params={**self._auth, "include_events": "AFTER_RESTART"},
+                                      timeout=self._timeout) as r:
                 tracker = await r.json(content_type=None) if r.status == 200 else {}
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             log.info("tracker of %s not available: %r", sender, e)

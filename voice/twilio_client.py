@@ -25,6 +25,7 @@ import numpy as np
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from voice import call_token
 from voice.asr import ScriptedRecognizer
 from voice.audio import pcm16_to_ulaw
 from voice.config import VoiceConfig
@@ -196,6 +197,9 @@ class Harness:
         ws = await self.http.ws_connect(self.base + "/voice/stream", headers=headers)
         fake = FakeTwilioCall(ws, call_sid, "MZ" + call_sid[2:], **options)
         reader = asyncio.create_task(fake.run())
+        if parameters is None and caller and signed:   # as if /voice/incoming had answered with its TwiML
+            parameters = {"callSid": call_sid, "caller": caller,
+                          "token": call_token.mint(self.app[CONFIG].stream_secret, call_sid, caller)}
         await fake.start(caller, parameters)
         try:
             yield fake

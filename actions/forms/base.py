@@ -21,6 +21,7 @@ from actions import extract, followups, wording
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
 from actions.forms.confirm import CONFIRM_REPROMPT, CONFIRM_SLOT, DESCRIPTION_SLOTS, SLOT_LABELS, ReadBack
+from actions.forms.identity import IdentityChecks, known_account
 
 REPROMPTS = {   # slot -> (chat, voice)
     "account_no": ("户号好像不对，户号是十位数字，在电费单上能找到。", "不好意思，没听清户号。户号是十位数字，在电费单上能找到。"),
@@ -61,7 +62,7 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return next(tracker.get_latest_entity_values(name), None)
 
 
-class ServiceForm(ReadBack, FormValidationAction):
+class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
     form: ClassVar[str] = ""
     function_id: ClassVar[str] = ""
     phone_slot: ClassVar[str] = "contact_phone"     # where an 11-digit number goes
@@ -124,7 +125,9 @@ class ServiceForm(ReadBack, FormValidationAction):
         if requested == CONFIRM_SLOT and not values and extract.asks(text) and not extract.yes_no(text):
             return self.answer_side_question(dispatcher, text, intent if side else self.function_id)
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
-            if confidence >= SWITCH_CONFIDENCE and f"{intent}_form" in domain.get("forms", {}) and not extract.asks(text):
+            instead = re.match(r"(?:不是|不|没|别)", text) and extract.requests_something(text)   # "不是坏了，是…我想申请增容"
+            if (confidence >= SWITCH_CONFIDENCE or instead) and f"{intent}_form" in domain.get("forms", {}) \
+                    and not extract.asks(text):
                 dispatcher.utter_message(text=f"好的，先帮您办理{services().catalog.name(intent)}。")
                 return self.stop(f"switch:{intent}")
             return self.answer_side_question(dispatcher, text, intent)
@@ -144,7 +147,7 @@ class ServiceForm(ReadBack, FormValidationAction):
                 tracker.slots[key] = val
         if values.get("account_no") and "phone_last4" not in required and not tracker.get_slot("verified_account"):
             last4 = extract.last4_alongside(text)   # 户号 + 尾号 given anyway: the customer is verified for later
-            if last4 and services().cis.verify_identity(values["account_no"], last4):
+            if last4 and self.verify_alongside(tracker, values["account_no"], last4):
                 events.append(SlotSet("verified_account", values["account_no"]))
                 tracker.slots["verified_account"] = values["account_no"]
         events += self.prefill(tracker, required)
@@ -261,6 +264,9 @@ class ServiceForm(ReadBack, FormValidationAction):
         values = {**tracker.current_slot_values(), **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}
         if tracker.get_slot("form_outcome") or any(values.get(slot) is None for slot in required):
             return []
+        unproven = self.unproven(tracker, values, required)
+        if unproven:   # the proof is for another account, or has lapsed: ask again
+            return [SlotSet(k, v) for k, v in unproven.items()]
         tracker.slots.update(values)
         done = await self.complete(dispatcher, tracker, domain)
         return done + [SlotSet("last_function", self.function_id), SlotSet("form_outcome", "completed")]
@@ -295,6 +301,8 @@ class ServiceForm(ReadBack, FormValidationAction):
         elif found["address"] and found["address"] == extract.district(found["address"]) and not asked("address"):
             found["address"] = None
         found["phone_last4"] = extract.last4_alongside(text)
+        if asked("holder_name"):
+            found["holder_name"] = text[:20]
         if asked("phone_last4") and not found["phone_last4"]:
             full = extract.mobile(text)
             found["phone_last4"] = full[-4:] if full else extract.last4(text)
@@ -332,13 +340,11 @@ class ServiceForm(ReadBack, FormValidationAction):
     def prefill(self, tracker: Tracker, required: list[str]) -> list[EventType]:
         """Details already known in this conversation are not asked again."""
         events = []
-        verified = tracker.get_slot("verified_account")
+        verified = known_account(tracker)
         if "account_no" in required and verified and not tracker.get_slot("account_no"):
             events.append(SlotSet("account_no", verified))
             tracker.slots["account_no"] = verified
-        if "phone_last4" in required and verified and tracker.get_slot("account_no") == verified \
-                and not tracker.get_slot("phone_last4"):
-            events.append(SlotSet("phone_last4", "已核验"))
+        events += [SlotSet(k, v) for k, v in self.proven_prefill(tracker, required).items()]
         caller = tracker.get_slot("caller_phone")
         if "contact_phone" in required and caller and not tracker.get_slot("contact_phone"):
             events.append(SlotSet("contact_phone", caller))
@@ -388,19 +394,6 @@ class ServiceForm(ReadBack, FormValidationAction):
                 SlotSet("requested_slot", None)]
 
     # --- checks shared by several forms ---------------------------------------------------------------
-    async def validate_account_no(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        if services().cis.get_customer(value) is None:
-            dispatcher.utter_message(text=f"没有查到户号{value}，请您核对一下再说一遍。")
-            return {"account_no": None}
-        return {"account_no": value}
-
-    async def validate_phone_last4(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        account = tracker.get_slot("account_no")
-        if account and services().cis.verify_identity(account, value):
-            return {"phone_last4": value, "verified_account": account}
-        dispatcher.utter_message(text="手机号后四位和我们登记的不一致，请您再核对一下。")
-        return {"phone_last4": None}
-
     async def validate_contact_phone(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         return {"contact_phone": value}
 

@@ -6,6 +6,7 @@ from rasa_sdk.events import SlotSet
 from actions import extract, wording
 from actions.forms.base import ServiceForm, safety_advice
 from actions.forms.record import file_order
+from actions.forms.identity import known_account
 from actions.services import services
 
 
@@ -34,7 +35,7 @@ class ValidateFaultRepairForm(ServiceForm):
         cis, address = services().cis, tracker.get_slot("address")
         area = cis.find_area(address)
         urgent = bool(tracker.get_slot("safety_risk"))
-        account = tracker.get_slot("verified_account") or tracker.get_slot("account_no")
+        account = known_account(tracker) or tracker.get_slot("account_no")
         order, new = file_order(tracker, self.function_id, {
             "address": address, "area": area[1] if area else None, "description": tracker.get_slot("fault_desc"),
             "safety_risk": urgent, "contact_phone": tracker.get_slot("contact_phone")},
@@ -60,7 +61,7 @@ class ValidateOutageQueryForm(ServiceForm):
 
     def prefill(self, tracker, required):
         events = super().prefill(tracker, required)
-        account = tracker.get_slot("verified_account") or tracker.get_slot("account_no")
+        account = known_account(tracker)   # an address is read out only for a proved account
         customer = services().cis.get_customer(account) if account else None
         if customer is None and tracker.get_slot("caller_phone"):
             customer = services().cis.find_customer_by_phone(tracker.get_slot("caller_phone"))

@@ -1,13 +1,20 @@
-"""Work-order progress by order number, or the open orders of a 户号."""
+"""Work-order progress by order number, or the open orders of a 户号.
+
+Disclosure (see actions/disclosure.py): the status of an order is told to the conversation that filed it or
+to someone who proves the order's account; anyone else hears only that the order exists. Who reported an
+order (a 窃电举报 above all) is never told.
+"""
 from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
 
 from actions import wording
 from actions.forms.base import ServiceForm
+from actions.forms.identity import verified
 from actions.services import services
 
 CLOSING = "还有别的需要帮您的吗？"
+NOT_FOUND = "没有查到{}，请您核对一下。"
 
 
 class ValidateProgressQueryForm(ServiceForm):
@@ -22,21 +29,58 @@ class ValidateProgressQueryForm(ServiceForm):
             orders = services().cis.conversation_orders(tracker.sender_id)
             if orders:
                 events.append(SlotSet("order_ref", orders[0].number))
+                tracker.slots["order_ref"] = orders[0].number
+        if tracker.get_slot("order_ref") and not tracker.get_slot("phone_last4") and self.entitled(tracker):
+            events.append(SlotSet("phone_last4", "已核验"))
         return events
 
+    def account_to_prove(self, tracker) -> str | None:
+        ref = tracker.get_slot("order_ref") or ""
+        if not ref.startswith("G"):
+            return ref or None
+        order = services().cis.get_work_order(ref)
+        return order.account_no if order else None
+
+    def entitled(self, tracker) -> bool:
+        """This conversation filed the order, or has proved the account it belongs to."""
+        ref = tracker.get_slot("order_ref") or ""
+        if ref.startswith("G"):
+            order = services().cis.get_work_order(ref)
+            if order and order.conversation_id == tracker.sender_id:
+                return True
+        return verified(tracker, self.account_to_prove(tracker))
+
+    def unproven(self, tracker, values, required):
+        return {}   # complete() tells only what the proof allows
+
     async def validate_order_ref(self, value, dispatcher, tracker, domain):
-        cis = services().cis
+        events = {"order_ref": value, "phone_last4": None}
         if value.startswith("G"):
-            if cis.get_work_order(value) is None:
-                dispatcher.utter_message(text=f"没有查到工单{wording.order_number(tracker, value)}，请您核对一下。")
+            order = services().cis.get_work_order(value)
+            if order is None:
+                dispatcher.utter_message(text=NOT_FOUND.format(f"工单{wording.order_number(tracker, value)}"))
                 return {"order_ref": None}
-        elif cis.get_customer(value) is None:
-            dispatcher.utter_message(text=f"没有查到户号{value}，请您核对一下。")
-            return {"order_ref": None}
-        return {"order_ref": value}
+            if not order.account_no and order.conversation_id != tracker.sender_id:
+                events["phone_last4"] = "无"   # no account to prove: only that it exists can be told
+        tracker.slots["order_ref"] = value
+        if self.entitled(tracker):
+            events["phone_last4"] = "已核验"
+        return events
+
+    async def validate_phone_last4(self, value, dispatcher, tracker, domain):
+        if value == "无":
+            return {"phone_last4": value}
+        return await super().validate_phone_last4(value, dispatcher, tracker, domain)
 
     async def complete(self, dispatcher, tracker, domain):
         cis, catalog, ref = services().cis, services().catalog, tracker.get_slot("order_ref")
+        if not self.entitled(tracker):
+            if ref.startswith("G"):
+                dispatcher.utter_message(text=f"工单{wording.order_number(tracker, ref)}已经在系统里登记了。为了保护客户信息，"
+                                              "具体进度只能告诉办理这张工单的客户本人。" + CLOSING)
+            else:
+                dispatcher.utter_message(text="为了保护客户信息，暂时不能查询这个户号的工单。" + CLOSING)
+            return []
         orders = [cis.get_work_order(ref)] if ref.startswith("G") else cis.open_work_orders(ref)
         if not orders:
             dispatcher.utter_message(text="这个户号目前没有正在处理的工单。" + CLOSING)

@@ -6,6 +6,7 @@ from rasa_sdk.events import SlotSet
 from actions import extract, wording
 from actions.forms.base import CONFIRM_SLOT, ServiceForm
 from actions.forms.record import file_order
+from actions.forms.identity import known_account
 from actions.services import services
 
 CLOSING = "还有别的需要帮您的吗？"
@@ -20,7 +21,7 @@ class ReportForm(ServiceForm):
         details = {s: tracker.get_slot(s) for s in slots if s not in ("phone_last4", CONFIRM_SLOT)}
         details.update(self.more_details(tracker, details))
         urgent = extract.dangerous(" ".join(self.form_texts(tracker) + [str(details.get("details") or "")]))
-        account = tracker.get_slot("verified_account") or tracker.get_slot("account_no")
+        account = known_account(tracker) or tracker.get_slot("account_no")
         order, new = file_order(tracker, self.function_id, details, account_no=account,
                                 priority="urgent" if urgent else "normal")
         number = wording.order_number(tracker, order.number)

@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 import requests
 
-from benchmarks.common import command_line, percentile, table, write_results
+from benchmarks.common import command_line, percentile, rasa_auth, table, write_results
 from console.clients import ChatCustomer, new_session, texts
 from console.hub import SORRY
 
@@ -114,7 +114,7 @@ async def phone_calls(n: int, rasa_url: str, db_url: str, deadline: float, stats
 def lost_turns(rasa_url: str, conversations: list[tuple[str, int]]) -> int:
     lost = 0
     for sender, sent in conversations:
-        tracker = requests.get(f"{rasa_url}/conversations/{sender}/tracker", timeout=30).json()
+        tracker = requests.get(f"{rasa_url}/conversations/{sender}/tracker", params=rasa_auth(), timeout=30).json()
         stored = sum(1 for e in tracker.get("events", []) if e.get("event") == "user")
         lost += max(0, sent - stored)
     return lost

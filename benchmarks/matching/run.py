@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import requests
 
-from benchmarks.common import ROOT, accuracy_f1, command_line, decisions, heldout, percentile, running_stack, table, write_results
+from benchmarks.common import (ROOT, accuracy_f1, command_line, decisions, heldout, percentile, rasa_auth,
+                               running_stack, table, write_results)
 from knowledge.embedder import Embedder
 from knowledge.faq import BM25Baseline, FaqDoc, FaqIndex
 from knowledge.kb import load_articles
@@ -33,7 +34,7 @@ def routing(url: str) -> dict:
     items = heldout()
     gold = [it["function"] for it in items]
     with requests.Session() as s:
-        parsed = [s.post(f"{url}/model/parse", json={"text": it["text"]}, timeout=30).json() for it in items]
+        parsed = [s.post(f"{url}/model/parse", params=rasa_auth(), json={"text": it["text"]}, timeout=30).json() for it in items]
     d = decisions(parsed)
     if d["diet_top1"] == d["served_top1"] and set(d["matcher_top1"]) == {"none"}:
         raise RuntimeError("the served model did not call the matcher: is the knowledge service up?")

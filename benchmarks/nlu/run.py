@@ -15,7 +15,8 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.common import accuracy_f1, command_line, confusions, decisions, heldout, percentile, running_stack, table, write_results
+from benchmarks.common import (accuracy_f1, command_line, confusions, decisions, heldout, percentile, rasa_auth,
+                               running_stack, table, write_results)
 
 OUT = Path(__file__).resolve().parent / "results.json"
 FLOW = ["我家停电了", "城东区和平路12号3单元501室", "没有", "13912340001", "谢谢", "怎么交电费", "再见"]
@@ -23,7 +24,7 @@ FLOW = ["我家停电了", "城东区和平路12号3单元501室", "没有", "13
 
 def parse_all(url: str, items: list[dict]) -> list[dict]:
     with requests.Session() as s:
-        return [s.post(f"{url}/model/parse", json={"text": it["text"]}, timeout=30).json() for it in items]
+        return [s.post(f"{url}/model/parse", params=rasa_auth(), json={"text": it["text"]}, timeout=30).json() for it in items]
 
 
 def conversation_latencies(url: str, rounds: int) -> list[float]:

@@ -68,7 +68,24 @@
   document.getElementById("composer").onsubmit = e => { e.preventDefault(); send(input.value); input.value = ""; };
   document.getElementById("continue-elsewhere").onclick = async () => {
     const r = await fetch("/chat/code", {method: "POST"});
-    if (r.ok) { const d = await r.json(); add("system", `续办码 ${d.code}：在微信公众号或另一台设备的网页客服里发送“续办${d.code}”即可接着办理，24小时内有效。`); }
+    if (r.ok) { const d = await r.json(); add("system", `续办码 ${d.code}：在微信公众号或另一台设备的网页客服里发送“续办${d.code}”即可接着办理，30分钟内有效，只能用一次。`); }
   };
+  // a continuation link (/c/123456) only offers to continue; the customer's click binds the case
+  const code = new URLSearchParams(location.search).get("continue");
+  if (code && /^\d{6}$/.test(code)) {
+    history.replaceState(null, "", "/chat");
+    buttons([]);
+    const btn = document.createElement("button");
+    btn.type = "button"; btn.id = "continue-case"; btn.textContent = "接着办理之前的业务";
+    btn.onclick = async () => {
+      quick.textContent = "";
+      const r = await fetch("/chat/continue", {method: "POST", headers: {"Content-Type": "application/json"},
+                                                 body: JSON.stringify({code: code})});
+      const d = r.ok ? await r.json() : {messages: [{text: "没能接上之前的业务，请稍后再试。"}]};
+      d.messages.forEach(m => add("bot", m.text));
+      if (d.continued && ws) ws.close();   // reconnects on the continued case, with its history
+    };
+    quick.appendChild(btn);
+  }
   connect();
 })();

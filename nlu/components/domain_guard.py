@@ -27,6 +27,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 MODEL_FILE = "domain_guard.json"
 NUMBER = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]{4,}")   # a 户号, phone or order number: ours
+CJK = re.compile(r"[\u4e00-\u9fff]")
+ANCHORS = re.compile(r"电|闸|户号|工单|线|表|停|供|充|光伏|业务|人工|客服|投诉|你们")   # words of our service even when no synonym is
 OUT = "out_of_scope"
 FALLBACK = "nlu_fallback"
 
@@ -92,11 +94,21 @@ class OutOfDomainGuard(GraphComponent, IntentClassifier):
         for message in messages:
             intent = message.get("intent") or {}
             text = (message.get("text") or "").strip()
-            if intent.get("name") != FALLBACK or text.startswith("/") or message.get("vocabulary_share") is not None \
-                    or NUMBER.search(re.sub(r"[\s\-]", "", text)):
+            if intent.get("name") != FALLBACK or text.startswith("/") or NUMBER.search(re.sub(r"[\s\-]", "", text)) \
+                    or (message.get("vocabulary_share") is not None and len(CJK.findall(text)) < 4):
                 continue   # gibberish stays a clarification; numbers are account, phone or order numbers
-            p = self.out_of_domain(text)
+            p = max(self.out_of_domain(text), self.no_domain_evidence(message, text))
             message.set("out_of_domain", round(p, 3), add_to_output=True)
             if p >= float(self.config["threshold"]):
                 message.set("intent", {"name": OUT, "confidence": p}, add_to_output=True)
         return messages
+
+    @staticmethod
+    def no_domain_evidence(message: Message, text: str) -> float:
+        """A sentence that names no service of the catalog (the matcher found none of its synonyms), says
+        nothing of electricity and still left DIET unsure is about something else: 0.6; otherwise 0."""
+        matcher = message.get("matcher")
+        if not isinstance(matcher, dict) or len(CJK.findall(text)) < 4:
+            return 0.0   # without the matcher's evidence, or too short to tell, the naive Bayes score decides
+        named = any(f.get("matched") for f in matcher.get("functions") or [])
+        return 0.0 if named or ANCHORS.search(text) else 0.6

@@ -22,6 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 log = logging.getLogger(__name__)
+YIELDING = ("inform",)   # dialogue acts that carry details and name no request of their own
 
 
 def combine(diet: Dict[str, float], matcher: Dict[str, float], weight: float) -> List[Dict[str, Any]]:
@@ -41,12 +42,14 @@ def combine(diet: Dict[str, float], matcher: Dict[str, float], weight: float) ->
 class MatcherIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"url": None, "timeout": 1.5, "matcher_weight": 0.5, "retry_after": 30}
+        # lexical_weight: the matcher's share when the text names a catalog synonym outright (strong evidence)
+        return {"url": None, "timeout": 1.5, "matcher_weight": 0.5, "lexical_weight": 0.7, "retry_after": 30}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.url = (config.get("url") or os.environ.get("P95598_KNOWLEDGE_URL") or "").rstrip("/")
         self.timeout = float(config["timeout"])
         self.weight = float(config["matcher_weight"])
+        self.lexical_weight = float(config.get("lexical_weight", self.weight))
         self.retry_after = float(config["retry_after"])
         self._down_since: Optional[float] = None
 
@@ -83,7 +86,13 @@ class MatcherIntentClassifier(GraphComponent, IntentClassifier):
                 continue
             diet = {r["name"]: float(r["confidence"]) for r in message.get("intent_ranking") or []}
             matcher = {f["function"]: float(f["score"]) for f in result.get("functions", [])}
-            ranking = combine(diet, matcher, self.weight)
+            top = (result.get("functions") or [{}])[0]
+            if intent.get("name") in YIELDING and result.get("decision") == "confident" and top.get("matched"):
+                # "上月账单", "想报修，地址是…": details given with a service named in so many words are a
+                # request for it, not only an answer; DIET's "inform" mass goes to the service functions
+                diet[top["function"]] = diet.get(top["function"], 0.0) + diet.pop(intent["name"], 0.0)
+            named = result.get("decision") == "confident" and bool(top.get("matched"))
+            ranking = combine(diet, matcher, self.lexical_weight if named else self.weight)
             message.set("diet_intent", intent, add_to_output=True)
             message.set("matcher", {"decision": result.get("decision"), "functions": result.get("functions", [])[:3]},
                         add_to_output=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 
 import pytest
 import requests
@@ -98,7 +99,7 @@ def test_rest_channel_is_silent_while_paused(stack, contact):
             reply = await asyncio.to_thread(c.say, "我要找人工客服")
             assert "转接人工" in reply and any("handoff" in (m.get("custom") or {}) for m in c.replies)
             assert await asyncio.to_thread(c.say, "你好") == "" and c.replies == []
-            tracker = requests.get(f"{stack.rasa_url}/conversations/{c.sender}/tracker", timeout=10).json()
+            tracker = requests.get(stack.api(f"/conversations/{c.sender}/tracker"), timeout=10).json()
             assert tracker["paused"] and tracker["events"][-1]["text"] == "你好"   # logged, not answered
             assert contact.open_case(c.sender).status == "waiting"
             await agent.close()
@@ -191,7 +192,7 @@ def test_a_phone_case_continues_in_the_chat(stack, contact, cis):
             await customer.say("好的谢谢")
             await customer.close()
     run(scenario())
-    tracker = requests.get(f"{stack.rasa_url}/conversations/voice:13912340004/tracker", timeout=10).json()
+    tracker = requests.get(stack.api("/conversations/voice:13912340004/tracker"), timeout=10).json()
     channels = [(e.get("metadata") or {}).get("channel") for e in tracker["events"] if e["event"] == "user"]
     assert "voice" in channels and "chat" in channels       # one case, one timeline across the two channels
 
@@ -215,7 +216,7 @@ def test_anger_brings_a_person_when_one_is_online(stack, contact):
 def _signed(token: str) -> dict:
     import hashlib
     import time
-    timestamp, nonce = str(int(time.time())), "8823"
+    timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10 ** 10))
     return {"timestamp": timestamp, "nonce": nonce,
             "signature": hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()}
 
@@ -228,7 +229,7 @@ def test_wechat_webhook_routes_to_the_bot_and_refuses_forgeries(stack, contact):
     message = ("<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{0}]]></FromUserName>"
                "<CreateTime>1764300000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
                "<Content><![CDATA[{1}]]></Content><MsgId>{2}</MsgId></xml>")
-    tracker_url = f"{stack.rasa_url}/conversations/wechat:{openid}/tracker"
+    tracker_url = stack.api(f"/conversations/wechat:{openid}/tracker")
     forged = {**_signed("not-the-token")}
     r = requests.post(url, params=forged, data=message.format(openid, "我家停电了", 1).encode(), timeout=10)
     assert r.status_code == 403

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -33,9 +34,11 @@ def wechat_signature(token: str, timestamp: str, nonce: str) -> str:
     return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
 
 
-def signed_query(timestamp: int | None = None, token: str = TOKEN, **extra) -> dict:
+def signed_query(timestamp: int | None = None, token: str = TOKEN, nonce: str | None = None, **extra) -> dict:
+    """As WeChat signs each push: its own timestamp and a fresh nonce (a used pair is refused for another body)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    return {"signature": wechat_signature(token, ts, NONCE), "timestamp": ts, "nonce": NONCE, **extra}
+    nonce = nonce or str(secrets.randbelow(10 ** 10))
+    return {"signature": wechat_signature(token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
 
 
 def text_message(content: str, msg_id: str = "24512345678901234", openid: str = OPENID) -> str:

@@ -32,7 +32,7 @@ def scaled(tmp_path_factory):
 
 
 def user_turns(stack, sender: str) -> list[str]:
-    tracker = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+    tracker = requests.get(stack.api(f"/conversations/{sender}/tracker"), timeout=10).json()
     return [e["text"] for e in tracker["events"] if e["event"] == "user"]
 
 

@@ -36,8 +36,8 @@ def twin(tmp_path_factory):
         cleanup(profile)
 
 
-def user_turns(rasa_url: str, sender: str) -> list[str]:
-    tracker = requests.get(f"{rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+def user_turns(rasa_url: str, sender: str, token: str) -> list[str]:
+    tracker = requests.get(f"{rasa_url}/conversations/{sender}/tracker", params={"token": token}, timeout=10).json()
     return [e["text"] for e in tracker["events"] if e["event"] == "user"]
 
 
@@ -52,7 +52,7 @@ def test_turns_alternating_between_instances_make_one_order(twin):
     orders = orders_of(profile, on_a.sender, "fault_repair")
     assert len(orders) == 1 and orders[0].number[1:5] in reply.replace(" ", "")
     said = ["我家停电了", "城东区和平路12号3单元501室", "13912340001", "对"]
-    assert user_turns(a.rasa_url, on_a.sender) == said == user_turns(b.rasa_url, on_a.sender)
+    assert user_turns(a.rasa_url, on_a.sender, a.rasa_token) == said == user_turns(b.rasa_url, on_a.sender, b.rasa_token)
     assert wait_for_analytics(profile, on_a.sender, rows=4) == 4      # the broker feed has every turn once
 
 
@@ -65,7 +65,7 @@ def test_simultaneous_turns_of_one_conversation_are_serialised_not_lost(twin):
         first.say("你好")
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda pair: pair[0].say(pair[1]), [(first, "怎么开电子发票"), (second, "电费可以在哪里交")]))
-        turns = user_turns(b.rasa_url, first.sender)
+        turns = user_turns(b.rasa_url, first.sender, b.rasa_token)
         assert turns[0] == "你好" and sorted(turns[1:]) == sorted(["怎么开电子发票", "电费可以在哪里交"])
 
 

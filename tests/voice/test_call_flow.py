@@ -131,7 +131,7 @@ def test_menu_keys_say_what_the_bot_understands(stack):
     import requests
     from voice.dtmf import MENU
     for key, (function_id, text) in MENU.items():
-        parse = requests.post(f"{stack.rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+        parse = requests.post(stack.api("/model/parse"), json={"text": text}, timeout=30).json()
         assert parse["intent"]["name"] == function_id, (key, text, parse["intent"])
 
 

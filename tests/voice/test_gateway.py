@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import time
 import xml.etree.ElementTree as ET
 from contextlib import asynccontextmanager
 
@@ -20,10 +21,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from twilio_fake import PUBLIC_URL, STREAM_URL, TOKEN, open_gateway, post_signed, signature
-from voice import prompts, twiml
+from voice import call_token, prompts, twiml
 from voice.tts.engine import split_text
 from voice.dtmf import KeyResult, Keypad, mode_for_prompt
-from voice.gateway import CALLS
+from voice.gateway import CALLS, CONFIG
 from voice.lookup import national_number
 from voice.playback import Voice
 
@@ -128,7 +129,9 @@ def test_signed_incoming_call_gets_a_bidirectional_stream(cis):
             stream = ET.fromstring(body).find("./Connect/Stream")
             assert stream is not None and stream.get("url") == STREAM_URL
             params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+            token = params.pop("token")
             assert params == {"caller": "+8613912340001", "callSid": "CA1234"}
+            assert call_token.valid(h.app[CONFIG].stream_secret, token, "CA1234", "+8613912340001")
             record = h.app[CALLS].get("CA1234")
             assert record.status == "ringing" and record.caller == "+8613912340001"
     run(scenario())
@@ -244,6 +247,27 @@ def test_known_caller_is_greeted_by_name_and_told_about_the_outage(cis):
                 said = h.session().record.said()[0]
                 assert said.startswith("王建国您好") and "故障停电" in said and "恢复供电" in said
                 assert h.session().record.customer == "3201000001"
+    run(scenario())
+
+
+@pytest.mark.parametrize("token", [None, "forged", "other-number", "expired"])
+def test_a_caller_number_without_its_call_token_is_not_trusted(cis, token):
+    """Security finding 7: the `start` frame is unsigned, so its caller number counts only with the token
+    /voice/incoming minted for that call (CallSid, number, expiry)."""
+    async def scenario():
+        async with gateway(cis) as h:
+            secret = h.app[CONFIG].stream_secret
+            params = {"callSid": "CA0007", "caller": "+8613912340001"}
+            if token == "forged":
+                params["token"] = "9999999999.00"
+            elif token == "other-number":
+                params["token"] = call_token.mint(secret, "CA0007", "+8613700000000")
+            elif token == "expired":
+                params["token"] = call_token.mint(secret, "CA0007", "+8613912340001", now=time.time() - 600)
+            async with h.call(caller="+8613912340001", call_sid="CA0007", parameters=params) as tw:
+                await tw.wait_marks(1)
+                said = h.session("CA0007").record.said()[0]
+                assert "王建国" not in said and h.session("CA0007").record.customer is None
     run(scenario())
 
 

@@ -1,0 +1,73 @@
+"""The action server: localhost by default, and only for callers that carry the shared token.
+
+    python -m actions.server [--port 5055] [--host 127.0.0.1]
+
+Rasa sends `Authorization: Bearer $P95598_ACTION_TOKEN` (bot/endpoints*.yml). Without it a request is
+refused before any action runs, so nobody who reaches the port can run a form with a crafted tracker.
+Errors answer a short message, never a traceback or the request body.
+"""
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import os
+
+from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+from sanic import response
+
+from backend.settings import bind_address, refuse_unsafe
+
+log = logging.getLogger(__name__)
+OPEN_PATHS = ("/health",)
+
+
+def build_app(token: str):
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    app = create_app(executor, cors_origins=None)
+    expected = f"Bearer {token}".encode()
+
+    @app.on_request
+    async def require_token(request):
+        if request.path in OPEN_PATHS:
+            return None
+        given = (request.headers.get("Authorization") or "").encode()
+        if not token or not hmac.compare_digest(given, expected):
+            return response.json({"error": "unauthorised"}, status=401)
+        if request.method == "POST" and not isinstance(request.json if _json_ok(request) else None, dict):
+            return response.json({"error": "the body must be a JSON object"}, status=400)
+        return None
+
+    @app.exception(Exception)
+    async def failed(request, exception):
+        log.exception("action call failed: %s", type(exception).__name__)
+        return response.json({"error": "the action failed"}, status=500)
+
+    return app
+
+
+def _json_ok(request) -> bool:
+    try:
+        request.json
+        return True
+    except Exception:   # sanic raises BadRequest on a body that is not JSON
+        return False
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m actions.server")
+    p.add_argument("--host", default=os.environ.get("P95598_ACTION_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=5055)
+    a = p.parse_args(argv)
+    refuse_unsafe("actions", {**os.environ, "P95598_ACTION_HOST": a.host})
+    token = os.environ.get("P95598_ACTION_TOKEN", "")
+    if not token:
+        raise SystemExit("[actions] P95598_ACTION_TOKEN is not set (make run / make test set it)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    build_app(token).run(host=bind_address(a.host), port=a.port, single_process=True, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()
