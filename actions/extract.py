@@ -4,11 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from backend.spoken import DIGITS, SPOKEN_RUN
 from nlu.negation import asserted, denied
 
-DIGITS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-          "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
-_SPOKEN_RUN = re.compile(r"[零〇洞一幺二两三四五六七八九](?:[\s\-]*[零〇洞一幺二两三四五六七八九0-9]){3,}")
 ACCOUNT_RE = re.compile(r"(?<!\d)(\d{10})(?!\d)")
 MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
@@ -36,7 +34,7 @@ DISABLE_WORDS = ("取消", "关闭", "关掉", "不要了", "退订", "停用", 
 
 def spoken_digits(text: str) -> str:
     """Replaces runs of four or more spoken digits (幺三九…) with Arabic digits."""
-    return _SPOKEN_RUN.sub(lambda m: "".join(DIGITS.get(c, c) for c in m.group() if not c.isspace() and c != "-"),
+    return SPOKEN_RUN.sub(lambda m: "".join(DIGITS.get(c, c) for c in m.group() if not c.isspace() and c != "-"),
                            text or "")
 
 
@@ -297,6 +295,7 @@ def without_numbers(text: str) -> str:
 
 
 QUESTION = re.compile(r"[吗呢？?]$|[吗呢][？?]?$|是不是|多少|怎么|什么|要不要|能不能|会不会|收钱|多久|几点|哪里"
+                      r"|咋[办弄交缴整查回样]|如何|哪儿|哪个"
                       r"|([\u4e00-\u9fff])(?<![不没])[不没]\1")   # A-not-A: 欠不欠, 有没有, 通没通
 
 
@@ -317,6 +316,13 @@ def requests_something(text: str) -> bool:
     """A clause that asks for a service ("你先帮我查查11月电费"), not thanks or chatter."""
     t = (text or "").strip()
     return bool(REQUEST_VERB.search(t)) and not (THANKS.search(t) and "表扬" not in t)
+
+
+def only_address(text: str) -> bool:
+    """The message is a place and nothing else ("城东区和平路十二号 三单元")."""
+    place = address(text) or ""
+    rest = re.sub(r"[零一二三四五六七八九十百两\d]+(?:单元|栋|幢|楼|层|室|号|户)?", "", re.sub(r"\s", "", text or "").replace(place, ""))
+    return bool(place) and len(re.findall(r"[\u4e00-\u9fff]", rest)) < 2
 
 
 def describes(text: str) -> bool:

@@ -100,6 +100,11 @@ class ContactStore:
     def __init__(self, sessions: sessionmaker):
         self._sessions = sessions
 
+    @property
+    def sessions(self) -> sessionmaker:
+        """The session factory (the identity store and the CIS share the same database)."""
+        return self._sessions
+
     # ---- agents and logins ----
     def add_agent(self, username: str, display_name: str, password: str, role: str = "agent") -> AgentInfo:
         with self._sessions.begin() as s:

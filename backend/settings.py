@@ -85,3 +85,14 @@ def refuse_unsafe(process: str, env: dict | None = None) -> None:
     found = problems(env)
     if found:
         raise SystemExit(f"[{process}] production mode refuses to start:\n  - " + "\n  - ".join(found))
+
+
+def rasa_token(var: Path | None = None) -> str:
+    """The Rasa API token for a client: the environment, else the running `make run`'s var/secrets.env."""
+    token = os.environ.get("P95598_RASA_TOKEN", "")
+    path = (var or Path(os.environ.get("P95598_VAR", Path(__file__).resolve().parent.parent / "var"))) / "secrets.env"
+    if not token and path.exists():
+        token = next((line.split("=", 1)[1] for line in path.read_text().splitlines()
+                      if line.startswith("P95598_RASA_TOKEN=")), "")
+    return token
+

@@ -1,9 +1,21 @@
-"""Times as an agent reads them on the phone, in the service's local time zone (shared by actions and voice)."""
+"""Numbers and times as people say them on the phone (shared by the NLU, actions and voice): spoken digit
+runs (幺三九…) read as digits, and times in the service's local time zone."""
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from zoneinfo import ZoneInfo
+
+DIGITS = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
+          "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+SPOKEN_RUN = re.compile(r"[零〇洞一幺二两三四五六七八九](?:[\s\-]*[零〇洞一幺二两三四五六七八九0-9]){3,}")
+
+
+def digits_in_place(text: str) -> str:
+    """Spoken digit runs of four or more as Arabic digits, one character for one (spaces kept): what a
+    caller's 户号 or phone number looks like once typed, with every offset into the text unchanged."""
+    return SPOKEN_RUN.sub(lambda m: "".join(DIGITS.get(c, c) for c in m.group()), text or "")
 
 LOCAL_TZ = ZoneInfo(os.environ.get("P95598_TZ", "Asia/Shanghai"))
 

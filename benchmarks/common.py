@@ -47,11 +47,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def rasa_auth() -> dict:
     """Query parameters for Rasa's HTTP API: the token from the environment or from `make run`'s var/secrets.env."""
-    token = os.environ.get("P95598_RASA_TOKEN", "")
-    secrets = ROOT / "var" / "secrets.env"
-    if not token and secrets.exists():
-        token = next((line.split("=", 1)[1] for line in secrets.read_text().splitlines()
-                      if line.startswith("P95598_RASA_TOKEN=")), "")
+    from backend.settings import rasa_token
+    token = rasa_token()
     return {"token": token} if token else {}
 
 

@@ -12,7 +12,11 @@ from aiohttp import WSMsgType, web
 from console import agent_api
 from console.auth import (LoginThrottle, SESSION_COOKIE, agent_of, client_address, login_csrf_ok, set_login_csrf,
                           require_supervisor, set_session_cookie)
+from backend.identity import IdentityStore
+from backend.spoken import local_time
 from console.config import CONFIG, HUB
+
+SECURITY_KINDS = {"identity_lockout": "身份核验多次失败，已暂停在线核验"}
 
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -93,8 +97,12 @@ async def supervisor_page(request: web.Request) -> web.Response:
     agent = require_supervisor(request)
     stats = await asyncio.to_thread(request.app[CONFIG].contact.stats_today)
     cases = await agent_api.queue_view(request)    # a supervisor's "mine" is every claimed case
+    identity = IdentityStore(request.app[CONFIG].contact.sessions)
+    security = [{"at": local_time(e.at), "kind": e.kind, "subject": e.subject}
+                for e in await asyncio.to_thread(identity.security_events, 20)]
     return render("supervisor.html", agent=agent, csrf=request["csrf"], stats=stats,
-                  reasons=agent_api.case_context.REASONS, waiting=cases["waiting"], claimed=cases["mine"])
+                  reasons=agent_api.case_context.REASONS, waiting=cases["waiting"], claimed=cases["mine"],
+                  security=security, security_kinds=SECURITY_KINDS)
 
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:

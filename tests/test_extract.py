@@ -74,3 +74,21 @@ def test_a_phone_number_never_becomes_part_of_an_address():
     assert extract.place_entity("就行 139 1234 0001") is None
     assert refined_address("城东区和平路12号3单元501", "就行 139 1234 0001") is None
     assert refined_address("解放路和人民路交叉口", "城北区十字路口公交站旁边") == "城北区解放路和人民路交叉口十字路口公交站旁边"
+
+
+def test_a_not_a_is_a_question():
+    assert extract.asks("看看还欠不欠钱") and extract.asks("有没有停电") and extract.asks("交没交电费")
+    assert not extract.asks("我家没电了") and not extract.asks("不不不") and not extract.asks("好的")
+
+
+def test_a_mobile_number_is_never_taken_for_an_order_number():
+    assert extract.order_no("电话17368203319", bare_digits=True) is None
+    assert extract.order_no("26120300043", bare_digits=True) == "G26120300043"
+    assert extract.order_no("工单G26120300043") == "G26120300043"
+
+
+def test_spoken_digits_read_as_typed_with_offsets_kept():
+    from nlu.components.text_normalizer import normalize
+    spoken = "电话幺五幺 二二三三 四四五五"
+    assert normalize(spoken) == "电话151 2233 4455" and len(normalize(spoken)) == len(spoken)
+    assert normalize("一个人") == "一个人"                     # fewer than four digits: words, not a number

@@ -3,7 +3,6 @@ API to read, extend and resume conversations, trigger_intent for escalations a c
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import Any
 
 import aiohttp
 
+from backend.settings import rasa_token
 from nlu.escalation import escalation_reason
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class RasaClient:
     def __init__(self, http: aiohttp.ClientSession, base_url: str, timeout: float = 30.0, token: str | None = None):
         self._http = http
         self._base = base_url.rstrip("/")
-        token = os.environ.get("P95598_RASA_TOKEN", "") if token is None else token
+        token = rasa_token() if token is None else token
         self._auth = {"token": token} if token else {}   # Rasa's HTTP API (--auth-token); channels need none
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 

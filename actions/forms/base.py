@@ -116,7 +116,8 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
             return self.rejected(dispatcher, tracker, domain, intent, confidence)
 
         side = (intent not in (None, self.function_id, "inform", "affirm", "deny", "human_agent")
-                and intent in services().catalog.functions and confidence >= SIDE_QUESTION_CONFIDENCE)
+                and intent in services().catalog.functions and confidence >= SIDE_QUESTION_CONFIDENCE
+                and not (requested == CONFIRM_SLOT and extract.yes_no(text) is not None))   # "对，赶紧处理" is a yes
         values = self.extract(tracker, text, intent, requested, required, side)
         earlier = self.unanswered(tracker).rstrip("；") if requested is None and not carried else ""
         if earlier:   # the message the bot did not understand just before is part of this request
@@ -131,6 +132,9 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                 dispatcher.utter_message(text=f"好的，先帮您办理{services().catalog.name(intent)}。")
                 return self.stop(f"switch:{intent}")
             return self.answer_side_question(dispatcher, text, intent)
+        if requested and requested not in DESCRIPTION_SLOTS and requested != CONFIRM_SLOT and intent == self.function_id \
+                and extract.asks(text) and all(tracker.get_slot(k) == v for k, v in values.items()):
+            return self.answer_side_question(dispatcher, text, intent)   # "取消了是从下个月开始吗": about this request
 
         events: list[EventType] = []
         before = len(dispatcher.messages)
@@ -196,12 +200,17 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                 and not re.search(r"偷|窃|私拉|私接|绕过|绕表|改表|投诉|态度|不满|太慢", text):
             return self.stop("switch:safety_hazard") + [SlotSet("carried_text", text)]   # danger first
         if self.function_id == "arrears_reconnect" and extract.asks(text) and not re.search(r"复电|来电|恢复|送电|通电", text):
+            if re.search(r"交|缴|付|充", text):   # "欠钱了啊，那我咋交啊": how to pay, not a reconnection
+                return self.answer_side_question(dispatcher, text, "payment") + self.stop("dismissed")
             return self.stop("switch:balance_query") + [SlotSet("carried_text", text)]   # "还欠不欠钱？" asks, files nothing
         if self.function_id == "contact_change" and not re.search(r"改|换|变更|更新|新号|新的号|不用了|停用", text):
             from actions import context   # a 户号 and 尾号 given for the request the bot missed just before
             earlier = context.earlier_request(tracker)
             if earlier and earlier != self.function_id:
                 return self.stop(f"switch:{earlier}")
+        if self.function_id == "fault_repair" and tracker.get_slot("last_function") == "outage_query" \
+                and extract.only_address(text):   # an address right after an outage answer: that place's outage
+            return self.stop("switch:outage_query") + [SlotSet("carried_text", text), SlotSet("address", None)]
         if self.function_id == "power_quality" and re.search(r"没电|停电|断电|黑了|跳闸", text):
             return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]   # "灯闪了一下就没电了"
         if self.function_id == "meter_issue" and extract.connection_type(text) \

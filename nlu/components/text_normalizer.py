@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from backend.spoken import digits_in_place
+
 MAX_CHARS = 400   # long enough for a long complaint, short enough that 20 KB pastes stay cheap
 HOMOPHONES = Path(__file__).resolve().parent.parent / "lexicon" / "homophones.yml"
 
@@ -32,7 +34,7 @@ def fold(ch: str) -> str:
 
 
 def normalize(text: str, homophones: dict[str, str] | None = None, max_chars: int = MAX_CHARS) -> str:
-    text = "".join(fold(c) for c in (text or "")[:max_chars])
+    text = digits_in_place("".join(fold(c) for c in (text or "")[:max_chars]))   # 幺三九… as a typed number
     for wrong, right in (homophones or {}).items():
         if wrong in text:
             text = text.replace(wrong, right)

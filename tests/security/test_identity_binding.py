@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from backend.db import make_engine, make_sessionmaker
 from backend.identity import CHANGE, LIMITS, READ, Check, IdentityStore
-from tests.conftest import Conversation
+from tests.conftest import DEMO_PASSWORD, Conversation
 
 
 def customers(url: str, n: int, skip: int = 0) -> list[tuple[str, str, str]]:
@@ -99,7 +99,7 @@ def test_wrong_last_four_lock_the_conversation(talk, seeded_db_url, unchanged):
     assert "元" not in c.say(phone[-4:])                    # locked: even the right answer is refused now
 
 
-def test_guesses_across_senders_lock_the_account_and_are_recorded(talk, seeded_db_url, unchanged):
+def test_guesses_across_senders_lock_the_account_and_are_recorded(stack, talk, seeded_db_url, unchanged):
     [(account, phone, _)] = customers(seeded_db_url, 1, skip=9)
     wrong = "0000" if not phone.endswith("0000") else "1111"
     for i in range(LIMITS["account"]):                    # a new sender id for every guess
@@ -114,6 +114,13 @@ def test_guesses_across_senders_lock_the_account_and_are_recorded(talk, seeded_d
     events = IdentityStore(make_sessionmaker(make_engine(seeded_db_url))).security_events()
     assert any(e.kind == "identity_lockout" and e.subject.endswith(account[-4:]) and account not in e.subject
                for e in events)
+    supervisor = requests.Session()                         # and the supervisor sees it on the console
+    page = supervisor.get(f"{stack.console_url}/console/login", timeout=10).text
+    csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    supervisor.post(f"{stack.console_url}/console/login", timeout=30, headers={"Origin": stack.console_url},
+                    data={"username": "9001", "password": DEMO_PASSWORD, "csrf": csrf})
+    shown = supervisor.get(f"{stack.console_url}/console/supervisor", timeout=10).text
+    assert "身份核验多次失败" in shown and f"******{account[-4:]}" in shown and account not in shown
 
 
 def test_unknown_and_known_accounts_get_the_same_answers(talk, seeded_db_url):
