@@ -19,7 +19,7 @@ from backend.pii import mask
 
 IDLE = dt.timedelta(minutes=15)          # a verification lapses after this long unused
 WINDOW = dt.timedelta(minutes=30)        # wrong answers are counted over this window
-LIMITS = {"conversation": 3, "client": 6, "account": 5}
+LIMITS = {"conversation": 3, "client": 20, "account": 5}   # a client address may be a whole office's NAT
 READ, CHANGE = 1, 2                      # strengths: last four digits; last four + the holder's name
 
 

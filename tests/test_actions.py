@@ -67,7 +67,7 @@ def test_correction_is_announced_and_pending_question_kept(domain):
     t = tracker("不对，地址是解放路8号", "inform", slots={"requested_slot": "safety_risk", "address": "建设路45号"})
     events, texts, _ = run(ValidateFaultRepairForm(), t, domain)
     assert slot_events(events)["address"] == "解放路8号"
-    assert any("地址已改为解放路8号" in x for x in texts)
+    assert any("地址记为解放路8号" in x for x in texts)
 
 
 def test_cancel_stops_the_form(domain):

@@ -23,7 +23,7 @@ def test_repair_report_creates_a_stored_work_order(conversation, cis):
     assert "电话" in c.say("城东区和平路12号3单元501室")
     readback = c.say("13912340001")
     assert "核对" in readback and "和平路12号" in readback and not ORDER.search(readback)   # nothing filed yet
-    assert "没有冒烟" in readback                       # no danger was said: the read-back says so, to be corrected
+    assert "如果现场有冒烟" in readback                 # no danger was said: the read-back invites a correction
     reply = c.say("对")
     number = order_number(reply)
     order = cis.get_work_order(number)

@@ -146,7 +146,7 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                 if val is not None and previous not in (None, val) and key in SLOT_LABELS and key != requested:
                     corrected = True
                     if requested != CONFIRM_SLOT:   # at the read-back the corrected summary is read again
-                        dispatcher.utter_message(text=f"好的，{SLOT_LABELS[key]}已改为{val}。")
+                        dispatcher.utter_message(text=f"好的，{SLOT_LABELS[key]}记为{val}。")
                 events.append(SlotSet(key, val))
                 tracker.slots[key] = val
         if values.get("account_no") and "phone_last4" not in required and not tracker.get_slot("verified_account"):
@@ -363,7 +363,7 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                 events.append(SlotSet("contact_phone", customer.phone))
         if "safety_risk" in required and tracker.get_slot("safety_risk") is None:
             # not asked as a question: danger is taken from the customer's words, and the read-back says
-            # "现场没有冒烟、打火、电线掉落" so that a customer who sees danger corrects it
+            # "如果现场有冒烟、打火或电线掉落，请马上告诉我" so that a customer who sees danger says so
             said = " ".join(self.form_texts(tracker))
             events.append(SlotSet("safety_risk", extract.dangerous(said)))
         return events

@@ -52,7 +52,7 @@ class ReadBack:
             if slot in DESCRIPTION_SLOTS:
                 parts.append(f"情况：{str(value)[:40]}")
             elif slot == "safety_risk":
-                parts.append("现场有危险，按紧急处理" if value else "现场没有冒烟、打火、电线掉落这些危险")
+                parts.append("现场有危险，按紧急处理" if value else "如果现场有冒烟、打火或电线掉落，请马上告诉我")
             elif slot == "tou_action":
                 parts.append("开通峰谷电价" if value == "enable" else "取消峰谷电价")
             elif slot in SLOT_LABELS:

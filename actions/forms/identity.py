@@ -6,6 +6,7 @@ registered phone needs the holder's name as well, and the answers never tell whe
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -16,7 +17,9 @@ from backend.identity import CHANGE, READ, Check
 
 STRONG = {"contact_change"}   # changes the account's contact data: last four + the holder's name
 WRONG = "户号{account}和这个手机尾号对不上，请您核对一下；如果户号说错了，直接告诉我正确的户号。"   # same for unknown 户号
+WRONG_ON_FILE = "这个手机尾号和登记的对不上，请您核对一下。"
 WRONG_NAME = "户主姓名和我们登记的不一致，请您核对一下。"
+ASK_NAME = "请告诉我户主的姓名，比如“王建国”。"
 LOCKED = "核验没有通过的次数太多了，为了保护账户安全，暂时不能在线核验。请半小时后再试，或者带身份证件到营业厅办理。"
 
 
@@ -100,8 +103,11 @@ class IdentityChecks:
         if result is Check.LOCKED:
             dispatcher.utter_message(text=LOCKED)
             return {"phone_last4": None, "form_outcome": "locked", "requested_slot": None}
-        heard = " ".join(account) if wording.is_voice(tracker) else account   # what we heard, never what is on file
-        dispatcher.utter_message(text=WRONG.format(account=heard))
+        if account == tracker.get_slot("account_no"):   # the 户号 the customer gave is read back, never one on file
+            heard = " ".join(account) if wording.is_voice(tracker) else account
+            dispatcher.utter_message(text=WRONG.format(account=heard))
+        else:
+            dispatcher.utter_message(text=WRONG_ON_FILE)
         return {"phone_last4": None}
 
     async def validate_holder_name(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
@@ -111,7 +117,11 @@ class IdentityChecks:
         if value == "已核验" and verified(tracker, account, CHANGE):
             return {"holder_name": value}
         customer = services().cis.get_customer(account)
-        name = "".join(ch for ch in str(value) if "\u4e00" <= ch <= "\u9fff")
+        name = re.sub(r"^(?:我是|我叫|户主是|户主叫|户主|名字是|名字叫|姓名是|叫)", "",
+                      "".join(ch for ch in str(value) if "\u4e00" <= ch <= "\u9fff"))
+        if not 2 <= len(name) <= 5:   # a number or a sentence where the name was asked: not an attempt
+            dispatcher.utter_message(text=ASK_NAME)
+            return {"holder_name": None}
         correct = bool(customer and name and (customer.name == name or name.endswith(customer.name)))
         result = services().identity.attempt(tracker.sender_id, client_of(tracker), account, correct,
                                              method="last4+name", strength=CHANGE)

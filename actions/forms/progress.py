@@ -46,7 +46,9 @@ class ValidateProgressQueryForm(ServiceForm):
         ref = tracker.get_slot("order_ref") or ""
         if ref.startswith("G"):
             order = services().cis.get_work_order(ref)
-            if order and order.conversation_id == tracker.sender_id:
+            caller = tracker.get_slot("caller_phone")   # trusted only from a signed call (voice/call_token.py)
+            if order and (order.conversation_id == tracker.sender_id
+                          or (caller and caller == (order.details or {}).get("contact_phone"))):
                 return True
         return verified(tracker, self.account_to_prove(tracker))
 

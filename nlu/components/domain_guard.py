@@ -108,8 +108,8 @@ class OutOfDomainGuard(GraphComponent, IntentClassifier):
         """A sentence that names no service of the catalog (the matcher found none of its synonyms), says
         nothing of electricity and still left DIET unsure is about something else: 0.55; otherwise 0."""
         matcher = message.get("matcher")
-        if not isinstance(matcher, dict) or len(CJK.findall(text)) < 4:
-            return 0.0   # without the matcher's evidence, or too short to tell, the naive Bayes score decides
+        if not isinstance(matcher, dict) or len(set(CJK.findall(text))) < 4:
+            return 0.0   # without the matcher's evidence, or too little content ("啊啊啊啊"), naive Bayes decides
         named = any(f.get("matched") for f in matcher.get("functions") or [])
         # 0.55: enough to answer "only electricity" at the top level (threshold 0.5), below the 0.6 at which a
         # form takes a message for a side question, so "对 三结尾的" inside a form is still the form's answer
