@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import extract, followups
 from actions.forms.account import earlier_month
 from actions.services import services
-from actions.withdraw import withdrawable
+from actions.withdraw import withdraw, withdrawable
 
 QUERIES = ("bill_query", "balance_query")
 CLAUSE_MIN_SCORE = 0.8
@@ -113,6 +113,9 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> l
         events = step(tracker, text)
         if events is not None:
             return events
+    order = withdrawable(tracker) if extract.withdraws(text) or extract.undoes(text) else None
+    if order is not None:   # "我想了想还是不开了 帮我撤销吧" when the bot was not sure what it was
+        return withdraw(dispatcher, tracker, order)
     amended = followups.amend_last_order(dispatcher, tracker)
     if amended is not None:
         return amended

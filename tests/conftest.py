@@ -71,6 +71,7 @@ def stack(tmp_path_factory, seeded_db_url):
     try:
         s.start(ensure_model())
         s.wait_ready()
+        os.environ["P95598_RASA_TOKEN"] = s.rasa_token   # this process is a client of that stack (gateways, tools)
         yield s
     except Exception:
         for log in sorted(var.glob("*.log")):

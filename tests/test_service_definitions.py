@@ -14,7 +14,7 @@ from knowledge.catalog import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = {"bill_query", "balance_query", "outage_query", "progress_query"}
-READ_BACK_PLAIN = {"safety_risk", "tou_action", "phone_last4", CONFIRM_SLOT, *DESCRIPTION_SLOTS}
+READ_BACK_PLAIN = {"safety_risk", "tou_action", "phone_last4", "holder_name", CONFIRM_SLOT, *DESCRIPTION_SLOTS}
 
 
 def merged(folder: str) -> dict:

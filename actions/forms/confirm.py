@@ -47,7 +47,7 @@ class ReadBack:
         parts = [services().catalog.name(self.function_id)]
         for slot in self.required(domain, self.form):
             value = tracker.get_slot(slot)
-            if value in (None, "") or slot in ("phone_last4", CONFIRM_SLOT):
+            if value in (None, "") or slot in ("phone_last4", "holder_name", CONFIRM_SLOT):   # proofs are not read back
                 continue
             if slot in DESCRIPTION_SLOTS:
                 parts.append(f"情况：{str(value)[:40]}")

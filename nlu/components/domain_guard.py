@@ -28,7 +28,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 MODEL_FILE = "domain_guard.json"
 NUMBER = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]{4,}")   # a 户号, phone or order number: ours
 CJK = re.compile(r"[\u4e00-\u9fff]")
-ANCHORS = re.compile(r"电|闸|户号|工单|线|表|停|供|充|光伏|业务|人工|客服|投诉|你们")   # words of our service even when no synonym is
+# words of our service, and of a conversation with it ("帮我撤销吧", "刚才那个单子"), even when no synonym is
+ANCHORS = re.compile(r"电|闸|户号|工单|单子|线|表|停|供|充|光伏|业务|人工|客服|投诉|你们|撤|取消|刚才|申请|开通|办理|不办|峰谷")
 OUT = "out_of_scope"
 FALLBACK = "nlu_fallback"
 
@@ -95,7 +96,7 @@ class OutOfDomainGuard(GraphComponent, IntentClassifier):
             intent = message.get("intent") or {}
             text = (message.get("text") or "").strip()
             if intent.get("name") != FALLBACK or text.startswith("/") or NUMBER.search(re.sub(r"[\s\-]", "", text)) \
-                    or (message.get("vocabulary_share") is not None and len(CJK.findall(text)) < 4):
+                    or (message.get("vocabulary_share") is not None and len(set(CJK.findall(text))) < 4):
                 continue   # gibberish stays a clarification; numbers are account, phone or order numbers
             p = max(self.out_of_domain(text), self.no_domain_evidence(message, text))
             message.set("out_of_domain", round(p, 3), add_to_output=True)
