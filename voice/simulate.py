@@ -140,7 +140,7 @@ def _summary(timings) -> None:
 async def _check_rasa(url: str) -> None:
     import aiohttp
     try:
-        async with aiohttp.ClientSession() as http, http.get(f"{url}/status", timeout=aiohttp.ClientTimeout(5)) as r:
+        async with aiohttp.ClientSession() as http, http.get(f"{url}/", timeout=aiohttp.ClientTimeout(5)) as r:   # "/" needs no API token
             if r.status == 200:
                 return
     except (aiohttp.ClientError, asyncio.TimeoutError):
