@@ -62,7 +62,9 @@ def main() -> None:
     refuse_unsafe("rasa")
     install_log_masking()   # Rasa's own logs (debug ones print whole messages) never carry phone or 户号 numbers
     import rasa.server
+    from scripts import rasa_patches
     rasa.server.create_app = with_typed_bodies(rasa.server.create_app)
+    rasa_patches.apply()   # the action-response schema is checked once, not on every turn
     from rasa.__main__ import main as rasa_main
     sys.argv = ["rasa", "run", "--enable-api", "--auth-token", token, *sys.argv[1:]]
     rasa_main()
