@@ -37,7 +37,7 @@ def build_app(token: str):
         if not token or not hmac.compare_digest(given, expected):
             return response.json({"error": "unauthorised"}, status=401)
         compressed = request.headers.get("Content-Encoding") == "deflate"   # rasa_sdk inflates it itself
-        if request.method == "POST" and not compressed and not isinstance(request.json if _json_ok(request) else None, dict):
+        if request.method == "POST" and not compressed and not isinstance(_json_body(request), dict):
             return response.json({"error": "the body must be a JSON object"}, status=400)
         return None
 
@@ -49,12 +49,11 @@ def build_app(token: str):
     return app
 
 
-def _json_ok(request) -> bool:
+def _json_body(request):
     try:
-        request.json
-        return True
+        return request.json
     except Exception:   # sanic raises BadRequest on a body that is not JSON
-        return False
+        return None
 
 
 def main(argv: list[str] | None = None) -> None:

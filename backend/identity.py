@@ -42,14 +42,18 @@ class IdentityStore:
         self._sessions, self._now = sessions, now
 
     # --- proof -------------------------------------------------------------------------------------
+    @staticmethod
+    def _verification(s, conversation_id: str, account_no: str) -> m.Verification | None:
+        return s.scalars(select(m.Verification).where(m.Verification.conversation_id == conversation_id,
+                                                      m.Verification.account_no == account_no)).first()
+
     def verified(self, conversation_id: str, account_no: str | None, strength: int = READ) -> bool:
         """True while this conversation holds a live verification of this account (and touches it)."""
         if not conversation_id or not account_no:
             return False
         now = self._now()
         with self._sessions() as s:
-            v = s.scalars(select(m.Verification).where(m.Verification.conversation_id == conversation_id,
-                                                       m.Verification.account_no == account_no)).first()
+            v = self._verification(s, conversation_id, account_no)
             if v is None or v.strength < strength or now - v.last_used_at > IDLE:
                 return False
             v.last_used_at = now
@@ -59,8 +63,7 @@ class IdentityStore:
     def record(self, conversation_id: str, account_no: str, method: str, strength: int = READ) -> None:
         now = self._now()
         with self._sessions() as s:
-            v = s.scalars(select(m.Verification).where(m.Verification.conversation_id == conversation_id,
-                                                       m.Verification.account_no == account_no)).first()
+            v = self._verification(s, conversation_id, account_no)
             if v is None:
                 s.add(m.Verification(conversation_id=conversation_id, account_no=account_no, method=method,
                                      strength=strength, verified_at=now, last_used_at=now))

@@ -22,12 +22,16 @@ class SlidingWindow:
             self._hits.pop(key, None)
         return len(hits)
 
+    def full(self, key: str) -> bool:
+        """The limit is reached for `key` (nothing counted)."""
+        return self.count(key) >= self.limit
+
     def hit(self, key: str) -> None:
         self._hits[key].append(time.monotonic())
 
     def allow(self, key: str) -> bool:
         """Counts one more event for `key`; False (and not counted) when the limit is reached."""
-        if self.count(key) >= self.limit:
+        if self.full(key):
             return False
         self.hit(key)
         return True

@@ -29,18 +29,23 @@ def ensure_dev_secrets(var: Path, env: dict | None = None) -> dict[str, str]:
     """The shared secrets, from the environment or var/secrets.env (created with fresh random values)."""
     env = env if env is not None else dict(os.environ)
     path = var / "secrets.env"
-    stored: dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key in SECRETS and value:
-                stored[key] = value
+    stored = stored_secrets(path)
     for key in SECRETS:
         stored.setdefault(key, secrets.token_urlsafe(32))
     var.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text("".join(f"{k}={v}\n" for k, v in stored.items()))
     return {k: env.get(k) or stored[k] for k in SECRETS}
+
+
+def stored_secrets(path: Path) -> dict[str, str]:
+    """The secrets kept in a var/secrets.env file (none if it does not exist)."""
+    stored: dict[str, str] = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        key, _, value = line.partition("=")
+        if key in SECRETS and value:
+            stored[key] = value
+    return stored
 
 
 def bind_address(host: str) -> str:
@@ -89,10 +94,6 @@ def refuse_unsafe(process: str, env: dict | None = None) -> None:
 
 def rasa_token(var: Path | None = None) -> str:
     """The Rasa API token for a client: the environment, else the running `make run`'s var/secrets.env."""
-    token = os.environ.get("P95598_RASA_TOKEN", "")
-    path = (var or Path(os.environ.get("P95598_VAR", Path(__file__).resolve().parent.parent / "var"))) / "secrets.env"
-    if not token and path.exists():
-        token = next((line.split("=", 1)[1] for line in path.read_text().splitlines()
-                      if line.startswith("P95598_RASA_TOKEN=")), "")
-    return token
+    var = var or Path(os.environ.get("P95598_VAR", Path(__file__).resolve().parent.parent / "var"))
+    return os.environ.get("P95598_RASA_TOKEN", "") or stored_secrets(var / "secrets.env").get("P95598_RASA_TOKEN", "")
 

@@ -29,7 +29,7 @@ class LoginThrottle:
         return self._address if key.startswith("ip:") else self._fails
 
     def blocked(self, *keys: str) -> bool:
-        return any(self._window(key).count(key) >= self._window(key).limit for key in keys)
+        return any(self._window(key).full(key) for key in keys)
 
     def failed(self, *keys: str) -> None:
         for key in keys:
@@ -39,9 +39,9 @@ class LoginThrottle:
 def trusted_proxies() -> list:
     """P95598_TRUSTED_PROXIES: addresses or networks of our own reverse proxies (ingress), comma-separated."""
     nets = []
-    for item in os.environ.get("P95598_TRUSTED_PROXIES", "").split(","):
+    for item in filter(None, (i.strip() for i in os.environ.get("P95598_TRUSTED_PROXIES", "").split(","))):
         try:
-            nets.append(ipaddress.ip_network(item.strip(), strict=False)) if item.strip() else None
+            nets.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
             continue
     return nets

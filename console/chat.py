@@ -94,6 +94,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=32 * 1024)
     await ws.prepare(request)
     conversation = await asyncio.to_thread(contact.conversation_of, who)
+    client = client_address(request)   # one socket, one client: worked out once
     hub.attach(conversation, ws)
     try:
         await ws.send_json(await history(request, conversation))
@@ -115,7 +116,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json({"type": "message", "who": "bot", "text": "请输入您要咨询的内容。"})
                 continue
             await ws.send_json({"type": "typing", "on": True})
-            replies = await hub.customer_says(who, "chat", text, {"channel": "chat", "client": client_address(request)})
+            replies = await hub.customer_says(who, "chat", text, {"channel": "chat", "client": client})
             moved = custom_payload(replies, "continued")
             for item in to_browser(replies):
                 await ws.send_json(item)

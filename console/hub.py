@@ -73,7 +73,7 @@ class Hub:
     async def continue_case(self, channel_user: str, code: str, client: str = "") -> list[dict]:
         """A continuation code: single use; wrong guesses limited per identity, per client address and overall."""
         keys = [("identity", channel_user), ("all", "all")] + ([("client", client)] if client else [])
-        if any(self.code_failures[w].count(k) >= self.code_failures[w].limit for w, k in keys):
+        if any(self.code_failures[w].full(k) for w, k in keys):
             return [{"text": "续办码输错的次数太多了，请稍后再试；也可以直接告诉我您要办什么。"}]
         conversation = await self._db(self.contact.redeem_code, code)
         if conversation is None:

@@ -48,7 +48,8 @@ async def login(request: web.Request) -> web.Response:
     cfg, throttle = request.app[CONFIG], request.app[THROTTLE]
     username, password = str(form.get("username", ""))[:32], str(form.get("password", ""))[:128]
     # per account *from this address*, and per address: a person elsewhere can never lock an agent out
-    keys = (f"user:{username}@{client_address(request)}", f"ip:{client_address(request)}")
+    address = client_address(request)
+    keys = (f"user:{username}@{address}", f"ip:{address}")
     error = ""
     if not login_csrf_ok(request, str(form.get("csrf", ""))):
         error = "页面已过期，请重新登录。"

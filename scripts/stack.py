@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from backend.settings import ensure_dev_secrets, production, refuse_unsafe
+from backend.settings import SECRETS, ensure_dev_secrets, production, refuse_unsafe
 from scripts.profiles import ScaleProfile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,8 +172,7 @@ class Stack:
         app = _python("APP_PY")
         env = {**os.environ, **self.extra_env}
         refuse_unsafe("stack", env)
-        self.secrets = {k: env[k] for k in ("P95598_RASA_TOKEN", "P95598_ACTION_TOKEN", "P95598_STREAM_SECRET")} \
-            if production(env) else ensure_dev_secrets(self.var, env)
+        self.secrets = {k: env[k] for k in SECRETS} if production(env) else ensure_dev_secrets(self.var, env)
         if self.scale:
             self.scale.ensure_database()
         if self.seed:

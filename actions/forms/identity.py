@@ -15,7 +15,6 @@ from actions import wording
 from actions.services import services
 from backend.identity import CHANGE, READ, Check
 
-STRONG = {"contact_change"}   # changes the account's contact data: last four + the holder's name
 WRONG = "户号{account}和这个手机尾号对不上，请您核对一下；如果户号说错了，直接告诉我正确的户号。"   # same for unknown 户号
 WRONG_ON_FILE = "这个手机尾号和登记的对不上，请您核对一下。"
 WRONG_NAME = "户主姓名和我们登记的不一致，请您核对一下。"
@@ -47,9 +46,6 @@ def known_account(tracker: Tracker) -> str | None:
 
 class IdentityChecks:
     """Mixed into ServiceForm (which provides form, function_id and required())."""
-
-    def strength(self) -> int:
-        return CHANGE if self.function_id in STRONG else READ
 
     def scoped(self, domain) -> bool:
         return "phone_last4" in self.required(domain, self.form)

@@ -1,6 +1,6 @@
 """Work-order progress by order number, or the open orders of a 户号.
 
-Disclosure (see actions/disclosure.py): the status of an order is told to the conversation that filed it or
+Disclosure (README "Security", the disclosure table): the status of an order is told to the conversation that filed it or
 to someone who proves the order's account; anyone else hears only that the order exists. Who reported an
 order (a 窃电举报 above all) is never told.
 """
@@ -34,23 +34,26 @@ class ValidateProgressQueryForm(ServiceForm):
             events.append(SlotSet("phone_last4", "已核验"))
         return events
 
-    def account_to_prove(self, tracker) -> str | None:
+    @staticmethod
+    def referred(tracker):
+        """(the order asked about or None, the account whose proof would entitle the asker)."""
         ref = tracker.get_slot("order_ref") or ""
         if not ref.startswith("G"):
-            return ref or None
+            return None, ref or None
         order = services().cis.get_work_order(ref)
-        return order.account_no if order else None
+        return order, order.account_no if order else None
+
+    def account_to_prove(self, tracker) -> str | None:
+        return self.referred(tracker)[1]
 
     def entitled(self, tracker) -> bool:
         """This conversation filed the order, or has proved the account it belongs to."""
-        ref = tracker.get_slot("order_ref") or ""
-        if ref.startswith("G"):
-            order = services().cis.get_work_order(ref)
-            caller = tracker.get_slot("caller_phone")   # trusted only from a signed call (voice/call_token.py)
-            if order and (order.conversation_id == tracker.sender_id
-                          or (caller and caller == (order.details or {}).get("contact_phone"))):
-                return True
-        return verified(tracker, self.account_to_prove(tracker))
+        order, account = self.referred(tracker)
+        caller = tracker.get_slot("caller_phone")   # trusted only from a signed call (voice/call_token.py)
+        if order and (order.conversation_id == tracker.sender_id
+                      or (caller and caller == (order.details or {}).get("contact_phone"))):
+            return True
+        return verified(tracker, account)
 
     def unproven(self, tracker, values, required):
         return {}   # complete() tells only what the proof allows

@@ -87,11 +87,11 @@ class MatcherIntentClassifier(GraphComponent, IntentClassifier):
             diet = {r["name"]: float(r["confidence"]) for r in message.get("intent_ranking") or []}
             matcher = {f["function"]: float(f["score"]) for f in result.get("functions", [])}
             top = (result.get("functions") or [{}])[0]
-            if intent.get("name") in YIELDING and result.get("decision") == "confident" and top.get("matched"):
+            named = result.get("decision") == "confident" and bool(top.get("matched"))
+            if named and intent.get("name") in YIELDING:
                 # "上月账单", "想报修，地址是…": details given with a service named in so many words are a
                 # request for it, not only an answer; DIET's "inform" mass goes to the service functions
                 diet[top["function"]] = diet.get(top["function"], 0.0) + diet.pop(intent["name"], 0.0)
-            named = result.get("decision") == "confident" and bool(top.get("matched"))
             ranking = combine(diet, matcher, self.lexical_weight if named else self.weight)
             message.set("diet_intent", intent, add_to_output=True)
             message.set("matcher", {"decision": result.get("decision"), "functions": result.get("functions", [])[:3]},

@@ -38,13 +38,18 @@ def talk(stack):
     return lambda **kw: Conversation(stack.rasa_url, **kw)
 
 
+def verified_for(c: Conversation, request: str, account: str, phone: str) -> str:
+    """The customer asks, gives their own 户号 and last four (a real verification); the bot's last reply."""
+    c.say(request)
+    c.say(account)
+    return c.say(phone[-4:])
+
+
 # --- 1. a verified customer names another 户号 -----------------------------------------------------------
 def test_another_account_bill_needs_its_own_check(talk, seeded_db_url, unchanged):
     (mine, my_phone, _), (other, _, _) = customers(seeded_db_url, 2, skip=0)
     c = talk()
-    c.say("查电费")
-    c.say(mine)
-    c.say(my_phone[-4:])
+    verified_for(c, "查电费", mine, my_phone)
     assert "元" in c.say("上个月")                       # my own bill, after my own check
     reply = c.say(f"{other} 上个月")
     assert "元" not in reply and "后四位" in reply          # the other account: its own last four first
@@ -54,9 +59,7 @@ def test_another_account_bill_needs_its_own_check(talk, seeded_db_url, unchanged
 def test_another_account_phone_change_is_refused(talk, seeded_db_url, unchanged):
     (mine, my_phone, my_name), (other, other_phone, _) = customers(seeded_db_url, 2, skip=2)
     c = talk()
-    c.say("我要改登记的手机号")
-    c.say(mine)
-    c.say(my_phone[-4:])
+    verified_for(c, "我要改登记的手机号", mine, my_phone)
     c.say(my_name)
     reply = c.say(f"不对，是户号{other}的，新号码13800138000")
     assert "后四位" in reply or "姓名" in reply
@@ -67,9 +70,7 @@ def test_another_account_phone_change_is_refused(talk, seeded_db_url, unchanged)
 def test_phone_change_needs_the_holders_name_too(talk, seeded_db_url, unchanged):
     [(account, phone, name)] = customers(seeded_db_url, 1, skip=4)
     c = talk()
-    c.say("帮我换一下预留手机号")
-    c.say(account)
-    assert "姓名" in c.say(phone[-4:])                      # the last four are not enough to change contact data
+    assert "姓名" in verified_for(c, "帮我换一下预留手机号", account, phone)                      # the last four are not enough to change contact data
     assert "不一致" in c.say("张三丰" if name != "张三丰" else "李四")
     c.say("13800138001")
     c.say("对")
@@ -79,9 +80,7 @@ def test_phone_change_needs_the_holders_name_too(talk, seeded_db_url, unchanged)
 def test_tou_for_another_account_needs_its_own_check(talk, seeded_db_url, unchanged):
     (mine, my_phone, _), (other, _, _) = customers(seeded_db_url, 2, skip=5)
     c = talk()
-    c.say("查一下我的余额")
-    c.say(mine)
-    c.say(my_phone[-4:])
+    verified_for(c, "查一下我的余额", mine, my_phone)
     reply = c.say(f"再帮户号{other}开通峰谷电")
     assert "后四位" in reply and "已为您受理" not in reply
 
@@ -174,9 +173,7 @@ def test_progress_by_order_number_tells_strangers_only_that_it_exists(talk, seed
 def test_verification_is_not_carried_into_a_new_session(talk, seeded_db_url):
     [(account, phone, _)] = customers(seeded_db_url, 1, skip=11)
     c = talk()
-    c.say("查余额")
-    c.say(account)
-    assert "余额" in c.say(phone[-4:]) and "后四位" not in c.replies_text
+    assert "余额" in verified_for(c, "查余额", account, phone) and "后四位" not in c.replies_text
     c.say("/session_start")
     c.say("查余额")
     assert "余额" not in c.replies_text and ("户号" in c.replies_text or "后四位" in c.replies_text)
