@@ -319,6 +319,21 @@ def requests_something(text: str) -> bool:
     return bool(REQUEST_VERB.search(t)) and not (THANKS.search(t) and "表扬" not in t)
 
 
+_PART = r"[\dA-Za-z一二三四五六七八九十]+(?:号楼|单元|栋|幢|号|室|楼|层|组)"
+_PART_FIXES = (re.compile(rf"(?:是|应该是|改成|改为)\s*({_PART})[\s，,]*不是\s*({_PART})"),   # new, old
+               re.compile(rf"不是\s*({_PART})[\s，,]*(?:是|而是|应该是)\s*({_PART})"))   # old, new
+
+
+def corrected_part(text: str) -> tuple[str, str] | None:
+    """(old, new) when one part of an address is corrected: "是3单元 不是2单元", "不是2单元，是3单元"."""
+    t = text or ""
+    m = _PART_FIXES[0].search(t)
+    if m:
+        return m.group(2), m.group(1)
+    m = _PART_FIXES[1].search(t)
+    return (m.group(1), m.group(2)) if m else None
+
+
 def only_address(text: str) -> bool:
     """The message is a place and nothing else ("城东区和平路十二号 三单元")."""
     place = address(text) or ""

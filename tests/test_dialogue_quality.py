@@ -109,3 +109,14 @@ def test_chat_wording_and_internal_strings():
               {"event": "user", "text": "/balance_query"}, {"event": "user", "text": "EXTERNAL: human_agent"}]
     shown = [t["text"] for t in transcript(events)]
     assert shown == ["您是想办理哪一项？", "余额查询"]
+
+
+def test_one_part_of_the_address_corrected_at_the_read_back(conversation, seeded_db_url):
+    c = conversation()
+    c.say("家里突然没电了 就我们一家")
+    c.say("地址是城南区中山路8号5栋2单元201室 电话13912340005")
+    readback = c.say("哦不对 是3单元 不是2单元")
+    assert "5栋3单元201室" in readback and orders(seeded_db_url, c.sender) == []
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["address"] == "城南区中山路8号5栋3单元201室"

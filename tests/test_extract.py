@@ -92,3 +92,9 @@ def test_spoken_digits_read_as_typed_with_offsets_kept():
     spoken = "电话幺五幺 二二三三 四四五五"
     assert normalize(spoken) == "电话151 2233 4455" and len(normalize(spoken)) == len(spoken)
     assert normalize("一个人") == "一个人"                     # fewer than four digits: words, not a number
+
+
+def test_one_part_of_an_address_corrected():
+    assert extract.corrected_part("哦不对 是3单元 不是2单元") == ("2单元", "3单元")
+    assert extract.corrected_part("不是5栋，是6栋") == ("5栋", "6栋")
+    assert extract.corrected_part("不是我家，是邻居家") is None

@@ -302,7 +302,10 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
         if extract.caller_means_this_phone(text) and tracker.get_slot("caller_phone") and not found[self.phone_slot]:
             found[self.phone_slot] = tracker.get_slot("caller_phone")
         known = tracker.get_slot("address")
-        if found["address"] and known and found["address"] != known:
+        part = extract.corrected_part(text)
+        if known and part and part[0] in known:   # "是3单元，不是2单元": that part of the place given, changed
+            found["address"] = known.replace(part[0], part[1], 1)
+        elif found["address"] and known and found["address"] != known:
             # a district, a landmark or more detail for the place already given completes it
             merged = followups.refined_address(known, found["address"])
             if merged or found["address"] == extract.district(found["address"]):
