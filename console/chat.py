@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from voice.rasa_client import custom_payload, handoff_of
 from console.pages import render
 
 CHAT_COOKIE = "p95598_chat"
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")   # a client's own id for a message, kept with it in the tracker
 PER_SENDER = web.AppKey("chat_rate", SlidingWindow)   # 20 messages in 10 s per browser, over all its tabs
 
 
@@ -106,6 +108,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
             try:
                 data = msg.json()
                 text = str(data.get("text") or "") if isinstance(data, dict) else ""
+                message_id = str(data.get("id") or "") if isinstance(data, dict) else ""
             except ValueError:
                 await ws.send_json({"type": "error", "text": "消息格式不对。"})
                 continue
@@ -116,7 +119,10 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json({"type": "message", "who": "bot", "text": "请输入您要咨询的内容。"})
                 continue
             await ws.send_json({"type": "typing", "on": True})
-            replies = await hub.customer_says(who, "chat", text, {"channel": "chat", "client": client})
+            meta = {"channel": "chat", "client": client}
+            if MESSAGE_ID.fullmatch(message_id):
+                meta["client_message_id"] = message_id
+            replies = await hub.customer_says(who, "chat", text, meta)
             moved = custom_payload(replies, "continued")
             for item in to_browser(replies):
                 await ws.send_json(item)

@@ -62,9 +62,10 @@ class ChatCustomer(_LiveUser):
         self._start_reading()
         return self
 
-    async def say(self, text: str, timeout: float = 60) -> list[dict]:
-        """Sends one message; everything the server sent until it stopped typing."""
-        await self.ws.send_json({"type": "text", "text": text})
+    async def say(self, text: str, timeout: float = 60, message_id: str | None = None) -> list[dict]:
+        """Sends one message (with the client's own id for it, if given); everything the server sent until it
+        stopped typing."""
+        await self.ws.send_json({"type": "text", "text": text, **({"id": message_id} if message_id else {})})
         got = []
         while True:
             item = await asyncio.wait_for(self.inbox.get(), timeout)

@@ -5,20 +5,39 @@ answer (every form validation, every custom action). `jsonschema.validate` re-ch
 the meta-schema on each call, which was about 60 % of the Rasa process's CPU per turn (issue 14). The schema
 is a constant (`RemoteAction.action_response_format_spec()`), so it is checked once here and a compiled
 validator is reused; results are validated exactly as before (same schema, same validator class, the same
-`best_match` error: what `jsonschema.validate` itself does after checking the schema, the same message added). `tests/test_rasa_patches.py` fails if Rasa's method changes.
+`best_match` error: what `jsonschema.validate` itself does after checking the schema, the same message added).
+
+`MessageProcessor.parse_message` runs the NLU graph synchronously on Rasa's event loop, and our
+MatcherIntentClassifier waits there for the knowledge service: while one message was parsed, no other
+conversation moved. The patched method runs the same graph call on one dedicated thread (one: CRF taggers
+and DIET are not safe to run twice at once), so the loop keeps serving other conversations' trackers,
+policies and action calls meanwhile. Everything else in the method is Rasa's, unchanged.
+
+`tests/test_rasa_patches.py` fails if either Rasa method changes.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import inspect
+from concurrent.futures import ThreadPoolExecutor
 
-# sha256 of the source of RemoteAction._validate_action_result in Rasa 3.6.21: the code this patch replaces
-PATCHED_SOURCE_SHA256 = "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42"
+# sha256 of the source of each Rasa 3.6.21 method these patches replace
+PATCHED_SOURCE_SHA256 = {
+    "RemoteAction._validate_action_result": "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42",
+    "MessageProcessor.parse_message": "b98d8e49b9f2c433040af62752212dc374600d50cd21deec82386642b64d30dc",
+}
 
 
-def source_hash() -> str:
+def _methods() -> dict:
     from rasa.core.actions.action import RemoteAction
-    return hashlib.sha256(inspect.getsource(RemoteAction._validate_action_result).encode()).hexdigest()
+    from rasa.core.processor import MessageProcessor
+    return {"RemoteAction._validate_action_result": RemoteAction._validate_action_result,
+            "MessageProcessor.parse_message": MessageProcessor.parse_message}
+
+
+def source_hashes() -> dict[str, str]:
+    return {name: hashlib.sha256(inspect.getsource(m).encode()).hexdigest() for name, m in _methods().items()}
 
 
 def compiled_validate_action_result():
@@ -47,8 +66,42 @@ def compiled_validate_action_result():
     return _validate_action_result
 
 
+def threaded_parse_message():
+    import copy
+
+    from rasa.core.processor import structlogger
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    nlu_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlu")
+
+    async def parse_message(self, message, tracker=None, only_output_properties=True):
+        if self.http_interpreter:
+            parse_data = await self.http_interpreter.parse(message)
+        else:
+            if tracker is None:
+                tracker = DialogueStateTracker.from_events(message.sender_id, [])
+            parse_data = await asyncio.get_running_loop().run_in_executor(
+                nlu_thread, self._parse_message_with_graph, message, tracker, only_output_properties)
+
+        self._update_full_retrieval_intent(parse_data)
+        structlogger.debug(
+            "processor.message.parse",
+            parse_data_text=copy.deepcopy(parse_data["text"]),
+            parse_data_intent=parse_data["intent"],
+            parse_data_entities=copy.deepcopy(parse_data["entities"]),
+        )
+        self._check_for_unseen_features(parse_data)
+        return parse_data
+
+    parse_message.__doc__ = "Rasa's parse_message with the NLU graph on its own thread (scripts/rasa_patches.py)"
+    return parse_message
+
+
 def apply() -> None:
     from rasa.core.actions.action import RemoteAction
-    if source_hash() != PATCHED_SOURCE_SHA256:
-        raise RuntimeError("Rasa's RemoteAction._validate_action_result changed: review scripts/rasa_patches.py")
+    from rasa.core.processor import MessageProcessor
+    changed = [name for name, h in source_hashes().items() if PATCHED_SOURCE_SHA256[name] != h]
+    if changed:
+        raise RuntimeError(f"Rasa's {', '.join(changed)} changed: review scripts/rasa_patches.py")
     RemoteAction._validate_action_result = compiled_validate_action_result()
+    MessageProcessor.parse_message = threaded_parse_message()

