@@ -46,10 +46,12 @@ class Knowledge:
 
     @classmethod
     def load(cls, index_dir: Path, embedder: Embedder) -> "Knowledge":
+        """Indexes live in a folder per embedding model: processes on different models never rebuild each other's."""
         articles = load_articles()
         cat = catalog()
-        kb = FaqIndex.open(index_dir / "kb", embedder, article_docs(articles))
-        matcher = Matcher.build(index_dir / "matcher", cat, embedder, articles)
+        folder = index_dir / embedder.name
+        kb = FaqIndex.open(folder / "kb", embedder, article_docs(articles))
+        matcher = Matcher.build(folder / "matcher", cat, embedder, articles)
         knowledge = cls(matcher, kb, {a.id: a for a in articles})
         knowledge.match("你好")   # loads the model now, so the first caller does not wait for it
         return knowledge
