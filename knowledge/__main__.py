@@ -2,6 +2,7 @@
 
     python -m knowledge index  --faq FILE.jsonl --out DIR
     python -m knowledge search --index DIR (--query TEXT | --queries FILE.jsonl) [--top-k K] [--json]
+                               [--mode hybrid|dense|bm25]
     python -m knowledge match  TEXT [--top-k K]
     python -m knowledge serve  [--port 5056]
 """
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from backend.pii import install_log_masking
+from knowledge.fusion import MODES
 
 
 def _embedder():
@@ -46,17 +48,20 @@ def _queries(a) -> list[dict]:
 
 
 def cmd_search(a) -> int:
-    from knowledge.faq import FaqIndex
-    index = FaqIndex.open(a.index, _embedder())
-    for row in _queries(a):
-        hits = index.search(row["query"], a.top_k)
-        if a.json:
-            out = {**row, "results": [{"id": d.id, "score": round(s, 4)} for d, s in hits]}
-            print(json.dumps(out, ensure_ascii=False))
-        else:
-            print(row["query"])
-            for rank, (d, s) in enumerate(hits, 1):
-                print(f"  {rank}. [{d.id}] {s:.3f}  {d.question}")
+    """Searches every query; queries are embedded in batches (FaqIndex.search_many), results printed per batch."""
+    from knowledge.faq import QUERY_BATCH, FaqIndex
+    index = FaqIndex.open(a.index, _embedder(), mode=a.mode)
+    rows = _queries(a)
+    for start in range(0, len(rows), QUERY_BATCH):
+        batch = rows[start:start + QUERY_BATCH]
+        for row, hits in zip(batch, index.search_many([r["query"] for r in batch], a.top_k)):
+            if a.json:
+                out = {**row, "results": [{"id": d.id, "score": round(s, 4)} for d, s in hits]}
+                print(json.dumps(out, ensure_ascii=False))
+            else:
+                print(row["query"])
+                for rank, (d, s) in enumerate(hits, 1):
+                    print(f"  {rank}. [{d.id}] {s:.3f}  {d.question}")
     return 0
 
 
@@ -91,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--queries", type=Path)
     s.add_argument("--top-k", type=int, default=10)
     s.add_argument("--json", action="store_true")
+    s.add_argument("--mode", choices=MODES, default="hybrid",
+                   help="hybrid (default): dense and BM25 fused; dense: embeddings only; bm25: lexical only")
     s = sub.add_parser("match", help="which service functions a request matches")
     s.add_argument("text")
     s.add_argument("--top-k", type=int, default=3)

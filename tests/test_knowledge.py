@@ -121,6 +121,8 @@ def test_cli_index_search_and_match_on_any_faq_file(tmp_path):
     out = _cli("search", "--index", str(tmp_path / "idx"), "--queries", str(queries), "--top-k", "3", "--json")
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["results"][0]["id"] for r in rows] == ["q2", "q3"] and len(rows[0]["results"]) == 3
+    lexical = _cli("search", "--index", str(tmp_path / "idx"), "--query", "充电桩怎么报装", "--mode", "bm25", "--json")
+    assert json.loads(lexical.stdout)["results"][0]["id"] == "q2"
     matched = json.loads(_cli("match", "家里没电了").stdout)
     assert matched["functions"][0]["function"] == "fault_repair" and matched["functions"][0]["channels"]
 
