@@ -13,7 +13,12 @@ conversation moved. The patched method runs the same graph call on one dedicated
 and DIET are not safe to run twice at once), so the loop keeps serving other conversations' trackers,
 policies and action calls meanwhile. Everything else in the method is Rasa's, unchanged.
 
-`tests/test_rasa_patches.py` fails if either Rasa method changes.
+`Event.resolve_by_type` walks every subclass of Event (recursively, with an `inspect.isabstract` per class)
+for each event it turns back into an object. Loading a stored conversation does that once per event, so
+at turn 50 it was a fifth of Rasa's CPU per turn. The patched method remembers the class found per type
+name; a name it has not seen goes through Rasa's own walk (classes defined later are still found).
+
+`tests/test_rasa_patches.py` fails if any of these Rasa methods changes.
 """
 from __future__ import annotations
 
@@ -26,14 +31,17 @@ from concurrent.futures import ThreadPoolExecutor
 PATCHED_SOURCE_SHA256 = {
     "RemoteAction._validate_action_result": "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42",
     "MessageProcessor.parse_message": "b98d8e49b9f2c433040af62752212dc374600d50cd21deec82386642b64d30dc",
+    "Event.resolve_by_type": "b5cf570fa7f286c7059ec73d8880528d03a78b28cf4e80285a46079c0fa65968",
 }
 
 
 def _methods() -> dict:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import Event
     return {"RemoteAction._validate_action_result": RemoteAction._validate_action_result,
-            "MessageProcessor.parse_message": MessageProcessor.parse_message}
+            "MessageProcessor.parse_message": MessageProcessor.parse_message,
+            "Event.resolve_by_type": Event.resolve_by_type}
 
 
 def source_hashes() -> dict[str, str]:
@@ -97,11 +105,30 @@ def threaded_parse_message():
     return parse_message
 
 
+def remembered_resolve_by_type():
+    from rasa.shared.core.events import Event
+    original = Event.resolve_by_type
+    found: dict = {}
+
+    def resolve_by_type(type_name, default=None):
+        cls = found.get(type_name)
+        if cls is None:
+            cls = original(type_name, default)
+            if cls is not None and cls is not default:
+                found[type_name] = cls
+        return cls
+
+    resolve_by_type.__doc__ = "Rasa's resolve_by_type, remembering the class per type name (scripts/rasa_patches.py)"
+    return staticmethod(resolve_by_type)
+
+
 def apply() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.events import Event
     changed = [name for name, h in source_hashes().items() if PATCHED_SOURCE_SHA256[name] != h]
     if changed:
         raise RuntimeError(f"Rasa's {', '.join(changed)} changed: review scripts/rasa_patches.py")
     RemoteAction._validate_action_result = compiled_validate_action_result()
     MessageProcessor.parse_message = threaded_parse_message()
+    Event.resolve_by_type = remembered_resolve_by_type()

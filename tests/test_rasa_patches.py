@@ -77,3 +77,31 @@ def test_message_parsing_leaves_the_event_loop_free():
     out = subprocess.run([os.environ.get("RASA_PY", sys.executable), "-c", PARSE_OFF_LOOP], cwd=ROOT,
                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip().endswith("off the loop"), out.stderr[-1500:]
+
+
+RESOLVE_SAME = """
+from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.utils.common import all_subclasses
+from scripts import rasa_patches
+original = Event.resolve_by_type
+names = sorted({c.type_name for c in all_subclasses(Event)})
+want = {n: original(n) for n in names}
+rasa_patches.apply()
+assert Event.resolve_by_type is not original
+for _ in range(2):                                  # first call walks the classes, the second remembers
+    assert {n: Event.resolve_by_type(n) for n in names} == want
+assert Event.resolve_by_type("no such event", default=UserUttered) is UserUttered
+assert Event.resolve_by_type("topic") is None
+try:
+    Event.resolve_by_type("no such event")
+    raise SystemExit("no error for an unknown event")
+except ValueError:
+    pass
+print("same", len(names))
+"""
+
+
+def test_event_classes_are_resolved_as_rasa_does():
+    out = subprocess.run([os.environ.get("RASA_PY", sys.executable), "-c", RESOLVE_SAME], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "same" in out.stdout, out.stderr[-1500:]

@@ -1,6 +1,6 @@
 """Where a process's CPU goes during the repair flow: py-spy samples summarised as text.
 
-    python -m benchmarks.throughput.profile --port 5005 --label after [--url http://127.0.0.1:5005]
+    python -m benchmarks.throughput.profile --port 5005 --label after [--history 50] [--url http://127.0.0.1:5005]
 
 Finds the process listening on --port (the product from `make run`: Rasa 5005, knowledge 5056, actions
 5055), records it with py-spy (`pip install py-spy`; needs ptrace rights) while 8 repair conversations run
@@ -19,9 +19,12 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.throughput.run import FLOWS, Sender
+from benchmarks.throughput.run import FLOWS, HISTORY, Sender
 
 HERE = Path(__file__).resolve().parent
+# leaves where a thread waits rather than works (py-spy's idle detection misses some): left out of the shares
+WAITING = ("_worker (concurrent/futures/thread.py", "serve (sanic/server/runners.py", "readinto (socket.py",
+           "select (selectors.py", "wait (threading.py", "_wait_for_tstate_lock", "poll (selectors.py")
 
 
 def pid_on(port: int) -> int:
@@ -32,7 +35,7 @@ def pid_on(port: int) -> int:
     return int(found.group(1))
 
 
-def summarise(collapsed: str, top: int = 25) -> str:
+def summarise(collapsed: str, top: int = 40) -> str:
     """py-spy's collapsed stacks ("f1;f2;f3 count" per line) -> inclusive and own sample shares."""
     inclusive, own, total = Counter(), Counter(), 0
     for line in collapsed.splitlines():
@@ -40,14 +43,16 @@ def summarise(collapsed: str, top: int = 25) -> str:
         if not stack or not count.isdigit():
             continue
         n = int(count)
-        total += n
         frames = [re.sub(r" \(.*?/(site-packages|lib/python3\.\d+|work/\w+)/", " (", f) for f in stack.split(";")]
+        if frames[-1].startswith(WAITING):
+            continue
+        total += n
         for f in set(frames):
             inclusive[f] += n
         own[frames[-1]] += n
     if not total:
         return "no samples (was the process busy?)\n"
-    lines = [f"{total} samples", "", "inclusive  function"]
+    lines = [f"{total} samples of work (waiting threads left out)", "", "inclusive  function"]
     lines += [f"{100 * n / total:8.1f} %  {f}" for f, n in inclusive.most_common(top)]
     lines += ["", "own        function"]
     lines += [f"{100 * n / total:8.1f} %  {f}" for f, n in own.most_common(top)]
@@ -60,19 +65,23 @@ def main() -> None:
     ap.add_argument("--label", required=True, help="before / after / anything: part of the output name")
     ap.add_argument("--url", default="http://127.0.0.1:5005", help="Rasa, whose REST channel gets the turns")
     ap.add_argument("--conversations", type=int, default=8)
+    ap.add_argument("--history", type=int, default=0, help="turns each conversation has before it is sampled")
     a = ap.parse_args()
     spy = shutil.which("py-spy")
     if not spy:
         raise SystemExit("py-spy is not installed: pip install py-spy")
     pid = pid_on(a.port)
     send = Sender(a.url)
+    senders = ["profile-" + uuid.uuid4().hex[:8] for _ in range(a.conversations)]
+    for sender in senders:
+        for i in range(a.history):
+            send.turn(sender, HISTORY[i % len(HISTORY)])
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "stacks.txt"
         rec = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(raw),
-                                "--rate", "200", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                "--rate", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1.5)
-        for _ in range(a.conversations):
-            sender = "profile-" + uuid.uuid4().hex[:8]
+        for sender in senders:
             for text in FLOWS["repair"]:
                 send.turn(sender, text)
         rec.send_signal(2)   # SIGINT: py-spy writes what it has
@@ -80,7 +89,8 @@ def main() -> None:
         text = summarise(raw.read_text() if raw.exists() else "")
     out = HERE / "profiles" / f"{a.port}-{a.label}.txt"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(f"# python -m benchmarks.throughput.profile --port {a.port} --label {a.label}\n" + text,
+    out.write_text(f"# python -m benchmarks.throughput.profile --port {a.port} --label {a.label} --history {a.history}\n"
+                   + text,
                    encoding="utf-8")
     print(text[:3000])
     print(f"written to {out}")
