@@ -20,6 +20,7 @@ import os
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -118,17 +119,23 @@ async def _vosk_factory(config: VoiceConfig):
     return lambda: CallRecognizer(model, asr_config, executor=executor)
 
 
-def _default_voice(config: VoiceConfig) -> Voice:
-    """Kokoro when its model folder is there, else espeak-ng (the TTS package decides); fixed prompts cached."""
+def _default_voice(config: VoiceConfig, voice_class: type[Voice] = Voice) -> Voice:
+    """Kokoro when its model folder is there, else espeak-ng (the TTS package decides); fixed prompts cached,
+    number and lead-in clips (voice.tts.clips) next to them."""
     from voice.tts import PromptCache, TtsConfig, make_engine as make_tts
+    from voice.tts.clips import LEAD_INS, ClipLibrary
     engine = make_tts(TtsConfig.from_env(**({"model_dir": config.tts_model} if config.tts_model else {})))
     log.info("TTS engine %s (%s)", engine.name, getattr(engine, "voice", ""))
-    cache = PromptCache(config.prompt_cache_dir, engine) if config.prompt_cache_dir else None
-    return Voice(engine, cache, reusable=[*prompts.FIXED, *prompts.bot_responses()])
+    cache = clips = None
+    if config.prompt_cache_dir:
+        cache = PromptCache(config.prompt_cache_dir, engine)
+        clips = ClipLibrary(Path(config.prompt_cache_dir) / "clips", engine,
+                            phrases=[*LEAD_INS, *prompts.reply_phrases()])
+    return voice_class(engine, cache, reusable=[*prompts.FIXED, *prompts.bot_responses()], clips=clips)
 
 
 async def _warm_prompts(voice: Voice) -> None:
-    """Render the fixed prompts once (to disk), so the first caller does not wait for them."""
+    """Render the fixed prompts, then the clips, once (to disk), so the first caller does not wait for them."""
     if voice.cache is None:
         return
     try:

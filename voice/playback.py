@@ -8,6 +8,7 @@ cleared). Only the call's receive loop reads the websocket; this task only sends
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections import OrderedDict, deque
@@ -17,6 +18,8 @@ import numpy as np
 
 from voice import twiml
 from voice.audio import FRAME_BYTES, SAMPLE_RATE, pcm16_to_ulaw
+from voice.tts.clips import ClipLibrary
+from voice.tts.compose import Composer
 from voice.tts.dsp import silence
 from voice.tts.engine import split_text
 
@@ -34,10 +37,16 @@ class Voice:
     across calls, so once synthesised it is kept in memory (not on disk: a piece may hold a caller's name)
     and plays at once next time, while the variable pieces (numbers, names) are synthesised live behind it.
     `reusable` texts (fixed prompts and the bot's fixed responses) are rendered to the disk cache by `warm`.
+
+    With `clips` (a `ClipLibrary`), a text not in the cache is composed instead (`voice.tts.compose`):
+    live numbers and the fixed words around them from pre-rendered clips, so a reply with an order number
+    starts at once; Kokoro says the rest, synthesised ahead while the clips play.
     """
 
-    def __init__(self, engine, cache=None, reusable: Iterable[str] = (), learned_items: int = 512):
-        self.engine, self.cache = engine, cache
+    def __init__(self, engine, cache=None, reusable: Iterable[str] = (), learned_items: int = 512,
+                 clips: ClipLibrary | None = None):
+        self.engine, self.cache, self.clips = engine, cache, clips
+        self.composer = Composer(engine, clips, stats=self, learned_items=learned_items) if clips else None
         self.reusable = list(dict.fromkeys(reusable))
         self._learned: OrderedDict[str, np.ndarray] = OrderedDict()
         self._learned_items = learned_items
@@ -47,13 +56,19 @@ class Voice:
         return self.cache is not None and text in self.cache
 
     def warm(self) -> int:
-        """Render the reusable texts not yet in the cache (blocking; run it in a thread)."""
-        return self.cache.warm(self.reusable) if self.cache is not None else 0
+        """Render the reusable texts not yet in the cache, then the clips (blocking; run it in a thread)."""
+        n = self.cache.warm(self.reusable) if self.cache is not None else 0
+        return n + (self.clips.warm() if self.clips is not None else 0)
 
     async def chunks(self, text: str) -> AsyncIterator[np.ndarray]:
         if await asyncio.to_thread(self.cached, text):
             self.hits += 1
             yield await asyncio.to_thread(self.cache.get, text)
+            return
+        if self.composer is not None:
+            async with contextlib.aclosing(self.composer.chunks(text)) as composed:
+                async for chunk in composed:
+                    yield chunk
             return
         pieces = split_text(text)
         for i, piece in enumerate(pieces):
@@ -177,9 +192,10 @@ class Speaker:
         await self._send(twiml.mark(self._sid, name))
 
     async def _synthesise(self, text: str, ahead: asyncio.Queue) -> None:
-        try:
-            async for pcm in self._voice.chunks(text):
-                await ahead.put(pcm)
+        try:   # closed at once on barge-in, so the voice stops synthesising what will not be heard
+            async with contextlib.aclosing(self._voice.chunks(text)) as chunks:
+                async for pcm in chunks:
+                    await ahead.put(pcm)
         except asyncio.CancelledError:    # barge-in or hang-up: the player is gone
             raise
         except Exception:

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from backend.cis import CustomerInfo, OutageInfo
+from backend.cis import STATUS_LABELS, CustomerInfo, OutageInfo
 from backend.spoken import spoken_time
 from voice.dtmf import MONTH_KEYS
 
-DOMAIN_RESPONSES = Path(__file__).resolve().parent.parent / "bot" / "domain" / "responses.yml"
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN_RESPONSES = ROOT / "bot" / "domain" / "responses.yml"
+CATALOG = ROOT / "catalog" / "service_functions.yml"
 
 WELCOME = "您好，这里是95598智能客服。"
 MENU = "请直接说出您要办理的业务，也可以按键：报修请按1，查电费请按2，停电查询请按3，人工服务请按0。"
@@ -40,6 +42,16 @@ def bot_responses(path: Path = DOMAIN_RESPONSES) -> list[str]:
         return []
     return [spoken_message(v) for variants in responses.values() for v in variants or []
             if isinstance(v, dict) and v.get("text") and "{" not in v["text"]]
+
+
+def reply_phrases(catalog: Path = CATALOG) -> list[str]:
+    """Words the actions put between live numbers besides the fixed lead-ins: the service functions'
+    names (…的故障报修工单G…) and the work-order statuses (目前处理中), rendered as clips too."""
+    try:
+        functions = (yaml.safe_load(catalog.read_text(encoding="utf-8")) or {}).get("functions") or []
+    except OSError:
+        functions = []
+    return [str(f["name"]) for f in functions if f.get("name")] + list(STATUS_LABELS.values())
 
 
 def address_of(customer: CustomerInfo, gender: str | None = None) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -23,11 +24,10 @@ import time
 from aiohttp import web
 
 from benchmarks.common import percentile
-from voice import prompts
 from voice.asr import ScriptedRecognizer
 from voice.audio import SAMPLE_RATE
 from voice.config import VoiceConfig
-from voice.gateway import CALLS, SERVICES, SESSIONS, _vosk_factory, create_app
+from voice.gateway import CALLS, SERVICES, SESSIONS, _default_voice, _vosk_factory, create_app
 from voice.playback import Voice
 
 TICK = 0.010
@@ -104,23 +104,21 @@ class MeasuredVoice(Voice):
         started = loop.time()
         entry = None
         hits = getattr(self, "hits", 0)    # the voice's own count of pieces played from a cache, if it keeps one
-        async for chunk in super().chunks(text):
-            if entry is None:
-                entry = {"text": text, "at": started, "first_chunk_ms": round((loop.time() - started) * 1000, 1),
-                         "cached": self.cached(text), "first_piece_cached": getattr(self, "hits", 0) > hits,
-                         "audio_seconds": 0.0}
-                entry["first_piece_cached"] = entry["first_piece_cached"] or entry["cached"]
-                self.prompts.append(entry)
-            entry["audio_seconds"] = round(entry["audio_seconds"] + len(chunk) / SAMPLE_RATE, 3)
-            yield chunk
+        async with contextlib.aclosing(super().chunks(text)) as chunks:
+            async for chunk in chunks:
+                if entry is None:
+                    entry = {"text": text, "at": started, "first_chunk_ms": round((loop.time() - started) * 1000, 1),
+                             "cached": self.cached(text), "first_piece_cached": getattr(self, "hits", 0) > hits,
+                             "audio_seconds": 0.0}
+                    entry["first_piece_cached"] = entry["first_piece_cached"] or entry["cached"]
+                    self.prompts.append(entry)
+                entry["audio_seconds"] = round(entry["audio_seconds"] + len(chunk) / SAMPLE_RATE, 3)
+                yield chunk
 
 
 def make_voice(config: VoiceConfig) -> MeasuredVoice:
-    """As voice.gateway._default_voice: the configured TTS engine, fixed prompts cached."""
-    from voice.tts import PromptCache, TtsConfig, make_engine
-    engine = make_engine(TtsConfig.from_env(**({"model_dir": config.tts_model} if config.tts_model else {})))
-    cache = PromptCache(config.prompt_cache_dir, engine) if config.prompt_cache_dir else None
-    return MeasuredVoice(engine, cache, reusable=[*prompts.FIXED, *prompts.bot_responses()])
+    """voice.gateway._default_voice: the configured TTS engine, fixed prompts cached, number clips."""
+    return _default_voice(config, MeasuredVoice)
 
 
 class Probe:

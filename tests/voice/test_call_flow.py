@@ -25,12 +25,11 @@ LATENCIES: list[dict] = []
 
 @pytest.fixture(scope="module")
 def real_voice():
-    """The gateway's own voice: the TTS engine, and its prompt cache (on disk, as in production) rendered
-    ahead for the fixed prompts and the bot's fixed responses — the first run pays for that once."""
-    from voice.tts import PromptCache, TtsConfig, make_engine
-    engine = make_engine(TtsConfig.from_env())
-    cache = PromptCache(VoiceConfig.from_env(auth_token="unused").prompt_cache_dir, engine)
-    voice = Voice(engine, cache, reusable=[*prompts.FIXED, *prompts.bot_responses()])
+    """The gateway's own voice: the TTS engine, its prompt cache (on disk, as in production) rendered
+    ahead for the fixed prompts and the bot's fixed responses, and the number clips — the first run pays
+    for that once."""
+    from voice.gateway import _default_voice
+    voice = _default_voice(VoiceConfig.from_env(auth_token="unused"))
     voice.warm()
     return voice
 

@@ -145,35 +145,67 @@ def _time(m: re.Match) -> str:
 
 
 _KEYED = "尾号|后[四4]位|验证码|户号|工单号|工单编号|编号|号码|卡号|分机号?"
+# Each rule's output that reads a number is wrapped in NUM_OPEN … NUM_CLOSE, so `spans` can tell the live
+# numbers from the fixed words around them (voice.tts.compose speaks those from pre-rendered clips).
+NUM_OPEN, NUM_CLOSE = "\x02", "\x03"
+
+
+def _n(text: str) -> str:
+    return f"{NUM_OPEN}{text}{NUM_CLOSE}"
+
+
 _RULES: tuple[tuple[re.Pattern, object], ...] = tuple((re.compile(p), r) for p, r in (
     (r"#号?", "井号"),
     (r"(?<![A-Za-z])No\.\s*(?=\d)", "第"),
     (r"\*号?", "星号"),
-    (r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)", _date),
-    (r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)", lambda m: f"{group_digits(m[1])}、{group_digits(m[2])}"),
+    (r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)", lambda m: _n(_date(m))),
+    (r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)", lambda m: _n(f"{group_digits(m[1])}、{group_digits(m[2])}")),
     (r"(?<=\d)\s*[-~]\s*(?=\d)", "到"),
-    (r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)", _time),
-    (r"(?<!\d)(\d{4})\s*年", lambda m: read_digits(m[1], yao=False) + "年"),
-    (r"(?<!\d)(?<!\d\.)(\d{1,2})\s*(月|日|号)", lambda m: cardinal(int(m[1])) + m[2]),
-    (rf"¥\s*(-?{_NUM})", lambda m: money(m[1])),
-    (rf"(?<!\d)(?<!\d\.)(-?{_NUM})\s*元", lambda m: money(m[1])),
-    (rf"({_NUM})\s*%", lambda m: "百分之" + decimal(m[1])),
-    (rf"({_NUM})\s*(?:kWh|kwh|KWH|KWh)", lambda m: decimal(m[1], liang=True) + "度"),
-    (rf"({_NUM})\s*(度|千瓦时|千瓦|千伏)", lambda m: decimal(m[1], liang=True) + m[2]),
-    (rf"({_NUM})\s*(?:kW|KW|kw)(?![A-Za-z])", lambda m: decimal(m[1], liang=True) + "千瓦"),
-    (rf"({_NUM})\s*(?:kV|KV|kv)(?![A-Za-z])", lambda m: decimal(m[1], liang=True) + "千伏"),
-    (rf"({_NUM})\s*V(?![A-Za-z])", lambda m: decimal(m[1]) + "伏"),
-    (r"(?<![A-Za-z\d])([A-Za-z]{1,3})-?(\d{4,})(?![\d.])", _code),
-    (rf"((?:{_KEYED})(?:是|为|:|：)?\s*)(\d+)(?![\d.])", lambda m: m[1] + group_digits(m[2])),
-    (rf"(?<!\d)(?<!\d\.)(\d{{5,}}|0\d+)(?![\d.])(?!\s*[{_COUNTERS}])", lambda m: group_digits(m[1])),
-    (rf"(?<!\d)(?<!\d\.)(?<!第)({_NUM})(?=\s*(?:{_MEASURES}))", lambda m: decimal(m[1], liang=True)),
-    (rf"(?<!\d)(?<!\d\.)({_NUM})", lambda m: decimal(m[1])),
+    (r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)", lambda m: _n(_time(m))),
+    (r"(?<![\d.])(\d{1,2})点(?:零?(\d{1,2})分)?", lambda m: _n(clock(int(m[1]), int(m[2] or 0)))),   # 3点20分
+    (r"(?<!\d)(\d{4})\s*年", lambda m: _n(read_digits(m[1], yao=False) + "年")),
+    (r"(?<!\d)(?<!\d\.)(\d{1,2})\s*(月|日|号)", lambda m: _n(cardinal(int(m[1])) + m[2])),
+    (rf"¥\s*(-?{_NUM})", lambda m: _n(money(m[1]))),
+    (rf"(?<!\d)(?<!\d\.)(-?{_NUM})\s*元", lambda m: _n(money(m[1]))),
+    (rf"({_NUM})\s*%", lambda m: _n("百分之" + decimal(m[1]))),
+    (rf"({_NUM})\s*(?:kWh|kwh|KWH|KWh)", lambda m: _n(decimal(m[1], liang=True) + "度")),
+    (rf"({_NUM})\s*(度|千瓦时|千瓦|千伏)", lambda m: _n(decimal(m[1], liang=True) + m[2])),
+    (rf"({_NUM})\s*(?:kW|KW|kw)(?![A-Za-z])", lambda m: _n(decimal(m[1], liang=True) + "千瓦")),
+    (rf"({_NUM})\s*(?:kV|KV|kv)(?![A-Za-z])", lambda m: _n(decimal(m[1], liang=True) + "千伏")),
+    (rf"({_NUM})\s*V(?![A-Za-z])", lambda m: _n(decimal(m[1]) + "伏")),
+    (r"(?<![A-Za-z\d])([A-Za-z]{1,3})-?(\d{4,})(?![\d.])", lambda m: _n(_code(m))),
+    (rf"((?:{_KEYED})(?:是|为|:|：)?\s*)(\d+)(?![\d.])", lambda m: m[1] + _n(group_digits(m[2]))),
+    (rf"(?<!\d)(?<!\d\.)(\d{{5,}}|0\d+)(?![\d.])(?!\s*[{_COUNTERS}])", lambda m: _n(group_digits(m[1]))),
+    (rf"(?<!\d)(?<!\d\.)(?<!第)({_NUM})(?=\s*(?:{_MEASURES}))", lambda m: _n(decimal(m[1], liang=True))),
+    (rf"(?<!\d)(?<!\d\.)({_NUM})", lambda m: _n(decimal(m[1]))),
     (r"[A-Za-z]", lambda m: LETTERS[m[0].upper()]),
 ))
 
 
 def normalize(text: str) -> str:
     """Rewrite ``text`` so every number, unit and symbol reads as a hotline agent would say it."""
+    return _marked(text).replace(NUM_OPEN, "").replace(NUM_CLOSE, "")
+
+
+def spans(text: str) -> list[tuple[str, bool]]:
+    """``normalize(text)`` cut into (spoken text, is_number) runs, in order; joined they equal it.
+
+    >>> spans("工单号是G26112800123。")
+    [('工单号是', False), ('吉、二六幺、幺二八零、零幺二三', True), ('。', False)]
+    """
+    out: list[tuple[str, bool]] = []
+    for i, part in enumerate(re.split(f"{NUM_OPEN}([^{NUM_CLOSE}]*){NUM_CLOSE}", _marked(text))):
+        if not part:
+            continue
+        number = i % 2 == 1
+        if out and out[-1][1] == number:    # two numbers side by side (2026年11月) are one run
+            out[-1] = (out[-1][0] + part, number)
+        else:
+            out.append((part, number))
+    return out
+
+
+def _marked(text: str) -> str:
     text = re.sub(r"\s+", " ", text.translate(_WIDE)).strip()
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)  # 1,234 → 1234
     for pattern, repl in _RULES:
