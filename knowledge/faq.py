@@ -149,7 +149,7 @@ class FaqIndex:
         if pool is not None and not len(pool):
             return []
         if mode == "bm25":
-            docs, scores = best(self.bm25.scores(lexical_tokens(query)), top_k, pool)
+            docs, scores = self.bm25.top(lexical_tokens(query), top_k, pool)
         else:
             docs = self._dense_candidates(qvec, pool)
             if mode == "hybrid":

@@ -78,7 +78,7 @@ def test_fusion_standardises_each_signal_so_neither_scale_decides():
 @pytest.fixture(scope="module")
 def kb_vectors(embedder) -> np.ndarray:
     """The real KB passage vectors (the service's index, built or reused)."""
-    kb = FaqIndex.open(default_index_dir() / "kb", embedder, article_docs(load_articles()))
+    kb = FaqIndex.open(default_index_dir() / embedder.name / "kb", embedder, article_docs(load_articles()))
     return kb.vectors.reconstruct(np.arange(kb.vectors.index.ntotal))
 
 
@@ -110,3 +110,17 @@ def test_manifest_records_the_kind_and_an_index_of_the_wrong_kind_is_rebuilt(tmp
     again, rebuilt = VectorIndex.load_or_build(tmp_path, want, lambda: pytest.fail("an unchanged index was rebuilt"))
     assert not rebuilt and isinstance(again.index, faiss.IndexHNSWFlat)
     assert again.index.hnsw.efSearch == vector_index.HNSW_EF_SEARCH   # search setting restored after loading
+
+
+
+def test_bm25_top_is_the_best_of_the_full_scores_and_repeated_query_terms_count_once():
+    from knowledge.bm25 import BM25
+    from knowledge.text import lexical_tokens
+    index = BM25([lexical_tokens(d.question + d.answer) for d in FAQ])
+    for query, want in CLEAR:
+        terms = lexical_tokens(query)
+        found, scores = index.top(terms, 3)
+        assert FAQ[found[0]].id == want and list(scores) == sorted(scores, reverse=True)
+        assert np.allclose(scores, index.scores(terms)[found]) and np.allclose(index.scores(terms * 2), index.scores(terms))
+        allowed = np.array([i for i, d in enumerate(FAQ) if d.id != want])
+        assert want not in {FAQ[i].id for i in index.top(terms, 3, allowed)[0]}

@@ -12,6 +12,9 @@ Synthetic corpus, grown from the real one (no second model, no other data):
   articles drawn from 175 topics make them (a pessimistic case for BM25 speed).
 - Queries: the 375 held-out KB queries (their real e5 vectors and texts).
 
+"part: bm25 before" is the scoring as it was before issue 14 (a fancy-indexed add per term, then a full sort of
+all scores), on the same postings.
+
 Recall@10 is against exact search (IndexFlatIP) on the same vectors; "top-1 same" is how often the first
 hit is the exact first hit. Latency: one query at a time, after the index is built, on this machine while it
 does nothing else we control.
@@ -52,6 +55,15 @@ def synthetic_docs(n: int, rng: np.random.Generator) -> tuple[list[FaqDoc], BM25
         docs.append(FaqDoc(f"s{k}", f"{real[a].question}，{real[b].question[:6]}", real[a].answer[:120] + real[b].answer[:60]))
         tokens.append(head[a] + tail[b])
     return docs, BM25(tokens)
+
+
+def _scores_before(lexical: BM25, query: list[str]) -> np.ndarray:
+    out = np.zeros(lexical.n, dtype=np.float32)
+    for term in set(query):
+        hit = lexical.postings.get(term)
+        if hit is not None:
+            out[hit[0]] += hit[1]
+    return out
 
 
 def latencies(fn, items) -> dict:
@@ -119,7 +131,10 @@ def search_path(n: int, built: faiss.Index, embedder, queries: list[str], qvecs:
              "bm25": lambda qv: index.search_vec(qv[0], qv[1], 10, mode="bm25"),
              "part: faiss search": lambda qv: index.vectors.search(qv[1][None, :], CANDIDATES),
              "part: query tokens": lambda qv: lexical_tokens(qv[0]),
-             "part: bm25 score + top": lambda qv: best(lexical.scores(qv[2]), CANDIDATES)}
+             "part: bm25 scores + top": lambda qv: best(lexical.scores(qv[2]), CANDIDATES),
+             "part: bm25 before (add per term, full sort)": lambda qv: np.argsort(-_scores_before(lexical, qv[2]))}
+    counts = [sum(len(lexical.postings[t][0]) for t in set(tokens) if t in lexical.postings) for _, _, tokens in pairs]
+    out["postings_per_query_p50_p99"] = [int(np.percentile(counts, 50)), int(np.percentile(counts, 99))]
     out["latency"] = {name: latencies(fn, pairs) for name, fn in parts.items()}
     return out
 
@@ -144,6 +159,7 @@ def report(res: dict) -> str:
                            (f"{n} articles ({2 * int(n)} passages)", "ef/nprobe", "build s", "MB", "recall@10",
                             "top-1 same", "p50 ms", "p99 ms", "CPU p99 ms")))
     for s in res["search_path"]:
+        parts.append(f"BM25 postings per query (p50, p99): {s['postings_per_query_p50_p99']}")
         parts.append(table([(name, v["p50_ms"], v["p99_ms"], v["cpu_p99_ms"]) for name, v in s["latency"].items()],
                            (f"KB search path, {s['articles']} articles, {s['faiss_index']}", "p50 ms", "p99 ms",
                             "CPU p99 ms")))

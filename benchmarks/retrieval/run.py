@@ -121,7 +121,7 @@ def main() -> None:
     p.add_argument("--skip-scale", action="store_true")
     a = p.parse_args()
     embedder = Embedder.from_env()
-    cache = default_index_dir().parent / "bench-indexes"
+    cache = default_index_dir().parent / "bench-indexes" / embedder.name
 
     kb_rows = [json.loads(line) for line in KB_QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
     kb_rows = [{"query": r["query"], "ids": [r["article_id"]]} for r in kb_rows]
@@ -138,7 +138,8 @@ def main() -> None:
     # ~2,900 distinct real questions (paraphrases of both sets, then the FAQ questions), as in issue 14's 3,000
     cli = cli_speed(cache / "insuranceqa", [r["query"] for r in ext_rows] + [r["query"] for r in kb_rows]
                     + [d.question for d in ext_index.docs])
-    results = {"fusion": {"method": "z-score per signal over the query's candidates, then weighted",
+    results = {"embedder": embedder.name,
+               "fusion": {"method": "z-score per signal over the query's candidates, then weighted",
                           "dense_weight": DENSE_WEIGHT, "modes": list(MODES)},
                "kb": kb, "external_insuranceqa": ext, "fusion_choice_kb": choice, "faq_cli": cli}
     if not a.skip_scale:
