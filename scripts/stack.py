@@ -127,6 +127,9 @@ class Stack:
                                                            if self.with_knowledge else ""),
             "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
             "P95598_RASA_URL": self.rasa_url, "MALLOC_ARENA_MAX": "2",
+            # two Rasa worker processes (file locks keep a conversation in one at a time): +20 % turns/s
+            # on 2 cores (benchmarks/load/results_closed_loop.json); 1 saves ~0.7 GB; the scale profile has 2 servers
+            "SANIC_WORKERS": os.environ.get("P95598_RASA_WORKERS", "1" if self.scale else "2"),
             **({"P95598_CONSOLE_URL": self.console_url} if self.console_port else {}),
             **self.secrets,
             **self.extra_env,
