@@ -1,7 +1,7 @@
 """Sentence embeddings from the model folder in the configuration, e5-style prefixes.
 
-Two back ends for the same model: ONNX Runtime on the int8 graph that `knowledge.model_convert` writes
-next to the weights (the default: ~6 ms of CPU per query on one thread, no torch in the process), and
+Two back ends for the same model: ONNX Runtime on the graph that `knowledge.model_convert` writes
+next to the weights (the default: ~8 ms of CPU per query on one thread, no torch in the process), and
 sentence-transformers on torch (EMBED_BACKEND=torch, or when the folder has no ONNX graph). The back end
 is part of `name`, so an index built with one is rebuilt, not reused, by the other. Query vectors are
 cached: a hotline hears the same short sentences all day ("停电了", "转人工", "查电费").
@@ -45,7 +45,7 @@ class QueryCache:
 
 
 class OnnxEncoder:
-    """The int8 graph (encoder + mean pooling + normalisation) with the folder's fast tokenizer."""
+    """The exported graph (encoder + mean pooling + normalisation) with the folder's fast tokenizer."""
 
     def __init__(self, model_dir: Path, threads: int):
         import onnxruntime as ort
@@ -112,7 +112,7 @@ class Embedder:
 
     @property
     def name(self) -> str:
-        return self.model_dir.name + ("-onnx-int8" if self.backend == "onnx" else "")
+        return self.model_dir.name + ("-onnx" if self.backend == "onnx" else "")
 
     @property
     def encoder(self) -> OnnxEncoder | TorchEncoder:

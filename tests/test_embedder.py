@@ -26,7 +26,7 @@ def test_onnx_vectors_match_the_torch_model(pair):
     for kind in ("queries", "passages"):
         a, b = getattr(onnx, kind)(TEXTS), getattr(torch, kind)(TEXTS)
         cos = (a * b).sum(axis=1)
-        assert cos.min() >= 0.99, dict(zip(TEXTS, cos.round(4)))
+        assert cos.min() >= 0.999, dict(zip(TEXTS, cos.round(4)))
         assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-3)
 
 
@@ -34,8 +34,7 @@ def test_batched_and_single_encodings_agree(pair):
     onnx, _ = pair
     batched = onnx.passages(TEXTS)
     single = np.stack([onnx.passages([t])[0] for t in TEXTS])
-    # dynamic int8 scales activations per batch, so batch-mates move a vector slightly; padding must not do more
-    assert (batched * single).sum(axis=1).min() >= 0.995
+    assert (batched * single).sum(axis=1).min() >= 0.999    # padding does not leak into the mean
 
 
 def test_repeated_queries_come_from_the_cache(pair):

