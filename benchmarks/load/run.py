@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import tempfile
 import time
@@ -130,10 +131,14 @@ def classify(seen: str, stored: bool) -> str:
 
 
 def account_messages(rasa_url: str, conversations: list[tuple[str, list[tuple[str, str]]]]) -> dict:
-    """Each message sent, matched by its id against the user events of its stored conversation."""
+    """Each message sent, matched by its id against the user events of its stored conversation (all of it:
+    a finished request restarts the conversation, and the tracker API shows only what follows by default)."""
     classes: Counter = Counter({"answered": 0, "answered_busy": 0, "stored_later": 0, "lost": 0})
     for sender, sent in conversations:
-        tracker = requests.get(f"{rasa_url}/conversations/{sender}/tracker", params=rasa_auth(), timeout=30).json()
+        r = requests.get(f"{rasa_url}/conversations/{sender}/tracker", params={**rasa_auth(), "include_events": "ALL"},
+                         timeout=30)
+        r.raise_for_status()
+        tracker = r.json()
         stored = {(e.get("metadata") or {}).get("client_message_id") for e in tracker.get("events", [])
                   if e.get("event") == "user"}
         classes.update(classify(seen, message_id in stored) for message_id, seen in sent)
@@ -182,6 +187,7 @@ def run_profile(profile: str, chats: int, calls: int, seconds: int) -> dict:
                                     knowledge_url=f"http://127.0.0.1:{first.knowledge_port}" if first else None))
                 stacks[-1].start(ensure_model())
                 stacks[-1].wait_ready()
+            os.environ["P95598_RASA_TOKEN"] = stacks[0].rasa_token   # this process reads the stored conversations
             db_url = scale.pg_url if scale else f"sqlite:///{Path(var) / '0' / 'backend.db'}"
             return asyncio.run(drive([s.console_url for s in stacks], stacks[0].rasa_url, db_url, chats, calls, seconds))
         finally:
