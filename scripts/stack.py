@@ -9,6 +9,7 @@ Interpreter paths come from scripts/bootstrap.sh through RASA_PY / APP_PY.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import shutil
@@ -55,13 +56,21 @@ def ensure_model() -> Path:
     if model.exists():
         return model
     model.parent.mkdir(parents=True, exist_ok=True)
+    # Two trainings at once would each take both cores: a second caller waits and then reuses the model.
+    with open(model.parent / ".training.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not model.exists():
+            _train(model)
+    return model
+
+
+def _train(model: Path) -> None:
     print(f"[stack] training the Rasa model (inputs changed) -> {model}", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as out:
         subprocess.run([_python("RASA_PY"), "-m", "rasa", "train", "--domain", "bot/domain", "--data", "nlu/data",
                         "bot/data", "--config", "config.yml", "--out", out, "--fixed-model-name", "p95598"],
                        cwd=ROOT, env=rasa_env(), check=True, stdout=sys.stderr)
         shutil.move(str(Path(out) / "p95598.tar.gz"), model)
-    return model
 
 
 def rasa_env(extra: dict | None = None) -> dict:
