@@ -99,13 +99,14 @@ async def send_all(name: str, items: list, send, results: Counter, fivexx: list,
 
 def open_cases(stack, username: str, n: int) -> list[int]:
     """Escalated cases, claimed by the fuzzing agent: what an agent's API calls act on."""
-    from backend.contact import ContactStore
+    from backend.contact_centre import Channel, ContactStore, EscalationReason
     from backend.db import make_engine, make_sessionmaker
     contact = ContactStore(make_sessionmaker(make_engine(stack.env["P95598_DB_URL"])))
     agent = contact.agent_by_username(username)
     ids = []
     for i in range(n):
-        case, _ = contact.escalate(f"fuzz-{i}", "chat", "requested", summary="fuzz case", context={})
+        case, _ = contact.escalate(f"fuzz-{i}", Channel.CHAT, EscalationReason.CUSTOMER_REQUEST,
+                                   summary="fuzz case", context={})
         contact.claim(case.id, agent.id)
         ids.append(case.id)
     return ids

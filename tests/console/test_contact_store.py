@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from backend import models as m
-from backend.contact import Conflict, ContactStore, check_password, hash_password
+from backend.contact_centre import CaseStatus, Conflict, ContactStore, EscalationReason, check_password, hash_password
 
 
 @pytest.fixture
@@ -75,10 +75,10 @@ def test_only_one_of_two_agents_claims_a_case(store):
     assert owner in (a.id, b.id) and store.cases_of(owner)[0].id == case.id
     other = b.id if owner == a.id else a.id
     assert store.transfer(case.id, other).agent_id == other
-    done = store.finish(case.id, "returned", "resolved")
+    done = store.finish(case.id, CaseStatus.RETURNED, "resolved")
     assert done.status == "returned" and done.closed_at is not None
     with pytest.raises(Conflict):
-        store.finish(case.id, "closed", "resolved")
+        store.finish(case.id, CaseStatus.CLOSED, "resolved")
     assert store.open_case("voice:13912340001") is None
 
 
@@ -90,7 +90,7 @@ def test_presence_wait_estimate_and_stats(store):
     assert store.wait_minutes(3) == 15            # default 5 minutes a case, one agent
     for i in range(3):                            # three finished cases of 2 minutes each
         case = store.claim(_case(store, f"chat:{i}").id, a.id)
-        store.finish(case.id, "closed", "resolved")
+        store.finish(case.id, CaseStatus.CLOSED, "resolved")
         with store._sessions.begin() as s:
             s.execute(update(m.Escalation).where(m.Escalation.id == case.id)
                       .values(closed_at=case.claimed_at + dt.timedelta(minutes=2)))
@@ -114,3 +114,27 @@ def test_continuation_codes_and_bindings(store):
     store.bind("wechat:openid9", "voice:13912340001")
     assert store.conversation_of("chat:browser1") == "voice:13912340001"
     assert store.identities_of("voice:13912340001") == ["chat:browser1", "voice:13912340001", "wechat:openid9"]
+
+
+def test_a_released_case_goes_back_to_its_place_in_the_queue(store):
+    a = store.add_agent("1001", "张丽", "x" * 8)
+    first, second = _case(store, "chat:first"), _case(store, "chat:second")
+    store.claim(first.id, a.id)
+    assert [c.id for c in store.queue()] == [second.id]
+    released = store.release(first.id)
+    assert released.status == CaseStatus.WAITING and released.agent_id is None and released.claimed_at is None
+    assert [c.id for c in store.queue()] == [first.id, second.id]
+    with pytest.raises(Conflict):
+        store.release(first.id)   # only a claimed case can be released
+
+
+def test_statuses_reasons_and_channels_are_closed_sets_stored_as_before(store):
+    case = _case(store, "chat:kinds", reason=EscalationReason.ANGER)
+    with store._sessions() as s:
+        assert s.get(m.Escalation, case.id).status == "waiting" and s.get(m.Escalation, case.id).reason == "anger"
+    with pytest.raises(ValueError):
+        store.escalate("chat:other", "chat", "requested", summary="", context={})
+    with pytest.raises(ValueError):
+        store.escalate("chat:other", "fax", "anger", summary="", context={})
+    with pytest.raises(ValueError):
+        store.finish(case.id, CaseStatus.WAITING, "resolved")   # a case ends returned or closed

@@ -1,0 +1,22 @@
+"""The contact centre's records: agents and logins, the escalation queue, continuation codes and bindings.
+
+Shared by the action server (which escalates), the console (where agents work) and the voice gateway.
+`ContactStore` is the three stores over one database; each can also be used on its own.
+"""
+from __future__ import annotations
+
+from backend.contact_centre.agents import AgentInfo, AgentStore, check_password, hash_password
+from backend.contact_centre.cases import Conflict, EscalationInfo, CaseStore
+from backend.contact_centre.continuation import CODE_TTL, ContinuationStore
+from backend.contact_centre.kinds import (
+    OPEN_STATUSES, AgentRole, CaseStatus, Channel, EscalationReason, Priority,
+)
+
+
+class ContactStore(AgentStore, CaseStore, ContinuationStore):
+    """Agents, cases and continuations in one object (each store keeps only the session factory)."""
+
+
+__all__ = ["CODE_TTL", "OPEN_STATUSES", "AgentInfo", "AgentRole", "AgentStore", "CaseStatus", "CaseStore",
+           "Channel", "Conflict", "ContactStore", "ContinuationStore", "EscalationInfo", "EscalationReason",
+           "Priority", "check_password", "hash_password"]
