@@ -1,17 +1,22 @@
-"""Engine and session factory: SQLite file by default, any SQLAlchemy URL (PostgreSQL) by configuration."""
+"""Engine and session factory: SQLite file by default, any SQLAlchemy URL (PostgreSQL) by configuration.
+
+The schema is made and changed by the Alembic migrations in backend/migrations (`upgrade`), run by the set-up
+(`python -m backend migrate` / `seed`), never as a side effect of opening the database.
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
-
-from backend.models import Base
+from sqlalchemy.orm import Session, sessionmaker
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_URL = f"sqlite:///{REPO / 'var' / 'backend.db'}"
+MIGRATIONS = REPO / "backend" / "migrations"
+BASELINE = "0001"          # the schema `create_all` made before there were migrations
 
 
 def database_url() -> str:
@@ -25,7 +30,7 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(conn, _record):   # WAL: readers never block the writer
+        def _sqlite_pragmas(conn: Any, _record: Any) -> None:   # WAL: readers never block the writer
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -34,6 +39,39 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker:
-    Base.metadata.create_all(engine)
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config   # the set-up's dependency, not every process's import cost
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Brings the database's schema to `revision`. A database made by `create_all` before migrations existed
+    (tables, no alembic_version) is first marked as being at the baseline."""
+    from alembic import command
+    cfg = _alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        tables = set(inspect(conn).get_table_names())
+        if tables and "alembic_version" not in tables:
+            command.stamp(cfg, BASELINE)
+        command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def open_database(url: str | None = None) -> tuple[Engine, sessionmaker[Session]]:
+    """The engine and sessions of a database brought to the newest schema (set-up, tools and tests)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine, make_sessionmaker(engine)

@@ -10,7 +10,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from backend.cis import SqlCIS
-from backend.db import make_engine, make_sessionmaker
+from backend.db import make_engine, make_sessionmaker, open_database, upgrade
 from backend.synthetic import seed
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -36,11 +36,13 @@ def _postgres_url():
 def sessions(request, tmp_path):
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+        upgrade(engine)
         yield make_sessionmaker(engine)
         engine.dispose()
         return
     admin, name, url = _postgres_url()
     engine = make_engine(url)
+    upgrade(engine)
     yield make_sessionmaker(engine)
     engine.dispose()
     with admin.connect() as c:
@@ -50,7 +52,9 @@ def sessions(request, tmp_path):
 @pytest.fixture(scope="session")
 def seeded_db_url(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'backend.db'}"
-    seed(make_sessionmaker(make_engine(url)), customers=2000)
+    engine, sessions = open_database(url)
+    seed(sessions, customers=2000)
+    engine.dispose()
     return url
 
 

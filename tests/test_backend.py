@@ -8,13 +8,13 @@ import pytest
 
 from backend import models as m
 from backend.cis import SqlCIS
-from backend.db import make_engine, make_sessionmaker
+from backend.db import open_database
 from backend.synthetic import DEMO_CUSTOMERS, counts, seed
 
 def test_seed_is_deterministic_and_large_enough(tmp_path):
     day, now = dt.date(2026, 11, 23), dt.datetime(2026, 11, 23, 2, 0)
-    a = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'a.db'}"))
-    b = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'b.db'}"))
+    a = open_database(f"sqlite:///{tmp_path / 'a.db'}")[1]
+    b = open_database(f"sqlite:///{tmp_path / 'b.db'}")[1]
     ca, cb = seed(a, today=day, now=now), seed(b, today=day, now=now)
     assert ca == cb
     assert ca["customers"] >= 2000 and ca["areas"] >= 20 and ca["bills"] == 12 * ca["customers"]
@@ -62,7 +62,7 @@ def test_work_orders_are_idempotent_and_keep_history(sessions):
 
 
 def test_concurrent_creates_with_one_key_make_one_order(tmp_path):
-    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'c.db'}"))
+    sessions = open_database(f"sqlite:///{tmp_path / 'c.db'}")[1]
     seed(sessions, customers=50)
     cis = SqlCIS(sessions)
     numbers, errors = [], []
@@ -82,7 +82,7 @@ def test_concurrent_creates_with_one_key_make_one_order(tmp_path):
 
 
 def test_reseeding_keeps_work_orders(tmp_path):
-    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'd.db'}"))
+    sessions = open_database(f"sqlite:///{tmp_path / 'd.db'}")[1]
     seed(sessions, customers=50)
     cis = SqlCIS(sessions)
     order = cis.create_work_order("fault_repair", "chat", {"x": 1}, account_no="3201000001")

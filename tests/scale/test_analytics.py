@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from analytics.consumer import consume, row_of
 from backend import models as m
-from backend.db import make_engine, make_sessionmaker
+from backend.db import open_database
 
 AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
 USER = {"event": "user", "sender_id": "chat:abc", "timestamp": 1764300000.5, "text": "我家停电了", "message_id": "m1",
@@ -34,7 +34,7 @@ def test_consumer_writes_each_event_once(tmp_path):
         pytest.skip("RabbitMQ not reachable at 127.0.0.1:5672")
     import pika
     queue = f"test-analytics-{uuid.uuid4().hex[:8]}"
-    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'a.db'}"))
+    sessions = open_database(f"sqlite:///{tmp_path / 'a.db'}")[1]
     connection = pika.BlockingConnection(pika.URLParameters(AMQP))
     channel = connection.channel()
     channel.queue_declare(queue=queue, durable=True)
