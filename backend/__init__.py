@@ -1,5 +1,7 @@
-"""Utility back end (CIS stand-in): customers, bills, balances, outages and work orders.
+"""The back end: one database, its models (models.py) and migrations (migrations/), and what lives in it.
 
-Callers use the `CIS` interface in `backend.cis`; `SqlCIS` implements it over SQLAlchemy (SQLite by
-default, PostgreSQL by URL). A real customer-information-system adapter replaces `SqlCIS`.
+    cis/             the customer information system stand-in behind its adapter interface (`CIS`)
+    contact_centre/  agents and logins, the escalation queue, continuation codes and channel bindings
+    identity.py      who proved which account in which conversation
+    __main__.py      the set-up: migrate, seed the synthetic CIS data, demo console logins (not in production)
 """

@@ -166,8 +166,9 @@ class CaseStore:
     def stats_today(self) -> dict[str, Any]:
         start = m.utcnow() - dt.timedelta(hours=24)
         with self._sessions() as s:
-            by_reason = dict(s.execute(select(m.Escalation.reason, func.count(m.Escalation.id))
-                                       .where(m.Escalation.created_at > start).group_by(m.Escalation.reason)).all())
+            rows = s.execute(select(m.Escalation.reason, func.count(m.Escalation.id))
+                             .where(m.Escalation.created_at > start).group_by(m.Escalation.reason)).all()
+            by_reason: dict[str, int] = {reason: n for reason, n in rows}
             online = online_agents(s)
         queue = self.queue()
         now = m.utcnow()

@@ -1,96 +1,15 @@
-"""The customer-information-system interface the bot talks to, and its SQL implementation."""
+"""The CIS adapter over SQLAlchemy: the stand-in's own tables (backend/models.py), SQLite or PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend import models as m
-
-STATUS_LABELS = {
-    "accepted": "已受理", "dispatched": "已派单", "in_progress": "处理中",
-    "awaiting_payment": "待缴费", "resolved": "已办结", "closed": "已关闭", "withdrawn": "已撤销",
-}
-OPEN_STATUSES = ("accepted", "dispatched", "in_progress", "awaiting_payment")
-
-
-@dataclass(frozen=True)
-class CustomerInfo:
-    account_no: str
-    name: str
-    phone: str
-    address: str
-    area_code: str
-    area_name: str
-    tags: list[str] = field(default_factory=list)
-    channels: list[str] = field(default_factory=list)
-    tou_enabled: bool = False
-
-    @property
-    def surname(self) -> str:
-        return self.name[:1]
-
-
-@dataclass(frozen=True)
-class BillInfo:
-    account_no: str
-    month: str
-    kwh: float
-    amount: float
-    paid: bool
-
-
-@dataclass(frozen=True)
-class OutageInfo:
-    area_code: str
-    area_name: str
-    kind: str
-    start: dt.datetime
-    expected_end: dt.datetime
-    reason: str
-
-
-@dataclass(frozen=True)
-class OrderInfo:
-    number: str
-    function_id: str
-    status: str
-    priority: str
-    channel: str
-    account_no: str | None
-    details: dict
-    created_at: dt.datetime
-    history: list[tuple[str, str, dt.datetime]] = field(default_factory=list)
-    conversation_id: str | None = None
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
-
-
-class CIS(Protocol):
-    def get_customer(self, account_no: str) -> CustomerInfo | None: ...
-    def find_customer_by_phone(self, phone: str) -> CustomerInfo | None: ...
-    def verify_identity(self, account_no: str, phone_last4: str) -> bool: ...
-    def get_bill(self, account_no: str, month: str | None = None) -> BillInfo | None: ...
-    def get_balance(self, account_no: str) -> float | None: ...
-    def find_area(self, text: str) -> tuple[str, str] | None: ...
-    def active_outages(self, area_code: str | None = None, at: dt.datetime | None = None) -> list[OutageInfo]: ...
-    def create_work_order(self, function_id: str, channel: str, details: dict, *, account_no: str | None = None,
-                          conversation_id: str | None = None, priority: str = "normal",
-                          status: str = "accepted", idempotency_key: str | None = None) -> OrderInfo: ...
-    def get_work_order(self, number: str) -> OrderInfo | None: ...
-    def open_work_orders(self, account_no: str) -> list[OrderInfo]: ...
-    def conversation_orders(self, conversation_id: str) -> list[OrderInfo]: ...
-    def place_in(self, text: str) -> str | None: ...
-    def update_work_order(self, number: str, status: str, note: str = "") -> OrderInfo | None: ...
-    def amend_work_order(self, number: str, details: dict, note: str, priority: str | None = None) -> OrderInfo | None: ...
-    def set_tou(self, account_no: str, enabled: bool) -> None: ...
-    def change_phone(self, account_no: str, new_phone: str) -> None: ...
+from backend.cis.interface import OPEN_STATUSES, BillInfo, CustomerInfo, OrderInfo, OutageInfo
 
 
 def _customer(c: m.Customer) -> CustomerInfo:
@@ -106,11 +25,11 @@ def _order(o: m.WorkOrder) -> OrderInfo:
 class SqlCIS:
     """CIS over SQLAlchemy. Every method is one short transaction."""
 
-    def __init__(self, sessions: sessionmaker):
+    def __init__(self, sessions: sessionmaker[Session]):
         self._sessions = sessions
 
     @property
-    def sessions(self) -> sessionmaker:
+    def sessions(self) -> sessionmaker[Session]:
         """The session factory (the contact-centre store shares the same database)."""
         return self._sessions
 
@@ -168,8 +87,10 @@ class SqlCIS:
             return [OutageInfo(o.area_code, o.area.name, o.kind, o.start, o.expected_end, o.reason)
                     for o in s.scalars(q.order_by(m.Outage.start))]
 
-    def create_work_order(self, function_id, channel, details, *, account_no=None, conversation_id=None,
-                          priority="normal", status="accepted", idempotency_key=None) -> OrderInfo:
+    def create_work_order(self, function_id: str, channel: str, details: dict[str, Any], *,
+                          account_no: str | None = None, conversation_id: str | None = None,
+                          priority: str = "normal", status: str = "accepted",
+                          idempotency_key: str | None = None) -> OrderInfo:
         """Creates the order, or returns the one already created under the same idempotency key."""
         if idempotency_key:
             existing = self._by_key(idempotency_key)
@@ -234,7 +155,7 @@ class SqlCIS:
             s.flush()
             return _order(o)
 
-    def amend_work_order(self, number: str, details: dict, note: str, priority: str | None = None) -> OrderInfo | None:
+    def amend_work_order(self, number: str, details: dict[str, Any], note: str, priority: str | None = None) -> OrderInfo | None:
         """Details the customer added after filing (a contact number, the district, more about the problem,
         danger seen since: urgent), with a note in the history."""
         with self._sessions.begin() as s:
