@@ -13,6 +13,8 @@ from backend.cis import SqlCIS
 from backend.db import make_engine, make_sessionmaker, open_database, upgrade
 from backend.synthetic import seed
 
+pytest_plugins = ("tests.markers", "pytester")   # test kinds (unit/stack/scale/browser) and CI's no-skip rule
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 WECHAT_TOKEN = "test-wechat-token"
 DEMO_PASSWORD = "demo-pass-95598"
