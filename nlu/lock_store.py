@@ -85,10 +85,10 @@ class FileLockStore(LockStore):
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
-                except BlockingIOError:
+                except BlockingIOError as busy:
                     if time.monotonic() > deadline:
                         raise LockError(f"could not take the lock of conversation {conversation_id} "
-                                        f"in {lock_lifetime} s")
+                                        f"in {lock_lifetime} s") from busy
                     await asyncio.sleep(min(wait_time_in_seconds, 0.05))
             yield None
         finally:

@@ -244,7 +244,7 @@ def drop_catalog_synonyms(words: set[str]) -> None:
 
 def drop_jieba(words: set[str]) -> None:
     lines = JIEBA_DICT.read_text(encoding="utf-8").splitlines(keepends=True)
-    JIEBA_DICT.write_text("".join(l for l in lines if not (l.split() and l.split()[0] in words)),
+    JIEBA_DICT.write_text("".join(line for line in lines if not (line.split() and line.split()[0] in words)),
                           encoding="utf-8")
 
 

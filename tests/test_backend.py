@@ -19,7 +19,7 @@ def test_seed_is_deterministic_and_large_enough(tmp_path):
     assert ca == cb
     assert ca["customers"] >= 2000 and ca["areas"] >= 20 and ca["bills"] == 12 * ca["customers"]
     assert ca["outages"] >= 5
-    ra, rb = SqlCIS(a), SqlCIS(b)
+    ra = SqlCIS(a)
     some = ra.find_customer_by_phone(DEMO_CUSTOMERS[0][2])
     assert some and some.account_no == DEMO_CUSTOMERS[0][0]
     with a() as s1, b() as s2:

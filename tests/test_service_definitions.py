@@ -52,7 +52,7 @@ def test_each_form_function_is_defined_once_and_completely(function_id):
 
 
 def test_chat_wording_of_the_questions():
-    for slot, (chat, voice) in REPROMPTS.items():
+    for slot, (chat, _voice) in REPROMPTS.items():
         assert not any(w in chat for w in ("请说", "没听清", "按1", "来电")), slot
     for name, variants in DOMAIN["responses"].items():
         default = [v for v in variants if not v.get("condition")]

@@ -9,9 +9,9 @@ over Rasa's REST channel with the metadata the chat hub and the voice gateway se
 injected at the ASR boundary). When the bot reads back a request and asks to confirm and the script says
 nothing more, the customer says "对" at the end; when the script has run out and a form still asks for
 something, the customer answers from the conversation's `facts`. A scripted line that arrives while the
-bot reads back is sent as it is: it is the customer's answer to the read-back. Then exactly the expected work orders must exist for
-that conversation (function, status, priority, fields), and the replies must include / exclude the given
-strings. Writes benchmarks/dialogue/results.json.
+bot reads back is sent as it is: it is the customer's answer to the read-back. Then exactly the expected work
+orders must exist for that conversation (function, status, priority, fields), and the replies must include /
+exclude the given strings. Writes benchmarks/dialogue/results.json.
 """
 from __future__ import annotations
 
@@ -191,8 +191,8 @@ def main() -> None:
             results.append({"id": conv["id"], "channel": conv.get("channel", "chat"), "classes": conv.get("classes", []),
                             "turns": len(player.sent), **verdict})
             if a.show and not verdict["ok"]:
-                print(f"--- {conv['id']} {conv.get('classes')}: missing {verdict['missing']} extra {verdict['extra_orders']}"
-                      f" lacking {verdict['lacking']} forbidden {verdict['forbidden']}")
+                print(f"--- {conv['id']} {conv.get('classes')}: missing {verdict['missing']}"
+                      f" extra {verdict['extra_orders']} lacking {verdict['lacking']} forbidden {verdict['forbidden']}")
                 for said, answers in player.log:
                     print("   客户:", said)
                     print("     bot:", " | ".join(a for a in answers if a)[:300])

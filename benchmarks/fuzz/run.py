@@ -231,7 +231,7 @@ def main() -> None:
                "server_errors": out["fivexx"][:50], "server_error_count": len(out["fivexx"]),
                "processes_alive": alive, "database_before": before, "database_after": after,
                "stored_data_intact": before == after and after["integrity"] == "ok"}
-    print(table([(k, v) for k, v in counts.items()], ("surface: outcome", "count")))
+    print(table(list(counts.items()), ("surface: outcome", "count")))
     print(f"{results['inputs']} inputs in {seconds} s; 5xx: {len(out['fivexx'])}; all processes alive: "
           f"{all(alive.values())}; stored data intact: {results['stored_data_intact']}")
     write_results(HERE / "results.json", command_line(), results)

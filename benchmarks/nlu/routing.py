@@ -1,6 +1,7 @@
 """Routing on a held-out file: served accuracy, out_of_scope precision / recall, accuracy by style.
 
-    python -m benchmarks.nlu.routing --url http://127.0.0.1:5005 --heldout benchmarks/data/heldout_fresh.yml --label after
+    python -m benchmarks.nlu.routing --url http://127.0.0.1:5005 \
+        --heldout benchmarks/data/heldout_fresh.yml --label after
 
 Adds one labelled row per held-out file to benchmarks/nlu/routing_results.json (before/after a data change
 are kept side by side). The held-out files are never used for training, synonyms or tuning.

@@ -84,8 +84,8 @@ def main() -> None:
                   results["diet_alone_same_threshold"]["macro_f1"]),
                  ("served, top-1 ignoring fallback", top1["served"]["accuracy"], top1["served"]["macro_f1"]),
                  ("DIET alone, top-1", top1["diet_alone"]["accuracy"], top1["diet_alone"]["macro_f1"])],
-                ("held-out (n=%d)" % len(items), "accuracy", "macro-F1")))
-    print(table([(s, v) for s, v in by_style.items()], ("style", "accuracy")))
+                (f"held-out (n={len(items)})", "accuracy", "macro-F1")))
+    print(table(list(by_style.items()), ("style", "accuracy")))
     lt = results["rest_turn_latency_ms"]
     print(f"REST turn latency with {a.concurrency} concurrent conversations: p50 {lt['p50']} ms, p95 {lt['p95']} ms, "
           f"p99 {lt['p99']} ms, {lt['turns_per_second']} turns/s")

@@ -88,7 +88,7 @@ def serve(model: Path, port: int, var: Path) -> subprocess.Popen:
     (var / "endpoints.yml").write_text(yaml.safe_dump(
         {"tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(var / "bare_tracker.db")}}), encoding="utf-8")
     (var / "credentials.yml").write_text("rest:\n", encoding="utf-8")
-    log = open(var / "bare_rasa.log", "ab")
+    log = open(var / "bare_rasa.log", "ab")   # noqa: SIM115 - the server writes to it for as long as it runs
     return subprocess.Popen([_python("RASA_PY"), "-m", "rasa", "run", "-m", str(model), "-p", str(port), "-i", "127.0.0.1",
                              "--endpoints", str(var / "endpoints.yml"), "--credentials", str(var / "credentials.yml")],
                             cwd=var, env=rasa_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

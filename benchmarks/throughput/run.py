@@ -156,7 +156,8 @@ def main() -> None:
     overall = sum(r["total_ms"] * r["turns"] for r in all_turns) / sum(r["turns"] for r in all_turns)
     print(f"\nproduct, all flows and positions: {overall:.1f} ms CPU per turn (goal <= 40)")
     write_results(HERE / "results.json", command_line(), {
-        "what": "CPU ms per turn per process from /proc (user+system, children included); wall = one turn at a time",
+        "what": ("CPU ms per turn per process from /proc (user+system, children included); "
+                 "wall = one turn at a time"),
         "goal_total_cpu_ms": 40, "product_cpu_ms_per_turn_all_flows": round(overall, 1), **results})
 
 

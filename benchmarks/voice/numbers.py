@@ -38,14 +38,16 @@ from voice.tts.compose import plan
 OUT = Path(__file__).resolve().parent / "results_numbers.json"
 GOAL_MS = 400
 REPLIES = {   # the f-strings of actions/ with live values; "G 2612 0300 123" as wording.order_number speaks it
-    "repair order": "已为您登记报修。工单号是G 2612 0300 123。抢修人员会尽快和您联系，城区一般四十五分钟内到达现场，请保持电话畅通。",
+    "repair order": ("已为您登记报修。工单号是G 2612 0300 123。抢修人员会尽快和您联系，"
+                     "城区一般四十五分钟内到达现场，请保持电话畅通。"),
     "order number only": "您的工单号是 2026120300123",
     "bill": "您2026年11月的电费是128.50元，用电218.5度，已经缴清。还有别的需要帮您的吗？",
     "balance": "您的电费余额是36.20元。还有别的需要帮您的吗？",
     "arrears": ("系统显示还欠费256.80元。缴清后，复电一般在二十四小时内完成。已为您登记复电申请，工单号G 2612 0300 456，"
                 "缴费后会自动处理。还有别的需要帮您的吗？"),
     "progress": "12月3日的故障报修工单G 2612 0300 043，目前处理中。还有别的需要帮您的吗？",
-    "outage (free-text area first)": "您所在的城东区一网格目前有故障停电，原因是线路故障抢修，预计今天下午3点20分恢复供电。",
+    "outage (free-text area first)": ("您所在的城东区一网格目前有故障停电，原因是线路故障抢修，"
+                                      "预计今天下午3点20分恢复供电。"),
 }
 
 

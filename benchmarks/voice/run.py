@@ -366,7 +366,7 @@ async def turn_latency(logdir: Path, rasa_url: str, db_url: str | None, turns_wa
                     t0 = loop.time()
                     boundaries.append(t0)
                     await gw.inject(text)
-                    await tw.wait_for(lambda: any(r.msg["event"] == "media" for r in tw.received[before:]), 120)
+                    await tw.wait_for(lambda b=before: any(r.msg["event"] == "media" for r in tw.received[b:]), 120)
                     client_ms = (next(r.at for r in tw.received[before:] if r.msg["event"] == "media") - t0) * 1000
                     info = await gw.until_quiet(sid)
                     turn = info["turns"][-1]
@@ -547,7 +547,8 @@ async def concurrency(logdir: Path, db_url: str | None, vosk_model: str, sentenc
                 step = retry
             steps.append(step)
             print(f"  {n} calls: sustained={step['sustained']} (strict {step['sustained_strict']}, steady "
-                  f"{step['sustained_steady']}) {step['failed'] or ''} ASR lag max after 2 s {step['asr_lag_ms_max_after_2s']} ms, loop lag "
+                  f"{step['sustained_steady']}) {step['failed'] or ''} ASR lag max after 2 s "
+                  f"{step['asr_lag_ms_max_after_2s']} ms, loop lag "
                   f"max {step['loop_lag_ms_max']} ms, late frames {step['late_frames']}, underruns "
                   f"{step['underruns']} ({time.monotonic() - started:.0f} s)", flush=True)
             if not step["sustained_steady"]:

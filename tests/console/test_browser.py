@@ -117,7 +117,7 @@ def test_the_readme_chat_address_opens_in_stock_chromium(browser, tmp_path):
             try:
                 page.goto(f"http://127.0.0.1:{port}/chat")
                 break
-            except Exception as e:   # not listening yet; an unsafe port fails the same way every time
+            except Exception as e:   # noqa: BLE001 - not listening yet; an unsafe port fails the same way every time
                 assert "ERR_UNSAFE_PORT" not in str(e), f"Chromium refuses port {port}"
                 page.wait_for_timeout(100)
         assert page.title() == "ok"
