@@ -19,9 +19,13 @@ from backend.pii import install_log_masking
 from knowledge.fusion import MODES
 
 
+def _config():
+    from knowledge.config import KnowledgeConfig
+    return KnowledgeConfig.from_env()
+
+
 def _embedder():
-    from knowledge.embedder import Embedder
-    return Embedder.from_env()
+    return _config().embedder()
 
 
 def cmd_index(a) -> int:
@@ -66,8 +70,9 @@ def cmd_search(a) -> int:
 
 
 def cmd_match(a) -> int:
-    from knowledge.service import Knowledge, default_index_dir
-    k = Knowledge.load(default_index_dir(), _embedder())
+    from knowledge.service import Knowledge
+    cfg = _config()
+    k = Knowledge.load(cfg.index_dir, cfg.embedder())
     print(json.dumps(k.match(a.text, a.top_k), ensure_ascii=False, indent=1))
     return 0
 
@@ -77,7 +82,7 @@ def cmd_serve(a) -> int:
     from backend.settings import refuse_unsafe
     from knowledge.service import create_app
     refuse_unsafe("knowledge")
-    web.run_app(create_app(), host=a.host, port=a.port, print=lambda *_: None)
+    web.run_app(create_app(_config()), host=a.host, port=a.port, print=lambda *_: None)
     return 0
 
 
@@ -107,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         return {"index": cmd_index, "search": cmd_search, "match": cmd_match, "serve": cmd_serve}[a.command](a)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
+    except (ValueError, FileNotFoundError, RuntimeError) as e:   # ConfigError is a ValueError
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -8,7 +8,6 @@ cached: a hotline hears the same short sentences all day ("停电了", "转人�
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -100,15 +99,6 @@ class Embedder:
         self.cache = QueryCache(cache_size)
         self._encoder: OnnxEncoder | TorchEncoder | None = None
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_env(cls) -> "Embedder":
-        model_dir = os.environ.get("EMBED_MODEL_DIR")
-        if not model_dir:
-            raise RuntimeError("EMBED_MODEL_DIR is not set (scripts/bootstrap.sh sets it)")
-        threads = os.environ.get("EMBED_THREADS")
-        return cls(model_dir, os.environ.get("EMBED_QUERY_PREFIX"), os.environ.get("EMBED_PASSAGE_PREFIX"),
-                   backend=os.environ.get("EMBED_BACKEND") or None, threads=int(threads) if threads else None)
 
     @property
     def name(self) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from knowledge.catalog import catalog
+from knowledge.config import KnowledgeConfig, default_index_dir
 from knowledge.embedder import Embedder
 from knowledge.faq import FaqDoc, FaqIndex
 from knowledge.kb import Article, load_articles
@@ -28,9 +28,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 2000
 
 
-def default_index_dir() -> Path:
-    cache = Path(os.environ.get("P95598_CACHE", Path.home() / ".cache" / "p95598"))
-    return Path(os.environ.get("P95598_INDEX_DIR", cache / "indexes"))
+__all__ = ["Knowledge", "create_app", "default_index_dir"]
 
 
 def article_docs(articles: list[Article]) -> list[FaqDoc]:
@@ -126,13 +124,13 @@ async def health(request: web.Request) -> web.Response:
                               "model": k.matcher.embedder.name})
 
 
-def create_app(index_dir: Path | None = None, embedder: Embedder | None = None) -> web.Application:
+def create_app(cfg: KnowledgeConfig, embedder: Embedder | None = None) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     app[READY] = asyncio.Event()
 
     async def knowledge_ctx(app: web.Application):
-        app[POOL] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="knowledge")
-        loader = lambda: Knowledge.load(index_dir or default_index_dir(), embedder or Embedder.from_env())
+        app[POOL] = ThreadPoolExecutor(max_workers=cfg.search_threads, thread_name_prefix="knowledge")
+        loader = lambda: Knowledge.load(cfg.index_dir, embedder or cfg.embedder())
         app[KNOWLEDGE] = await asyncio.get_running_loop().run_in_executor(app[POOL], loader)
         app[READY].set()
         log.info("knowledge service ready")

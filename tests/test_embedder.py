@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from knowledge.config import KnowledgeConfig
 from knowledge.embedder import Embedder
 from knowledge.model_convert.onnx_export import ONNX_FILE
 
@@ -15,7 +16,7 @@ TEXTS = ["停电了", "我家从昨天晚上开始就一直没电，邻居家都
 
 @pytest.fixture(scope="module")
 def pair() -> tuple[Embedder, Embedder]:
-    onnx = Embedder.from_env()
+    onnx = KnowledgeConfig.from_env().embedder()
     if onnx.backend != "onnx":
         pytest.fail(f"the model folder has no {ONNX_FILE}: knowledge.model_convert should have written it")
     return onnx, Embedder(onnx.model_dir, backend="torch")

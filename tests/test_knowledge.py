@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from knowledge.catalog import catalog
+from knowledge.config import KnowledgeConfig
 from knowledge.embedder import Embedder
 from knowledge.faq import FaqDoc, FaqIndex
 from knowledge.kb import load_articles
@@ -33,7 +34,7 @@ OUT_OF_SCOPE = ["燃气费在哪交", "今天天气怎么样", "帮我充一下�
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return Embedder.from_env()
+    return KnowledgeConfig.from_env().embedder()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import knowledge.vector_index as vector_index
+from knowledge.config import KnowledgeConfig
 from knowledge.embedder import Embedder
 from knowledge.faq import FaqDoc, FaqIndex
 from knowledge.fusion import MODES, zscore_fusion
@@ -28,7 +29,7 @@ CLEAR = [("电费的电子发票在哪里下载", "invoice"), ("充电桩报装�
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    return Embedder.from_env()
+    return KnowledgeConfig.from_env().embedder()
 
 
 @pytest.fixture(scope="module")

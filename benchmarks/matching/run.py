@@ -20,6 +20,7 @@ import requests
 
 from benchmarks.common import (ROOT, accuracy_f1, command_line, decisions, heldout, percentile, rasa_auth,
                                running_stack, table, write_results)
+from knowledge.config import KnowledgeConfig
 from knowledge.embedder import Embedder
 from knowledge.faq import BM25Baseline, FaqDoc, FaqIndex
 from knowledge.kb import load_articles
@@ -128,7 +129,7 @@ def main() -> None:
     a = p.parse_args()
     with running_stack(a.url) as url:
         route = routing(url)
-    embedder = Embedder.from_env()
+    embedder = KnowledgeConfig.from_env().embedder()
     faq = faq_retrieval(embedder)
     speed = search_speed(embedder, tuple(int(x) for x in a.sizes.split(",")))
     results = {"routing_heldout": route, "faq_retrieval": faq, "search_speed": speed}

@@ -29,6 +29,7 @@ import numpy as np
 
 from benchmarks.common import ROOT, command_line, table, write_results
 from benchmarks.retrieval import insuranceqa, kb_scale
+from knowledge.config import KnowledgeConfig
 from knowledge.embedder import Embedder
 from knowledge.faq import FaqIndex, read_faq
 from knowledge.fusion import DENSE_WEIGHT, MODES, rrf_fusion, zscore_fusion
@@ -120,7 +121,7 @@ def main() -> None:
     p.add_argument("--sizes", default="100000", help="KB sizes (articles) for the scale section")
     p.add_argument("--skip-scale", action="store_true")
     a = p.parse_args()
-    embedder = Embedder.from_env()
+    embedder = KnowledgeConfig.from_env().embedder()
     cache = default_index_dir().parent / "bench-indexes" / embedder.name
 
     kb_rows = [json.loads(line) for line in KB_QUERIES.read_text(encoding="utf-8").splitlines() if line.strip()]
