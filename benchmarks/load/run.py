@@ -5,7 +5,7 @@
 Chat customers use the chat page's socket on the contact-centre app (two instances in the scale profile,
 customers spread over both, each with its own Rasa and action server; one of each in the embedded one)
 and loop through scripted requests (fault report, bill query, FAQ questions) with 3–6 s of "typing" between
-turns. Calls are placed through a voice gateway in this process (simulated Twilio, keys-only bill
+turns. Calls are placed through a voice gateway in a second process (simulated Twilio, keys-only bill
 enquiry, espeak-ng for the bot's voice so that TTS is not what is measured) against the first Rasa.
 Reported: turns and calls completed, throughput, p50/p95/p99 turn latency (message sent -> bot done),
 errors, and every chat message classified one by one: each carries its own id (kept with the message in
@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import tempfile
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import aiohttp
@@ -124,6 +126,21 @@ async def phone_calls(n: int, rasa_url: str, db_url: str, deadline: float, stats
         await asyncio.gather(*(one_line(k) for k in range(n)))
 
 
+def run_calls(n: int, rasa_url: str, db_url: str, deadline: float) -> dict:
+    stats: dict = {"errors": [], "call_ms": [], "call_turn_ms": [], "calls_ok": 0, "calls_failed": 0}
+    asyncio.run(phone_calls(n, rasa_url, db_url, deadline, stats))
+    return stats
+
+
+async def calls_elsewhere(n: int, rasa_url: str, db_url: str, deadline: float, stats: dict) -> None:
+    """The gateway and its simulated Twilio streams (20 ms frames both ways for every call) run in a process of
+    their own, as the gateway does in production: in this one they would delay the chat customers' clocks."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        got = await asyncio.get_running_loop().run_in_executor(pool, run_calls, n, rasa_url, db_url, deadline)
+    for key, value in got.items():
+        stats[key] += value
+
+
 def classify(seen: str, stored: bool) -> str:
     if stored:
         return "answered" if seen == "answered" else "stored_later"
@@ -152,7 +169,7 @@ async def drive(consoles: list[str], rasa_url: str, db_url: str, chats: int, cal
     started = time.time()
     jobs = [chat_user(i, consoles[i % len(consoles)], deadline, stats) for i in range(chats)]
     if calls:
-        jobs.append(phone_calls(calls, rasa_url, db_url, deadline, stats))
+        jobs.append(calls_elsewhere(calls, rasa_url, db_url, deadline, stats))
     await asyncio.gather(*jobs)
     elapsed = time.time() - started
     lat = stats["latency"]
