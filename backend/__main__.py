@@ -1,7 +1,8 @@
 """The back end's set-up, run before the product's processes start (scripts/stack.py, the deploy's seed job):
 
     python -m backend migrate                              the schema to the newest migration
-    python -m backend seed [--if-empty] [--customers N]    migrate, the synthetic CIS data, demo logins (not in production)
+    python -m backend seed [--if-empty] [--customers N]    migrate, then the synthetic CIS data and the demo
+                                                           console logins (those never in production)
     python -m backend counts
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cfg = BackendConfig.from_env(db_url=a.url)
     except ConfigError as e:
-        raise SystemExit(f"[backend] {e}")
+        raise SystemExit(f"[backend] {e}") from None
     engine = make_engine(cfg.db_url)
     try:
         if a.command in ("migrate", "seed"):

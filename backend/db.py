@@ -44,7 +44,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def _alembic_config(engine: Engine) -> Any:
-    from alembic.config import Config   # the set-up's dependency, not every process's import cost
+    from alembic.config import Config  # the set-up's dependency, not every process's import cost
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))

@@ -4,7 +4,13 @@ It lives in the back end because the stand-in shares the back end's database, mo
 else in the package depends on it, and callers only see `CIS` and the records in `interface`.
 """
 from backend.cis.interface import (
-    OPEN_STATUSES, STATUS_LABELS, CIS, BillInfo, CustomerInfo, OrderInfo, OutageInfo,
+    CIS,
+    OPEN_STATUSES,
+    STATUS_LABELS,
+    BillInfo,
+    CustomerInfo,
+    OrderInfo,
+    OutageInfo,
 )
 from backend.cis.sql import SqlCIS
 

@@ -155,7 +155,8 @@ class SqlCIS:
             s.flush()
             return _order(o)
 
-    def amend_work_order(self, number: str, details: dict[str, Any], note: str, priority: str | None = None) -> OrderInfo | None:
+    def amend_work_order(self, number: str, details: dict[str, Any], note: str,
+                         priority: str | None = None) -> OrderInfo | None:
         """Details the customer added after filing (a contact number, the district, more about the problem,
         danger seen since: urgent), with a note in the history."""
         with self._sessions.begin() as s:

@@ -6,10 +6,15 @@ Shared by the action server (which escalates), the console (where agents work) a
 from __future__ import annotations
 
 from backend.contact_centre.agents import AgentInfo, AgentStore, check_password, hash_password
-from backend.contact_centre.cases import Conflict, EscalationInfo, CaseStore
+from backend.contact_centre.cases import CaseStore, Conflict, EscalationInfo
 from backend.contact_centre.continuation import CODE_TTL, ContinuationStore
 from backend.contact_centre.kinds import (
-    OPEN_STATUSES, AgentRole, CaseStatus, Channel, EscalationReason, Priority,
+    OPEN_STATUSES,
+    AgentRole,
+    CaseStatus,
+    Channel,
+    EscalationReason,
+    Priority,
 )
 
 

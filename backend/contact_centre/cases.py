@@ -168,7 +168,7 @@ class CaseStore:
         with self._sessions() as s:
             rows = s.execute(select(m.Escalation.reason, func.count(m.Escalation.id))
                              .where(m.Escalation.created_at > start).group_by(m.Escalation.reason)).all()
-            by_reason: dict[str, int] = {reason: n for reason, n in rows}
+            by_reason = {str(reason): int(n) for reason, n in rows}
             online = online_agents(s)
         queue = self.queue()
         now = m.utcnow()

@@ -86,7 +86,8 @@ def upgrade() -> None:
     op.create_index('ix_verification_failures_account_no', 'verification_failures', ['account_no'], unique=False)
     op.create_index('ix_verification_failures_at', 'verification_failures', ['at'], unique=False)
     op.create_index('ix_verification_failures_client', 'verification_failures', ['client'], unique=False)
-    op.create_index('ix_verification_failures_conversation_id', 'verification_failures', ['conversation_id'], unique=False)
+    op.create_index('ix_verification_failures_conversation_id', 'verification_failures', ['conversation_id'],
+                    unique=False)
     op.create_table('verifications',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('conversation_id', sa.String(length=64), nullable=False),
