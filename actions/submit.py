@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.followups import next_request
 from actions.forms.base import ServiceForm
 from actions.handoff import escalate, hand_off, requested_reason
+from backend.contact_centre import EscalationReason, Priority
 
 KEEP = {"account_no", "verified_account", "contact_phone"}   # known facts stay for the next request
 
@@ -42,7 +43,7 @@ class ActionSubmitRequest(Action):
                 events.append(SlotSet("last_function", handler.function_id))
             if handler.function_id == "safety_hazard" or tracker.get_slot("safety_risk"):
                 # danger: the urgent order is filed; a person also takes the case if anyone is online
-                events += escalate(dispatcher, tracker, reason="safety", priority="urgent") or []
+                events += escalate(dispatcher, tracker, reason=EscalationReason.SAFETY, priority=Priority.URGENT) or []
         if outcome in (None, "completed", "dismissed", "cancelled") and not any(e.get("event") == "pause" for e in events):
             events += next_request(dispatcher, tracker, domain)
         offered = tracker.get_slot("offered_function") or any(e.get("name") == "offered_function" and e.get("value")
