@@ -43,7 +43,8 @@ class ActionSubmitRequest(Action):
                 events.append(SlotSet("last_function", handler.function_id))
             if handler.function_id == "safety_hazard" or tracker.get_slot("safety_risk"):
                 # danger: the urgent order is filed; a person also takes the case if anyone is online
-                events += escalate(dispatcher, tracker, reason=EscalationReason.SAFETY, priority=Priority.URGENT) or []
+                events += escalate(dispatcher, tracker, reason=EscalationReason.SAFETY,
+                                   priority=Priority.URGENT) or []
         if outcome in (None, "completed", "dismissed", "cancelled") and not any(e.get("event") == "pause" for e in events):
             events += next_request(dispatcher, tracker, domain)
         offered = tracker.get_slot("offered_function") or any(e.get("name") == "offered_function" and e.get("value")
