@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 from backend.spoken import DIGITS, SPOKEN_RUN
+from nlu.escalation import HAZARD
 from nlu.negation import asserted, denied
 
 ACCOUNT_RE = re.compile(r"(?<!\d)(\d{10})(?!\d)")
@@ -27,10 +28,14 @@ YES_WORDS = ("有", "是", "对", "嗯", "好的", "好", "行", "可以", "没�
 NO_WORDS = ("没有", "没", "无", "不是", "不对", "不用", "不要", "别", "算了", "都没有", "正常", "不存在", "不危险")
 UNSURE_WORDS = ("不清楚", "不知道", "说不准", "说不好", "不确定", "没注意", "看不清", "不太清楚", "搞不清")
 YES_PHRASES = ("没问题", "没毛病", "没错", "不错", "对对", "是的", "可以的")
-DANGER = re.compile("冒烟|着火|起火|火花|火星|打火|冒火|电线掉|线掉|掉在地上|掉地上|断线|线[^，。,；]{0,5}断(?!电)|电线落地|"
-                    "(?:掉|落|拖|耷拉)(?:在|到)?(?:地上|地面|路边|路上|田埂)|触电|漏电|被电|电到人|带电|烧焦|烧起来")
 ENABLE_WORDS = ("开通", "办理", "申请", "办一个", "开一下", "要开", "装")
 DISABLE_WORDS = ("取消", "关闭", "关掉", "不要了", "退订", "停用", "退掉", "撤销", "改回")
+
+
+def earlier_month(month: str) -> str:
+    """The month before a "YYYY-MM" month."""
+    y, m = int(month[:4]), int(month[5:])
+    return f"{y - (m == 1):04d}-{12 if m == 1 else m - 1:02d}"
 
 
 def spoken_digits(text: str) -> str:
@@ -211,12 +216,12 @@ def yes_no(text: str, intent: str | None = None) -> bool | None:
 
 def dangerous(text: str) -> bool:
     """A hazard is said to be there (a negated one, "没冒烟也没打火", is not)."""
-    return asserted(text or "", DANGER)
+    return asserted(text or "", HAZARD)
 
 
 def no_danger(text: str) -> bool:
     """The customer says there is no hazard ("没有冒烟打火")."""
-    return denied(text or "", DANGER)
+    return denied(text or "", HAZARD)
 
 
 def tou_action(text: str) -> str | None:

@@ -7,7 +7,7 @@ same context. Channels learn of the handoff from a custom payload {"handoff": {.
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ActionReverted, ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import case_context, extract, wording
@@ -15,7 +15,8 @@ from actions.forms.record import file_order
 from actions.forms.identity import known_account
 from actions.services import services
 
-ESCALATION_ENTITY = "escalation_reason"   # set by a channel that detected anger or danger (trigger_intent)
+ESCALATION_ENTITY = "escalation_reason"   # a reason given with a human_agent intent triggered from outside
+SIGNAL = "escalation"                     # nlu.components.escalation_signal: danger to life or anger
 
 
 def _spoken_code(code: str) -> str:
@@ -94,3 +95,19 @@ class ActionHandoff(Action):
             if amended is not None:
                 return amended
         return hand_off(dispatcher, tracker, reason=requested_reason(tracker))
+
+
+class ActionEscalateSignal(Action):
+    """The NLU marked danger to life or anger in the customer's words (nlu.escalation_policy runs this first):
+    a person takes over at once when one is online. Otherwise the action undoes itself and the message gets
+    the bot's ordinary answer (danger then becomes an urgent order)."""
+
+    def name(self) -> str:
+        return "action_escalate_signal"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        reason = (tracker.latest_message.get(SIGNAL) or {}).get("reason")
+        if reason not in case_context.REASONS or not services().contact.agents_online():
+            return [ActionReverted()]
+        stop_form = [ActiveLoop(None), SlotSet("requested_slot", None)] if tracker.active_loop_name else []
+        return stop_form + hand_off(dispatcher, tracker, reason)

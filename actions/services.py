@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from actions.kb_client import KnowledgeClient
+from actions.kb_client import KnowledgeAnswers
 from backend.cis import CIS, SqlCIS
 from backend.contact import ContactStore
 from backend.db import make_engine, make_sessionmaker
@@ -14,7 +14,7 @@ from knowledge.catalog import Catalog, catalog
 @dataclass(frozen=True)
 class Services:
     cis: CIS
-    kb: KnowledgeClient
+    kb: KnowledgeAnswers
     catalog: Catalog
     contact: ContactStore
     identity: IdentityStore
@@ -23,7 +23,7 @@ class Services:
 @lru_cache(maxsize=1)
 def services() -> Services:
     sessions = make_sessionmaker(make_engine())
-    return Services(SqlCIS(sessions), KnowledgeClient.from_env(), catalog(), ContactStore(sessions),
+    return Services(SqlCIS(sessions), KnowledgeAnswers.from_env(), catalog(), ContactStore(sessions),
                     IdentityStore(sessions))
 
 

@@ -13,6 +13,9 @@ from rasa_sdk import Tracker
 from backend.spoken import LOCAL_TZ, local_time, spoken_time  # noqa: F401  (spoken_time re-exported)
 
 
+CLOSING = "还有别的需要帮您的吗？"   # after a request is done, on every channel
+
+
 def is_voice(tracker: Tracker) -> bool:
     return tracker.get_slot("channel") == "voice"
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 import asyncio
 import re
 
-import aiohttp
 from aiohttp import web
 
-from actions import case_context
+from backend.case_view import CONTEXT_SLOTS, customer_profile, knowledge_shown, recognised, requested, transcript
 from backend.contact import AgentInfo, Conflict, EscalationInfo
+from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS
 from backend.pii import mask, mask_value
+from channels.phone import masked_phone
 from console.auth import agent_of, require_supervisor
-from console.config import CONFIG, HTTP, HUB
+from console.config import CONFIG, HUB, KNOWLEDGE
 
 DISPOSITIONS = {"resolved": "问题已解决", "order_created": "已派工单", "info_given": "已答复咨询",
                 "callback": "需要回访", "no_response": "客户无应答", "offline": "转线下处理"}
@@ -19,13 +20,9 @@ ORDER_STATUSES = ("accepted", "dispatched", "in_progress", "resolved", "closed")
 MAX_MESSAGE = 1000
 
 
-def masked_phone(phone: str | None) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else ""
-
-
 def case_card(case: EscalationInfo, owner: str | None = None) -> dict:
     """What a queue row shows (to any agent): no full phone number before the case is claimed."""
-    return {"id": case.id, "channel": case.channel, "channel_name": case_context.CHANNELS.get(case.channel, case.channel),
+    return {"id": case.id, "channel": case.channel, "channel_name": CHANNEL_LABELS.get(case.channel, case.channel),
             "reason": case.reason, "priority": case.priority,
             "status": case.status, "summary": mask(case.summary.split("\n")[0]), "phone": masked_phone(case.phone),
             "waited": case.waited_seconds(), "agent": owner, "created_at": case.created_at.isoformat()}
@@ -89,16 +86,16 @@ async def case_view(request: web.Request, case: EscalationInfo) -> dict:
     cfg = request.app[CONFIG]
     tracker = await request.app[HUB].rasa.tracker(case.conversation_id)
     events = tracker.get("events") or case.context.get("events") or []
-    profile = await asyncio.to_thread(case_context.profile, case.account_no, case.phone)
+    profile = await asyncio.to_thread(customer_profile, cfg.cis, case.account_no, case.phone)
     history = await asyncio.to_thread(cfg.contact.history_of, case.account_no) if case.account_no else []
     slots = {k: v for k, v in (tracker.get("slots") or case.context.get("slots") or {}).items()
-             if k in case_context.CONTEXT_SLOTS and v not in (None, "")}
+             if k in CONTEXT_SLOTS and v not in (None, "")}
     view = {
         "case": case_card(case), "summary": case.summary, "conversation": case.conversation_id,
-        "transcript": case_context.transcript(events, limit=300) if events else case.context.get("transcript", []),
-        "functions": case_context.recognised(events) if events else case.context.get("functions", []),
-        "knowledge": case_context.knowledge_shown(events) if events else case.context.get("knowledge", []),
-        "slots": slots, "profile": profile, "reason": case_context.REASONS.get(case.reason, case.reason),
+        "transcript": transcript(events, limit=300) if events else case.context.get("transcript", []),
+        "functions": recognised(events) if events else case.context.get("functions", []),
+        "knowledge": knowledge_shown(events) if events else case.context.get("knowledge", []),
+        "slots": slots, "profile": profile, "reason": REASON_LABELS.get(case.reason, case.reason),
         "earlier_cases": [case_card(c) for c in history if c.id != case.id],
         "dispositions": DISPOSITIONS, "mine": may_act(agent_of(request), case)}
     if not view["mine"] and not agent_of(request).supervisor:   # a colleague deciding whether to claim
@@ -151,19 +148,12 @@ async def suggestions(request: web.Request) -> web.Response:
     # what the customer described (not digits, not "转人工"), and the service they were last asking about
     said = [e["text"] for e in events if e.get("event") == "user" and len(re.sub(r"[\d\s]", "", e.get("text") or "")) >= 4
             and not (e.get("text") or "").startswith("EXTERNAL:")]
-    wanted = [f["function"] for f in case_context.recognised(events) if f["function"] not in case_context.NOT_REQUESTS]
+    wanted = requested(events)
     query = " ".join(said[-2:])[-300:]
-    url = request.app[CONFIG].knowledge_url
-    if not query or not url:
+    if not query:
         return web.json_response({"hits": []})
-    body = {"query": query, "top_k": 3, "function": wanted[-1] if wanted else None}
-    try:
-        async with request.app[HTTP].post(f"{url}/kb/search", json=body,
-                                          timeout=aiohttp.ClientTimeout(total=5)) as r:
-            hits = (await r.json()).get("hits", []) if r.status == 200 else []
-    except (aiohttp.ClientError, TimeoutError, ValueError):
-        hits = []
-    return web.json_response({"hits": [{"title": h["title"], "text": h["spoken"]} for h in hits]})
+    hits = await asyncio.to_thread(request.app[KNOWLEDGE].search, query, wanted[-1] if wanted else None, 3)
+    return web.json_response({"hits": [{"title": h.title, "text": h.spoken} for h in hits]})
 
 
 async def create_order(request: web.Request) -> web.Response:
@@ -246,7 +236,7 @@ async def continuation_code(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     require_supervisor(request)
     data = await asyncio.to_thread(request.app[CONFIG].contact.stats_today)
-    data["by_reason"] = {case_context.REASONS.get(k, k): v for k, v in data["by_reason"].items()}
+    data["by_reason"] = {REASON_LABELS.get(k, k): v for k, v in data["by_reason"].items()}
     return web.json_response(data)
 
 

@@ -12,10 +12,11 @@ from aiohttp import web
 from console import agent_api, chat, pages
 from console.auth import make_auth_middleware
 from console.bus import make_bus
-from console.config import CONFIG, HTTP, HUB, ConsoleConfig
+from channels.knowledge import KnowledgeClient
+from channels.rasa import RasaClient
+from console.config import CONFIG, HTTP, HUB, KNOWLEDGE, ConsoleConfig
 from console.hub import Hub
 from console.wechat import RecordingSender, WeChatApiSender, wechat_routes
-from voice.rasa_client import RasaClient
 
 log = logging.getLogger(__name__)
 DEMO_AGENTS = [("1001", "张丽", "agent"), ("1002", "王强", "agent"), ("9001", "刘主管", "supervisor")]
@@ -61,6 +62,7 @@ def create_app(cfg: ConsoleConfig, wechat_sender=None) -> web.Application:
     app = web.Application(middlewares=[security_headers, make_auth_middleware(cfg.contact)],
                           client_max_size=256 * 1024)
     app[CONFIG] = cfg
+    app[KNOWLEDGE] = KnowledgeClient(cfg.knowledge_url, timeout=5.0)
     ensure_demo_agents(cfg)
 
     async def shared(app: web.Application):

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
-from actions.case_context import transcript
+from backend.case_view import transcript
 from backend.ratelimit import SlidingWindow
+from channels.rasa import custom_payload, handoff_of
+from channels.wording import TOO_FAST, WELCOME
 from console.auth import client_address, same_origin
 from console.config import CONFIG, HUB
-from voice.rasa_client import custom_payload, handoff_of
 from console.pages import render
 
 CHAT_COOKIE = "p95598_chat"
@@ -85,7 +86,7 @@ async def history(request: web.Request, conversation: str) -> dict:
              for t in transcript(tracker.get("events") or [], limit=200) if t["text"]]
     case = await asyncio.to_thread(request.app[CONFIG].contact.open_case, conversation)
     state = "bot" if case is None else ("agent" if case.status == "claimed" else "waiting")
-    return {"type": "history", "messages": turns, "state": state}
+    return {"type": "history", "messages": turns, "state": state, "welcome": WELCOME.chat}
 
 
 async def chat_socket(request: web.Request) -> web.WebSocketResponse:
@@ -113,7 +114,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json({"type": "error", "text": "消息格式不对。"})
                 continue
             if not request.app[PER_SENDER].allow(who):
-                await ws.send_json({"type": "message", "who": "bot", "text": "您发得太快了，请稍等一下再发。"})
+                await ws.send_json({"type": "message", "who": "bot", "text": TOO_FAST})
                 continue
             if not text.strip():
                 await ws.send_json({"type": "message", "who": "bot", "text": "请输入您要咨询的内容。"})

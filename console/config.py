@@ -11,6 +11,7 @@ from aiohttp import web
 from backend.cis import SqlCIS
 from backend.contact import ContactStore
 from backend.db import make_engine, make_sessionmaker
+from channels.knowledge import KnowledgeClient
 from knowledge.catalog import Catalog, catalog
 
 
@@ -51,3 +52,4 @@ class ConsoleConfig:
 CONFIG = web.AppKey("config", ConsoleConfig)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 HUB = web.AppKey("hub", object)
+KNOWLEDGE = web.AppKey("knowledge", KnowledgeClient)   # answers an agent may send (empty without a service URL)

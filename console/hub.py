@@ -22,13 +22,13 @@ from backend.contact import ContactStore, EscalationInfo
 from backend.models import utcnow
 from backend.pii import mask, mask_value
 from backend.ratelimit import SlidingWindow
+from channels.rasa import RasaClient, RasaUnavailable, handoff_of
+from channels.wording import BUSY
 from console.bus import LocalBus
-from voice.rasa_client import RasaClient, RasaUnavailable, handoff_of
 
 log = logging.getLogger(__name__)
 CODE = re.compile(r"^\s*续办码?\s*[:：]?\s*(\d{6})\s*$")
 MAX_TEXT = 2000
-SORRY = {"text": "不好意思，系统有点忙，请稍后再发一次。"}
 
 
 class Hub:
@@ -44,9 +44,6 @@ class Hub:
     async def _db(self, fn, *args):
         return await asyncio.to_thread(fn, *args)
 
-    async def _anyone_online(self) -> bool:
-        return bool(await self._db(self.contact.agents_online))
-
     # ---- customers ----
     async def customer_says(self, channel_user: str, channel: str, text: str, metadata: dict) -> list[dict]:
         """One customer message from any text channel; the bot's replies (none while a person owns the case)."""
@@ -59,11 +56,9 @@ class Hub:
         metadata = {**metadata, "channel": channel}
         try:
             replies = await self.rasa.send(conversation, text, metadata)
-            if case is None:
-                replies = await self.rasa.escalate_on_signal(conversation, text, replies, self._anyone_online)
         except RasaUnavailable as e:
             log.warning("bot unavailable for %s: %s", conversation, e)
-            replies = [] if case else [SORRY]
+            replies = [] if case else [{"text": BUSY.on(channel)}]
         if case:
             await self.to_case_agents(case, {"type": "customer", "case": case.id, "text": text, "channel": channel})
         if handoff_of(replies):

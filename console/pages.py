@@ -12,6 +12,8 @@ from aiohttp import WSMsgType, web
 from console import agent_api
 from console.auth import (LoginThrottle, SESSION_COOKIE, agent_of, client_address, login_csrf_ok, set_login_csrf,
                           require_supervisor, set_session_cookie)
+from backend.case_view import SLOT_LABELS
+from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS
 from backend.identity import IdentityStore
 from backend.spoken import local_time
 from console.config import CONFIG, HUB
@@ -25,7 +27,7 @@ HEARTBEAT = 20
 
 
 def render(name: str, status: int = 200, **values) -> web.Response:
-    values.setdefault("channels", agent_api.case_context.CHANNELS)
+    values.setdefault("channels", CHANNEL_LABELS)
     return web.Response(text=TEMPLATES.get_template(name).render(**values), status=status,
                         content_type="text/html", headers={"Cache-Control": "no-store",
                                                            "Content-Security-Policy": "default-src 'self'; "
@@ -90,7 +92,7 @@ async def case_page(request: web.Request) -> web.Response:
     return render("case.html", agent=agent_of(request), csrf=request["csrf"], view=view, case=view["case"],
                   colleagues=[a for a in agents if a.id != agent_of(request).id],
                   functions=request.app[CONFIG].catalog.functions, catalog=request.app[CONFIG].catalog,
-                  labels=agent_api.case_context.LABELS,
+                  labels=SLOT_LABELS,
                   view_json=json.dumps({"case": case.id}, ensure_ascii=False))
 
 
@@ -102,7 +104,7 @@ async def supervisor_page(request: web.Request) -> web.Response:
     security = [{"at": local_time(e.at), "kind": e.kind, "subject": e.subject}
                 for e in await asyncio.to_thread(identity.security_events, 20)]
     return render("supervisor.html", agent=agent, csrf=request["csrf"], stats=stats,
-                  reasons=agent_api.case_context.REASONS, waiting=cases["waiting"], claimed=cases["mine"],
+                  reasons=REASON_LABELS, waiting=cases["waiting"], claimed=cases["mine"],
                   security=security, security_kinds=SECURITY_KINDS)
 
 

@@ -23,6 +23,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from backend.ratelimit import SlidingWindow
+from channels.wording import BUSY, TOO_FAST, WELCOME
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,8 @@ REQUIRED_FIELDS = ("ToUserName", "FromUserName", "MsgType")
 TOKEN_EXPIRED_ERRCODES = {40001, 42001}
 TOKEN_REFRESH_MARGIN = 300
 
-WELCOME = "您好，这里是95598智能客服。停电报修、电费查询、缴费、业务办理都可以直接发消息告诉我。"
 VOICE_NOT_HEARD = "不好意思，没有听清您的语音，请再说一遍或者发文字。"
 TEXT_ONLY = "不好意思，目前只能处理文字和语音消息，请用文字描述您的问题。"
-BOT_UNAVAILABLE = "系统繁忙，请稍后再试，或拨打95598热线。"
 NOT_CONFIGURED = "WeChat is not configured (set P95598_WECHAT_TOKEN)"
 ACK = "success"   # what WeChat expects when there is no passive reply
 
@@ -107,11 +106,9 @@ def direct_answer(message: dict[str, str]) -> str | None:
     """The answer for a message the bot does not see (None: acknowledge only)."""
     kind = message["MsgType"]
     if kind == "event":
-        return WELCOME if message.get("Event", "").lower() == "subscribe" else None
+        return WELCOME.chat if message.get("Event", "").lower() == "subscribe" else None
     return VOICE_NOT_HEARD if kind == "voice" else TEXT_ONLY
 
-
-TOO_FAST = "您发得太快了，请稍等一下再发。"
 
 
 class WeChatWebhook:
@@ -192,7 +189,7 @@ class WeChatWebhook:
             return bot_messages_as_text(call.result()) or None
         except Exception:
             log.exception("hub failed for wechat:%s", openid)
-            return BOT_UNAVAILABLE
+            return BUSY.chat
 
     def deliver_later(self, openid: str, call: asyncio.Task) -> None:
         delivery = asyncio.create_task(self.deliver(openid, call))

@@ -123,3 +123,23 @@ def test_clarify_offers_candidates_then_a_human(domain):
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/bill_query", "/payment"]
     events, texts, _ = run(ActionClarify(), tracker("嗯那个", "nlu_fallback", slots={"fallback_count": 1}), domain)
     assert slot_events(events)["offered_human"] is True and "人工" in texts[0]
+
+
+def test_a_danger_signal_brings_a_person_only_when_one_is_online(domain, backend):
+    from actions.handoff import ActionEscalateSignal
+    t = tracker("楼下配电箱着火了", "safety_hazard", slots={"channel": "chat"})
+    t.latest_message["escalation"] = {"reason": "safety"}   # nlu.components.escalation_signal
+    events, texts, _ = run(ActionEscalateSignal(), t, domain)
+    assert [e["event"] for e in events] == ["undo"] and texts == []   # nobody online: the ordinary flow goes on
+
+    contact = backend.contact
+    agent = contact.agent_by_username("signal-test") or contact.add_agent("signal-test", "测试坐席", "x" * 12)
+    contact.heartbeat(agent.id)
+    try:
+        events, texts, messages = run(ActionEscalateSignal(), t, domain)
+        handoff = next(m["custom"]["handoff"] for m in messages if (m.get("custom") or {}).get("handoff"))
+        assert "pause" in [e["event"] for e in events] and texts[0] == "您的安全最重要。"
+        assert contact.case(handoff["case"]).reason == "safety"
+        contact.finish(handoff["case"], "closed", "resolved")
+    finally:
+        contact.heartbeat(agent.id, online=False)

@@ -5,7 +5,7 @@ three kinds of task: the dialogue worker (one Rasa turn at a time, in order), th
 and two timers (no input after a prompt; the pause that ends a key sequence).
 
 The Rasa conversation id is "voice:<caller number>" when the number is known, else "voice:<CallSid>": a
-caller who hangs up in the middle of a form and calls back within the session time (60 minutes) goes on
+caller who hangs up in the middle of a form and calls back within Rasa's session time goes on
 where they stopped. Work orders already created are never touched by the gateway.
 """
 from __future__ import annotations
@@ -15,14 +15,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from channels.phone import national_number
+from channels.rasa import RasaClient, RasaUnavailable, handoff_of
 from voice import prompts
 from voice.audio import VoiceActivity
 from voice.call_log import CallRecord, Turn
 from voice.config import VoiceConfig
 from voice.dtmf import Keypad
-from voice.lookup import CallerLookup, national_number
+from voice.lookup import CallerLookup
 from voice.playback import Speaker, Voice
-from voice.rasa_client import RasaClient, RasaUnavailable, handoff_of
 from voice.twiml import StreamEvent
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,7 @@ class CallerInput:
 class CallSession:
     def __init__(self, start: StreamEvent, *, send: Callable[[str], Awaitable[None]],
                  hangup: Callable[[], Awaitable[None]], rasa: RasaClient, lookup: CallerLookup, voice: Voice,
-                 recognizer, config: VoiceConfig, record: CallRecord,
-                 staffed: Callable[[], Awaitable[bool]] | None = None):
+                 recognizer, config: VoiceConfig, record: CallRecord):
         self.call_sid = start.call_sid or start.parameters.get("callSid", "")
         self.raw_caller = start.parameters.get("caller", "")
         self.caller = national_number(self.raw_caller)
@@ -48,7 +48,6 @@ class CallSession:
         self.metadata = {"channel": "voice", "caller": self.caller or "", "call_sid": self.call_sid}
         self.config, self.record = config, record
         self._rasa, self._lookup, self._recognizer, self._hangup = rasa, lookup, recognizer, hangup
-        self._staffed = staffed          # is an agent online? (anger/danger escalation)
         self.speaker = Speaker(send, start.stream_sid, voice, lead_ms=config.playback_lead_ms, on_idle=self._idle)
         self.keypad = Keypad()
         self.vad = VoiceActivity(min_frames=BARGE_IN_FRAMES)
@@ -200,8 +199,6 @@ class CallSession:
         except RasaUnavailable as e:
             log.warning("%s: %s", self.call_sid, e)
             messages = [{"text": prompts.BOT_UNAVAILABLE}]
-        if item.source == "speech" and self._staffed is not None:
-            messages = await self._rasa.escalate_on_signal(self.sender, item.text, messages, self._staffed)
         turn.rasa_ms = (loop.time() - sent) * 1000
         handoff = handoff_of(messages)
         if handoff:   # an agent takes the call: say where they are in the queue, then leave the stream

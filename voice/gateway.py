@@ -14,6 +14,7 @@ are opened/closed in cleanup_ctx.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -26,17 +27,16 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from backend.cis import CIS, SqlCIS
-from backend.contact import ContactStore
-from backend.db import make_engine, make_sessionmaker
+from backend.customer_facts import customer_facts
 from backend.ratelimit import SlidingWindow
+from channels.phone import national_number
+from channels.rasa import RasaClient
 from voice import call_token, prompts, twiml
 from voice.call import CallSession
 from voice.call_log import CallLog
 from voice.config import VoiceConfig
-from voice.lookup import CallerLookup, national_number
+from voice.lookup import CallerLookup, CustomerFacts
 from voice.playback import Voice
-from voice.rasa_client import RasaClient
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,10 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     rasa: RasaClient
+    facts: CustomerFacts                               # the back end: callers, outages, handed-over calls
     lookup: CallerLookup
     voice: Voice
     recognizer_factory: Callable[[], object] | None   # None: DTMF only
-    contact: ContactStore | None = None                # agents' presence, for anger/danger escalation
 
 
 CONFIG = web.AppKey("config", VoiceConfig)
@@ -58,14 +58,15 @@ SESSIONS = web.AppKey("sessions", dict)               # CallSid -> CallSession, 
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
 
 
-def create_app(config: VoiceConfig, *, cis: CIS | None = None, voice: Voice | None = None,
+def create_app(config: VoiceConfig, *, facts: CustomerFacts | None = None, voice: Voice | None = None,
                recognizer_factory: Callable[[], object] | None = None) -> web.Application:
-    """The gateway. Without `voice` the TTS package's engine is made from the config; without
-    `recognizer_factory` a Vosk recogniser is made per call from `config.vosk_model` (none: DTMF only)."""
+    """The gateway. Without `facts` the back end of `config.db_url` answers; without `voice` the TTS
+    package's engine is made from the config; without `recognizer_factory` a Vosk recogniser is made per
+    call from `config.vosk_model` (none: DTMF only)."""
     app = web.Application()
     app[CONFIG], app[CALLS], app[SESSIONS], app[SOCKETS] = config, CallLog(), {}, weakref.WeakSet()
     app[PER_CALLER] = SlidingWindow(limit=6, window=60.0)
-    app.cleanup_ctx.append(_services(cis, voice, recognizer_factory))
+    app.cleanup_ctx.append(_services(facts, voice, recognizer_factory))
     app.on_shutdown.append(_close_sockets)
     app.add_routes([web.post("/voice/incoming", incoming), web.post("/voice/status", status),
                     web.post("/voice/after-stream", after_stream),
@@ -73,35 +74,20 @@ def create_app(config: VoiceConfig, *, cis: CIS | None = None, voice: Voice | No
     return app
 
 
-def _services(cis, voice, recognizer_factory):
+def _services(facts: CustomerFacts | None, voice: Voice | None, recognizer_factory):
     async def ctx(app: web.Application):
         config = app[CONFIG]
-        engine = None
-        if cis is None:
-            engine = make_engine(config.db_url)
-        cis_ = cis or SqlCIS(make_sessionmaker(engine))
-        lookup = CallerLookup(cis_)
-        contact = ContactStore(cis_.sessions) if hasattr(cis_, "sessions") else None
-        factory = recognizer_factory if recognizer_factory is not None else await _vosk_factory(config)
-        speech = voice or await asyncio.to_thread(_default_voice, config)
-        warm = asyncio.create_task(_warm_prompts(speech))
-        async with aiohttp.ClientSession() as http:
-            app[SERVICES] = Services(RasaClient(http, config.rasa_url, config.rasa_timeout_seconds), lookup,
-                                     speech, factory, contact)
-            yield
-        warm.cancel()
-        if engine is not None:
-            engine.dispose()
+        with contextlib.ExitStack() as owned:
+            facts_ = facts or owned.enter_context(customer_facts(config.db_url))
+            factory = recognizer_factory if recognizer_factory is not None else await _vosk_factory(config)
+            speech = voice or await asyncio.to_thread(_default_voice, config)
+            warm = asyncio.create_task(_warm_prompts(speech))
+            async with aiohttp.ClientSession() as http:
+                app[SERVICES] = Services(RasaClient(http, config.rasa_url, config.rasa_timeout_seconds), facts_,
+                                         CallerLookup(facts_), speech, factory)
+                yield
+            warm.cancel()
     return ctx
-
-
-def _staffed(contact: ContactStore | None):
-    if contact is None:
-        return None
-
-    async def anyone_online() -> bool:
-        return bool(await asyncio.to_thread(contact.agents_online))
-    return anyone_online
 
 
 async def _vosk_factory(config: VoiceConfig):
@@ -191,11 +177,10 @@ async def after_stream(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="invalid signature")
     record = request.app[CALLS].get(form.get("CallSid", ""))
     case_id = record.transfer_case if record is not None else None
-    contact = request.app[SERVICES].contact
-    if case_id is None and contact is not None and form.get("From"):
-        # the stream ran on another gateway instance: the case in the database says the call was handed over
-        case = await asyncio.to_thread(contact.open_case, f"voice:{national_number(form['From'])}")
-        case_id = case.id if case is not None and case.channel == "voice" else None
+    number = national_number(form.get("From"))
+    if case_id is None and number:
+        # the stream ran on another gateway instance: the back end says whether the call was handed over
+        case_id = await asyncio.to_thread(request.app[SERVICES].facts.handed_over_case, f"voice:{number}")
     if case_id:
         if record is not None:
             record.note("system", f"转人工排队，会话 #{case_id}")
@@ -303,8 +288,7 @@ async def _start_call(app: web.Application, ws: web.WebSocketResponse, event: tw
     record = app[CALLS].open(call_sid)
     session = CallSession(event, send=send, hangup=hangup, rasa=services.rasa, lookup=services.lookup,
                           voice=services.voice, config=config, record=record,
-                          recognizer=services.recognizer_factory() if services.recognizer_factory else None,
-                          staffed=_staffed(services.contact))
+                          recognizer=services.recognizer_factory() if services.recognizer_factory else None)
     app[SESSIONS][session.call_sid] = session
     await session.begin()
     return session

@@ -12,13 +12,14 @@ import yaml
 
 from backend.cis import STATUS_LABELS, CustomerInfo, OutageInfo
 from backend.spoken import spoken_time
+from channels import wording
 from voice.dtmf import MONTH_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN_RESPONSES = ROOT / "bot" / "domain" / "responses.yml"
 CATALOG = ROOT / "catalog" / "service_functions.yml"
 
-WELCOME = "您好，这里是95598智能客服。"
+WELCOME = wording.WELCOME.voice
 MENU = "请直接说出您要办理的业务，也可以按键：报修请按1，查电费请按2，停电查询请按3，人工服务请按0。"
 MENU_SHORT = "请问有什么可以帮您？您可以直接说，也可以按1报修、按2查电费、按3查停电、按0转人工。"
 DTMF_ONLY = "目前语音识别暂时不可用，请用按键操作。"
@@ -28,7 +29,7 @@ NO_INPUT_GOODBYE = "很抱歉，一直没有听到您的声音。如需帮助，
 UNKNOWN_KEY = "不好意思，这个按键没有对应的业务。" + MENU_SHORT.split("？", 1)[1]
 RESUME = "您上次的业务还没有办完，我们接着来。"
 TOO_MANY_CALLS = "您的来电过于频繁，请稍后再拨。"
-BOT_UNAVAILABLE = "不好意思，系统有点忙，请稍后再说一遍，或者按0转人工。"
+BOT_UNAVAILABLE = wording.BUSY.voice
 FIXED = (WELCOME + MENU, WELCOME + DTMF_ONLY + MENU, *NO_INPUT, NO_INPUT_GOODBYE, UNKNOWN_KEY, BOT_UNAVAILABLE)
 # "G 2611 2300 042" as the bot writes a work-order number: joined, so TTS reads it digit by digit as a code
 SPACED_CODE = re.compile(r"(?<![A-Za-z\d])([A-Z]) ?(\d{4}) ?(\d{4}) ?(\d{3})(?!\d)")
@@ -75,7 +76,8 @@ def greeting(customer: CustomerInfo | None, outage: OutageInfo | None, *, dtmf_o
 
     `resume_question`: the caller hung up in the middle of a form; it goes on where it stopped.
     """
-    hello = (f"{address_of(customer)}，这里是95598智能客服。" if customer else WELCOME) + (DTMF_ONLY if dtmf_only else "")
+    hello = f"{address_of(customer)}，{wording.INTRODUCTION}" if customer else WELCOME
+    hello += DTMF_ONLY if dtmf_only else ""
     notice = outage_notice(outage) if customer and outage else ""
     if resume_question:
         text = hello + notice + RESUME + resume_question

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from channels.phone import national_number
 from voice.dtmf import last_sentence
-from voice.lookup import national_number
 
 ACCOUNT, LAST4 = "3201000001", "0001"          # 王建国 in the seeded back end (backend/synthetic.py)
 ADDRESS = "城东区和平路12号3单元501室"

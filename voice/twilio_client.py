@@ -25,6 +25,7 @@ import numpy as np
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from backend.customer_facts import BackendCustomerFacts
 from voice import call_token
 from voice.asr import ScriptedRecognizer
 from voice.audio import pcm16_to_ulaw
@@ -263,7 +264,8 @@ async def open_gateway(cis, rasa_url: str, voice, *, speech: bool = True, recogn
         config = VoiceConfig(public_url=public_url or base, auth_token=token, db_url="unused", rasa_url=rasa_url,
                              **settings)
     factory = recognizer if (speech or recognizer_factory) else None
-    runner = web.AppRunner(create_app(config, cis=cis, voice=voice, recognizer_factory=factory))
+    facts = BackendCustomerFacts.over(cis) if cis is not None else None
+    runner = web.AppRunner(create_app(config, facts=facts, voice=voice, recognizer_factory=factory))
     await runner.setup()
     try:
         await web.SockSite(runner, sock).start()

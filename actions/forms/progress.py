@@ -13,7 +13,6 @@ from actions.forms.base import ServiceForm
 from actions.forms.identity import verified
 from actions.services import services
 
-CLOSING = "还有别的需要帮您的吗？"
 NOT_FOUND = "没有查到{}，请您核对一下。"
 
 
@@ -82,18 +81,18 @@ class ValidateProgressQueryForm(ServiceForm):
         if not self.entitled(tracker):
             if ref.startswith("G"):
                 dispatcher.utter_message(text=f"工单{wording.order_number(tracker, ref)}已经在系统里登记了。为了保护客户信息，"
-                                              "具体进度只能告诉办理这张工单的客户本人。" + CLOSING)
+                                              "具体进度只能告诉办理这张工单的客户本人。" + wording.CLOSING)
             else:
-                dispatcher.utter_message(text="为了保护客户信息，暂时不能查询这个户号的工单。" + CLOSING)
+                dispatcher.utter_message(text="为了保护客户信息，暂时不能查询这个户号的工单。" + wording.CLOSING)
             return []
         orders = [cis.get_work_order(ref)] if ref.startswith("G") else cis.open_work_orders(ref)
         if not orders:
-            dispatcher.utter_message(text="这个户号目前没有正在处理的工单。" + CLOSING)
+            dispatcher.utter_message(text="这个户号目前没有正在处理的工单。" + wording.CLOSING)
             return []
         parts = []
         for o in orders[:3]:
             when = f"{o.created_at.month}月{o.created_at.day}日"
             parts.append(f"{when}的{catalog.name(o.function_id)}工单{wording.order_number(tracker, o.number)}，目前{o.status_label}")
         more = f"另外还有{len(orders) - 3}张工单。" if len(orders) > 3 else ""
-        dispatcher.utter_message(text="；".join(parts) + "。" + more + CLOSING)
+        dispatcher.utter_message(text="；".join(parts) + "。" + more + wording.CLOSING)
         return []

@@ -9,8 +9,6 @@ from actions.forms.record import file_order
 from actions.forms.identity import known_account
 from actions.services import services
 
-CLOSING = "还有别的需要帮您的吗？"
-
 
 class ReportForm(ServiceForm):
     """Records the collected slots as a work order and reads back the number with what happens next."""
@@ -27,9 +25,9 @@ class ReportForm(ServiceForm):
         number = wording.order_number(tracker, order.number)
         if new:
             urgency = "已按紧急情况处理。" if urgent else ""
-            dispatcher.utter_message(text=f"{self.received()}{urgency}工单号是{number}。{self.promise(tracker)}{CLOSING}")
+            dispatcher.utter_message(text=f"{self.received()}{urgency}工单号是{number}。{self.promise(tracker)}{wording.CLOSING}")
         else:
-            dispatcher.utter_message(text=f"这件事刚才已经登记过了，工单号{number}，新说的情况我已经补充进去，不会重复登记。{CLOSING}")
+            dispatcher.utter_message(text=f"这件事刚才已经登记过了，工单号{number}，新说的情况我已经补充进去，不会重复登记。{wording.CLOSING}")
         return [SlotSet("last_order_no", order.number)]
 
     def more_details(self, tracker, details: dict) -> dict:

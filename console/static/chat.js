@@ -55,7 +55,7 @@
       const m = JSON.parse(ev.data);
       if (m.type === "history") {
         list.textContent = "";
-        if (!m.messages.length) add("bot", "您好，我是95598智能客服小电。停电报修、电费查询、缴费、业务办理都可以直接告诉我。");
+        if (!m.messages.length) add("bot", m.welcome);
         m.messages.forEach(t => add(t.who, t.text, t.name));
         setState(m.state);
       } else if (m.type === "message") { add(m.who, m.text, m.name); buttons(m.buttons); }

@@ -1,18 +1,15 @@
 """Combines DIET's intent ranking with the knowledge service's synonym/embedding matcher.
 
-Called over HTTP like Rasa's DucklingEntityExtractor calls Duckling: the matcher needs torch, which lives in
-the Python 3.11 process. The mass DIET gives to service functions is shared out between DIET and the matcher
-(dialogue acts such as affirm/inform keep DIET's confidence), so the result is still a distribution and the
-FallbackClassifier's threshold keeps its meaning. If the service is down, DIET's result stands (warning).
+Called over HTTP (channels.knowledge, the one client of that service) like Rasa's DucklingEntityExtractor calls
+Duckling: the matcher needs the embedding model, which lives in the Python 3.11 process. The mass DIET gives to
+service functions is shared out between DIET and the matcher (dialogue acts such as affirm/inform keep DIET's
+confidence), so the result is still a distribution and the FallbackClassifier's threshold keeps its meaning.
+If the service is down, DIET's result stands (warning).
 """
 from __future__ import annotations
 
-import logging
-import os
-import time
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
-import requests
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -21,7 +18,8 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-log = logging.getLogger(__name__)
+from channels.knowledge import KnowledgeClient, knowledge_url
+
 YIELDING = ("inform",)   # dialogue acts that carry details and name no request of their own
 
 
@@ -46,12 +44,10 @@ class MatcherIntentClassifier(GraphComponent, IntentClassifier):
         return {"url": None, "timeout": 1.5, "matcher_weight": 0.5, "lexical_weight": 0.7, "retry_after": 30}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self.url = (config.get("url") or os.environ.get("P95598_KNOWLEDGE_URL") or "").rstrip("/")
-        self.timeout = float(config["timeout"])
+        self.knowledge = KnowledgeClient(config.get("url") or knowledge_url(default=""),
+                                         timeout=float(config["timeout"]), retry_after=float(config["retry_after"]))
         self.weight = float(config["matcher_weight"])
         self.lexical_weight = float(config.get("lexical_weight", self.weight))
-        self.retry_after = float(config["retry_after"])
-        self._down_since: Optional[float] = None
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -61,27 +57,13 @@ class MatcherIntentClassifier(GraphComponent, IntentClassifier):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def _match(self, text: str) -> Optional[Dict[str, Any]]:
-        if not self.url or (self._down_since and time.time() - self._down_since < self.retry_after):
-            return None
-        try:
-            r = requests.post(f"{self.url}/match", json={"text": text, "top_k": 50}, timeout=self.timeout)
-            r.raise_for_status()
-            self._down_since = None
-            return r.json()
-        except (requests.RequestException, ValueError) as e:
-            if self._down_since is None:
-                log.warning("knowledge service unreachable at %s (%s): using DIET alone", self.url, e)
-            self._down_since = time.time()
-            return None
-
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = (message.get("text") or "").strip()
             intent = message.get("intent") or {}
             if not text or text.startswith("/") or not intent.get("name"):
                 continue
-            result = self._match(text)
+            result = self.knowledge.match(text, top_k=50)
             if not result:
                 continue
             diet = {r["name"]: float(r["confidence"]) for r in message.get("intent_ranking") or []}

@@ -213,6 +213,40 @@ def test_anger_brings_a_person_when_one_is_online(stack, contact):
     run(scenario())
 
 
+def test_danger_to_life_runs_the_ordinary_flow_when_nobody_is_online_and_brings_a_person_when_one_is(stack, contact):
+    from backend.case_view import transcript
+    words = "楼下配电箱着火了，还在冒烟"
+
+    async def scenario():
+        async with new_session() as http_a, new_session() as http_c, new_session() as http_d:
+            alone = await ChatCustomer(http_c, stack.console_url).open()
+            got = await alone.say(words)               # nobody online: the bot's own answer (urgent report)
+            assert got and not [i for i in got if i["type"] == "handoff"] and texts(got)
+            parsed = requests.post(stack.api("/model/parse"), json={"text": words}, timeout=10).json()
+            assert parsed["escalation"] == {"reason": "safety"} and parsed["intent"]["name"] != "human_agent"
+            negated = requests.post(stack.api("/model/parse"), json={"text": "没有着火，也没冒烟"}, timeout=10).json()
+            assert "escalation" not in negated
+            await alone.close()
+            again = await ChatCustomer(http_c, stack.console_url).open()   # the undone handoff left no trace
+            assert [m["text"] for m in again.history["messages"] if m["who"] == "customer"] == [words]
+            await again.close()
+
+            agent = await _agent(http_a, stack)
+            await asyncio.sleep(0.3)
+            customer = await ChatCustomer(http_d, stack.console_url).open()
+            got = await customer.say(words)
+            handoff = next(i for i in got if i["type"] == "handoff")
+            case = contact.case(handoff["case"])
+            assert case.reason == "safety" and "您的安全最重要" in texts(got)
+            tracker = requests.get(stack.api(f"/conversations/{case.conversation_id}/tracker"), timeout=10).json()
+            assert [t["text"] for t in transcript(tracker["events"]) if t["who"] == "customer"] == [words]
+            await agent.post(f"/console/api/cases/{handoff['case']}/claim")
+            await agent.post(f"/console/api/cases/{handoff['case']}/close", {"disposition": "offline"})
+            await customer.close()
+            await agent.close()
+    run(scenario())
+
+
 def _signed(token: str) -> dict:
     import hashlib
     import time

@@ -20,9 +20,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from console.wechat import (ACK, BOT_UNAVAILABLE, MAX_BODY_BYTES, NOT_CONFIGURED, TEXT_ONLY, VOICE_NOT_HEARD,
-                            WELCOME, RecordingSender, WeChatApiError, WeChatApiSender, signature_ok,
-                            wechat_routes)
+from channels.wording import BUSY, WELCOME
+from console.wechat import (ACK, MAX_BODY_BYTES, NOT_CONFIGURED, TEXT_ONLY, VOICE_NOT_HEARD, RecordingSender,
+                            WeChatApiError, WeChatApiSender, signature_ok, wechat_routes)
 
 TOKEN = "p95598WechatTestToken"
 ACCOUNT = "gh_3f1e9a95598c"
@@ -298,7 +298,7 @@ def test_subscribe_is_welcomed_and_other_events_acknowledged():
         hub = FakeHub()
         async with wechat(hub) as client:
             status, body = await post(client, event_message("subscribe", EventKey=""))
-            assert status == 200 and passive_reply(body)["Content"] == WELCOME
+            assert status == 200 and passive_reply(body)["Content"] == WELCOME.chat
             assert await post(client, event_message("unsubscribe", 1732800001)) == (200, ACK)
             assert await post(client, event_message("CLICK", 1732800002, EventKey="V1001_BILL")) == (200, ACK)
             status, body = await post(client, IMAGE_MESSAGE)
@@ -318,7 +318,7 @@ def test_wechat_retries_are_forwarded_once():
             status, _ = await post(client, text_message("我家停电了", msg_id="24512345678900002"))
             assert status == 200
             # events carry no MsgId: a retried subscribe (same sender and CreateTime) is welcomed once
-            assert passive_reply((await post(client, event_message("subscribe", 1732800500)))[1])["Content"] == WELCOME
+            assert passive_reply((await post(client, event_message("subscribe", 1732800500)))[1])["Content"] == WELCOME.chat
             assert await post(client, event_message("subscribe", 1732800500)) == (200, ACK)
         assert [c[2] for c in hub.calls] == ["我家停电了", "我家停电了"]
     asyncio.run(scenario())
@@ -362,7 +362,7 @@ def test_hub_failure_gets_an_apology():
         hub = FakeHub({"查电费": RuntimeError("rasa down")})
         async with wechat(hub) as client:
             status, body = await post(client, text_message("查电费"))
-        assert status == 200 and passive_reply(body)["Content"] == BOT_UNAVAILABLE
+        assert status == 200 and passive_reply(body)["Content"] == BUSY.chat
     asyncio.run(scenario())
 
 

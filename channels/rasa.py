@@ -1,19 +1,31 @@
-"""The channels' Rasa client (voice gateway and contact-centre hub): the REST webhook for turns, the tracker
-API to read, extend and resume conversations, trigger_intent for escalations a channel detects."""
+"""The channels' one Rasa client (voice gateway and contact-centre hub): the REST webhook for turns, the tracker
+API to read, extend and resume conversations."""
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 
 from backend.settings import rasa_token
-from nlu.escalation import escalation_reason
 
 log = logging.getLogger(__name__)
+DOMAIN = Path(__file__).resolve().parent.parent / "bot" / "domain"
+
+
+@lru_cache(maxsize=1)
+def session_minutes(domain: Path = DOMAIN) -> float:
+    """How long Rasa keeps a conversation's session (session_config in bot/domain, the one place it is set)."""
+    for path in sorted(domain.glob("*.yml")):
+        config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("session_config") or {}
+        if "session_expiration_time" in config:
+            return float(config["session_expiration_time"])
+    return 60.0   # Rasa's own default
 
 
 class RasaUnavailable(RuntimeError):
@@ -39,8 +51,6 @@ class PendingForm:
 
 
 class RasaClient:
-    session_minutes = 60   # bot/domain session_config.session_expiration_time
-
     def __init__(self, http: aiohttp.ClientSession, base_url: str, timeout: float = 30.0, token: str | None = None):
         self._http = http
         self._base = base_url.rstrip("/")
@@ -69,7 +79,7 @@ class RasaClient:
         tracker = await self.tracker(sender)
         form = (tracker.get("active_loop") or {}).get("name")
         idle = time.time() - float(tracker.get("latest_event_time") or 0)
-        if not form or idle > self.session_minutes * 60:   # an expired session starts afresh in Rasa
+        if not form or idle > session_minutes() * 60:   # an expired session starts afresh in Rasa
             return None
         question = next((e.get("text") for e in reversed(tracker.get("events") or [])
                          if e.get("event") == "bot" and e.get("text")), "")
@@ -90,23 +100,3 @@ class RasaClient:
     async def append(self, sender: str, events: list[dict]) -> None:
         """Adds events (an agent's message, resume) to the stored conversation without running the bot."""
         await self._post(f"/conversations/{sender}/tracker/events", events, {"include_events": "NONE"}, answer=False)
-
-    async def trigger(self, sender: str, intent: str, entities: dict | None = None) -> list[dict]:
-        """Runs the bot as if the customer had expressed `intent` (a channel detected anger or danger)."""
-        answer = await self._post(f"/conversations/{sender}/trigger_intent",
-                                  {"name": intent, "entities": entities or {}}, {"include_events": "NONE"})
-        return [m for m in (answer or {}).get("messages") or [] if isinstance(m, dict)]
-
-    async def escalate_on_signal(self, sender: str, text: str, replies: list[dict],
-                                 staffed: Callable[[], Awaitable[bool]]) -> list[dict]:
-        """Anger or danger in the customer's words brings a person at once, when one is online: the bot is
-        asked to hand over (with the reason), and its own answer to the words, now moot, is dropped."""
-        reason = escalation_reason(text)
-        if not reason or handoff_of(replies) or not await staffed():
-            return replies
-        try:
-            handed = await self.trigger(sender, "human_agent", {"escalation_reason": reason})
-        except RasaUnavailable as e:
-            log.warning("escalation of %s failed: %s", sender, e)
-            return replies
-        return handed if handoff_of(handed) else replies + handed
