@@ -4,8 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import signal
 
 from rasa_sdk import Tracker
 
@@ -68,11 +66,8 @@ def file_order(tracker: Tracker, function_id: str, details: dict, *, account_no:
 
 def record(tracker: Tracker, function_id: str, details: dict, *, account_no: str | None = None,
            priority: str = "normal", status: str = "accepted") -> OrderInfo:
-    order = services().cis.create_work_order(
+    return services().cis.create_work_order(
         function_id, tracker.get_slot("channel") or "chat", details, account_no=account_no,
         conversation_id=tracker.sender_id, priority=priority, status=status,
         idempotency_key=idempotency_key(tracker, function_id, details))
-    if os.environ.get("P95598_CRASH_AFTER_WRITE") == "1":   # fault injection for the durability test only
-        os.kill(os.getpid(), signal.SIGKILL)
-    return order
 
