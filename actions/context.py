@@ -10,7 +10,6 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import extract, followups
-from actions.forms.account import earlier_month
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
 
@@ -24,7 +23,7 @@ def bill_follow_up(tracker: Tracker, text: str) -> list | None:
     month = extract.month(text)
     if last_month and ("往前" in text or "前一个月" in text or month):
         relative = "往前" in text or "前一个月" in text or (month == last_month and "上" in text)
-        return [SlotSet("bill_month", earlier_month(last_month) if relative else month), FollowupAction("bill_query_form")]
+        return [SlotSet("bill_month", extract.earlier_month(last_month) if relative else month), FollowupAction("bill_query_form")]
     return None
 
 

@@ -1,4 +1,5 @@
-"""Clarification when the request was not understood, and yes/no answers to the bot's own offers."""
+"""The dialogue acts' actions: clarification when the request was not understood, yes/no answers to the bot's
+own offers, details with no request, a cancel with nothing under way, goodbye."""
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
@@ -8,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import context
 from actions.handoff import hand_off
 from actions.services import services
+from actions.withdraw import withdraw, withdrawable
 
 MAX_FALLBACKS = 2
 
@@ -78,4 +80,34 @@ class ActionGoodbye(Action):
         if carried is not None:
             return carried
         dispatcher.utter_message(response="utter_goodbye")
+        return []
+
+
+class ActionCancelOrWithdraw(Action):
+    def name(self) -> str:
+        return "action_cancel_or_withdraw"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        order = withdrawable(tracker)
+        if order is None:
+            # "先把报修给我弄上…" read as a cancel: the request inside it
+            carried = context.request_inside(tracker, tracker.latest_message.get("text") or "", domain)
+            if carried is not None:
+                return carried
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            return []
+        return withdraw(dispatcher, tracker, order)
+
+
+class ActionInform(Action):
+    """Details with no request: added to the order just filed, or the customer is asked what they need."""
+
+    def name(self) -> str:
+        return "action_inform"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        carried = context.route(dispatcher, tracker, domain)
+        if carried is not None:
+            return carried
+        dispatcher.utter_message(response="utter_ask_what_service")
         return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -102,7 +102,7 @@ def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     urgent = order.priority != "urgent" and extract.dangerous(text)
     if not added and not urgent:
         if phone:   # the number already on the order: confirm it, file nothing new
-            dispatcher.utter_message(text=f"好的，会打尾号{phone[-4:]}的电话联系您。还有别的需要帮您的吗？")
+            dispatcher.utter_message(text=f"好的，会打尾号{phone[-4:]}的电话联系您。{wording.CLOSING}")
             return []
         return None
     services().cis.amend_work_order(order.number, added, f"客户补充：{text[:200]}",
@@ -110,20 +110,5 @@ def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     what = "、".join([f"联系电话{phone}"] * ("contact_phone" in added) + [f"地址{place}"] * bool(place)) or "您说的情况"
     lead = "已改为紧急处理，" if urgent else ""
     dispatcher.utter_message(text=f"好的，{lead}已把{what}补充到工单{wording.order_number(tracker, order.number)}里，"
-                                  "不会重复登记。还有别的需要帮您的吗？")
+                                  f"不会重复登记。{wording.CLOSING}")
     return [SlotSet("contact_phone", phone)] if phone else []
-
-
-class ActionInform(Action):
-    """Details with no request: added to the order just filed, or the customer is asked what they need."""
-
-    def name(self) -> str:
-        return "action_inform"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        from actions import context   # context routes to forms, which use this module
-        carried = context.route(dispatcher, tracker, domain)
-        if carried is not None:
-            return carried
-        dispatcher.utter_message(response="utter_ask_what_service")
-        return []

@@ -2,7 +2,7 @@
 what the customer means ("帮我撤销吧", "把刚才那个单子取消掉"); otherwise there is nothing to cancel."""
 from __future__ import annotations
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -23,22 +23,6 @@ def withdrawable(tracker: Tracker):
     return next((o for o in orders if o.status in OPEN and o.function_id != "human_agent"), None)
 
 
-class ActionCancelOrWithdraw(Action):
-    def name(self) -> str:
-        return "action_cancel_or_withdraw"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        order = withdrawable(tracker)
-        if order is None:
-            from actions import context   # "先把报修给我弄上…" read as a cancel: the request inside it
-            carried = context.request_inside(tracker, tracker.latest_message.get("text") or "", domain)
-            if carried is not None:
-                return carried
-            dispatcher.utter_message(response="utter_nothing_to_cancel")
-            return []
-        return withdraw(dispatcher, tracker, order)
-
-
 def withdraw(dispatcher: CollectingDispatcher, tracker: Tracker, order, lead: str = "好的，") -> list:
     """Status withdrawn with the customer's words as the reason (in the order's history)."""
     text = tracker.latest_message.get("text") or ""
@@ -47,5 +31,5 @@ def withdraw(dispatcher: CollectingDispatcher, tracker: Tracker, order, lead: st
         services().cis.set_tou(order.account_no, order.details.get("tou_action") != "enable")
     name = services().catalog.name(order.function_id)
     dispatcher.utter_message(text=f"{lead}刚才的{name}工单{wording.order_number(tracker, order.number)}已经为您撤销。"
-                                  "还有别的需要帮您的吗？")
+                                  + wording.CLOSING)
     return [SlotSet("last_order_no", None)]

@@ -8,16 +8,9 @@ from actions.forms.base import ServiceForm
 from actions.forms.record import file_order
 from actions.services import money, services
 
-CLOSING = "还有别的需要帮您的吗？"
-
 
 def month_words(month: str) -> str:
     return f"{int(month[:4])}年{int(month[5:])}月"
-
-
-def earlier_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:])
-    return f"{y - (m == 1):04d}-{12 if m == 1 else m - 1:02d}"
 
 
 class ValidateBillQueryForm(ServiceForm):
@@ -29,7 +22,7 @@ class ValidateBillQueryForm(ServiceForm):
         last = tracker.get_slot("last_bill_month")
         relative = "往前" in text or "前一个月" in text or (found.get("bill_month") == last and "上" in text)
         if last and relative:   # "那上个月呢" right after a bill: the month before the one just read
-            found["bill_month"] = earlier_month(last)
+            found["bill_month"] = extract.earlier_month(last)
         return found
 
     async def validate_bill_month(self, value, dispatcher, tracker, domain):
@@ -49,12 +42,12 @@ class ValidateBillQueryForm(ServiceForm):
             bill = services().cis.get_bill(account)   # "这个月" before it is billed: the latest bill, said so
             note = f"{month_words(month)}的账单还没出，" if bill else ""
         if bill is None:
-            dispatcher.utter_message(text="暂时没有查到这个月的账单。" + CLOSING)
+            dispatcher.utter_message(text="暂时没有查到这个月的账单。" + wording.CLOSING)
             return []
         paid = "已经缴清" if bill.paid else "还没有缴费，您可以在网上国网App或者微信、支付宝生活缴费里交"
         text = f"{note}您{month_words(bill.month)}的电费是{money(bill.amount)}，用电{bill.kwh:g}度，{paid}。"
         compared = self.comparison(tracker, account, bill)
-        dispatcher.utter_message(text=text + compared + ("" if compared else CLOSING))
+        dispatcher.utter_message(text=text + compared + ("" if compared else wording.CLOSING))
         return [SlotSet("last_bill_month", bill.month)] + ([SlotSet("offered_function", "meter_issue")] if compared else [])
 
     def comparison(self, tracker, account: str, bill) -> str:
@@ -63,7 +56,7 @@ class ValidateBillQueryForm(ServiceForm):
         if not any(w in said for w in ("贵", "高", "多了", "涨", "比上", "怎么多", "为什么", "咋这么", "差这么多", "好多",
                                        "这么多", "太多", "用不了", "用得了")):
             return ""
-        prev = services().cis.get_bill(account, earlier_month(bill.month))
+        prev = services().cis.get_bill(account, extract.earlier_month(bill.month))
         if prev is None:
             return ""
         diff, kwh = bill.amount - prev.amount, bill.kwh - prev.kwh
@@ -91,7 +84,7 @@ class ValidateBalanceQueryForm(ServiceForm):
             text = f"您的电费账户目前欠费{money(-balance)}，请尽快充值，以免影响用电。"
         else:
             text = f"您的电费余额是{money(balance)}。" + ("余额不多了，建议尽快充值。" if balance < 20 else "")
-        dispatcher.utter_message(text=text + CLOSING)
+        dispatcher.utter_message(text=text + wording.CLOSING)
         return []
 
 
@@ -112,7 +105,7 @@ class ValidateArrearsReconnectForm(ServiceForm):
             order, _ = file_order(tracker, self.function_id, {"owed": 0}, account_no=account)
             text = (f"系统显示您已经缴清了。已为您登记复电，工单号{wording.order_number(tracker, order.number)}，"
                     "一般二十四小时内恢复供电，如果超时没来电，请再联系我们。")
-        dispatcher.utter_message(text=text + CLOSING)
+        dispatcher.utter_message(text=text + wording.CLOSING)
         return [SlotSet("last_order_no", order.number)]
 
 
@@ -125,13 +118,13 @@ class ValidateTouApplyForm(ServiceForm):
         enable = tracker.get_slot("tou_action") == "enable"
         customer = cis.get_customer(account)
         if customer and customer.tou_enabled == enable:
-            dispatcher.utter_message(text=("您已经开通了峰谷电价，不用重复办理。" if enable else "您目前没有开通峰谷电价。") + CLOSING)
+            dispatcher.utter_message(text=("您已经开通了峰谷电价，不用重复办理。" if enable else "您目前没有开通峰谷电价。") + wording.CLOSING)
             return []
         order, _ = file_order(tracker, self.function_id, {"action": "开通" if enable else "取消",
                                                           "tou_action": "enable" if enable else "disable"}, account_no=account)
         cis.set_tou(account, enable)
         what = "开通峰谷电价" if enable else "取消峰谷电价"
-        dispatcher.utter_message(text=f"已为您受理{what}，下个抄表周期起生效。工单号{wording.order_number(tracker, order.number)}。{CLOSING}")
+        dispatcher.utter_message(text=f"已为您受理{what}，下个抄表周期起生效。工单号{wording.order_number(tracker, order.number)}。{wording.CLOSING}")
         return [SlotSet("last_order_no", order.number)]
 
 
@@ -153,5 +146,5 @@ class ValidateContactChangeForm(ServiceForm):
                               account_no=account, status="resolved")
         cis.change_phone(account, phone)
         dispatcher.utter_message(text=f"已把联系电话改为尾号{phone[-4:]}的号码，以后的通知会发到这个号码。"
-                                      f"工单号{wording.order_number(tracker, order.number)}。{CLOSING}")
+                                      f"工单号{wording.order_number(tracker, order.number)}。{wording.CLOSING}")
         return [SlotSet("last_order_no", order.number)]

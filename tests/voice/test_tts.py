@@ -17,8 +17,9 @@ import pytest
 from voice.tts import astream, dsp
 from voice.tts.assemble import AssembleError, assemble, default_model_dir
 from voice.tts.cache import PromptCache
-from voice.tts.engine import KokoroEngine, TtsConfig, TtsUnavailable, _batches, make_engine, split_text
+from voice.tts.engine import KokoroEngine, TtsConfig, TtsUnavailable, _batches, split_text
 from voice.tts.espeak import EspeakEngine, to_pinyin
+from voice.tts.factory import make_engine
 from voice.tts.g2p import MandarinG2P
 from voice.tts.say import cardinal, clock, group_digits, money, normalize
 

@@ -10,8 +10,9 @@
 """
 from .aio import astream
 from .cache import PromptCache
-from .engine import KokoroEngine, TtsConfig, TtsEngine, TtsUnavailable, make_engine
+from .engine import KokoroEngine, TtsConfig, TtsEngine, TtsUnavailable
 from .espeak import EspeakEngine
+from .factory import make_engine
 from .say import normalize
 
 __all__ = ["EspeakEngine", "KokoroEngine", "PromptCache", "TtsConfig", "TtsEngine", "TtsUnavailable",

@@ -1,11 +1,11 @@
-"""Text-to-speech engines for the hotline: a small protocol, Kokoro-82M (default) and the factory.
+"""Text-to-speech engines for the hotline: a small protocol and Kokoro-82M (the default; voice.tts.factory picks).
 
 Every engine takes raw reply text (``say.normalize`` runs inside) and returns int16 mono PCM at
 ``sample_rate`` (8000 Hz for the phone). ``stream`` yields one clause or sentence at a time, each with
 its pause appended, so the first audio can leave while the rest of the reply is being synthesised; the
 first piece is cut short (first comma after six characters) for that reason.
 
-    engine = make_engine(TtsConfig.from_env())   # Kokoro when its model folder exists, else espeak-ng
+    engine = voice.tts.make_engine(TtsConfig.from_env())   # Kokoro when its model folder exists, else espeak-ng
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import copy
 import json
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, NamedTuple, Protocol, runtime_checkable
@@ -216,20 +215,3 @@ class TtsConfig:
     def kokoro_dir(self) -> Path:
         from .assemble import default_model_dir
         return Path(self.model_dir).expanduser() if self.model_dir else default_model_dir()
-
-
-def make_engine(config: TtsConfig | None = None) -> TtsEngine:
-    """Kokoro when its model folder is there, else espeak-ng (robotic fallback), else ``TtsUnavailable``."""
-    from .espeak import EspeakEngine
-
-    config = config or TtsConfig.from_env()
-    folder = config.kokoro_dir()
-    has_kokoro = (folder / "kokoro-v1.0.int8.onnx").is_file()
-    if config.engine == "kokoro" or (config.engine == "auto" and has_kokoro):
-        return KokoroEngine(folder, voice=config.voice, speed=config.speed, threads=config.threads,
-                            sample_rate=config.sample_rate)
-    if shutil.which("espeak-ng"):
-        return EspeakEngine(speed=config.speed, sample_rate=config.sample_rate)
-    raise TtsUnavailable(
-        f"no TTS engine: no Kokoro model in {folder} (build it with `python -m voice.tts.assemble "
-        f"{folder}`) and no espeak-ng binary (apt-get install espeak-ng)")
