@@ -11,8 +11,8 @@ from rasa_sdk.events import ActionReverted, ActiveLoop, ConversationPaused, Slot
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import case_context, extract, wording
-from actions.forms.record import file_order
 from actions.forms.identity import known_account
+from actions.forms.record import file_order
 from actions.services import services
 
 ESCALATION_ENTITY = "escalation_reason"   # a reason given with a human_agent intent triggered from outside
@@ -90,7 +90,7 @@ class ActionHandoff(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
         if extract.supplements(text) and not extract.wants_person(text):
-            from actions import followups   # "再补充一下…" after an order: it belongs to that order
+            from actions import followups  # "再补充一下…" after an order: it belongs to that order
             amended = followups.amend_last_order(dispatcher, tracker)
             if amended is not None:
                 return amended

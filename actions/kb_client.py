@@ -11,7 +11,7 @@ class KnowledgeAnswers:
         self._articles: list[Article] | None = None
 
     @classmethod
-    def from_env(cls) -> "KnowledgeAnswers":
+    def from_env(cls) -> KnowledgeAnswers:
         return cls(KnowledgeClient.from_env())
 
     def match(self, text: str) -> list[dict]:

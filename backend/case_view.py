@@ -47,7 +47,7 @@ def transcript(events: list[Event], limit: int = 60) -> list[dict[str, Any]]:
     for e in events:
         if e.get("event") not in ("user", "bot") or not (e.get("text") or "").strip():
             continue
-        meta = e.get("metadata") if isinstance(e.get("metadata"), dict) else {}
+        meta: dict[str, Any] = e["metadata"] if isinstance(e.get("metadata"), dict) else {}
         who = "customer" if e["event"] == "user" else ("agent" if meta.get("agent") else "bot")
         text = e.get("text") or ""
         if who == "bot":

@@ -16,7 +16,7 @@ class BackendCustomerFacts:
         self._cis, self._contact = cis, contact
 
     @classmethod
-    def over(cls, cis: SqlCIS) -> "BackendCustomerFacts":
+    def over(cls, cis: SqlCIS) -> BackendCustomerFacts:
         """Facts from the database an existing CIS reads (the contact centre's records live there too)."""
         return cls(cis, ContactStore(cis.sessions))
 

@@ -11,7 +11,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import requests
 
@@ -35,17 +35,17 @@ def knowledge_url(default: str = DEFAULT_URL) -> str:
 
 
 class KnowledgeClient:
-    def __init__(self, base_url: Optional[str], timeout: float = 2.0, retry_after: float = 0.0) -> None:
+    def __init__(self, base_url: str | None, timeout: float = 2.0, retry_after: float = 0.0) -> None:
         self.base_url = (base_url or "").rstrip("/")
         self.timeout = timeout
         self.retry_after = retry_after
-        self._down_since: Optional[float] = None
+        self._down_since: float | None = None
 
     @classmethod
-    def from_env(cls, **kwargs: Any) -> "KnowledgeClient":
+    def from_env(cls, **kwargs: Any) -> KnowledgeClient:
         return cls(knowledge_url(), **kwargs)
 
-    def _post(self, path: str, body: dict[str, Any]) -> Optional[dict[str, Any]]:
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """The service's JSON answer; None when it is unset, down (or resting after a failure) or answers oddly."""
         if not self.base_url or (self._down_since and time.time() - self._down_since < self.retry_after):
             return None
@@ -61,7 +61,7 @@ class KnowledgeClient:
         self._down_since = None
         return answer if isinstance(answer, dict) else None
 
-    def match(self, text: str, top_k: int = 2) -> Optional[dict[str, Any]]:
+    def match(self, text: str, top_k: int = 2) -> dict[str, Any] | None:
         """The matcher's verdict: {"decision", "functions": [{"function", "score", "matched", …}]}; None if down."""
         return self._post("/match", {"text": text, "top_k": top_k})
 
@@ -69,7 +69,7 @@ class KnowledgeClient:
         """The matcher's ranked functions for a piece of text ([] when the service is unreachable)."""
         return list((self.match(text, top_k) or {}).get("functions") or [])
 
-    def search(self, query: str, function: Optional[str] = None, top_k: int = 1) -> list[KbHit]:
+    def search(self, query: str, function: str | None = None, top_k: int = 1) -> list[KbHit]:
         """The best articles for a question, restricted to a service function when one is given."""
         answer = self._post("/kb/search", {"query": query, "function": function, "top_k": top_k}) or {}
         try:

@@ -15,6 +15,7 @@ import yaml
 from backend.settings import rasa_token
 
 log = logging.getLogger(__name__)
+Message = dict[str, Any]   # a bot message as Rasa's REST channel sends it, or a tracker event / the tracker
 DOMAIN = Path(__file__).resolve().parent.parent / "bot" / "domain"
 
 
@@ -32,15 +33,16 @@ class RasaUnavailable(RuntimeError):
     pass
 
 
-def custom_payload(messages: list[dict], key: str) -> Any:
+def custom_payload(messages: list[Message], key: str) -> Any:
     """The value under `key` of the first custom message carrying it (None if none does)."""
     return next((m["custom"][key] for m in messages if isinstance(m.get("custom"), dict) and m["custom"].get(key)),
                 None)
 
 
-def handoff_of(messages: list[dict]) -> dict | None:
+def handoff_of(messages: list[Message]) -> Message | None:
     """The handoff payload ({"case", "position", "wait_minutes", "reason"}) if the bot handed over to a person."""
-    return custom_payload(messages, "handoff")
+    payload = custom_payload(messages, "handoff")
+    return payload if isinstance(payload, dict) else None
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class RasaClient:
         self._auth = {"token": token} if token else {}   # Rasa's HTTP API (--auth-token); channels need none
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def _post(self, path: str, body: Any, params: dict | None = None, *, answer: bool = True) -> Any:
+    async def _post(self, path: str, body: Any, params: dict[str, str] | None = None, *, answer: bool = True) -> Any:
         """POST JSON; the JSON answer (None when `answer` is False). Anything but a 200 -> RasaUnavailable."""
         try:
             async with self._http.post(f"{self._base}{path}", json=body, params={**self._auth, **(params or {})},
@@ -69,7 +71,7 @@ class RasaClient:
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             raise RasaUnavailable(f"Rasa not reachable or no valid answer: {e!r}") from e
 
-    async def send(self, sender: str, text: str, metadata: dict) -> list[dict]:
+    async def send(self, sender: str, text: str, metadata: Message) -> list[Message]:
         """One user turn; the bot's messages ({"text", "buttons"?, …}) in order."""
         messages = await self._post("/webhooks/rest/webhook", {"sender": sender, "message": text, "metadata": metadata})
         return [m for m in messages or [] if isinstance(m, dict)]
@@ -85,7 +87,7 @@ class RasaClient:
                          if e.get("event") == "bot" and e.get("text")), "")
         return PendingForm(form, question or "")
 
-    async def tracker(self, sender: str) -> dict:
+    async def tracker(self, sender: str) -> Message:
         """The conversation's tracker (events of the current session and after), {} when unavailable."""
         try:
             async with self._http.get(f"{self._base}/conversations/{sender}/tracker",
@@ -97,6 +99,6 @@ class RasaClient:
             return {}
         return tracker if isinstance(tracker, dict) else {}
 
-    async def append(self, sender: str, events: list[dict]) -> None:
+    async def append(self, sender: str, events: list[Message]) -> None:
         """Adds events (an agent's message, resume) to the stored conversation without running the bot."""
         await self._post(f"/conversations/{sender}/tracker/events", events, {"include_events": "NONE"}, answer=False)

@@ -7,7 +7,7 @@ abstains, and the rules answer the message as usual.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.core.constants import RULE_POLICY_PRIORITY
 from rasa.core.policies.policy import Policy, PolicyPrediction
@@ -31,28 +31,28 @@ def signal_pending(tracker: DialogueStateTracker) -> bool:
         if isinstance(event, ActionExecuted):
             return False
         if isinstance(event, UserUttered):
-            return bool((event.parse_data or {}).get(SIGNAL, {}).get("reason"))   # type: ignore[union-attr]
+            return bool((event.parse_data or {}).get(SIGNAL, {}).get("reason"))
     return False
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=True)
 class EscalationPolicy(Policy):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"priority": RULE_POLICY_PRIORITY + 1}
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext, **kwargs: Any) -> "EscalationPolicy":
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext, **kwargs: Any) -> EscalationPolicy:
         return cls(config, model_storage, resource, execution_context)
 
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+    def train(self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         with self._model_storage.write_to(self._resource):   # nothing to learn; the resource must still exist
             pass
         return self._resource
 
     def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     rule_only_data: Optional[Dict[Text, Any]] = None,
+                                     rule_only_data: dict[str, Any] | None = None,
                                      **kwargs: Any) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         if ACTION in domain.action_names_or_texts and signal_pending(tracker):

@@ -108,7 +108,8 @@ async def _vosk_factory(config: VoiceConfig):
 def _default_voice(config: VoiceConfig, voice_class: type[Voice] = Voice) -> Voice:
     """Kokoro when its model folder is there, else espeak-ng (the TTS package decides); fixed prompts cached,
     number and lead-in clips (voice.tts.clips) next to them."""
-    from voice.tts import PromptCache, TtsConfig, make_engine as make_tts
+    from voice.tts import PromptCache, TtsConfig
+    from voice.tts import make_engine as make_tts
     from voice.tts.clips import LEAD_INS, ClipLibrary
     engine = make_tts(TtsConfig.from_env(**({"model_dir": config.tts_model} if config.tts_model else {})))
     log.info("TTS engine %s (%s)", engine.name, getattr(engine, "voice", ""))
