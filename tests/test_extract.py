@@ -16,9 +16,17 @@ def test_negated_danger_is_not_danger(text, danger):
     assert extract.dangerous(text) is danger
 
 
-def test_channels_do_not_escalate_a_negated_danger():
+def test_the_escalation_signal_skips_a_negated_danger_and_family_words():
     assert escalation_reason("没有着火，也没人触电") is None
     assert escalation_reason("楼下配电箱着火了") == "safety"
+    assert escalation_reason("我妈的退休金每个月几号发") is None and escalation_reason("想帮爸妈的家也加上") is None
+    assert escalation_reason("他妈的什么破服务") == "anger"
+
+
+def test_one_hazard_vocabulary_danger_to_life_is_also_a_hazard():
+    for said in ("小孩碰了拉线被电了一下", "变压器爆炸了", "有人受伤了"):
+        assert escalation_reason(said) == "safety" and extract.dangerous(said)
+    assert extract.dangerous("电线掉在地上了") and escalation_reason("电线掉在地上了") is None   # urgent, no alarm
 
 
 @pytest.mark.parametrize("text, answer", [
