@@ -12,4 +12,4 @@ $(addprefix bench-,$(BENCHMARKS)): bench-%:
 	@scripts/with-env.sh '$$APP_PY -m benchmarks.$*.run'
 # A simulated phone call against the running product (make run): SCENARIO=outage (speech) or "bill --keys"
 simulate-call:
-	@scripts/with-env.sh '$$APP_PY -m voice.simulate $(or $(SCENARIO),outage)'
+	@scripts/with-env.sh '$$APP_PY -m voice.testing.simulate $(or $(SCENARIO),outage)'

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from benchmarks.common import command_line, table, write_results
 from console.clients import ConsoleAgent, new_session
-from voice.twilio_client import signature
+from voice.testing.fake_twilio import signature
 
 HERE = Path(__file__).resolve().parent
 TOKEN, WECHAT, PASSWORD, PUBLIC = "fuzz-twilio-token", "fuzz-wechat-token", "fuzz-pass-95598", "https://voice.example.cn"

@@ -89,10 +89,10 @@ async def phone_calls(n: int, rasa_url: str, db_url: str, deadline: float, stats
     from backend.cis import SqlCIS
     from backend.db import make_engine, make_sessionmaker
     from voice.playback import Voice
-    from voice.sim_caller import SimCaller
-    from voice.sim_scenarios import SCENARIOS, answer_for
+    from voice.testing.caller import SimCaller
+    from voice.testing.scenarios import SCENARIOS, answer_for
     from voice.tts import TtsConfig, make_engine as make_tts
-    from voice.twilio_client import open_gateway
+    from voice.testing.fake_twilio import open_gateway
     cis = SqlCIS(make_sessionmaker(make_engine(db_url)))
     voice = Voice(make_tts(TtsConfig.from_env(engine="espeak")))   # TTS is not what this measures
     scenario = SCENARIOS["bill"]

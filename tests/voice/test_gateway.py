@@ -1,6 +1,6 @@
 """The gateway's Twilio edge: signed webhooks, TwiML, and the Media Streams protocol over a real websocket.
 
-Twilio is played by voice/twilio_client.py (with the fixed token of tests/voice/twilio_fake.py); Rasa is a
+Twilio is played by voice/testing/fake_twilio.py (with the fixed token of tests/voice/twilio_fake.py); Rasa is a
 small scripted REST server here so the protocol can be checked fast and exactly; the back end is the
 seeded SQLite of tests/conftest.py. TTS is a silent engine (20 ms of silence per character) in these
 protocol tests only: the audio content is not what they check. The real dialogue, TTS and database are

@@ -1,4 +1,4 @@
-"""`python -m voice.simulate` against the real product (the `stack` fixture): a power cut reported by voice
+"""`python -m voice.testing.simulate` against the real product (the `stack` fixture): a power cut reported by voice
 gets a work order read back that is in the back end; a bill queried with keys only gets the bill's amount.
 
 The voice caller answers as soon as the bot starts talking (--barge-in) so that call takes seconds, not minutes.

@@ -1,12 +1,12 @@
-"""python -m voice.simulate {outage,bill}: a whole phone call to the running product, Twilio played locally.
+"""python -m voice.testing.simulate {outage,bill}: a whole phone call to the running product, Twilio played locally.
 
-    python -m voice.simulate outage                 # says 我家停电了, the address, 没有 … until a work order
-    python -m voice.simulate bill --keys            # keys only: 2, 户号 #, last four #, month #
-    python -m voice.simulate outage --wav call.wav  # both directions of the call, 8 kHz, for listening
+    python -m voice.testing.simulate outage                 # says 我家停电了, the address, 没有 … until a work order
+    python -m voice.testing.simulate bill --keys            # keys only: 2, 户号 #, last four #, month #
+    python -m voice.testing.simulate outage --wav call.wav  # both directions of the call, 8 kHz, for listening
 
 The gateway runs in-process (voice.gateway.create_app on a free port, signed with a token made for the
 run) in front of the Rasa of `make run` (--rasa-url) and its back-end database (P95598_DB_URL, default
-var/backend.db); Twilio's side (signed webhooks, the Media Streams websocket) is voice.twilio_client.
+var/backend.db); Twilio's side (signed webhooks, the Media Streams websocket) is voice.testing.fake_twilio.
 The caller's lines are synthesised (a male Kokoro voice, or espeak-ng) and streamed as μ-law audio; with
 `--asr scripted` (the default: no Mandarin Vosk model ships here) their text is handed over at the ASR
 boundary at the end of each line, with `--asr vosk` the real recogniser (P95598_VOSK_MODEL, Mandarin)
@@ -24,13 +24,13 @@ import statistics
 import sys
 from pathlib import Path
 
-from voice.sim_scenarios import SCENARIOS, Scenario, answer_for
+from voice.testing.scenarios import SCENARIOS, Scenario, answer_for
 
-log = logging.getLogger("voice.simulate")
+log = logging.getLogger("voice.testing.simulate")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m voice.simulate", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m voice.testing.simulate", description=__doc__.split("\n\n")[0])
     p.add_argument("scenario", choices=sorted(SCENARIOS))
     p.add_argument("--keys", action="store_true", help="answer with keys wherever a key answer exists")
     p.add_argument("--caller", help="caller ID (default: per scenario; '' for a withheld number)")
@@ -76,8 +76,8 @@ async def simulate(args: argparse.Namespace) -> int:
                                                    asyncio.to_thread(_caller_voice, args.caller_voice))
     factory = await asyncio.to_thread(_vosk_factory) if args.asr == "vosk" else None
 
-    from voice.sim_caller import SimCaller, call_audio, write_wav
-    from voice.twilio_client import open_gateway
+    from voice.testing.caller import SimCaller, call_audio, write_wav
+    from voice.testing.fake_twilio import open_gateway
     out(f"{scenario.title} — caller {caller_id or '(withheld)'}, {'keys' if args.keys else 'speech'}, "
         f"ASR {args.asr}, bot TTS {bot_voice.engine.name}, Rasa {args.rasa_url}")
     async with open_gateway(cis, args.rasa_url, bot_voice, recognizer_factory=factory,

@@ -1,6 +1,6 @@
 """A simulated Twilio: signed webhooks and a Media Streams websocket client, playing Twilio's side of calls.
 
-Used by `python -m voice.simulate`, the benchmarks and the tests: everything behind the gateway is real,
+Used by `python -m voice.testing.simulate`, the benchmarks and the tests: everything behind the gateway is real,
 only what Twilio would do is played here.
 
     async with open_gateway(None, rasa_url, voice) as h:        # the gateway on a free local port

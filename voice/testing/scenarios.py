@@ -1,4 +1,4 @@
-"""The calls `python -m voice.simulate` can place: what the caller wants, how they answer the bot's
+"""The calls `python -m voice.testing.simulate` can place: what the caller wants, how they answer the bot's
 questions (by speech, or by keys where a key answer exists), and how the back end confirms the outcome."""
 from __future__ import annotations
 

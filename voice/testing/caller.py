@@ -1,4 +1,4 @@
-"""The simulated caller of `python -m voice.simulate`: talks and presses keys on a FakeTwilioCall, follows
+"""The simulated caller of `python -m voice.testing.simulate`: talks and presses keys on a FakeTwilioCall, follows
 what the gateway says, times every turn, and writes the whole call to a WAV file.
 
 The caller hears the bot through the media stream (each frame plays when it arrives, or after the one
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voice.audio import pcm16_to_ulaw, ulaw_to_pcm16
-from voice.twilio_client import FakeTwilioCall, tone
+from voice.testing.fake_twilio import FakeTwilioCall, tone
 
 RATE = 8000
 
