@@ -7,7 +7,6 @@ espeak-ng's Korean is poor, so no test asserts which words come out, only how th
 from __future__ import annotations
 
 import asyncio
-import difflib
 import functools
 import io
 import shutil
@@ -194,18 +193,19 @@ def test_two_concurrent_calls_share_one_model_and_do_not_mix(model, model_path):
         t.join()
     assert all(m is model for m in seen) and len(seen) == 4
 
-    async def one_call():
+    async def one_call(ulaw: bytes) -> list[str]:
         recognizer = CallRecognizer(load_model(model_path), AsrConfig(str(model_path)))
-        timed = await stream(recognizer, speech_ulaw() + SILENCE)
-        return finals(timed) + [e.text for e in await recognizer.finish()]
+        timed = await stream(recognizer, ulaw)
+        return [t for t in finals(timed) + [e.text for e in await recognizer.finish()] if t]
 
     async def both():
-        return await asyncio.gather(one_call(), one_call())
+        return await asyncio.gather(one_call(speech_ulaw() + SILENCE), one_call(SILENCE * 4))
 
-    first, second = asyncio.run(both())
-    # Same audio, nearly the same words (Kaldi's float rounding varies a little from run to run): no mixing.
-    assert "".join(first) and "".join(second)
-    assert difflib.SequenceMatcher(None, " ".join(first), " ".join(second)).ratio() > 0.6
+    # One caller speaks while the other is silent, on the same model at the same time: if the calls shared
+    # recognizer state, words would turn up on the silent line (identical audio on both lines cannot show it:
+    # the endpointer may cut it differently under CPU load).
+    spoken, silent = asyncio.run(both())
+    assert "".join(spoken) and silent == []
 
 
 def test_feeding_runs_off_the_event_loop(model, model_path):
