@@ -7,10 +7,12 @@ import logging
 
 from aiohttp import web
 
+from backend.contact_centre import AgentRole, AgentStore
+from backend.db import make_engine, make_sessionmaker
 from backend.pii import install_log_masking
 from backend.settings import refuse_unsafe
 from console.app import create_app
-from console.config import ConsoleConfig
+from console.config import ConfigError, ConsoleConfig
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,12 +30,18 @@ def main(argv: list[str] | None = None) -> None:
     install_log_masking()
     if a.command == "serve":
         refuse_unsafe("console")
-    cfg = ConsoleConfig.from_env()
+    try:
+        cfg = ConsoleConfig.from_env()
+    except ConfigError as e:
+        raise SystemExit(f"[console] {e}") from None
     if a.command == "add-agent":
         password = getpass.getpass("password: ")
         if len(password) < 8:
             raise SystemExit("use at least 8 characters")
-        agent = cfg.contact.add_agent(a.username, a.name, password, "supervisor" if a.supervisor else "agent")
+        engine = make_engine(cfg.db_url)
+        role = AgentRole.SUPERVISOR if a.supervisor else AgentRole.AGENT
+        agent = AgentStore(make_sessionmaker(engine)).add_agent(a.username, a.name, password, role)
+        engine.dispose()
         print(f"created {agent.username} ({agent.role})")
         return
     web.run_app(create_app(cfg), host=a.host, port=a.port, access_log=None)

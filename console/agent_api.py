@@ -1,4 +1,6 @@
-"""The agents' JSON API: queue, case context, claim, chat, work orders, transfer, return to bot, close."""
+"""The agents' JSON API: queue, case context, claim, chat, work orders, transfer, release, return to bot, close.
+
+Handlers check who may do what and validate input; the steps of a use case are in console/casework.py."""
 from __future__ import annotations
 
 import asyncio
@@ -7,12 +9,14 @@ import re
 from aiohttp import web
 
 from backend.case_view import CONTEXT_SLOTS, customer_profile, knowledge_shown, recognised, requested, transcript
-from backend.contact import AgentInfo, Conflict, EscalationInfo
+from backend.contact_centre import AgentInfo, CaseStatus, Conflict, EscalationInfo, Priority
 from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS
 from backend.pii import mask, mask_value
 from channels.phone import masked_phone
 from console.auth import agent_of, require_supervisor
-from console.config import CONFIG, HUB, KNOWLEDGE
+from console import casework
+from console.casework import UnknownAgent
+from console.config import CATALOG, CIS, CONTACT, HUB, KNOWLEDGE
 
 DISPOSITIONS = {"resolved": "问题已解决", "order_created": "已派工单", "info_given": "已答复咨询",
                 "callback": "需要回访", "no_response": "客户无应答", "offline": "转线下处理"}
@@ -29,11 +33,12 @@ def case_card(case: EscalationInfo, owner: str | None = None) -> dict:
 
 
 def may_see(agent: AgentInfo, case: EscalationInfo) -> bool:
-    return agent.supervisor or case.agent_id == agent.id or (case.status == "waiting" and case.agent_id is None)
+    waiting = case.status == CaseStatus.WAITING and case.agent_id is None
+    return agent.supervisor or case.agent_id == agent.id or waiting
 
 
 def may_act(agent: AgentInfo, case: EscalationInfo) -> bool:
-    return case.status == "claimed" and (agent.supervisor or case.agent_id == agent.id)
+    return case.status == CaseStatus.CLAIMED and (agent.supervisor or case.agent_id == agent.id)
 
 
 async def _case(request: web.Request, act: bool = True) -> EscalationInfo:
@@ -43,13 +48,12 @@ async def _case(request: web.Request, act: bool = True) -> EscalationInfo:
         raise web.HTTPNotFound(text="no such case")
     if not 0 < case_id < 2 ** 31:
         raise web.HTTPNotFound(text="no such case")
-    contact = request.app[CONFIG].contact
-    case = await asyncio.to_thread(contact.case, case_id)
+    case = await asyncio.to_thread(request.app[CONTACT].case, case_id)
     agent = agent_of(request)
     if case is None or not may_see(agent, case):
         raise web.HTTPNotFound(text="no such case") if case is None else web.HTTPForbidden(text="not your case")
     if act and not may_act(agent, case):
-        raise web.HTTPConflict(text="claim the case first") if case.status == "waiting" else \
+        raise web.HTTPConflict(text="claim the case first") if case.status == CaseStatus.WAITING else \
             web.HTTPForbidden(text="not your case")
     return case
 
@@ -66,7 +70,7 @@ async def _body(request: web.Request) -> dict:
 
 async def queue_view(request: web.Request) -> dict:
     """The waiting queue, and the cases this agent works on (a supervisor: every claimed case)."""
-    contact, agent = request.app[CONFIG].contact, agent_of(request)
+    contact, agent = request.app[CONTACT], agent_of(request)
     waiting = await asyncio.to_thread(contact.queue)
     mine = await asyncio.to_thread(contact.cases_of, None if agent.supervisor else agent.id)
     names = {a.id: a.display_name for a in await asyncio.to_thread(contact.agents_online)}
@@ -83,11 +87,11 @@ async def case_detail(request: web.Request) -> web.Response:
 
 async def case_view(request: web.Request, case: EscalationInfo) -> dict:
     """Everything about the case an agent sees: summary, one timeline across channels, slots, profile."""
-    cfg = request.app[CONFIG]
     tracker = await request.app[HUB].rasa.tracker(case.conversation_id)
     events = tracker.get("events") or case.context.get("events") or []
-    profile = await asyncio.to_thread(customer_profile, cfg.cis, case.account_no, case.phone)
-    history = await asyncio.to_thread(cfg.contact.history_of, case.account_no) if case.account_no else []
+    profile = await asyncio.to_thread(customer_profile, request.app[CIS], case.account_no, case.phone)
+    contact = request.app[CONTACT]
+    history = await asyncio.to_thread(contact.history_of, case.account_no) if case.account_no else []
     slots = {k: v for k, v in (tracker.get("slots") or case.context.get("slots") or {}).items()
              if k in CONTEXT_SLOTS and v not in (None, "")}
     view = {
@@ -119,14 +123,9 @@ async def claim(request: web.Request) -> web.Response:
     case = await _case(request, act=False)
     agent = agent_of(request)
     try:
-        case = await asyncio.to_thread(request.app[CONFIG].contact.claim, case.id, agent.id)
+        case = await casework.claim(request.app[HUB], case, agent)
     except Conflict as e:
-        raise web.HTTPConflict(text=str(e))
-    hub = request.app[HUB]
-    await hub.agent_says(case, agent.display_name, agent.username,
-                         f"您好，我是人工客服{agent.display_name}，您之前说的情况我都看到了，马上为您处理。")
-    await hub.to_customer(case.conversation_id, {"type": "handoff", "state": "agent", "name": agent.display_name})
-    await hub.broadcast({"type": "queue"})
+        raise web.HTTPConflict(text=str(e)) from None
     return web.json_response(case_card(case, agent.display_name))
 
 
@@ -159,24 +158,25 @@ async def suggestions(request: web.Request) -> web.Response:
 async def create_order(request: web.Request) -> web.Response:
     case = await _case(request)
     body = await _body(request)
-    cfg, agent = request.app[CONFIG], agent_of(request)
+    agent = agent_of(request)
     function_id = str(body.get("function_id") or "")
     note = str(body.get("note") or "").strip()[:500]
     request_id = re.sub(r"[^A-Za-z0-9_-]", "", str(body.get("request_id") or ""))[:40]
-    if function_id not in cfg.catalog.functions or not note or not request_id:
+    if function_id not in request.app[CATALOG].functions or not note or not request_id:
         raise web.HTTPBadRequest(text="function_id (a catalog id), note and request_id are required")
     order = await asyncio.to_thread(
-        cfg.cis.create_work_order, function_id, case.channel, {"note": note, "agent": agent.username},
+        request.app[CIS].create_work_order, function_id, case.channel, {"note": note, "agent": agent.username},
         account_no=case.account_no, conversation_id=case.conversation_id,
-        priority="urgent" if body.get("urgent") else "normal", idempotency_key=f"console:{case.id}:{request_id}")
+        priority=Priority.URGENT if body.get("urgent") else Priority.NORMAL,
+        idempotency_key=f"console:{case.id}:{request_id}")
     return web.json_response({"number": order.number, "status": order.status_label})
 
 
 async def update_order(request: web.Request) -> web.Response:
     case = await _case(request)
     body = await _body(request)
-    cfg = request.app[CONFIG]
-    order = await asyncio.to_thread(cfg.cis.get_work_order, request.match_info["number"])
+    cis = request.app[CIS]
+    order = await asyncio.to_thread(cis.get_work_order, request.match_info["number"])
     ours = order is not None and (order.conversation_id == case.conversation_id
                                   or (case.account_no is not None and order.account_no == case.account_no))
     if not ours:
@@ -185,25 +185,30 @@ async def update_order(request: web.Request) -> web.Response:
     if status not in ORDER_STATUSES:
         raise web.HTTPBadRequest(text=f"status must be one of {', '.join(ORDER_STATUSES)}")
     note = f"{agent_of(request).display_name}: {str(body.get('note') or '')[:300]}"
-    order = await asyncio.to_thread(cfg.cis.update_work_order, order.number, status, note)
+    order = await asyncio.to_thread(cis.update_work_order, order.number, status, note)
     return web.json_response({"number": order.number, "status": order.status_label})
 
 
 async def transfer(request: web.Request) -> web.Response:
     case = await _case(request)
-    cfg = request.app[CONFIG]
-    target = await asyncio.to_thread(cfg.contact.agent_by_username, str((await _body(request)).get("to") or ""))
-    if target is None:
-        raise web.HTTPBadRequest(text="no such agent")
+    to = str((await _body(request)).get("to") or "")
     try:
-        case = await asyncio.to_thread(cfg.contact.transfer, case.id, target.id)
+        case, target = await casework.transfer(request.app[HUB], case, agent_of(request), to)
+    except UnknownAgent:
+        raise web.HTTPBadRequest(text="no such agent") from None
     except Conflict as e:
-        raise web.HTTPConflict(text=str(e))
-    hub = request.app[HUB]
-    await hub.agent_says(case, agent_of(request).display_name, agent_of(request).username,
-                         f"我把您转给同事{target.display_name}继续处理，您说过的情况他都能看到。", who="system")
-    await hub.broadcast({"type": "queue"})
+        raise web.HTTPConflict(text=str(e)) from None
     return web.json_response(case_card(case, target.display_name))
+
+
+async def release(request: web.Request) -> web.Response:
+    """Back to the queue, for a colleague to claim (the customer waits on, the bot stays paused)."""
+    case = await _case(request)
+    try:
+        case = await casework.release(request.app[HUB], case, agent_of(request))
+    except Conflict as e:
+        raise web.HTTPConflict(text=str(e)) from None
+    return web.json_response(case_card(case))
 
 
 async def finish(request: web.Request) -> web.Response:
@@ -213,29 +218,23 @@ async def finish(request: web.Request) -> web.Response:
     disposition = str(body.get("disposition") or "")
     if disposition not in DISPOSITIONS:
         raise web.HTTPBadRequest(text=f"disposition must be one of {', '.join(DISPOSITIONS)}")
-    back = request.match_info["how"] == "return"
+    ending = CaseStatus.RETURNED if request.match_info["how"] == "return" else CaseStatus.CLOSED
     try:
-        case = await asyncio.to_thread(request.app[CONFIG].contact.finish, case.id,
-                                       "returned" if back else "closed", disposition)
+        case = await casework.finish(request.app[HUB], case, ending, disposition)
     except Conflict as e:
-        raise web.HTTPConflict(text=str(e))
-    notice = ("人工客服这边先处理到这里，接下来由智能客服继续为您服务。还有什么可以帮您？" if back else
-              "感谢您的耐心，本次人工服务已经结束。之后有需要，直接发消息给我就可以。")
-    hub = request.app[HUB]
-    await hub.resume_bot(case, notice)
-    await hub.broadcast({"type": "queue"})
+        raise web.HTTPConflict(text=str(e)) from None
     return web.json_response(case_card(case))
 
 
 async def continuation_code(request: web.Request) -> web.Response:
     case = await _case(request)
-    code = await asyncio.to_thread(request.app[CONFIG].contact.issue_code, case.conversation_id)
+    code = await asyncio.to_thread(request.app[CONTACT].issue_code, case.conversation_id)
     return web.json_response({"code": code, "link": f"/c/{code}"})
 
 
 async def stats(request: web.Request) -> web.Response:
     require_supervisor(request)
-    data = await asyncio.to_thread(request.app[CONFIG].contact.stats_today)
+    data = await asyncio.to_thread(request.app[CONTACT].stats_today)
     data["by_reason"] = {REASON_LABELS.get(k, k): v for k, v in data["by_reason"].items()}
     return web.json_response(data)
 
@@ -253,4 +252,5 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/console/api/cases/{case_id}/orders/{number}", update_order)
     r.add_post("/console/api/cases/{case_id}/transfer", transfer)
     r.add_post("/console/api/cases/{case_id}/code", continuation_code)
+    r.add_post("/console/api/cases/{case_id}/release", release)
     r.add_post("/console/api/cases/{case_id}/{how:return|close}", finish)

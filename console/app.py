@@ -1,29 +1,39 @@
-"""The contact-centre web app: chat page, WeChat webhook, agent console, all on one aiohttp server."""
+"""The contact-centre web app: chat page, WeChat webhook, agent console, all on one aiohttp server.
+
+Everything the handlers share is opened in the app's cleanup contexts and closed there, in reverse order:
+`database` (engine, contact-centre store, CIS adapter) and then `conversations` (HTTP session, hub, bus,
+WeChat webhook, queue watcher). Handlers find them under the typed keys of console/config.py.
+"""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 import aiohttp
 from aiohttp import web
 
+from backend.cis import SqlCIS
+from backend.contact_centre import ContactStore
+from backend.db import make_engine, make_sessionmaker
+from channels.knowledge import KnowledgeClient
+from channels.rasa import RasaClient
 from console import agent_api, chat, pages
 from console.auth import make_auth_middleware
 from console.bus import make_bus
-from channels.knowledge import KnowledgeClient
-from channels.rasa import RasaClient
-from console.config import CONFIG, HTTP, HUB, KNOWLEDGE, ConsoleConfig
+from console.config import CATALOG, CIS, CONFIG, CONTACT, HTTP, HUB, KNOWLEDGE, WECHAT, ConsoleConfig
 from console.hub import Hub
-from console.wechat import RecordingSender, WeChatApiSender, wechat_routes
+from console.wechat import CustomerServiceSender, RecordingSender, WeChatApiSender, WeChatWebhook
+from knowledge.catalog import catalog
 
 log = logging.getLogger(__name__)
-DEMO_AGENTS = [("1001", "张丽", "agent"), ("1002", "王强", "agent"), ("9001", "刘主管", "supervisor")]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler):
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
@@ -31,61 +41,56 @@ async def security_headers(request: web.Request, handler):
     return response
 
 
-class _LateHub:
-    """The WeChat routes are added before the hub exists (it needs the app's HTTP session)."""
-
-    def __init__(self, app: web.Application):
-        self._app = app
-
-    async def customer_says(self, *args, **kwargs):
-        return await self._app[HUB].customer_says(*args, **kwargs)
+async def database(app: web.Application) -> AsyncIterator[None]:
+    engine = make_engine(app[CONFIG].db_url)
+    sessions = make_sessionmaker(engine)
+    app[CONTACT], app[CIS] = ContactStore(sessions), SqlCIS(sessions)
+    yield
+    engine.dispose()
 
 
-class _LateSender:
-    def __init__(self, app: web.Application):
-        self._app = app
-
-    async def send_text(self, openid: str, text: str) -> None:
-        await self._app[HUB].wechat.send_text(openid, text)
-
-
-def ensure_demo_agents(cfg: ConsoleConfig) -> None:
-    if cfg.demo_agents and cfg.contact.agent_count() == 0:
-        password = os.environ.get("P95598_DEMO_PASSWORD", "95598demo")
-        for username, name, role in DEMO_AGENTS:
-            cfg.contact.add_agent(username, name, password, role)
-        log.warning("created demo console logins %s (password from P95598_DEMO_PASSWORD)",
-                    ", ".join(u for u, _, _ in DEMO_AGENTS))
-
-
-def create_app(cfg: ConsoleConfig, wechat_sender=None) -> web.Application:
-    app = web.Application(middlewares=[security_headers, make_auth_middleware(cfg.contact)],
-                          client_max_size=256 * 1024)
-    app[CONFIG] = cfg
-    app[KNOWLEDGE] = KnowledgeClient(cfg.knowledge_url, timeout=5.0)
-    ensure_demo_agents(cfg)
-
-    async def shared(app: web.Application):
-        app[HTTP] = aiohttp.ClientSession()
-        sender = wechat_sender or (WeChatApiSender(app[HTTP], cfg.wechat_appid, cfg.wechat_secret)
+async def conversations(app: web.Application, wechat_sender: CustomerServiceSender | None) -> AsyncIterator[None]:
+    cfg = app[CONFIG]
+    async with aiohttp.ClientSession() as http:
+        app[HTTP] = http
+        sender = wechat_sender or (WeChatApiSender(http, cfg.wechat_appid, cfg.wechat_secret)
                                    if cfg.wechat_appid else RecordingSender())
         bus = make_bus(cfg.redis_url, cfg.redis_prefix)
-        hub = app[HUB] = Hub(RasaClient(app[HTTP], cfg.rasa_url), cfg.contact, sender, bus)
+        hub = app[HUB] = Hub(RasaClient(http, cfg.rasa_url, token=cfg.rasa_token), app[CONTACT], sender, bus)
+        webhook = app[WECHAT] = WeChatWebhook(token=cfg.wechat_token, account=cfg.wechat_account, hub=hub,
+                                              sender=sender)
         await bus.start(hub.on_bus)
         watcher = asyncio.create_task(hub.watch_queue())
-        yield
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-        await bus.close()
-        await app[HTTP].close()
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await webhook.finish_deliveries(app)   # late WeChat answers go out before the session closes
+            await bus.close()
 
-    app.cleanup_ctx.append(shared)
+
+async def wechat_verify(request: web.Request) -> web.Response:
+    return await request.app[WECHAT].verify_url(request)
+
+
+async def wechat_receive(request: web.Request) -> web.Response:
+    return await request.app[WECHAT].receive(request)
+
+
+def create_app(cfg: ConsoleConfig, wechat_sender: CustomerServiceSender | None = None) -> web.Application:
+    app = web.Application(middlewares=[security_headers, make_auth_middleware()], client_max_size=256 * 1024)
+    app[CONFIG] = cfg
+    app[CATALOG] = catalog()
+    app[KNOWLEDGE] = KnowledgeClient(cfg.knowledge_url, timeout=5.0)
+    app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(partial(conversations, wechat_sender=wechat_sender))
     chat.add_routes(app)
     pages.add_routes(app)
     agent_api.add_routes(app)
-    wechat_routes(app, token=cfg.wechat_token, account=cfg.wechat_account, hub=_LateHub(app),
-                  sender=_LateSender(app))
+    app.router.add_get("/wechat", wechat_verify)
+    app.router.add_post("/wechat", wechat_receive)
     app.router.add_get("/health", health)
     return app
 

@@ -1,16 +1,17 @@
-"""Console logins: hashed passwords (backend.contact), server-side sessions, CSRF, origin checks, roles."""
+"""Console logins: hashed passwords (backend.contact_centre), server-side sessions, CSRF, origin checks, roles."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
 import ipaddress
-import os
-import secrets
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
-from backend.contact import AgentInfo, ContactStore
+from backend.contact_centre import AgentInfo
 from backend.ratelimit import SlidingWindow
+from console.config import CONFIG, CONTACT, Network
 
 SESSION_COOKIE = "p95598_console"
 LOGIN_CSRF_COOKIE = "p95598_login_csrf"
@@ -36,22 +37,11 @@ class LoginThrottle:
             self._window(key).hit(key)
 
 
-def trusted_proxies() -> list:
-    """P95598_TRUSTED_PROXIES: addresses or networks of our own reverse proxies (ingress), comma-separated."""
-    nets = []
-    for item in filter(None, (i.strip() for i in os.environ.get("P95598_TRUSTED_PROXIES", "").split(","))):
-        try:
-            nets.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            continue
-    return nets
-
-
-def client_address(request: web.Request) -> str:
-    """The client's address: X-Forwarded-For is believed only when the peer is one of our trusted proxies,
-    and then the right-most address our proxies did not add is the client."""
+def client_address(request: web.Request, proxies: Sequence[Network] | None = None) -> str:
+    """The client's address: X-Forwarded-For is believed only when the peer is one of our trusted proxies
+    (the app's P95598_TRUSTED_PROXIES unless given), and then the right-most address they did not add."""
     peer = request.remote or ""
-    proxies = trusted_proxies()
+    proxies = request.app[CONFIG].trusted_proxies if proxies is None else proxies
 
     def trusted(addr: str) -> bool:
         try:
@@ -96,13 +86,17 @@ def agent_of(request: web.Request) -> AgentInfo:
     return request["agent"]
 
 
-def make_auth_middleware(contact: ContactStore):
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def make_auth_middleware() -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Logins are looked up in the app's contact-centre store (opened when the app starts)."""
     @web.middleware
-    async def auth(request: web.Request, handler):
+    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
         if not path.startswith("/console") or path.startswith(OPEN_PATHS):
             return await handler(request)
-        session = contact.login(request.cookies.get(SESSION_COOKIE, ""))
+        session = await asyncio.to_thread(request.app[CONTACT].login, request.cookies.get(SESSION_COOKIE, ""))
         if session is None:
             if path.startswith("/console/api") or path == "/console/ws" or request.method in UNSAFE:
                 raise web.HTTPUnauthorized(text="login required")

@@ -9,11 +9,12 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from backend.case_view import transcript
+from backend.contact_centre import CaseStatus, Channel
 from backend.ratelimit import SlidingWindow
 from channels.rasa import custom_payload, handoff_of
 from channels.wording import TOO_FAST, WELCOME
 from console.auth import client_address, same_origin
-from console.config import CONFIG, HUB
+from console.config import CONFIG, CONTACT, HUB
 from console.pages import render
 
 CHAT_COOKIE = "p95598_chat"
@@ -54,7 +55,8 @@ async def continue_case(request: web.Request) -> web.Response:
     code = str(body.get("code") or "") if isinstance(body, dict) else ""
     if not (len(code) == 6 and code.isdigit()):
         raise web.HTTPBadRequest(text="a 6-digit code expected")
-    replies = await request.app[HUB].customer_says(who, "chat", f"续办{code}", {"client": client_address(request)})
+    replies = await request.app[HUB].customer_says(who, Channel.CHAT, f"续办{code}",
+                                                   {"client": client_address(request)})
     return web.json_response({"messages": to_browser(replies), "continued": bool(custom_payload(replies, "continued"))})
 
 
@@ -62,7 +64,7 @@ async def new_code(request: web.Request) -> web.Response:
     who = identity(request)
     if who is None or not same_origin(request):
         raise web.HTTPForbidden(text="open the chat page first")
-    contact = request.app[CONFIG].contact
+    contact = request.app[CONTACT]
     conversation = await asyncio.to_thread(contact.conversation_of, who)
     code = await asyncio.to_thread(contact.issue_code, conversation)
     return web.json_response({"code": code, "link": f"/c/{code}"})
@@ -84,8 +86,8 @@ async def history(request: web.Request, conversation: str) -> dict:
     tracker = await hub.rasa.tracker(conversation)
     turns = [{"who": t["who"], "text": t["text"], "name": t.get("agent") or ""}
              for t in transcript(tracker.get("events") or [], limit=200) if t["text"]]
-    case = await asyncio.to_thread(request.app[CONFIG].contact.open_case, conversation)
-    state = "bot" if case is None else ("agent" if case.status == "claimed" else "waiting")
+    case = await asyncio.to_thread(request.app[CONTACT].open_case, conversation)
+    state = "bot" if case is None else ("agent" if case.status == CaseStatus.CLAIMED else "waiting")
     return {"type": "history", "messages": turns, "state": state, "welcome": WELCOME.chat}
 
 
@@ -93,7 +95,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
     who = identity(request)
     if who is None or not same_origin(request):
         raise web.HTTPForbidden(text="open the chat page first")
-    hub, contact = request.app[HUB], request.app[CONFIG].contact
+    hub, contact = request.app[HUB], request.app[CONTACT]
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=32 * 1024)
     await ws.prepare(request)
     conversation = await asyncio.to_thread(contact.conversation_of, who)
@@ -120,10 +122,10 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
                 await ws.send_json({"type": "message", "who": "bot", "text": "请输入您要咨询的内容。"})
                 continue
             await ws.send_json({"type": "typing", "on": True})
-            meta = {"channel": "chat", "client": client}
+            meta = {"channel": Channel.CHAT, "client": client}
             if MESSAGE_ID.fullmatch(message_id):
                 meta["client_message_id"] = message_id
-            replies = await hub.customer_says(who, "chat", text, meta)
+            replies = await hub.customer_says(who, Channel.CHAT, text, meta)
             moved = custom_payload(replies, "continued")
             for item in to_browser(replies):
                 await ws.send_json(item)

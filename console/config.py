@@ -1,55 +1,104 @@
-"""The console app's settings (from the environment) and the keys its shared objects live under."""
+"""The console process's settings (one frozen object, read from the environment once in __main__, checked when
+built) and the typed keys its shared objects live under on the app."""
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
-from backend.cis import SqlCIS
-from backend.contact import ContactStore
-from backend.db import make_engine, make_sessionmaker
+from backend import cis
+from backend.contact_centre import ContactStore
+from backend.db import REPO, database_url
+from backend.settings import stored_secrets
 from channels.knowledge import KnowledgeClient
-from knowledge.catalog import Catalog, catalog
+from console.hub import Hub
+from console.wechat import WeChatWebhook
+from knowledge.catalog import Catalog
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass
+class ConfigError(ValueError):
+    pass
+
+
+def parse_proxies(text: str) -> tuple[Network, ...]:
+    """P95598_TRUSTED_PROXIES: addresses or networks of our own reverse proxies (ingress), comma-separated."""
+    nets = []
+    for item in filter(None, (i.strip() for i in text.split(","))):
+        try:
+            nets.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"P95598_TRUSTED_PROXIES: {item!r} is not an address or network") from None
+    return tuple(nets)
+
+
+@dataclass(frozen=True)
 class ConsoleConfig:
-    contact: ContactStore
-    cis: SqlCIS
-    catalog: Catalog
-    rasa_url: str
-    knowledge_url: str = ""
+    db_url: str
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = ""                  # Rasa's HTTP API token (the stack's var/secrets.env outside production)
+    knowledge_url: str = ""               # answers an agent may send ('' = none)
     session_ttl: dt.timedelta = dt.timedelta(hours=8)
     secure_cookies: bool = False          # set behind HTTPS (P95598_SECURE_COOKIES=1)
+    trusted_proxies: tuple[Network, ...] = ()   # X-Forwarded-For is believed only from these
     wechat_token: str = ""
-    wechat_account: str = ""               # replies are signed with the ToUserName WeChat sent us
+    wechat_account: str = ""              # replies are signed with the ToUserName WeChat sent us
     wechat_appid: str = ""
     wechat_secret: str = ""
-    demo_agents: bool = True              # create demo logins in an empty database (embedded profile)
     redis_url: str = ""                   # scale profile: deliveries between instances over Redis pub/sub
     redis_prefix: str = "p95598"
-    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if "://" not in self.db_url:
+            raise ConfigError(f"P95598_DB_URL must be an SQLAlchemy URL, got {self.db_url!r}")
+        for name, url in (("P95598_RASA_URL", self.rasa_url), ("P95598_KNOWLEDGE_URL", self.knowledge_url)):
+            if url and not url.startswith(("http://", "https://")):
+                raise ConfigError(f"{name} must be an http(s) URL, got {url!r}")
+        if not self.rasa_url:
+            raise ConfigError("P95598_RASA_URL must be set")
+        if self.session_ttl <= dt.timedelta(0):
+            raise ConfigError("P95598_SESSION_MINUTES must be positive")
+        if self.wechat_appid and not self.wechat_secret:
+            raise ConfigError("P95598_WECHAT_SECRET must be set with P95598_WECHAT_APPID")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"P95598_REDIS_URL must be a redis:// URL, got {self.redis_url!r}")
+        object.__setattr__(self, "rasa_url", self.rasa_url.rstrip("/"))
+        object.__setattr__(self, "knowledge_url", self.knowledge_url.rstrip("/"))
 
     @classmethod
-    def from_env(cls, db_url: str | None = None) -> "ConsoleConfig":
-        sessions = make_sessionmaker(make_engine(db_url))
-        env = os.environ.get
-        return cls(contact=ContactStore(sessions), cis=SqlCIS(sessions), catalog=catalog(),
-                   rasa_url=env("P95598_RASA_URL", "http://127.0.0.1:5005"),
-                   knowledge_url=env("P95598_KNOWLEDGE_URL", ""),
-                   session_ttl=dt.timedelta(minutes=int(env("P95598_SESSION_MINUTES", "480"))),
-                   secure_cookies=env("P95598_SECURE_COOKIES", "") == "1",
-                   wechat_token=env("P95598_WECHAT_TOKEN", ""), wechat_account=env("P95598_WECHAT_ACCOUNT", ""),
-                   wechat_appid=env("P95598_WECHAT_APPID", ""), wechat_secret=env("P95598_WECHAT_SECRET", ""),
-                   demo_agents=env("P95598_DEMO_AGENTS", "1") == "1",
-                   redis_url=env("P95598_REDIS_URL", "") if env("P95598_PROFILE") == "scale" else "",
-                   redis_prefix=env("P95598_REDIS_PREFIX", "p95598"))
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ConsoleConfig:
+        env = os.environ if env is None else env
+        var = Path(env.get("P95598_VAR") or REPO / "var")
+        try:
+            minutes = int(env.get("P95598_SESSION_MINUTES", "480"))
+        except ValueError:
+            raise ConfigError("P95598_SESSION_MINUTES must be a number of minutes") from None
+        return cls(db_url=env.get("P95598_DB_URL") or database_url(),
+                   rasa_url=env.get("P95598_RASA_URL", "http://127.0.0.1:5005"),
+                   rasa_token=env.get("P95598_RASA_TOKEN") or stored_secrets(var / "secrets.env").get(
+                       "P95598_RASA_TOKEN", ""),
+                   knowledge_url=env.get("P95598_KNOWLEDGE_URL", ""),
+                   session_ttl=dt.timedelta(minutes=minutes),
+                   secure_cookies=env.get("P95598_SECURE_COOKIES", "") == "1",
+                   trusted_proxies=parse_proxies(env.get("P95598_TRUSTED_PROXIES", "")),
+                   wechat_token=env.get("P95598_WECHAT_TOKEN", ""), wechat_account=env.get("P95598_WECHAT_ACCOUNT", ""),
+                   wechat_appid=env.get("P95598_WECHAT_APPID", ""), wechat_secret=env.get("P95598_WECHAT_SECRET", ""),
+                   redis_url=env.get("P95598_REDIS_URL", "") if env.get("P95598_PROFILE") == "scale" else "",
+                   redis_prefix=env.get("P95598_REDIS_PREFIX", "p95598"))
 
 
 CONFIG = web.AppKey("config", ConsoleConfig)
+CONTACT = web.AppKey("contact", ContactStore)        # opened and closed in app.database
+CIS = web.AppKey("cis", cis.CIS)
+CATALOG = web.AppKey("catalog", Catalog)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
-HUB = web.AppKey("hub", object)
+HUB = web.AppKey("hub", Hub)
 KNOWLEDGE = web.AppKey("knowledge", KnowledgeClient)   # answers an agent may send (empty without a service URL)
+WECHAT = web.AppKey("wechat", WeChatWebhook)

@@ -5,7 +5,7 @@ paused); while a person owns the case it is also pushed to that person's console
 written into the same Rasa conversation and delivered to whichever channels the customer is on.
 Live sockets belong to one process: deliveries go over a bus (console/bus.py; Redis in the scale
 profile) and every instance hands them to the sockets it holds. The queue lives in the database
-(backend.contact), which each instance's watcher polls, so cases opened by the action server or the voice
+(backend.contact_centre), which each instance's watcher polls, so cases opened by the action server or the voice
 gateway pop up on every console.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections import defaultdict
 
 from aiohttp import web
 
-from backend.contact import ContactStore, EscalationInfo
+from backend.contact_centre import CaseStatus, Channel, ContactStore, EscalationInfo
 from backend.models import utcnow
 from backend.pii import mask, mask_value
 from backend.ratelimit import SlidingWindow
@@ -104,7 +104,7 @@ class Hub:
     # ---- agents ----
     async def agent_says(self, case: EscalationInfo, agent_name: str, agent_user: str, text: str,
                          who: str = "agent") -> None:
-        meta = {"agent": agent_user, "agent_name": agent_name, "channel": "console"}
+        meta = {"agent": agent_user, "agent_name": agent_name, "channel": Channel.CONSOLE}
         await self.rasa.append(case.conversation_id, [{"event": "bot", "text": text, "metadata": meta}])
         await self.deliver(case.conversation_id, text, who, agent_name)
         await self.to_case_agents(case, {"type": "agent", "case": case.id, "text": text, "name": agent_name})
@@ -113,7 +113,7 @@ class Hub:
         """The bot takes the conversation back with the slots it had."""
         await self.rasa.append(case.conversation_id, [
             {"event": "resume"},
-            {"event": "bot", "text": notice, "metadata": {"channel": "console", "system": True}},
+            {"event": "bot", "text": notice, "metadata": {"channel": Channel.CONSOLE, "system": True}},
             {"event": "action", "name": "action_listen"}])
         await self.deliver(case.conversation_id, notice, "bot")
         await self.to_customer(case.conversation_id, {"type": "handoff", "state": "bot"})
@@ -169,7 +169,7 @@ class Hub:
                     continue
                 seen.add(key)
                 since = max(since, case.updated_at)
-                kind = "new_case" if case.status == "waiting" and case.agent_id is None else "case"
+                kind = "new_case" if case.status == CaseStatus.WAITING and case.agent_id is None else "case"
                 await self.on_bus({"to": "agents", "payload": {"type": kind, "case": case.id, "status": case.status,
                                       "channel": case.channel, "summary": mask(case.summary.split("\n")[0])}})
             if len(seen) > 5000:

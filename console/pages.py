@@ -13,10 +13,10 @@ from console import agent_api
 from console.auth import (LoginThrottle, SESSION_COOKIE, agent_of, client_address, login_csrf_ok, set_login_csrf,
                           require_supervisor, set_session_cookie)
 from backend.case_view import SLOT_LABELS
-from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS
+from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS, STATUS_LABELS
 from backend.identity import IdentityStore
 from backend.spoken import local_time
-from console.config import CONFIG, HUB
+from console.config import CATALOG, CONFIG, CONTACT, HUB
 
 SECURITY_KINDS = {"identity_lockout": "身份核验多次失败，已暂停在线核验"}
 
@@ -28,6 +28,7 @@ HEARTBEAT = 20
 
 def render(name: str, status: int = 200, **values) -> web.Response:
     values.setdefault("channels", CHANNEL_LABELS)
+    values.setdefault("status_labels", STATUS_LABELS)
     return web.Response(text=TEMPLATES.get_template(name).render(**values), status=status,
                         content_type="text/html", headers={"Cache-Control": "no-store",
                                                            "Content-Security-Policy": "default-src 'self'; "
@@ -47,7 +48,7 @@ async def login_page(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
-    cfg, throttle = request.app[CONFIG], request.app[THROTTLE]
+    cfg, contact, throttle = request.app[CONFIG], request.app[CONTACT], request.app[THROTTLE]
     username, password = str(form.get("username", ""))[:32], str(form.get("password", ""))[:128]
     # per account *from this address*, and per address: a person elsewhere can never lock an agent out
     address = client_address(request)
@@ -58,12 +59,12 @@ async def login(request: web.Request) -> web.Response:
     elif throttle.blocked(*keys):
         error = "尝试次数太多，请五分钟后再试。"
     else:
-        agent = await asyncio.to_thread(cfg.contact.authenticate, username, password)
+        agent = await asyncio.to_thread(contact.authenticate, username, password)
         if agent:
             old = request.cookies.get(SESSION_COOKIE)
             if old:   # whatever session id the browser brought is dropped: a fresh one is issued
-                await asyncio.to_thread(cfg.contact.logout, old)
-            token, _ = await asyncio.to_thread(cfg.contact.new_login, agent.id, cfg.session_ttl)
+                await asyncio.to_thread(contact.logout, old)
+            token, _ = await asyncio.to_thread(contact.new_login, agent.id, cfg.session_ttl)
             response = web.HTTPFound("/console/supervisor" if agent.supervisor else "/console")
             set_session_cookie(response, token, cfg.session_ttl, cfg.secure_cookies)
             raise response
@@ -73,9 +74,9 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    cfg, agent = request.app[CONFIG], agent_of(request)
-    await asyncio.to_thread(cfg.contact.logout, request.cookies.get(SESSION_COOKIE, ""))
-    await asyncio.to_thread(cfg.contact.heartbeat, agent.id, False)
+    contact, agent = request.app[CONTACT], agent_of(request)
+    await asyncio.to_thread(contact.logout, request.cookies.get(SESSION_COOKIE, ""))
+    await asyncio.to_thread(contact.heartbeat, agent.id, False)
     response = web.HTTPFound("/console/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -88,19 +89,19 @@ async def queue_page(request: web.Request) -> web.Response:
 async def case_page(request: web.Request) -> web.Response:
     case = await agent_api._case(request, act=False)
     view = await agent_api.case_view(request, case)
-    agents = await asyncio.to_thread(request.app[CONFIG].contact.agents_online)
+    agents = await asyncio.to_thread(request.app[CONTACT].agents_online)
     return render("case.html", agent=agent_of(request), csrf=request["csrf"], view=view, case=view["case"],
                   colleagues=[a for a in agents if a.id != agent_of(request).id],
-                  functions=request.app[CONFIG].catalog.functions, catalog=request.app[CONFIG].catalog,
+                  functions=request.app[CATALOG].functions, catalog=request.app[CATALOG],
                   labels=SLOT_LABELS,
                   view_json=json.dumps({"case": case.id}, ensure_ascii=False))
 
 
 async def supervisor_page(request: web.Request) -> web.Response:
     agent = require_supervisor(request)
-    stats = await asyncio.to_thread(request.app[CONFIG].contact.stats_today)
+    stats = await asyncio.to_thread(request.app[CONTACT].stats_today)
     cases = await agent_api.queue_view(request)    # a supervisor's "mine" is every claimed case
-    identity = IdentityStore(request.app[CONFIG].contact.sessions)
+    identity = IdentityStore(request.app[CONTACT].sessions)
     security = [{"at": local_time(e.at), "kind": e.kind, "subject": e.subject}
                 for e in await asyncio.to_thread(identity.security_events, 20)]
     return render("supervisor.html", agent=agent, csrf=request["csrf"], stats=stats,
@@ -110,21 +111,21 @@ async def supervisor_page(request: web.Request) -> web.Response:
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     """Live updates for one console tab; while it is open the agent counts as online."""
-    cfg, hub, agent = request.app[CONFIG], request.app[HUB], agent_of(request)
+    contact, hub, agent = request.app[CONTACT], request.app[HUB], agent_of(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=4096)
     await ws.prepare(request)
     hub.join(agent.id, agent.supervisor, ws)
-    await asyncio.to_thread(cfg.contact.heartbeat, agent.id)
+    await asyncio.to_thread(contact.heartbeat, agent.id)
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:   # the page pings; any message keeps the agent online
-                await asyncio.to_thread(cfg.contact.heartbeat, agent.id)
+                await asyncio.to_thread(contact.heartbeat, agent.id)
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
         hub.leave(agent.id, ws)
         if agent.id not in hub.agents:
-            await asyncio.to_thread(cfg.contact.heartbeat, agent.id, False)
+            await asyncio.to_thread(contact.heartbeat, agent.id, False)
     return ws
 
 

@@ -92,6 +92,7 @@
     $("code").onclick = async () => { const d = await post(`/console/api/cases/${caseId}/code`); $("code-out").textContent = `续办码 ${d.code}`; };
     $("return-bot").onclick = async () => { await post(`/console/api/cases/${caseId}/return`, {disposition: $("disposition").value}); location.href = "/console"; };
     $("close-case").onclick = async () => { await post(`/console/api/cases/${caseId}/close`, {disposition: $("disposition").value}); location.href = "/console"; };
+    $("release-case").onclick = async () => { await post(`/console/api/cases/${caseId}/release`); location.href = "/console"; };
     suggestions();
   }
   function connect() {

@@ -109,16 +109,17 @@ def test_failed_logins_from_one_address_do_not_lock_the_agent_out_elsewhere(stac
     assert login(stack, "1002", DEMO_PASSWORD, agent) == 302         # the agent at their own desk is not
 
 
-def test_forwarded_for_is_ignored_from_untrusted_peers(monkeypatch):
+def test_forwarded_for_is_ignored_from_untrusted_peers():
     from aiohttp.test_utils import make_mocked_request
     from console.auth import client_address
-    monkeypatch.setenv("P95598_TRUSTED_PROXIES", "10.0.0.0/8")
+    from console.config import ConsoleConfig
+    ours = ConsoleConfig.from_env({"P95598_DB_URL": "sqlite://", "P95598_TRUSTED_PROXIES": "10.0.0.0/8"})
     spoofed = make_mocked_request("POST", "/console/login", headers={"X-Forwarded-For": "1.2.3.4"})
-    assert client_address(spoofed) != "1.2.3.4"
-    monkeypatch.setenv("P95598_TRUSTED_PROXIES", "127.0.0.1")
+    assert client_address(spoofed, ours.trusted_proxies) != "1.2.3.4"
+    ingress = ConsoleConfig.from_env({"P95598_DB_URL": "sqlite://", "P95598_TRUSTED_PROXIES": "127.0.0.1"})
     req = make_mocked_request("POST", "/", headers={"X-Forwarded-For": "9.9.9.9, 1.2.3.4"},
                               transport=_Transport("127.0.0.1"))
-    assert client_address(req) == "1.2.3.4"                          # the right-most hop our proxy added
+    assert client_address(req, ingress.trusted_proxies) == "1.2.3.4"   # the right-most hop our proxy added
 
 
 class _Transport:
