@@ -17,6 +17,8 @@ from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 from sanic import response
 
+from actions import services
+from actions.config import ActionServerConfig, ConfigError
 from backend.settings import bind_address, refuse_unsafe
 
 log = logging.getLogger(__name__)
@@ -58,15 +60,18 @@ def _json_body(request):
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m actions.server")
-    p.add_argument("--host", default=os.environ.get("P95598_ACTION_HOST", "127.0.0.1"))
+    p.add_argument("--host", default=None, help="default: P95598_ACTION_HOST, else 127.0.0.1")
     p.add_argument("--port", type=int, default=5055)
     a = p.parse_args(argv)
-    refuse_unsafe("actions", {**os.environ, "P95598_ACTION_HOST": a.host})
-    token = os.environ.get("P95598_ACTION_TOKEN", "")
-    if not token:
-        raise SystemExit("[actions] P95598_ACTION_TOKEN is not set (make run / make test set it)")
+    try:
+        cfg = ActionServerConfig.from_env(host=a.host, port=a.port)
+    except ConfigError as e:
+        raise SystemExit(f"[actions] {e}") from None
+    refuse_unsafe("actions", {**os.environ, "P95598_ACTION_HOST": cfg.host})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    build_app(token).run(host=bind_address(a.host), port=a.port, single_process=True, access_log=False, motd=False)
+    services.configure(cfg.services)
+    build_app(cfg.token).run(host=bind_address(cfg.host), port=cfg.port, single_process=True, access_log=False,
+                             motd=False)
 
 
 if __name__ == "__main__":
