@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from backend.cis import CIS, CustomerInfo, OutageInfo, SqlCIS
-from backend.contact import ContactStore
+from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
 
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from backend.contact import ContactStore
+from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
 from tests.conftest import ARTIFACTS, DEMO_PASSWORD
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from yarl import URL
 
-from backend.contact import ContactStore
+from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
 from console.clients import ChatCustomer, ConsoleAgent, new_session, texts
 from tests.conftest import DEMO_PASSWORD, Conversation

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from backend.contact import ContactStore
+from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
 from backend.identity import IdentityStore
 from console.hub import Hub
@@ -86,7 +86,7 @@ def test_guessing_codes_is_limited_per_cookie_and_per_address(stack, stores):
 
 def test_codes_are_short_lived(stores):
     contact, _ = stores
-    from backend.contact import CODE_TTL
+    from backend.contact_centre import CODE_TTL
     assert CODE_TTL.total_seconds() <= 30 * 60
 
 

@@ -352,7 +352,7 @@ def test_handoff_leaves_the_stream_and_the_call_joins_the_agents_queue(cis):
 
 
 def test_after_stream_on_another_instance_finds_the_case_in_the_database(cis):
-    from backend.contact import ContactStore
+    from backend.contact_centre import ContactStore
     contact = ContactStore(cis.sessions)
     case, _ = contact.escalate("voice:13912340003", "voice", "customer_request", summary="转人工", context={})
 
