@@ -1,4 +1,5 @@
 """The action server's settings: one typed object, read from the environment once, checked when built."""
+
 from __future__ import annotations
 
 import os
@@ -17,6 +18,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class ServicesConfig:
     """What the actions talk to: the back end's database and the knowledge service ('' = local articles only)."""
+
     db_url: str
     knowledge_url: str = DEFAULT_KNOWLEDGE_URL
 
@@ -29,14 +31,16 @@ class ServicesConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServicesConfig:
         env = os.environ if env is None else env
-        return cls(db_url=env.get("P95598_DB_URL") or database_url(),
-                   knowledge_url=env.get("P95598_KNOWLEDGE_URL", DEFAULT_KNOWLEDGE_URL))
+        return cls(
+            db_url=env.get("P95598_DB_URL") or database_url(),
+            knowledge_url=env.get("P95598_KNOWLEDGE_URL", DEFAULT_KNOWLEDGE_URL),
+        )
 
 
 @dataclass(frozen=True)
 class ActionServerConfig:
-    token: str                       # P95598_ACTION_TOKEN: Rasa sends it; requests without it are refused
-    host: str = "127.0.0.1"          # P95598_ACTION_HOST; `private`: this pod's own address
+    token: str  # P95598_ACTION_TOKEN: Rasa sends it; requests without it are refused
+    host: str = "127.0.0.1"  # P95598_ACTION_HOST; `private`: this pod's own address
     port: int = 5055
     services: ServicesConfig = field(default_factory=lambda: ServicesConfig(database_url()))
 
@@ -47,8 +51,13 @@ class ActionServerConfig:
             raise ConfigError(f"port must be 1-65535, got {self.port}")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, host: str | None = None,
-                 port: int | None = None) -> ActionServerConfig:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, host: str | None = None, port: int | None = None
+    ) -> ActionServerConfig:
         env = os.environ if env is None else env
-        return cls(token=env.get("P95598_ACTION_TOKEN", ""), host=host or env.get("P95598_ACTION_HOST", "127.0.0.1"),
-                   port=port or 5055, services=ServicesConfig.from_env(env))
+        return cls(
+            token=env.get("P95598_ACTION_TOKEN", ""),
+            host=host or env.get("P95598_ACTION_HOST", "127.0.0.1"),
+            port=port or 5055,
+            services=ServicesConfig.from_env(env),
+        )

@@ -1,10 +1,11 @@
 """The back end's set-up, run before the product's processes start (scripts/stack.py, the deploy's seed job):
 
-    python -m backend migrate                              the schema to the newest migration
-    python -m backend seed [--if-empty] [--customers N]    migrate, then the synthetic CIS data and the demo
-                                                           console logins (those never in production)
-    python -m backend counts
+python -m backend migrate                              the schema to the newest migration
+python -m backend seed [--if-empty] [--customers N]    migrate, then the synthetic CIS data and the demo
+                                                       console logins (those never in production)
+python -m backend counts
 """
+
 from __future__ import annotations
 
 import argparse

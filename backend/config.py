@@ -1,4 +1,5 @@
 """The set-up's settings (`python -m backend`): which database, and whether it gets demo console logins."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ class ConfigError(ValueError):
 class BackendConfig:
     db_url: str
     production: bool = False
-    demo_agents: bool = True        # demo console logins in a database without agents (never in production)
+    demo_agents: bool = True  # demo console logins in a database without agents (never in production)
     demo_password: str = DEFAULT_DEMO_PASSWORD
 
     def __post_init__(self) -> None:
@@ -32,6 +33,9 @@ class BackendConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, db_url: str | None = None) -> BackendConfig:
         env = os.environ if env is None else env
-        return cls(db_url=db_url or env.get("P95598_DB_URL") or database_url(), production=production(dict(env)),
-                   demo_agents=env.get("P95598_DEMO_AGENTS", "1") != "0",
-                   demo_password=env.get("P95598_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD)
+        return cls(
+            db_url=db_url or env.get("P95598_DB_URL") or database_url(),
+            production=production(dict(env)),
+            demo_agents=env.get("P95598_DEMO_AGENTS", "1") != "0",
+            demo_password=env.get("P95598_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD,
+        )

@@ -3,6 +3,7 @@
 The schema is made and changed by the Alembic migrations in backend/migrations (`upgrade`), run by the set-up
 (`python -m backend migrate` / `seed`), never as a side effect of opening the database.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_URL = f"sqlite:///{REPO / 'var' / 'backend.db'}"
 MIGRATIONS = REPO / "backend" / "migrations"
-BASELINE = "0001"          # the schema `create_all` made before there were migrations
+BASELINE = "0001"  # the schema `create_all` made before there were migrations
 
 
 def database_url() -> str:
@@ -30,11 +31,12 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(conn: Any, _record: Any) -> None:   # WAL: readers never block the writer
+        def _sqlite_pragmas(conn: Any, _record: Any) -> None:  # WAL: readers never block the writer
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -45,6 +47,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def _alembic_config(engine: Engine) -> Any:
     from alembic.config import Config  # the set-up's dependency, not every process's import cost
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
@@ -55,6 +58,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Brings the database's schema to `revision`. A database made by `create_all` before migrations existed
     (tables, no alembic_version) is first marked as being at the baseline."""
     from alembic import command
+
     cfg = _alembic_config(engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -66,6 +70,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 

@@ -4,6 +4,7 @@ Everything the handlers share is opened in the app's cleanup contexts and closed
 `database` (engine, contact-centre store, CIS adapter) and then `conversations` (HTTP session, hub, bus,
 WeChat webhook, queue watcher). Handlers find them under the typed keys of console/config.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,12 +54,14 @@ async def conversations(app: web.Application, wechat_sender: CustomerServiceSend
     cfg = app[CONFIG]
     async with aiohttp.ClientSession() as http:
         app[HTTP] = http
-        sender = wechat_sender or (WeChatApiSender(http, cfg.wechat_appid, cfg.wechat_secret)
-                                   if cfg.wechat_appid else RecordingSender())
+        sender = wechat_sender or (
+            WeChatApiSender(http, cfg.wechat_appid, cfg.wechat_secret) if cfg.wechat_appid else RecordingSender()
+        )
         bus = make_bus(cfg.redis_url, cfg.redis_prefix)
         hub = app[HUB] = Hub(RasaClient(http, cfg.rasa_url, token=cfg.rasa_token), app[CONTACT], sender, bus)
-        webhook = app[WECHAT] = WeChatWebhook(token=cfg.wechat_token, account=cfg.wechat_account, hub=hub,
-                                              sender=sender)
+        webhook = app[WECHAT] = WeChatWebhook(
+            token=cfg.wechat_token, account=cfg.wechat_account, hub=hub, sender=sender
+        )
         await bus.start(hub.on_bus)
         watcher = asyncio.create_task(hub.watch_queue())
         try:
@@ -67,7 +70,7 @@ async def conversations(app: web.Application, wechat_sender: CustomerServiceSend
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-            await webhook.finish_deliveries(app)   # late WeChat answers go out before the session closes
+            await webhook.finish_deliveries(app)  # late WeChat answers go out before the session closes
             await bus.close()
 
 

@@ -3,6 +3,7 @@ store, then what the customer and the other consoles are told. The HTTP handlers
 
 Each raises `Conflict` when the case is no longer in the state the step needs (another agent was quicker).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,15 +31,17 @@ async def claim(hub: Hub, case: EscalationInfo, agent: AgentInfo) -> EscalationI
     return claimed
 
 
-async def transfer(hub: Hub, case: EscalationInfo, agent: AgentInfo,
-                   to_username: str) -> tuple[EscalationInfo, AgentInfo]:
+async def transfer(
+    hub: Hub, case: EscalationInfo, agent: AgentInfo, to_username: str
+) -> tuple[EscalationInfo, AgentInfo]:
     """A colleague takes over a claimed case; the customer is told who."""
     target = await asyncio.to_thread(hub.contact.agent_by_username, to_username)
     if target is None:
         raise UnknownAgent(to_username)
     moved = await asyncio.to_thread(hub.contact.transfer, case.id, target.id)
-    await hub.agent_says(moved, agent.display_name, agent.username,
-                         HANDED_TO_COLLEAGUE.format(name=target.display_name), who="system")
+    await hub.agent_says(
+        moved, agent.display_name, agent.username, HANDED_TO_COLLEAGUE.format(name=target.display_name), who="system"
+    )
     await hub.broadcast({"type": "queue"})
     return moved, target
 

@@ -1,5 +1,6 @@
 """The console process's settings (one frozen object, read from the environment once in __main__, checked when
 built) and the typed keys its shared objects live under on the app."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,16 +44,16 @@ def parse_proxies(text: str) -> tuple[Network, ...]:
 class ConsoleConfig:
     db_url: str
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str = ""                  # Rasa's HTTP API token (the stack's var/secrets.env outside production)
-    knowledge_url: str = ""               # answers an agent may send ('' = none)
+    rasa_token: str = ""  # Rasa's HTTP API token (the stack's var/secrets.env outside production)
+    knowledge_url: str = ""  # answers an agent may send ('' = none)
     session_ttl: dt.timedelta = dt.timedelta(hours=8)
-    secure_cookies: bool = False          # set behind HTTPS (P95598_SECURE_COOKIES=1)
-    trusted_proxies: tuple[Network, ...] = ()   # X-Forwarded-For is believed only from these
+    secure_cookies: bool = False  # set behind HTTPS (P95598_SECURE_COOKIES=1)
+    trusted_proxies: tuple[Network, ...] = ()  # X-Forwarded-For is believed only from these
     wechat_token: str = ""
-    wechat_account: str = ""              # replies are signed with the ToUserName WeChat sent us
+    wechat_account: str = ""  # replies are signed with the ToUserName WeChat sent us
     wechat_appid: str = ""
     wechat_secret: str = ""
-    redis_url: str = ""                   # scale profile: deliveries between instances over Redis pub/sub
+    redis_url: str = ""  # scale profile: deliveries between instances over Redis pub/sub
     redis_prefix: str = "p95598"
 
     def __post_init__(self) -> None:
@@ -80,25 +81,28 @@ class ConsoleConfig:
             minutes = int(env.get("P95598_SESSION_MINUTES", "480"))
         except ValueError:
             raise ConfigError("P95598_SESSION_MINUTES must be a number of minutes") from None
-        return cls(db_url=env.get("P95598_DB_URL") or database_url(),
-                   rasa_url=env.get("P95598_RASA_URL", "http://127.0.0.1:5005"),
-                   rasa_token=env.get("P95598_RASA_TOKEN") or stored_secrets(var / "secrets.env").get(
-                       "P95598_RASA_TOKEN", ""),
-                   knowledge_url=env.get("P95598_KNOWLEDGE_URL", ""),
-                   session_ttl=dt.timedelta(minutes=minutes),
-                   secure_cookies=env.get("P95598_SECURE_COOKIES", "") == "1",
-                   trusted_proxies=parse_proxies(env.get("P95598_TRUSTED_PROXIES", "")),
-                   wechat_token=env.get("P95598_WECHAT_TOKEN", ""), wechat_account=env.get("P95598_WECHAT_ACCOUNT", ""),
-                   wechat_appid=env.get("P95598_WECHAT_APPID", ""), wechat_secret=env.get("P95598_WECHAT_SECRET", ""),
-                   redis_url=env.get("P95598_REDIS_URL", "") if env.get("P95598_PROFILE") == "scale" else "",
-                   redis_prefix=env.get("P95598_REDIS_PREFIX", "p95598"))
+        return cls(
+            db_url=env.get("P95598_DB_URL") or database_url(),
+            rasa_url=env.get("P95598_RASA_URL", "http://127.0.0.1:5005"),
+            rasa_token=env.get("P95598_RASA_TOKEN") or stored_secrets(var / "secrets.env").get("P95598_RASA_TOKEN", ""),
+            knowledge_url=env.get("P95598_KNOWLEDGE_URL", ""),
+            session_ttl=dt.timedelta(minutes=minutes),
+            secure_cookies=env.get("P95598_SECURE_COOKIES", "") == "1",
+            trusted_proxies=parse_proxies(env.get("P95598_TRUSTED_PROXIES", "")),
+            wechat_token=env.get("P95598_WECHAT_TOKEN", ""),
+            wechat_account=env.get("P95598_WECHAT_ACCOUNT", ""),
+            wechat_appid=env.get("P95598_WECHAT_APPID", ""),
+            wechat_secret=env.get("P95598_WECHAT_SECRET", ""),
+            redis_url=env.get("P95598_REDIS_URL", "") if env.get("P95598_PROFILE") == "scale" else "",
+            redis_prefix=env.get("P95598_REDIS_PREFIX", "p95598"),
+        )
 
 
 CONFIG = web.AppKey("config", ConsoleConfig)
-CONTACT = web.AppKey("contact", ContactStore)        # opened and closed in app.database
+CONTACT = web.AppKey("contact", ContactStore)  # opened and closed in app.database
 CIS = web.AppKey("cis", cis.CIS)
 CATALOG = web.AppKey("catalog", Catalog)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 HUB = web.AppKey("hub", Hub)
-KNOWLEDGE = web.AppKey("knowledge", KnowledgeClient)   # answers an agent may send (empty without a service URL)
+KNOWLEDGE = web.AppKey("knowledge", KnowledgeClient)  # answers an agent may send (empty without a service URL)
 WECHAT = web.AppKey("wechat", WeChatWebhook)

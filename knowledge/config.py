@@ -1,4 +1,5 @@
 """The knowledge service's settings: one typed object, read from the environment once, checked when built."""
+
 from __future__ import annotations
 
 import os
@@ -24,13 +25,13 @@ def default_index_dir(env: Mapping[str, str] | None = None) -> Path:
 
 @dataclass(frozen=True)
 class KnowledgeConfig:
-    model_dir: str                       # EMBED_MODEL_DIR: the sentence-embedding model (scripts/bootstrap.sh)
-    index_dir: Path                      # indexes live in a folder per embedding model below this
-    query_prefix: str | None = None      # EMBED_QUERY_PREFIX / EMBED_PASSAGE_PREFIX: None = the model's own
+    model_dir: str  # EMBED_MODEL_DIR: the sentence-embedding model (scripts/bootstrap.sh)
+    index_dir: Path  # indexes live in a folder per embedding model below this
+    query_prefix: str | None = None  # EMBED_QUERY_PREFIX / EMBED_PASSAGE_PREFIX: None = the model's own
     passage_prefix: str | None = None
-    embed_backend: str | None = None     # EMBED_BACKEND onnx | torch; None: ONNX when the model folder has it
-    embed_threads: int | None = None     # EMBED_THREADS; None: the back end's default
-    search_threads: int = 2              # searches run in this many threads, off the event loop
+    embed_backend: str | None = None  # EMBED_BACKEND onnx | torch; None: ONNX when the model folder has it
+    embed_threads: int | None = None  # EMBED_THREADS; None: the back end's default
+    search_threads: int = 2  # searches run in this many threads, off the event loop
 
     def __post_init__(self) -> None:
         if not self.model_dir:
@@ -48,10 +49,20 @@ class KnowledgeConfig:
             embed_threads = int(threads) if threads else None
         except ValueError:
             raise ConfigError(f"EMBED_THREADS must be a number, got {threads!r}") from None
-        return cls(model_dir=env.get("EMBED_MODEL_DIR", ""), index_dir=default_index_dir(env),
-                   query_prefix=env.get("EMBED_QUERY_PREFIX"), passage_prefix=env.get("EMBED_PASSAGE_PREFIX"),
-                   embed_backend=env.get("EMBED_BACKEND") or None, embed_threads=embed_threads)
+        return cls(
+            model_dir=env.get("EMBED_MODEL_DIR", ""),
+            index_dir=default_index_dir(env),
+            query_prefix=env.get("EMBED_QUERY_PREFIX"),
+            passage_prefix=env.get("EMBED_PASSAGE_PREFIX"),
+            embed_backend=env.get("EMBED_BACKEND") or None,
+            embed_threads=embed_threads,
+        )
 
     def embedder(self) -> Embedder:
-        return Embedder(self.model_dir, self.query_prefix, self.passage_prefix, backend=self.embed_backend,
-                        threads=self.embed_threads)
+        return Embedder(
+            self.model_dir,
+            self.query_prefix,
+            self.passage_prefix,
+            backend=self.embed_backend,
+            threads=self.embed_threads,
+        )

@@ -1,4 +1,5 @@
 """The Alembic migrations make exactly the schema of backend/models.py, on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -42,11 +43,14 @@ def schema(engine: Engine) -> dict[str, Any]:
         out[table] = {
             "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table)],
             "primary_key": found.get_pk_constraint(table)["constrained_columns"],
-            "foreign_keys": sorted((tuple(f["constrained_columns"]), f["referred_table"],
-                                    tuple(f["referred_columns"])) for f in found.get_foreign_keys(table)),
+            "foreign_keys": sorted(
+                (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                for f in found.get_foreign_keys(table)
+            ),
             "unique": sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(table)),
-            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
-                              for i in found.get_indexes(table)),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes(table)
+            ),
         }
     return out
 
@@ -69,14 +73,14 @@ def test_migrated_schema_matches_the_models(empty_databases: tuple[Engine, Engin
 
 def test_a_database_made_before_migrations_is_adopted_with_its_rows(tmp_path: Any) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    m.Base.metadata.create_all(engine)   # how the set-up made databases before migrations
+    m.Base.metadata.create_all(engine)  # how the set-up made databases before migrations
     with make_sessionmaker(engine).begin() as s:
         s.add(m.Area(code="A01", name="城东区一网格", district="城东区", streets=["和平路"]))
     upgrade(engine)
     assert current_revision(engine) is not None and current_revision(engine) >= BASELINE
     with make_sessionmaker(engine)() as s:
         assert s.scalars(select(m.Area.name)).all() == ["城东区一网格"]
-    upgrade(engine)   # at head already: nothing to do
+    upgrade(engine)  # at head already: nothing to do
     engine.dispose()
 
 
@@ -87,11 +91,19 @@ def test_the_set_up_migrates_seeds_and_makes_demo_logins_only_outside_production
     from pathlib import Path
 
     from backend.contact_centre import AgentStore
+
     url = f"sqlite:///{tmp_path / 'setup.db'}"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "P95598_DB_URL": url,
-           "P95598_MODE": "", "P95598_DEMO_AGENTS": "1", "P95598_DEMO_PASSWORD": "set-up-test-pass"}
-    run = lambda *args, **more: subprocess.run([sys.executable, "-m", "backend", *args], env={**env, **more},
-                                               capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "P95598_DB_URL": url,
+        "P95598_MODE": "",
+        "P95598_DEMO_AGENTS": "1",
+        "P95598_DEMO_PASSWORD": "set-up-test-pass",
+    }
+    run = lambda *args, **more: subprocess.run(
+        [sys.executable, "-m", "backend", *args], env={**env, **more}, capture_output=True, text=True, timeout=120
+    )
     refused = run("migrate", P95598_MODE="production")
     assert refused.returncode != 0 and "P95598_DEMO_AGENTS=0" in refused.stderr
     assert not (tmp_path / "setup.db").exists()
@@ -101,5 +113,5 @@ def test_the_set_up_migrates_seeds_and_makes_demo_logins_only_outside_production
     agents = AgentStore(make_sessionmaker(engine))
     assert current_revision(engine) is not None
     assert agents.authenticate("1001", "set-up-test-pass") is not None and agents.agent_count() == 3
-    assert run("seed", "--if-empty").returncode == 0 and agents.agent_count() == 3   # idempotent
+    assert run("seed", "--if-empty").returncode == 0 and agents.agent_count() == 3  # idempotent
     engine.dispose()

@@ -1,4 +1,5 @@
 """Each process's one configuration object: built from the environment, checked when built, frozen."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -20,22 +21,37 @@ DB = {"P95598_DB_URL": "sqlite:////tmp/p95598-config-test.db"}
 
 
 def test_console_settings_come_from_the_environment_once() -> None:
-    cfg = ConsoleConfig.from_env({**DB, "P95598_RASA_URL": "http://rasa:5005/", "P95598_RASA_TOKEN": "t" * 32,
-                                  "P95598_SESSION_MINUTES": "30", "P95598_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1",
-                                  "P95598_PROFILE": "scale", "P95598_REDIS_URL": "redis://r:6379/0"})
+    cfg = ConsoleConfig.from_env(
+        {
+            **DB,
+            "P95598_RASA_URL": "http://rasa:5005/",
+            "P95598_RASA_TOKEN": "t" * 32,
+            "P95598_SESSION_MINUTES": "30",
+            "P95598_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1",
+            "P95598_PROFILE": "scale",
+            "P95598_REDIS_URL": "redis://r:6379/0",
+        }
+    )
     assert cfg.rasa_url == "http://rasa:5005" and cfg.rasa_token == "t" * 32
     assert cfg.session_ttl == dt.timedelta(minutes=30) and cfg.redis_url == "redis://r:6379/0"
     assert ipaddress.ip_address("10.1.2.3") in cfg.trusted_proxies[0] and len(cfg.trusted_proxies) == 2
-    assert ConsoleConfig.from_env({**DB, "P95598_REDIS_URL": "redis://r"}).redis_url == ""   # embedded profile
+    assert ConsoleConfig.from_env({**DB, "P95598_REDIS_URL": "redis://r"}).redis_url == ""  # embedded profile
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.rasa_url = "http://elsewhere"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("change", [
-    {"P95598_SESSION_MINUTES": "forever"}, {"P95598_SESSION_MINUTES": "0"}, {"P95598_RASA_URL": "rasa:5005"},
-    {"P95598_TRUSTED_PROXIES": "10.0.0.0/8, the-ingress"}, {"P95598_WECHAT_APPID": "wx123"},
-    {"P95598_DB_URL": "backend.db"}, {"P95598_PROFILE": "scale", "P95598_REDIS_URL": "localhost:6379"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"P95598_SESSION_MINUTES": "forever"},
+        {"P95598_SESSION_MINUTES": "0"},
+        {"P95598_RASA_URL": "rasa:5005"},
+        {"P95598_TRUSTED_PROXIES": "10.0.0.0/8, the-ingress"},
+        {"P95598_WECHAT_APPID": "wx123"},
+        {"P95598_DB_URL": "backend.db"},
+        {"P95598_PROFILE": "scale", "P95598_REDIS_URL": "localhost:6379"},
+    ],
+)
 def test_console_refuses_settings_it_cannot_use(change: dict[str, str]) -> None:
     with pytest.raises(ConsoleConfigError):
         ConsoleConfig.from_env({**DB, **change})
@@ -55,8 +71,11 @@ def test_knowledge_service_settings() -> None:
     cfg = KnowledgeConfig.from_env({"EMBED_MODEL_DIR": "/models/e5", "P95598_CACHE": "/cache", "EMBED_THREADS": "2"})
     assert str(cfg.index_dir) == "/cache/indexes" and cfg.embed_threads == 2 and cfg.embed_backend is None
     assert str(KnowledgeConfig.from_env({"EMBED_MODEL_DIR": "/m", "P95598_INDEX_DIR": "/ix"}).index_dir) == "/ix"
-    bad_settings = ({}, {"EMBED_MODEL_DIR": "/m", "EMBED_BACKEND": "tensorflow"},
-                    {"EMBED_MODEL_DIR": "/m", "EMBED_THREADS": "x"})
+    bad_settings: tuple[dict[str, str], ...] = (
+        {},
+        {"EMBED_MODEL_DIR": "/m", "EMBED_BACKEND": "tensorflow"},
+        {"EMBED_MODEL_DIR": "/m", "EMBED_THREADS": "x"},
+    )
     for bad in bad_settings:
         with pytest.raises(KnowledgeConfigError):
             KnowledgeConfig.from_env(bad)

@@ -3,6 +3,7 @@
 It lives in the back end because the stand-in shares the back end's database, models and migrations; nothing
 else in the package depends on it, and callers only see `CIS` and the records in `interface`.
 """
+
 from backend.cis.interface import (
     CIS,
     OPEN_STATUSES,

@@ -3,6 +3,7 @@
 Everything outside backend/cis depends on `CIS` and these records only; `SqlCIS` (backend/cis/sql.py) is the
 stand-in's adapter, and an adapter to a real CIS implements the same protocol.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 STATUS_LABELS = {
-    "accepted": "已受理", "dispatched": "已派单", "in_progress": "处理中",
-    "awaiting_payment": "待缴费", "resolved": "已办结", "closed": "已关闭", "withdrawn": "已撤销",
+    "accepted": "已受理",
+    "dispatched": "已派单",
+    "in_progress": "处理中",
+    "awaiting_payment": "待缴费",
+    "resolved": "已办结",
+    "closed": "已关闭",
+    "withdrawn": "已撤销",
 }
 OPEN_STATUSES = ("accepted", "dispatched", "in_progress", "awaiting_payment")
 
@@ -78,16 +84,25 @@ class CIS(Protocol):
     def get_balance(self, account_no: str) -> float | None: ...
     def find_area(self, text: str) -> tuple[str, str] | None: ...
     def active_outages(self, area_code: str | None = None, at: dt.datetime | None = None) -> list[OutageInfo]: ...
-    def create_work_order(self, function_id: str, channel: str, details: dict[str, Any], *,
-                          account_no: str | None = None,
-                          conversation_id: str | None = None, priority: str = "normal",
-                          status: str = "accepted", idempotency_key: str | None = None) -> OrderInfo: ...
+    def create_work_order(
+        self,
+        function_id: str,
+        channel: str,
+        details: dict[str, Any],
+        *,
+        account_no: str | None = None,
+        conversation_id: str | None = None,
+        priority: str = "normal",
+        status: str = "accepted",
+        idempotency_key: str | None = None,
+    ) -> OrderInfo: ...
     def get_work_order(self, number: str) -> OrderInfo | None: ...
     def open_work_orders(self, account_no: str) -> list[OrderInfo]: ...
     def conversation_orders(self, conversation_id: str) -> list[OrderInfo]: ...
     def place_in(self, text: str) -> str | None: ...
     def update_work_order(self, number: str, status: str, note: str = "") -> OrderInfo | None: ...
-    def amend_work_order(self, number: str, details: dict[str, Any], note: str,
-                         priority: str | None = None) -> OrderInfo | None: ...
+    def amend_work_order(
+        self, number: str, details: dict[str, Any], note: str, priority: str | None = None
+    ) -> OrderInfo | None: ...
     def set_tou(self, account_no: str, enabled: bool) -> None: ...
     def change_phone(self, account_no: str, new_phone: str) -> None: ...

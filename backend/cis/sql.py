@@ -1,4 +1,5 @@
 """The CIS adapter over SQLAlchemy: the stand-in's own tables (backend/models.py), SQLite or PostgreSQL."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,13 +14,32 @@ from backend.cis.interface import OPEN_STATUSES, BillInfo, CustomerInfo, OrderIn
 
 
 def _customer(c: m.Customer) -> CustomerInfo:
-    return CustomerInfo(c.account_no, c.name, c.phone, c.address, c.area_code, c.area.name,
-                        list(c.tags or []), list(c.channels or []), c.tou_enabled)
+    return CustomerInfo(
+        c.account_no,
+        c.name,
+        c.phone,
+        c.address,
+        c.area_code,
+        c.area.name,
+        list(c.tags or []),
+        list(c.channels or []),
+        c.tou_enabled,
+    )
 
 
 def _order(o: m.WorkOrder) -> OrderInfo:
-    return OrderInfo(o.number, o.function_id, o.status, o.priority, o.channel, o.account_no, dict(o.details or {}),
-                     o.created_at, [(e.status, e.note, e.at) for e in o.history], o.conversation_id)
+    return OrderInfo(
+        o.number,
+        o.function_id,
+        o.status,
+        o.priority,
+        o.channel,
+        o.account_no,
+        dict(o.details or {}),
+        o.created_at,
+        [(e.status, e.note, e.at) for e in o.history],
+        o.conversation_id,
+    )
 
 
 class SqlCIS:
@@ -84,13 +104,23 @@ class SqlCIS:
             q = select(m.Outage).where(m.Outage.start <= at, m.Outage.expected_end >= at)
             if area_code:
                 q = q.where(m.Outage.area_code == area_code)
-            return [OutageInfo(o.area_code, o.area.name, o.kind, o.start, o.expected_end, o.reason)
-                    for o in s.scalars(q.order_by(m.Outage.start))]
+            return [
+                OutageInfo(o.area_code, o.area.name, o.kind, o.start, o.expected_end, o.reason)
+                for o in s.scalars(q.order_by(m.Outage.start))
+            ]
 
-    def create_work_order(self, function_id: str, channel: str, details: dict[str, Any], *,
-                          account_no: str | None = None, conversation_id: str | None = None,
-                          priority: str = "normal", status: str = "accepted",
-                          idempotency_key: str | None = None) -> OrderInfo:
+    def create_work_order(
+        self,
+        function_id: str,
+        channel: str,
+        details: dict[str, Any],
+        *,
+        account_no: str | None = None,
+        conversation_id: str | None = None,
+        priority: str = "normal",
+        status: str = "accepted",
+        idempotency_key: str | None = None,
+    ) -> OrderInfo:
         """Creates the order, or returns the one already created under the same idempotency key."""
         if idempotency_key:
             existing = self._by_key(idempotency_key)
@@ -98,17 +128,24 @@ class SqlCIS:
                 return existing
         try:
             with self._sessions.begin() as s:
-                o = m.WorkOrder(number=f"T{m.utcnow():%H%M%S%f}", function_id=function_id, status=status,
-                                priority=priority, channel=channel, account_no=account_no,
-                                conversation_id=conversation_id, idempotency_key=idempotency_key,
-                                details=details)
+                o = m.WorkOrder(
+                    number=f"T{m.utcnow():%H%M%S%f}",
+                    function_id=function_id,
+                    status=status,
+                    priority=priority,
+                    channel=channel,
+                    account_no=account_no,
+                    conversation_id=conversation_id,
+                    idempotency_key=idempotency_key,
+                    details=details,
+                )
                 s.add(o)
                 s.flush()
                 o.number = f"G{o.created_at:%y%m%d}{o.id % 100000:05d}"
                 o.history.append(m.WorkOrderEvent(status=status, note="客户来电/留言受理"))
                 s.flush()
                 return _order(o)
-        except IntegrityError:   # a concurrent call with the same key won the race
+        except IntegrityError:  # a concurrent call with the same key won the race
             existing = self._by_key(idempotency_key) if idempotency_key else None
             if existing is None:
                 raise
@@ -126,9 +163,11 @@ class SqlCIS:
 
     def open_work_orders(self, account_no: str) -> list[OrderInfo]:
         with self._sessions() as s:
-            q = (select(m.WorkOrder).where(m.WorkOrder.account_no == account_no,
-                                           or_(*[m.WorkOrder.status == st for st in OPEN_STATUSES]))
-                 .order_by(m.WorkOrder.id.desc()))
+            q = (
+                select(m.WorkOrder)
+                .where(m.WorkOrder.account_no == account_no, or_(*[m.WorkOrder.status == st for st in OPEN_STATUSES]))
+                .order_by(m.WorkOrder.id.desc())
+            )
             return [_order(o) for o in s.scalars(q)]
 
     def place_in(self, text: str) -> str | None:
@@ -141,8 +180,11 @@ class SqlCIS:
     def conversation_orders(self, conversation_id: str) -> list[OrderInfo]:
         """Orders filed in one conversation, newest first."""
         with self._sessions() as s:
-            q = (select(m.WorkOrder).where(m.WorkOrder.conversation_id == conversation_id)
-                 .order_by(m.WorkOrder.id.desc()))
+            q = (
+                select(m.WorkOrder)
+                .where(m.WorkOrder.conversation_id == conversation_id)
+                .order_by(m.WorkOrder.id.desc())
+            )
             return [_order(o) for o in s.scalars(q)]
 
     def update_work_order(self, number: str, status: str, note: str = "") -> OrderInfo | None:
@@ -155,8 +197,9 @@ class SqlCIS:
             s.flush()
             return _order(o)
 
-    def amend_work_order(self, number: str, details: dict[str, Any], note: str,
-                         priority: str | None = None) -> OrderInfo | None:
+    def amend_work_order(
+        self, number: str, details: dict[str, Any], note: str, priority: str | None = None
+    ) -> OrderInfo | None:
         """Details the customer added after filing (a contact number, the district, more about the problem,
         danger seen since: urgent), with a note in the history."""
         with self._sessions.begin() as s:

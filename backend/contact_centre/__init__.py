@@ -3,6 +3,7 @@
 Shared by the action server (which escalates), the console (where agents work) and the voice gateway.
 `ContactStore` is the three stores over one database; each can also be used on its own.
 """
+
 from __future__ import annotations
 
 from backend.contact_centre.agents import AgentInfo, AgentStore, check_password, hash_password
@@ -22,6 +23,21 @@ class ContactStore(AgentStore, CaseStore, ContinuationStore):
     """Agents, cases and continuations in one object (each store keeps only the session factory)."""
 
 
-__all__ = ["CODE_TTL", "OPEN_STATUSES", "AgentInfo", "AgentRole", "AgentStore", "CaseStatus", "CaseStore",
-           "Channel", "Conflict", "ContactStore", "ContinuationStore", "EscalationInfo", "EscalationReason",
-           "Priority", "check_password", "hash_password"]
+__all__ = [
+    "CODE_TTL",
+    "OPEN_STATUSES",
+    "AgentInfo",
+    "AgentRole",
+    "AgentStore",
+    "CaseStatus",
+    "CaseStore",
+    "Channel",
+    "Conflict",
+    "ContactStore",
+    "ContinuationStore",
+    "EscalationInfo",
+    "EscalationReason",
+    "Priority",
+    "check_password",
+    "hash_password",
+]

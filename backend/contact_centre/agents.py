@@ -1,4 +1,5 @@
 """Agents: their logins (hashed passwords, server-side sessions) and their presence on the console."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend import models as m
 from backend.contact_centre.kinds import AgentRole
 
-ONLINE_WINDOW = dt.timedelta(seconds=60)   # the console heartbeats every 20 s
+ONLINE_WINDOW = dt.timedelta(seconds=60)  # the console heartbeats every 20 s
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def agent_info(a: m.Agent) -> AgentInfo:
     return AgentInfo(a.id, a.username, a.display_name, a.role)
 
 
-def hash_password(password: str, *, n: int = 2 ** 14) -> str:
+def hash_password(password: str, *, n: int = 2**14) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=8, p=1, dklen=32)
     return f"scrypt${n}${salt.hex()}${digest.hex()}"
@@ -67,11 +68,14 @@ class AgentStore:
         """The session factory (the identity store and the CIS share the same database)."""
         return self._sessions
 
-    def add_agent(self, username: str, display_name: str, password: str,
-                  role: str = AgentRole.AGENT) -> AgentInfo:
+    def add_agent(self, username: str, display_name: str, password: str, role: str = AgentRole.AGENT) -> AgentInfo:
         with self._sessions.begin() as s:
-            a = m.Agent(username=username, display_name=display_name, role=AgentRole(role),
-                        password_hash=hash_password(password))
+            a = m.Agent(
+                username=username,
+                display_name=display_name,
+                role=AgentRole(role),
+                password_hash=hash_password(password),
+            )
             s.add(a)
             s.flush()
             return agent_info(a)
@@ -83,7 +87,7 @@ class AgentStore:
     def authenticate(self, username: str, password: str) -> AgentInfo | None:
         with self._sessions() as s:
             a = s.scalars(select(m.Agent).where(m.Agent.username == username)).first()
-            stored = a.password_hash if a else hash_password("timing-equaliser", n=2 ** 14)
+            stored = a.password_hash if a else hash_password("timing-equaliser", n=2**14)
             ok = check_password(password, stored)
             return agent_info(a) if a and ok else None
 
@@ -101,8 +105,9 @@ class AgentStore:
         """A fresh session token and CSRF token (a new pair at every login: no session fixation)."""
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with self._sessions.begin() as s:
-            s.add(m.AgentSession(token_hash=_token_hash(token), agent_id=agent_id, csrf=csrf,
-                                 expires_at=m.utcnow() + ttl))
+            s.add(
+                m.AgentSession(token_hash=_token_hash(token), agent_id=agent_id, csrf=csrf, expires_at=m.utcnow() + ttl)
+            )
         return token, csrf
 
     def login(self, token: str) -> tuple[AgentInfo, str] | None:
@@ -124,8 +129,7 @@ class AgentStore:
 
     def heartbeat(self, agent_id: int, online: bool = True) -> None:
         with self._sessions.begin() as s:
-            s.execute(update(m.Agent).where(m.Agent.id == agent_id)
-                      .values(last_seen=m.utcnow() if online else None))
+            s.execute(update(m.Agent).where(m.Agent.id == agent_id).values(last_seen=m.utcnow() if online else None))
 
     def agents_online(self) -> list[AgentInfo]:
         with self._sessions() as s:

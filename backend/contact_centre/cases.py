@@ -3,6 +3,7 @@
 Every state change is one UPDATE guarded by the current state, so two agents clicking "claim" at once
 cannot both win, whatever process they reach.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,9 +51,24 @@ class EscalationInfo:
 
 
 def case_info(e: m.Escalation) -> EscalationInfo:
-    return EscalationInfo(e.id, e.conversation_id, e.channel, e.reason, e.priority, CaseStatus(e.status),
-                          e.account_no, e.phone, e.summary, dict(e.context or {}), e.agent_id, e.disposition,
-                          e.created_at, e.claimed_at, e.closed_at, e.updated_at)
+    return EscalationInfo(
+        e.id,
+        e.conversation_id,
+        e.channel,
+        e.reason,
+        e.priority,
+        CaseStatus(e.status),
+        e.account_no,
+        e.phone,
+        e.summary,
+        dict(e.context or {}),
+        e.agent_id,
+        e.disposition,
+        e.created_at,
+        e.claimed_at,
+        e.closed_at,
+        e.updated_at,
+    )
 
 
 class CaseStore:
@@ -61,17 +77,34 @@ class CaseStore:
     def __init__(self, sessions: sessionmaker[Session]):
         self._sessions = sessions
 
-    def escalate(self, conversation_id: str, channel: str, reason: str, *, summary: str, context: dict[str, Any],
-                 account_no: str | None = None, phone: str | None = None,
-                 priority: str = Priority.NORMAL) -> tuple[EscalationInfo, bool]:
+    def escalate(
+        self,
+        conversation_id: str,
+        channel: str,
+        reason: str,
+        *,
+        summary: str,
+        context: dict[str, Any],
+        account_no: str | None = None,
+        phone: str | None = None,
+        priority: str = Priority.NORMAL,
+    ) -> tuple[EscalationInfo, bool]:
         """Opens a case for the conversation, or returns the one already open (and False)."""
         existing = self.open_case(conversation_id)
         if existing:
             return existing, False
         with self._sessions.begin() as s:
-            e = m.Escalation(conversation_id=conversation_id, channel=Channel(channel),
-                             reason=EscalationReason(reason), priority=Priority(priority), status=CaseStatus.WAITING,
-                             account_no=account_no, phone=phone, summary=summary, context=context)
+            e = m.Escalation(
+                conversation_id=conversation_id,
+                channel=Channel(channel),
+                reason=EscalationReason(reason),
+                priority=Priority(priority),
+                status=CaseStatus.WAITING,
+                account_no=account_no,
+                phone=phone,
+                summary=summary,
+                context=context,
+            )
             s.add(e)
             s.flush()
             return case_info(e), True
@@ -83,16 +116,22 @@ class CaseStore:
 
     def open_case(self, conversation_id: str) -> EscalationInfo | None:
         with self._sessions() as s:
-            q = (select(m.Escalation).where(m.Escalation.conversation_id == conversation_id,
-                                            m.Escalation.status.in_(OPEN_STATUSES)).order_by(m.Escalation.id.desc()))
+            q = (
+                select(m.Escalation)
+                .where(m.Escalation.conversation_id == conversation_id, m.Escalation.status.in_(OPEN_STATUSES))
+                .order_by(m.Escalation.id.desc())
+            )
             e = s.scalars(q).first()
             return case_info(e) if e else None
 
     def queue(self) -> list[EscalationInfo]:
         """Waiting cases, urgent first, then oldest first."""
         with self._sessions() as s:
-            q = (select(m.Escalation).where(m.Escalation.status == CaseStatus.WAITING)
-                 .order_by((m.Escalation.priority == Priority.URGENT).desc(), m.Escalation.id))
+            q = (
+                select(m.Escalation)
+                .where(m.Escalation.status == CaseStatus.WAITING)
+                .order_by((m.Escalation.priority == Priority.URGENT).desc(), m.Escalation.id)
+            )
             return [case_info(e) for e in s.scalars(q)]
 
     def cases_of(self, agent_id: int | None = None) -> list[EscalationInfo]:
@@ -105,8 +144,12 @@ class CaseStore:
 
     def history_of(self, account_no: str, limit: int = 10) -> list[EscalationInfo]:
         with self._sessions() as s:
-            q = (select(m.Escalation).where(m.Escalation.account_no == account_no)
-                 .order_by(m.Escalation.id.desc()).limit(limit))
+            q = (
+                select(m.Escalation)
+                .where(m.Escalation.account_no == account_no)
+                .order_by(m.Escalation.id.desc())
+                .limit(limit)
+            )
             return [case_info(e) for e in s.scalars(q)]
 
     def changed_since(self, since: dt.datetime) -> list[EscalationInfo]:
@@ -122,8 +165,11 @@ class CaseStore:
         """Mean claimed-to-finished time over today's finished cases (a default until there are a few)."""
         start = m.utcnow() - dt.timedelta(hours=24)
         with self._sessions() as s:
-            rows = s.execute(select(m.Escalation.claimed_at, m.Escalation.closed_at)
-                             .where(m.Escalation.closed_at > start, m.Escalation.claimed_at.is_not(None))).all()
+            rows = s.execute(
+                select(m.Escalation.claimed_at, m.Escalation.closed_at).where(
+                    m.Escalation.closed_at > start, m.Escalation.claimed_at.is_not(None)
+                )
+            ).all()
         spans = [(b - a).total_seconds() / 60 for a, b in rows if a and b and b > a]
         return sum(spans) / len(spans) if len(spans) >= 3 else DEFAULT_HANDLE_MINUTES
 
@@ -134,46 +180,55 @@ class CaseStore:
 
     def _transition(self, case_id: int, allowed: tuple[CaseStatus, ...], **values: Any) -> EscalationInfo:
         with self._sessions.begin() as s:
-            done = s.execute(update(m.Escalation)
-                             .where(m.Escalation.id == case_id, m.Escalation.status.in_(allowed))
-                             .values(updated_at=m.utcnow(), **values))
-            if done.rowcount != 1:   # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+            done = s.execute(
+                update(m.Escalation)
+                .where(m.Escalation.id == case_id, m.Escalation.status.in_(allowed))
+                .values(updated_at=m.utcnow(), **values)
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
                 raise Conflict(f"case {case_id} is not {'/'.join(allowed)} any more")
             row = s.get(m.Escalation, case_id)
             assert row is not None
             return case_info(row)
 
     def claim(self, case_id: int, agent_id: int) -> EscalationInfo:
-        return self._transition(case_id, (CaseStatus.WAITING,), status=CaseStatus.CLAIMED, agent_id=agent_id,
-                                claimed_at=m.utcnow())
+        return self._transition(
+            case_id, (CaseStatus.WAITING,), status=CaseStatus.CLAIMED, agent_id=agent_id, claimed_at=m.utcnow()
+        )
 
     def transfer(self, case_id: int, to_agent_id: int) -> EscalationInfo:
         return self._transition(case_id, (CaseStatus.CLAIMED,), agent_id=to_agent_id)
 
     def release(self, case_id: int) -> EscalationInfo:
         """Back into the queue, in its old place (an agent who cannot take the case after all)."""
-        return self._transition(case_id, (CaseStatus.CLAIMED,), status=CaseStatus.WAITING, agent_id=None,
-                                claimed_at=None)
+        return self._transition(
+            case_id, (CaseStatus.CLAIMED,), status=CaseStatus.WAITING, agent_id=None, claimed_at=None
+        )
 
     def finish(self, case_id: int, status: str, disposition: str) -> EscalationInfo:
         """Ends the person's part: returned (the bot resumes) or closed."""
         ending = CaseStatus(status)
         if ending not in ENDINGS:
             raise ValueError(f"a case ends {' or '.join(ENDINGS)}, not {status}")
-        return self._transition(case_id, OPEN_STATUSES, status=ending, disposition=disposition,
-                                closed_at=m.utcnow())
+        return self._transition(case_id, OPEN_STATUSES, status=ending, disposition=disposition, closed_at=m.utcnow())
 
     def stats_today(self) -> dict[str, Any]:
         start = m.utcnow() - dt.timedelta(hours=24)
         with self._sessions() as s:
-            rows = s.execute(select(m.Escalation.reason, func.count(m.Escalation.id))
-                             .where(m.Escalation.created_at > start).group_by(m.Escalation.reason)).all()
+            rows = s.execute(
+                select(m.Escalation.reason, func.count(m.Escalation.id))
+                .where(m.Escalation.created_at > start)
+                .group_by(m.Escalation.reason)
+            ).all()
             by_reason = {str(reason): int(n) for reason, n in rows}
             online = online_agents(s)
         queue = self.queue()
         now = m.utcnow()
-        return {"queue_length": len(queue),
-                "longest_wait_seconds": max((e.waited_seconds(now) for e in queue), default=0),
-                "agents_online": [a.display_name for a in online],
-                "claimed": len(self.cases_of()), "by_reason": by_reason,
-                "handle_minutes": round(self.handle_minutes(), 1)}
+        return {
+            "queue_length": len(queue),
+            "longest_wait_seconds": max((e.waited_seconds(now) for e in queue), default=0),
+            "agents_online": [a.display_name for a in online],
+            "claimed": len(self.cases_of()),
+            "by_reason": by_reason,
+            "handle_minutes": round(self.handle_minutes(), 1),
+        }

@@ -1,4 +1,5 @@
 """Carrying a case to another channel: short single-use codes, and which case a channel identity talks in."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend import models as m
 
-CODE_TTL = dt.timedelta(minutes=30)   # continuation codes: short-lived and single use
+CODE_TTL = dt.timedelta(minutes=30)  # continuation codes: short-lived and single use
 
 
 class ContinuationStore:
@@ -19,7 +20,7 @@ class ContinuationStore:
 
     def issue_code(self, conversation_id: str, ttl: dt.timedelta = CODE_TTL) -> str:
         for _ in range(20):
-            code = f"{secrets.randbelow(10 ** 6):06d}"
+            code = f"{secrets.randbelow(10**6):06d}"
             try:
                 with self._sessions.begin() as s:
                     old = s.get(m.ContinuationCode, code)
@@ -28,8 +29,7 @@ class ContinuationStore:
                     if old:
                         s.delete(old)
                         s.flush()
-                    s.add(m.ContinuationCode(code=code, conversation_id=conversation_id,
-                                             expires_at=m.utcnow() + ttl))
+                    s.add(m.ContinuationCode(code=code, conversation_id=conversation_id, expires_at=m.utcnow() + ttl))
                 return code
             except IntegrityError:
                 continue
@@ -64,6 +64,7 @@ class ContinuationStore:
 
     def identities_of(self, conversation_id: str) -> list[str]:
         with self._sessions() as s:
-            rows = s.scalars(select(m.ChannelBinding.channel_user)
-                             .where(m.ChannelBinding.conversation_id == conversation_id)).all()
+            rows = s.scalars(
+                select(m.ChannelBinding.channel_user).where(m.ChannelBinding.conversation_id == conversation_id)
+            ).all()
         return sorted(set(rows) | {conversation_id})

@@ -1,11 +1,15 @@
 """Demo console logins for a development database (the set-up makes them; production never has them)."""
+
 from __future__ import annotations
 
 from backend.contact_centre.agents import AgentStore
 from backend.contact_centre.kinds import AgentRole
 
-DEMO_AGENTS = (("1001", "张丽", AgentRole.AGENT), ("1002", "王强", AgentRole.AGENT),
-               ("9001", "刘主管", AgentRole.SUPERVISOR))
+DEMO_AGENTS = (
+    ("1001", "张丽", AgentRole.AGENT),
+    ("1002", "王强", AgentRole.AGENT),
+    ("9001", "刘主管", AgentRole.SUPERVISOR),
+)
 DEFAULT_DEMO_PASSWORD = "95598demo"
 
 

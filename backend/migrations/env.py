@@ -1,4 +1,5 @@
 """Alembic's entry: migrates the connection `backend.db.upgrade` hands over, else the P95598_DB_URL database."""
+
 from __future__ import annotations
 
 from alembic import context
@@ -12,8 +13,7 @@ config = context.config
 
 def run(connection: Connection) -> None:
     # batch mode: SQLite cannot ALTER most things, so alembic rebuilds the table instead
-    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
-                      compare_type=True)
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
 

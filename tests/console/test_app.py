@@ -1,4 +1,5 @@
 """The console app's life: what it opens when it starts and closes when it stops (no Rasa needed)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,9 +24,9 @@ def test_the_app_opens_its_resources_at_start_closes_them_at_the_end_and_makes_n
             assert (await client.get("/health")).status == 200
             assert isinstance(app[CONTACT], ContactStore) and app[HUB].contact is app[CONTACT]
             assert app[WECHAT].hub is app[HUB]
-            assert (await client.get("/console/api/queue")).status == 401      # no session
-            assert (await client.get("/wechat")).status == 503                  # no WeChat token configured
-            assert app[CONTACT].agent_count() == 0        # demo logins are the set-up's business, not the app's
+            assert (await client.get("/console/api/queue")).status == 401  # no session
+            assert (await client.get("/wechat")).status == 503  # no WeChat token configured
+            assert app[CONTACT].agent_count() == 0  # demo logins are the set-up's business, not the app's
         assert app[HTTP].closed
 
     asyncio.run(scenario())
