@@ -61,8 +61,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _ci_failure(reason: str, what: str) -> str:
-    return (f"{what} was skipped, and CI=true forbids that: CI must provide what it needs "
-            f"(PostgreSQL, Redis and RabbitMQ for scale tests, chromium for browser tests). Skip reason: {reason}")
+    return (
+        f"{what} was skipped, and CI=true forbids that: CI must provide what it needs "
+        f"(PostgreSQL, Redis and RabbitMQ for scale tests, chromium for browser tests). Skip reason: {reason}"
+    )
 
 
 def _skip_reason(report: pytest.CollectReport | pytest.TestReport) -> str:
@@ -84,7 +86,9 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestR
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
     """A whole module under tests/scale skipped at import (e.g. pytest.importorskip) fails as well."""
     report = yield
     if in_ci() and report.skipped and is_scale_path(collector.path, collector.config.rootpath):

@@ -75,23 +75,29 @@ def test_outside_ci_missing_services_are_plain_skips(project: pytest.Pytester, m
     project.runpytest().assert_outcomes(passed=3, skipped=4)
 
 
-def test_in_ci_a_skipped_scale_or_browser_test_fails_with_the_reason(project: pytest.Pytester,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_ci_a_skipped_scale_or_browser_test_fails_with_the_reason(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CI", "true")
     result = project.runpytest("-rfEs")
     # a skip in the test fails it, a skip in a fixture is an error at setup; only the optional tool stays skipped
     result.assert_outcomes(passed=3, failed=1, errors=2, skipped=1)
-    result.stdout.fnmatch_lines([
-        "FAILED tests/scale/test_durable.py::test_needs_the_scale_services*",
-        "ERROR tests/test_things.py::test_in_a_browser*",
-        "ERROR tests/test_things.py::test_on_both_back_ends?postgresql?*",
-        "SKIPPED*hadolint not installed*",
-    ], consecutive=False)
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED tests/scale/test_durable.py::test_needs_the_scale_services*",
+            "ERROR tests/test_things.py::test_in_a_browser*",
+            "ERROR tests/test_things.py::test_on_both_back_ends?postgresql?*",
+            "SKIPPED*hadolint not installed*",
+        ],
+        consecutive=False,
+    )
     assert "CI=true forbids that" in result.stdout.str()
     assert "Skip reason: scale profile needs PostgreSQL" in result.stdout.str()
 
 
-def test_in_ci_a_scale_module_skipped_at_import_fails(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_ci_a_scale_module_skipped_at_import_fails(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (project.path / "tests" / "scale" / "test_broker.py").write_text(MODULE_SKIPPED_AT_IMPORT)
     monkeypatch.delenv("CI", raising=False)
     project.runpytest("tests/scale/test_broker.py").assert_outcomes(skipped=1)
@@ -99,12 +105,15 @@ def test_in_ci_a_scale_module_skipped_at_import_fails(project: pytest.Pytester, 
     project.runpytest("tests/scale/test_broker.py").assert_outcomes(errors=1)
 
 
-@pytest.mark.parametrize(("expression", "selected"), [
-    ("unit", ["test_on_both_back_ends[sqlite]", "test_an_optional_tool", "test_plain"]),
-    ("scale", ["test_needs_the_scale_services", "test_on_both_back_ends[postgresql]"]),
-    ("browser", ["test_in_a_browser"]),
-    ("stack", ["test_a_chat"]),
-])
+@pytest.mark.parametrize(
+    ("expression", "selected"),
+    [
+        ("unit", ["test_on_both_back_ends[sqlite]", "test_an_optional_tool", "test_plain"]),
+        ("scale", ["test_needs_the_scale_services", "test_on_both_back_ends[postgresql]"]),
+        ("browser", ["test_in_a_browser"]),
+        ("stack", ["test_a_chat"]),
+    ],
+)
 def test_each_test_gets_its_kind(project: pytest.Pytester, expression: str, selected: list[str]) -> None:
     result = project.runpytest("--collect-only", "-q", "-m", expression)
     collected = [line.split("::")[-1] for line in result.stdout.lines if "::" in line]

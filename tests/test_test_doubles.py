@@ -32,8 +32,7 @@ def is_double(name: str) -> bool:
 
 def test_the_product_never_imports_a_test_double() -> None:
     offenders = {
-        str(path.relative_to(ROOT)): sorted(n for n in imported_names(path) if is_double(n))
-        for path in product_files()
+        str(path.relative_to(ROOT)): sorted(n for n in imported_names(path) if is_double(n)) for path in product_files()
     }
     assert {path: names for path, names in offenders.items() if names} == {}
 
