@@ -45,7 +45,7 @@ def build_app(token: str):
 
     @app.exception(Exception)
     async def failed(request, exception):
-        log.exception("action call failed: %s", type(exception).__name__)
+        log.error("action call failed: %s", type(exception).__name__, exc_info=exception)
         return response.json({"error": "the action failed"}, status=500)
 
     return app
@@ -54,7 +54,7 @@ def build_app(token: str):
 def _json_body(request):
     try:
         return request.json
-    except Exception:   # sanic raises BadRequest on a body that is not JSON
+    except Exception:   # noqa: BLE001 - sanic raises BadRequest on a body that is not JSON
         return None
 
 

@@ -44,7 +44,7 @@ def install_log_masking() -> None:
         try:
             record.msg = mask(record.getMessage())
             record.args = None
-        except Exception:   # a record that cannot be formatted is left to logging's own error path
+        except Exception:   # noqa: BLE001 - a record that cannot be formatted is left to logging's own error path
             pass
         return record
 

@@ -98,7 +98,7 @@ class Hub:
                 if identity.startswith("wechat:"):
                     try:
                         await self.wechat.send_text(identity.removeprefix("wechat:"), text)
-                    except Exception as e:   # their API is out of our hands; the agent is told
+                    except Exception as e:   # noqa: BLE001 - their API is out of our hands; the agent is told
                         log.warning("WeChat delivery failed: %r", e)
 
     # ---- agents ----
@@ -160,7 +160,7 @@ class Hub:
             await asyncio.sleep(interval)
             try:
                 changed = await self._db(self.contact.changed_since, since - dt.timedelta(seconds=2))
-            except Exception as e:   # a database hiccup must not end the watcher
+            except Exception as e:   # noqa: BLE001 - a database hiccup must not end the watcher
                 log.warning("queue watch failed: %r", e)
                 continue
             for case in changed:

@@ -180,7 +180,7 @@ class CallRecognizer:
             try:
                 return vosk.KaldiRecognizer(self._model, self.config.sample_rate,
                                             json.dumps(self.grammar, ensure_ascii=False))
-            except Exception as exc:           # vosk raises a bare Exception when Kaldi refuses
+            except Exception as exc:   # noqa: BLE001 - vosk raises a bare Exception when Kaldi refuses
                 log.warning("the model refused the phrase list (%s): free recognition", exc)
                 self.grammar = None
         return vosk.KaldiRecognizer(self._model, self.config.sample_rate)
