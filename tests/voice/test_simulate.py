@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from voice import simulate
+from voice.testing import simulate
 
 
 @pytest.fixture(autouse=True)
