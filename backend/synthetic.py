@@ -65,8 +65,10 @@ def _address(rng: random.Random, area: m.Area) -> str:
     if street.endswith(("村", "湾", "庄", "堡")):
         return f"{area.district}{street}{rng.choice('一二三四五六')}组{rng.randint(1, 60)}号"
     if street in ESTATES:
-        return f"{area.district}{street}{rng.randint(1, 30)}栋{rng.randint(1, 4)}单元{rng.randint(1, 18)}0{rng.randint(1, 4)}室"
-    return f"{area.district}{street}{rng.randint(1, 300)}号{rng.randint(1, 12)}栋{rng.randint(1, 4)}单元{rng.randint(1, 9)}0{rng.randint(1, 4)}室"
+        unit = f"{area.district}{street}{rng.randint(1, 30)}栋{rng.randint(1, 4)}单元"   # random draws in this order
+        return f"{unit}{rng.randint(1, 18)}0{rng.randint(1, 4)}室"
+    unit = f"{area.district}{street}{rng.randint(1, 300)}号{rng.randint(1, 12)}栋{rng.randint(1, 4)}单元"
+    return f"{unit}{rng.randint(1, 9)}0{rng.randint(1, 4)}室"
 
 
 def seed(sessions: sessionmaker, *, customers: int = 2400, seed_value: int = 95598,

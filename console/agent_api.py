@@ -45,7 +45,7 @@ async def _case(request: web.Request, act: bool = True) -> EscalationInfo:
     try:
         case_id = int(request.match_info["case_id"])
     except ValueError:
-        raise web.HTTPNotFound(text="no such case")
+        raise web.HTTPNotFound(text="no such case") from None
     if not 0 < case_id < 2 ** 31:
         raise web.HTTPNotFound(text="no such case")
     case = await asyncio.to_thread(request.app[CONTACT].case, case_id)
@@ -62,7 +62,7 @@ async def _body(request: web.Request) -> dict:
     try:
         body = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text="JSON body expected")
+        raise web.HTTPBadRequest(text="JSON body expected") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(text="JSON object expected")
     return body

@@ -33,7 +33,8 @@ def cmd_index(a) -> int:
     t0 = time.time()
     index = FaqIndex.open(a.out, _embedder(), read_faq(a.faq))
     state = "built" if index.rebuilt else "unchanged, reused"
-    print(f"{len(index.docs)} entries, {index.vectors.index.ntotal} passages, {state} in {time.time() - t0:.1f}s -> {a.out}",
+    print(f"{len(index.docs)} entries, {index.vectors.index.ntotal} passages, {state} "
+          f"in {time.time() - t0:.1f}s -> {a.out}",
           file=sys.stderr)
     return 0
 

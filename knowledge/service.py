@@ -80,7 +80,7 @@ async def _json(request: web.Request, key: str) -> dict:
     try:
         body = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text='{"error": "body must be JSON"}', content_type="application/json")
+        raise web.HTTPBadRequest(text='{"error": "body must be JSON"}', content_type="application/json") from None
     if not isinstance(body, dict) or not isinstance(body.get(key, ""), str):
         raise web.HTTPBadRequest(text=f'{{"error": "\\"{key}\\" must be a string"}}', content_type="application/json")
     if not request.app[READY].is_set():

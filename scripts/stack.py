@@ -137,7 +137,8 @@ class Stack:
             "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
             "P95598_RASA_URL": self.rasa_url, "MALLOC_ARENA_MAX": "2",
             # two Rasa worker processes (file locks keep a conversation in one at a time): +20 % turns/s
-            # on 2 cores (benchmarks/load/results_closed_loop.json); 1 saves ~0.7 GB; the scale profile has 2 servers
+            # on 2 cores (benchmarks/load/results_closed_loop.json); 1 saves ~0.7 GB; the scale profile has
+            # 2 servers
             "SANIC_WORKERS": os.environ.get("P95598_RASA_WORKERS", "1" if self.scale else "2"),
             **({"P95598_CONSOLE_URL": self.console_url} if self.console_port else {}),
             **self.secrets,
@@ -149,7 +150,7 @@ class Stack:
         return f"http://127.0.0.1:{self.console_port}"
 
     def _spawn(self, name: str, cmd: list[str], env: dict | None = None) -> None:
-        log = open(self.var / f"{name}.log", "ab")
+        log = open(self.var / f"{name}.log", "ab")   # noqa: SIM115 - the process writes to it while it runs
         proc = subprocess.Popen(cmd, cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         proc.name = name

@@ -124,7 +124,8 @@ class ValidateTouApplyForm(ServiceForm):
                                                           "tou_action": "enable" if enable else "disable"}, account_no=account)
         cis.set_tou(account, enable)
         what = "开通峰谷电价" if enable else "取消峰谷电价"
-        dispatcher.utter_message(text=f"已为您受理{what}，下个抄表周期起生效。工单号{wording.order_number(tracker, order.number)}。{wording.CLOSING}")
+        number = wording.order_number(tracker, order.number)
+        dispatcher.utter_message(text=f"已为您受理{what}，下个抄表周期起生效。工单号{number}。{wording.CLOSING}")
         return [SlotSet("last_order_no", order.number)]
 
 

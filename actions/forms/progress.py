@@ -1,8 +1,8 @@
 """Work-order progress by order number, or the open orders of a 户号.
 
-Disclosure (README "Security", the disclosure table): the status of an order is told to the conversation that filed it or
-to someone who proves the order's account; anyone else hears only that the order exists. Who reported an
-order (a 窃电举报 above all) is never told.
+Disclosure (README "Security", the disclosure table): the status of an order is told to the conversation that filed it
+or to someone who proves the order's account; anyone else hears only that the order exists. Who reported an order
+(a 窃电举报 above all) is never told.
 """
 from __future__ import annotations
 
@@ -92,7 +92,8 @@ class ValidateProgressQueryForm(ServiceForm):
         parts = []
         for o in orders[:3]:
             when = f"{o.created_at.month}月{o.created_at.day}日"
-            parts.append(f"{when}的{catalog.name(o.function_id)}工单{wording.order_number(tracker, o.number)}，目前{o.status_label}")
+            number = wording.order_number(tracker, o.number)
+            parts.append(f"{when}的{catalog.name(o.function_id)}工单{number}，目前{o.status_label}")
         more = f"另外还有{len(orders) - 3}张工单。" if len(orders) > 3 else ""
         dispatcher.utter_message(text="；".join(parts) + "。" + more + wording.CLOSING)
         return []

@@ -204,7 +204,7 @@ def test_malformed_frames_are_skipped_and_outbound_media_is_paced_160_byte_ulaw(
                     await tw.send(junk)
                 await tw.ws.send_bytes(b"\x00\x01")
                 await tw.wait_marks(1)
-                frames = [r for r in tw.events("media")]
+                frames = list(tw.events("media"))
                 first_mark = tw.events("mark")[0]
                 greeting = [f for f in frames if f.at <= first_mark.at]
                 expected = prompts.greeting(None, None)
