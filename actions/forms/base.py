@@ -190,7 +190,7 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                 lead = "抱歉，是我理解错了。" if extract.undoes(text) else "好的，"
                 return withdraw(dispatcher, tracker, order, lead) + self.stop("dismissed")
             if extract.undoes(text) or extract.rejects_function(text, self.function_id):
-                dispatcher.utter_message(text=f"好的，不给您办理{name}。还有别的需要帮您的吗？")
+                dispatcher.utter_message(text=f"好的，不给您办理{name}。{wording.CLOSING}")
                 return self.stop("dismissed")
         if self.function_id == "safety_hazard" and extract.no_danger(text) \
                 and re.search(r"没电|停电|不亮|黑了|跳闸|老跳|一直跳|就是跳|跳了", text):
