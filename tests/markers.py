@@ -6,7 +6,7 @@ rule that the scale and browser tests must really run: with CI=true their skips 
     stack    uses the `stack` fixture (the whole product on free ports), directly or through another fixture
     unit     everything else
 
-Loaded by tests/conftest.py (`pytest_plugins`), which registers the markers here."""
+Loaded by tests/conftest.py (`pytest_plugins`); the markers are registered here, not in pyproject.toml."""
 
 from __future__ import annotations
 
