@@ -2,7 +2,7 @@
 database afterwards: exactly the orders the customer asked for."""
 from __future__ import annotations
 
-from actions.case_context import transcript
+from backend.case_view import transcript
 from backend.db import make_engine, make_sessionmaker
 from backend import models as m
 from sqlalchemy import select
