@@ -14,12 +14,11 @@ from backend.cis import CIS
 from backend.spoken import local_time
 from knowledge.catalog import catalog
 
-CONTEXT_SLOTS = ("account_no", "verified_account", "address", "fault_desc", "details", "bill_month",
-                 "contact_phone", "caller_phone", "last_function", "last_order_no", "safety_risk", "channel")
-SLOT_LABELS = {"account_no": "户号", "verified_account": "已核验户号", "address": "地址", "fault_desc": "故障描述",
-               "details": "详情", "bill_month": "账期", "contact_phone": "联系电话", "caller_phone": "来电号码",
-               "last_function": "上一项业务", "last_order_no": "最近工单号", "safety_risk": "有安全风险",
-               "channel": "渠道"}
+# every slot a form collects (the catalog's, proofs left out) and the conversation state an agent needs
+CONTEXT_SLOTS = ("verified_account", *catalog().context_slots(), "caller_phone", "last_function", "last_order_no",
+                 "channel")
+SLOT_LABELS = {**catalog().agent_labels(), "verified_account": "已核验户号", "caller_phone": "来电号码",
+               "last_function": "上一项业务", "last_order_no": "最近工单号", "channel": "渠道"}
 NOT_REQUESTS = ("affirm", "deny", "inform", "greet", "goodbye", "thanks", "human_agent", "nlu_fallback")
 ACT_TITLES = {"affirm": "好的", "deny": "不用了", "human_agent": "转人工", "cancel": "取消"}
 

@@ -16,7 +16,7 @@ from channels import wording
 from voice.dtmf import MONTH_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_RESPONSES = ROOT / "bot" / "domain" / "responses.yml"
+DOMAIN = ROOT / "bot" / "domain"   # responses.yml and the forms' questions generated from the catalog (functions.yml)
 CATALOG = ROOT / "catalog" / "service_functions.yml"
 
 WELCOME = wording.WELCOME.voice
@@ -35,12 +35,14 @@ FIXED = (WELCOME + MENU, WELCOME + DTMF_ONLY + MENU, *NO_INPUT, NO_INPUT_GOODBYE
 SPACED_CODE = re.compile(r"(?<![A-Za-z\d])([A-Z]) ?(\d{4}) ?(\d{4}) ?(\d{3})(?!\d)")
 
 
-def bot_responses(path: Path = DOMAIN_RESPONSES) -> list[str]:
-    """The bot's fixed responses (bot/domain/responses.yml) as they are spoken: worth rendering ahead."""
-    try:
-        responses = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {}
-    except OSError:
-        return []
+def bot_responses(folder: Path = DOMAIN) -> list[str]:
+    """The bot's fixed responses (every file of bot/domain) as they are spoken: worth rendering ahead."""
+    responses: dict = {}
+    for path in sorted(folder.glob("*.yml")):
+        try:
+            responses.update((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {})
+        except OSError:
+            continue
     return [spoken_message(v) for variants in responses.values() for v in variants or []
             if isinstance(v, dict) and v.get("text") and "{" not in v["text"]]
 

@@ -17,24 +17,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import extract, followups, wording
+from actions import extract, followups, slot_readers, wording
+from actions.forms.confirm import CONFIRM_SLOT, DESCRIPTION_SLOTS, SLOT_LABELS, SLOTS, ReadBack
+from actions.forms.identity import IdentityChecks, known_account
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
-from actions.forms.confirm import CONFIRM_REPROMPT, CONFIRM_SLOT, DESCRIPTION_SLOTS, SLOT_LABELS, ReadBack
-from actions.forms.identity import IdentityChecks, known_account
 
-REPROMPTS = {   # slot -> (chat, voice)
-    "account_no": ("户号好像不对，户号是十位数字，在电费单上能找到。", "不好意思，没听清户号。户号是十位数字，在电费单上能找到。"),
-    "phone_last4": ("请输入四位数字，就是登记手机号的最后四位。", "不好意思，请说四位数字，就是登记手机号的最后四位。"),
-    "contact_phone": ("电话号码好像不完整，请再发一下，比如13912345678。", "不好意思，没听清电话号码，请再说一遍。"),
-    "new_phone": ("新手机号好像不完整，请再发一下。", "不好意思，没听清新的手机号，请再说一遍。"),
-    "bill_month": ("请问查哪个月？比如“上个月”或者“10月”。", "不好意思，没听清是哪个月。"),
-    "order_ref": ("工单号是字母G加十一位数字，比如G26120300043。", "不好意思，没听清。工单号是字母G加十一位数字。"),
-    "tou_action": ("请问是开通还是取消峰谷电价？", "请您说“开通”或者“取消”。"),
-    "connection_type": ("请问是家庭住宅新装、店铺工厂这类经营用电新装、增容，还是临时用电？",
-                        "请问是家里住宅新装、店铺工厂这类经营用电、增容，还是临时用电？"),
-    CONFIRM_SLOT: CONFIRM_REPROMPT,
-}
+REPROMPTS = {name: (s.reprompt.chat, s.reprompt.voice)   # slot -> (chat, voice), from the catalog
+             for name, s in SLOTS.items() if s.reprompt}
 DEFAULT_REPROMPT = ("不好意思，我没看明白，能再说一下吗？", "不好意思，没有听清楚，请再说一遍。")
 SIDE_QUESTION_CONFIDENCE = 0.6
 SWITCH_CONFIDENCE = 0.75   # a confident request for another form-kind service replaces the current one
@@ -204,7 +194,7 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                 return self.answer_side_question(dispatcher, text, "payment") + self.stop("dismissed")
             return self.stop("switch:balance_query") + [SlotSet("carried_text", text)]   # "还欠不欠钱？" asks, files nothing
         if self.function_id == "contact_change" and not re.search(r"改|换|变更|更新|新号|新的号|不用了|停用", text):
-            from actions import context   # a 户号 and 尾号 given for the request the bot missed just before
+            from actions import context  # a 户号 and 尾号 given for the request the bot missed just before
             earlier = context.earlier_request(tracker)
             if earlier and earlier != self.function_id:
                 return self.stop(f"switch:{earlier}")
@@ -339,15 +329,27 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                     and not any(found[k] for k in ("address", self.phone_slot, "account_no", "safety_risk")) \
                     and extract.describes(text) and not side:
                 found[slot] = f"{tracker.get_slot(slot)}；{text}"[:500]   # more about the problem, out of turn
+        known_values = {**tracker.current_slot_values(), **{k: v for k, v in found.items() if v is not None}}
+        found.update(slot_readers.read(self.catalog_slots(required), text, requested, known_values))
         keep = set(required) | {"contact_phone", "account_no"}   # a phone or 户号 given is kept for the request anyway
         return {k: v for k, v in found.items() if k in keep and v is not None}
+
+    @staticmethod
+    def catalog_slots(required: list[str]) -> list[slot_readers.SlotSpec]:
+        """This form's slots that the catalog's generic readers fill (dates, numbers, choices, free text)."""
+        return [SLOTS[s] for s in required if s in SLOTS and SLOTS[s].kind in slot_readers.GENERIC_KINDS]
 
     async def check(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                     domain: DomainDict) -> dict[str, Any]:
         method = getattr(self, f"validate_{slot}", None)
-        if method is None:
-            return {slot: value}
-        return await method(value, dispatcher, tracker, domain)
+        if method is not None:
+            return await method(value, dispatcher, tracker, domain)
+        spec = SLOTS.get(slot)
+        problem = slot_readers.problem(spec, value, tracker.current_slot_values()) if spec else None
+        if problem:   # out of the range the catalog gives for this slot: said, and asked again
+            dispatcher.utter_message(text=problem)
+            return {slot: None}
+        return {slot: value}
 
     def prefill(self, tracker: Tracker, required: list[str]) -> list[EventType]:
         """Details already known in this conversation are not asked again."""

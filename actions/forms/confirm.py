@@ -8,14 +8,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import extract, wording
+from actions import extract, slot_readers, wording
 from actions.services import services
+from knowledge.catalog import CONFIRM_SLOT, catalog
 
-CONFIRM_SLOT = "order_confirmed"
-DESCRIPTION_SLOTS = ("details", "fault_desc")
-SLOT_LABELS = {"address": "地址", "contact_phone": "联系电话", "new_phone": "新手机号", "account_no": "户号",
-               "bill_month": "查询月份", "order_ref": "工单号", "connection_type": "办理类型"}
-CONFIRM_REPROMPT = ("以上信息对吗？对的话我就提交了；要改哪一项直接告诉我。", "以上信息对吗？对的话我就提交了，要改哪一项直接说。")
+SLOTS = catalog().slots   # each slot's label and how it is read back: catalog/service_functions.yml
+DESCRIPTION_SLOTS = tuple(name for name, s in SLOTS.items() if s.readback == "description")
+SLOT_LABELS = {name: s.label for name, s in SLOTS.items() if s.labelled}
+CONFIRM_REPROMPT = (SLOTS[CONFIRM_SLOT].reprompt.chat, SLOTS[CONFIRM_SLOT].reprompt.voice)
 
 
 class ReadBack:
@@ -46,16 +46,14 @@ class ReadBack:
         """The read-back before filing: what, where, who to call."""
         parts = [services().catalog.name(self.function_id)]
         for slot in self.required(domain, self.form):
-            value = tracker.get_slot(slot)
-            if value in (None, "") or slot in ("phone_last4", "holder_name", CONFIRM_SLOT):   # proofs are not read back
+            value, spec = tracker.get_slot(slot), SLOTS.get(slot)
+            if value in (None, "") or spec is None or spec.readback == "skip":   # proofs are not read back
                 continue
-            if slot in DESCRIPTION_SLOTS:
+            if spec.readback == "description":
                 parts.append(f"情况：{str(value)[:40]}")
-            elif slot == "safety_risk":
-                parts.append("现场有危险，按紧急处理" if value else "如果现场有冒烟、打火或电线掉落，请马上告诉我")
-            elif slot == "tou_action":
-                parts.append("开通峰谷电价" if value == "enable" else "取消峰谷电价")
-            elif slot in SLOT_LABELS:
-                parts.append(f"{SLOT_LABELS[slot]}{value}")
+            elif isinstance(spec.readback, dict):
+                parts.append(spec.readback.get(value, ""))
+            else:
+                parts.append(f"{spec.label}{slot_readers.shown(spec, value)}")
         return "我跟您核对一下：" + "，".join(parts) + "。"
 

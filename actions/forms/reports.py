@@ -1,17 +1,20 @@
-"""Requests that are written down and passed on: meter, new connection, voltage, hazards, theft, complaints."""
+"""Requests that are written down and passed on as a work order. Forms with nothing of their own beyond the
+catalog's wording (meter, voltage, hazards, theft, complaints, suggestions …) are built from the catalog
+(actions/forms/catalog_forms.py); the classes here are the ones with code of their own."""
 from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
 
 from actions import extract, wording
 from actions.forms.base import CONFIRM_SLOT, ServiceForm
-from actions.forms.record import file_order
 from actions.forms.identity import known_account
+from actions.forms.record import file_order
 from actions.services import services
 
 
 class ReportForm(ServiceForm):
-    """Records the collected slots as a work order and reads back the number with what happens next."""
+    """Records the collected slots as a work order and reads back the number with what happens next
+    (the catalog's `done` wording of the function's form)."""
     promise_text: str = "工作人员会尽快处理并和您联系。"
 
     async def complete(self, dispatcher, tracker, domain):
@@ -40,17 +43,15 @@ class ReportForm(ServiceForm):
             more["contact_phone"] = tracker.get_slot("contact_phone")
         return more
 
+    def done_wording(self) -> tuple[str | None, str | None]:
+        form = services().catalog.forms.get(self.form)
+        return (form.received, form.promise) if form else (None, None)
+
     def promise(self, tracker) -> str:
-        return self.promise_text
+        return self.done_wording()[1] or self.promise_text
 
     def received(self) -> str:
-        return f"已为您登记{services().catalog.name(self.function_id)}。"
-
-
-class ValidateMeterIssueForm(ReportForm):
-    form = "meter_issue_form"
-    function_id = "meter_issue"
-    promise_text = "工作人员会在三个工作日内联系您，上门核查电表。"
+        return self.done_wording()[0] or f"已为您登记{services().catalog.name(self.function_id)}。"
 
 
 DOCUMENTS = {
@@ -71,49 +72,3 @@ class ValidateNewConnectionForm(ReportForm):
     def promise(self, tracker) -> str:
         kind = tracker.get_slot("connection_type") or "居民新装"
         return f"{DOCUMENTS.get(kind, DOCUMENTS['居民新装'])}，客户经理会联系您确认现场勘查时间。"
-
-
-class ValidatePowerQualityForm(ReportForm):
-    form = "power_quality_form"
-    function_id = "power_quality"
-    promise_text = "我们会安排人员检测电压，一般一到两个工作日内联系您。"
-
-
-class ValidateSafetyHazardForm(ReportForm):
-    form = "safety_hazard_form"
-    function_id = "safety_hazard"
-    opening_min_chars = 6
-    promise_text = "我们会尽快安排人员到现场处理，请您远离危险区域，也提醒路过的人不要靠近。"
-
-    def received(self) -> str:
-        return "感谢您的报告，已登记安全隐患。"
-
-
-class ValidateTheftReportForm(ReportForm):
-    form = "theft_report_form"
-    function_id = "theft_report"
-    opening_min_chars = 6
-    promise_text = "我们会安排核查，您的个人信息会严格保密。"
-
-    def received(self) -> str:
-        return "感谢您的举报，已经记录。"
-
-
-class ValidateComplaintForm(ReportForm):
-    form = "complaint_form"
-    function_id = "complaint"
-    opening_min_chars = 6
-    promise_text = "专人会在一个工作日内联系您，处理结果也会告诉您。"
-
-    def received(self) -> str:
-        return "非常抱歉给您带来不好的体验，您的投诉已经受理。"
-
-
-class ValidateSuggestionForm(ReportForm):
-    form = "suggestion_form"
-    function_id = "suggestion"
-    opening_min_chars = 6
-    promise_text = "我们会认真转达给相关部门。"
-
-    def received(self) -> str:
-        return "谢谢您的宝贵意见，已经记录下来了。"
