@@ -58,13 +58,19 @@ DOCUMENTS = {
     "居民新装": "请准备户主身份证和房产证明（购房合同或不动产权证）",
     "非居民新装": "请准备营业执照、法人或经办人身份证、房产证明或租赁合同，用电设备清单（要三相电请写明设备总功率）",
     "增容": "请准备户主身份证、房产证明，说明要增加到多少千瓦、增加的设备",
-    "临时用电": "请准备身份证、施工或活动的批准文件，说明用电时间和用电设备",
 }
 
 
 class ValidateNewConnectionForm(ReportForm):
     form = "new_connection_form"
     function_id = "new_connection"
+
+    async def validate_connection_type(self, value, dispatcher, tracker, domain):
+        if value == "临时用电":   # a service of its own (temporary_supply): it carries on there with these words
+            dispatcher.utter_message(text="好的，帮您办理临时用电。")
+            return {"connection_type": None, "form_outcome": "switch:temporary_supply", "slot_attempts": 0,
+                    "carried_text": tracker.latest_message.get("text") or "", "requested_slot": None}
+        return {"connection_type": value}
 
     def received(self) -> str:
         return "已为您提交用电申请。"
