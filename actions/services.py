@@ -18,6 +18,7 @@ from backend.identity import IdentityStore
 from channels.knowledge import KnowledgeClient
 from knowledge.catalog import Catalog, catalog
 
+
 @dataclass(frozen=True)
 class Services:
     cis: CIS

@@ -13,8 +13,8 @@ from backend.contact_centre import AgentInfo, CaseStatus, Conflict, EscalationIn
 from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS
 from backend.pii import mask, mask_value
 from channels.phone import masked_phone
-from console.auth import agent_of, require_supervisor
 from console import casework
+from console.auth import agent_of, require_supervisor
 from console.casework import UnknownAgent
 from console.config import CATALOG, CIS, CONTACT, HUB, KNOWLEDGE
 

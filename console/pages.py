@@ -9,13 +9,21 @@ from pathlib import Path
 import jinja2
 from aiohttp import WSMsgType, web
 
-from console import agent_api
-from console.auth import (LoginThrottle, SESSION_COOKIE, agent_of, client_address, login_csrf_ok, set_login_csrf,
-                          require_supervisor, set_session_cookie)
 from backend.case_view import SLOT_LABELS
 from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS, STATUS_LABELS
 from backend.identity import IdentityStore
 from backend.spoken import local_time
+from console import agent_api
+from console.auth import (
+    SESSION_COOKIE,
+    LoginThrottle,
+    agent_of,
+    client_address,
+    login_csrf_ok,
+    require_supervisor,
+    set_login_csrf,
+    set_session_cookie,
+)
 from console.config import CATALOG, CONFIG, CONTACT, HUB
 
 SECURITY_KINDS = {"identity_lockout": "身份核验多次失败，已暂停在线核验"}

@@ -80,6 +80,7 @@ def cmd_match(a) -> int:
 
 def cmd_serve(a) -> int:
     from aiohttp import web
+
     from backend.settings import refuse_unsafe
     from knowledge.service import create_app
     refuse_unsafe("knowledge")
