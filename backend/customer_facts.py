@@ -1,6 +1,7 @@
 """The back end as the voice gateway sees it (voice.lookup.CustomerFacts): who is calling, whether their area
 is without power, and whether the bot handed the call to a person. The gateway holds this object and never
 the database."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -25,8 +26,9 @@ class BackendCustomerFacts:
         customer = self._cis.find_customer_by_phone(number)
         if customer is None:
             return None, None
-        outages = sorted(self._cis.active_outages(customer.area_code),
-                         key=lambda o: (o.kind != "fault", o.expected_end))
+        outages = sorted(
+            self._cis.active_outages(customer.area_code), key=lambda o: (o.kind != "fault", o.expected_end)
+        )
         return customer, outages[0] if outages else None
 
     def handed_over_case(self, conversation_id: str) -> int | None:

@@ -5,6 +5,7 @@ needs nothing but `requests` and the standard library. Calls block (the console 
 the service cannot be reached the answer is empty, and after a failure the client waits `retry_after`
 seconds before trying again, so a service that is down costs one timeout, not one per message.
 """
+
 from __future__ import annotations
 
 import logging
@@ -73,8 +74,18 @@ class KnowledgeClient:
         """The best articles for a question, restricted to a service function when one is given."""
         answer = self._post("/kb/search", {"query": query, "function": function, "top_k": top_k}) or {}
         try:
-            return [KbHit(h["id"], h["title"], h["function"], h["spoken"], h["text"], tuple(h.get("channels") or ()),
-                          float(h["score"])) for h in answer.get("hits") or []]
+            return [
+                KbHit(
+                    h["id"],
+                    h["title"],
+                    h["function"],
+                    h["spoken"],
+                    h["text"],
+                    tuple(h.get("channels") or ()),
+                    float(h["score"]),
+                )
+                for h in answer.get("hits") or []
+            ]
         except (KeyError, TypeError, ValueError) as e:
             log.warning("odd answer from the knowledge service: %r", e)
             return []

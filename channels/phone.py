@@ -1,4 +1,5 @@
 """Phone numbers as the channels meet them: a caller ID in national form, a number masked for display."""
+
 from __future__ import annotations
 
 import re
@@ -12,9 +13,9 @@ def national_number(raw: str | None) -> str | None:
     digits = re.sub(r"\D", "", raw or "")
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) in (11, 10, 12):
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
             if not MOBILE.fullmatch(digits):
-                digits = "0" + digits   # landline: 86 10 1234 5678 -> 010 1234 5678
+                digits = "0" + digits  # landline: 86 10 1234 5678 -> 010 1234 5678
             break
     if MOBILE.fullmatch(digits) or LANDLINE.fullmatch(digits):
         return digits

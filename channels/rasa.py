@@ -1,5 +1,6 @@
 """The channels' one Rasa client (voice gateway and contact-centre hub): the REST webhook for turns, the tracker
 API to read, extend and resume conversations."""
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,7 @@ import yaml
 from backend.settings import rasa_token
 
 log = logging.getLogger(__name__)
-Message = dict[str, Any]   # a bot message as Rasa's REST channel sends it, or a tracker event / the tracker
+Message = dict[str, Any]  # a bot message as Rasa's REST channel sends it, or a tracker event / the tracker
 DOMAIN = Path(__file__).resolve().parent.parent / "bot" / "domain"
 
 
@@ -26,7 +27,7 @@ def session_minutes(domain: Path = DOMAIN) -> float:
         config = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("session_config") or {}
         if "session_expiration_time" in config:
             return float(config["session_expiration_time"])
-    return 60.0   # Rasa's own default
+    return 60.0  # Rasa's own default
 
 
 class RasaUnavailable(RuntimeError):
@@ -35,8 +36,9 @@ class RasaUnavailable(RuntimeError):
 
 def custom_payload(messages: list[Message], key: str) -> Any:
     """The value under `key` of the first custom message carrying it (None if none does)."""
-    return next((m["custom"][key] for m in messages if isinstance(m.get("custom"), dict) and m["custom"].get(key)),
-                None)
+    return next(
+        (m["custom"][key] for m in messages if isinstance(m.get("custom"), dict) and m["custom"].get(key)), None
+    )
 
 
 def handoff_of(messages: list[Message]) -> Message | None:
@@ -48,6 +50,7 @@ def handoff_of(messages: list[Message]) -> Message | None:
 @dataclass(frozen=True)
 class PendingForm:
     """A form the caller left half-filled (hung up mid-way): its name and the question last asked."""
+
     form: str
     question: str
 
@@ -57,14 +60,15 @@ class RasaClient:
         self._http = http
         self._base = base_url.rstrip("/")
         token = rasa_token() if token is None else token
-        self._auth = {"token": token} if token else {}   # Rasa's HTTP API (--auth-token); channels need none
+        self._auth = {"token": token} if token else {}  # Rasa's HTTP API (--auth-token); channels need none
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def _post(self, path: str, body: Any, params: dict[str, str] | None = None, *, answer: bool = True) -> Any:
         """POST JSON; the JSON answer (None when `answer` is False). Anything but a 200 -> RasaUnavailable."""
         try:
-            async with self._http.post(f"{self._base}{path}", json=body, params={**self._auth, **(params or {})},
-                                       timeout=self._timeout) as r:
+            async with self._http.post(
+                f"{self._base}{path}", json=body, params={**self._auth, **(params or {})}, timeout=self._timeout
+            ) as r:
                 if r.status != 200:
                     raise RasaUnavailable(f"Rasa answered {r.status}: {(await r.text())[:200]}")
                 return await r.json(content_type=None) if answer else None
@@ -81,18 +85,22 @@ class RasaClient:
         tracker = await self.tracker(sender)
         form = (tracker.get("active_loop") or {}).get("name")
         idle = time.time() - float(tracker.get("latest_event_time") or 0)
-        if not form or idle > session_minutes() * 60:   # an expired session starts afresh in Rasa
+        if not form or idle > session_minutes() * 60:  # an expired session starts afresh in Rasa
             return None
-        question = next((e.get("text") for e in reversed(tracker.get("events") or [])
-                         if e.get("event") == "bot" and e.get("text")), "")
+        question = next(
+            (e.get("text") for e in reversed(tracker.get("events") or []) if e.get("event") == "bot" and e.get("text")),
+            "",
+        )
         return PendingForm(form, question or "")
 
     async def tracker(self, sender: str) -> Message:
         """The conversation's tracker (events of the current session and after), {} when unavailable."""
         try:
-            async with self._http.get(f"{self._base}/conversations/{sender}/tracker",
-                                      params={**self._auth, "include_events": "AFTER_RESTART"},
-                                      timeout=self._timeout) as r:
+            async with self._http.get(
+                f"{self._base}/conversations/{sender}/tracker",
+                params={**self._auth, "include_events": "AFTER_RESTART"},
+                timeout=self._timeout,
+            ) as r:
                 tracker = await r.json(content_type=None) if r.status == 200 else {}
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             log.info("tracker of %s not available: %r", sender, e)

@@ -1,6 +1,7 @@
 """What the channels themselves say to customers (the bot's replies live with the bot: bot/domain/responses.yml
 and the actions). Each sentence is written once, its screen and phone variants side by side: a screen never
 hears 请说 / 按键, a caller is never told to 发消息."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,16 +9,19 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Sentence:
-    chat: str    # web chat and WeChat
-    voice: str   # the phone line
+    chat: str  # web chat and WeChat
+    voice: str  # the phone line
 
     def on(self, channel: str) -> str:
         return self.voice if channel == "voice" else self.chat
 
 
 INTRODUCTION = "这里是95598智能客服。"
-WELCOME = Sentence(chat=f"您好，{INTRODUCTION}停电报修、电费查询、缴费、业务办理都可以直接告诉我。",
-                   voice=f"您好，{INTRODUCTION}")   # on the phone the menu follows (voice.prompts)
-BUSY = Sentence(chat="不好意思，系统有点忙，请稍后再发一次，也可以拨打95598热线。",
-                voice="不好意思，系统有点忙，请稍后再说一遍，或者按0转人工。")
-TOO_FAST = "您发得太快了，请稍等一下再发。"   # chat and WeChat: more messages than a person types
+WELCOME = Sentence(
+    chat=f"您好，{INTRODUCTION}停电报修、电费查询、缴费、业务办理都可以直接告诉我。", voice=f"您好，{INTRODUCTION}"
+)  # on the phone the menu follows (voice.prompts)
+BUSY = Sentence(
+    chat="不好意思，系统有点忙，请稍后再发一次，也可以拨打95598热线。",
+    voice="不好意思，系统有点忙，请稍后再说一遍，或者按0转人工。",
+)
+TOO_FAST = "您发得太快了，请稍等一下再发。"  # chat and WeChat: more messages than a person types

@@ -4,6 +4,7 @@ examples, knowledge articles).
 
     python -m knowledge.thesaurus_build build --wheel similarities-1.2.4-py3-none-any.whl
 """
+
 from __future__ import annotations
 
 import argparse

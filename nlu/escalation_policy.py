@@ -5,6 +5,7 @@ That action hands over when an agent is online; otherwise it undoes itself (Acti
 state is again what it was right after the message, this policy sees it already ran for the message and
 abstains, and the rules answer the message as usual.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,18 +43,24 @@ class EscalationPolicy(Policy):
         return {"priority": RULE_POLICY_PRIORITY + 1}
 
     @classmethod
-    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext, **kwargs: Any) -> EscalationPolicy:
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> EscalationPolicy:
         return cls(config, model_storage, resource, execution_context)
 
     def train(self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
-        with self._model_storage.write_to(self._resource):   # nothing to learn; the resource must still exist
+        with self._model_storage.write_to(self._resource):  # nothing to learn; the resource must still exist
             pass
         return self._resource
 
-    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
-                                     rule_only_data: dict[str, Any] | None = None,
-                                     **kwargs: Any) -> PolicyPrediction:
+    def predict_action_probabilities(
+        self, tracker: DialogueStateTracker, domain: Domain, rule_only_data: dict[str, Any] | None = None, **kwargs: Any
+    ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
         if ACTION in domain.action_names_or_texts and signal_pending(tracker):
             probabilities[domain.index_for_action(ACTION)] = 1.0

@@ -5,6 +5,7 @@
 - No channel imports another channel, and no channel imports the action server (`actions`): channels reach the
   dialogue only through Rasa, and the back end only through its public functions.
 """
+
 from __future__ import annotations
 
 import ast
@@ -12,8 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("actions", "analytics", "backend", "benchmarks", "channels", "console", "knowledge", "nlu", "scripts",
-            "voice")
+PACKAGES = (
+    "actions",
+    "analytics",
+    "backend",
+    "benchmarks",
+    "channels",
+    "console",
+    "knowledge",
+    "nlu",
+    "scripts",
+    "voice",
+)
 # the customer- and agent-facing edges: each may use `channels` (the shared layer) and the back end
 CHANNELS = ("console", "voice")
 SHARED_CHANNEL_LAYER = "channels"
@@ -30,8 +41,9 @@ def repo_modules() -> dict[str, Path]:
 
 def _type_checking(node: ast.If) -> bool:
     test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
-        (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(nodes: list[ast.AST]) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -56,7 +68,7 @@ def imported(module: str, path: Path, known: dict[str, Path]) -> set[str]:
             base = node.module or ""
             if node.level:
                 anchor = package.split(".")
-                anchor = anchor[:len(anchor) - node.level + 1]
+                anchor = anchor[: len(anchor) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
             names = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base for alias in node.names]
         for name in names:
@@ -129,14 +141,24 @@ def test_no_import_cycles():
 
 
 def test_no_channel_imports_another_channel_or_the_action_server():
-    crossings = sorted(f"{m} -> {d}" for m, deps in graph().items() if top(m) in CHANNELS
-                       for d in deps if top(d) != top(m) and (top(d) in CHANNELS or top(d) == "actions"))
+    crossings = sorted(
+        f"{m} -> {d}"
+        for m, deps in graph().items()
+        if top(m) in CHANNELS
+        for d in deps
+        if top(d) != top(m) and (top(d) in CHANNELS or top(d) == "actions")
+    )
     assert crossings == []
 
 
 def test_the_shared_channel_layer_imports_no_channel_and_not_the_action_server():
-    crossings = sorted(f"{m} -> {d}" for m, deps in graph().items()
-                       if top(m) == SHARED_CHANNEL_LAYER for d in deps if top(d) in (*CHANNELS, "actions"))
+    crossings = sorted(
+        f"{m} -> {d}"
+        for m, deps in graph().items()
+        if top(m) == SHARED_CHANNEL_LAYER
+        for d in deps
+        if top(d) in (*CHANNELS, "actions")
+    )
     assert crossings == []
 
 
