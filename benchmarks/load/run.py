@@ -11,7 +11,7 @@ Reported: turns and calls completed, throughput, p50/p95/p99 turn latency (messa
 errors, and every chat message classified one by one: each carries its own id (kept with the message in
 the stored conversation), and after the run each id is looked up in the stored tracker events:
   answered       a normal reply came and the message is stored
-  answered_busy  the contact-centre app gave up waiting for Rasa and said "系统有点忙，请稍后再发一次", and
+  answered_busy  the contact-centre app gave up waiting for Rasa and said channels.wording.BUSY, and
                  the message is not stored: the customer knows to repeat it
   stored_later   the customer was told "busy" (or got nothing) but Rasa did store and answer it later: the
                  conversation moved on without the customer seeing the answer
@@ -35,8 +35,8 @@ import aiohttp
 import requests
 
 from benchmarks.common import command_line, percentile, rasa_auth, table, write_results
+from channels.wording import BUSY
 from console.clients import ChatCustomer, new_session, texts
-from console.hub import SORRY
 
 HERE = Path(__file__).resolve().parent
 FLOWS = [["我家停电了", "城东区和平路{n}号", "没有", "1391234{n:04d}"],
@@ -69,7 +69,7 @@ async def chat_user(i: int, base: str, deadline: float, stats: dict) -> None:
                         if not texts(got):
                             stats["empty"] += 1
                             outcome = "nothing"
-                        elif SORRY["text"] in texts(got):   # the hub gave up waiting for Rasa: "please resend"
+                        elif BUSY.chat in texts(got):   # the hub gave up waiting for Rasa: "please resend"
                             stats["busy"] += 1
                             outcome = "busy"
                         else:
