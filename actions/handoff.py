@@ -14,9 +14,9 @@ from actions import case_context, extract, wording
 from actions.forms.identity import known_account
 from actions.forms.record import file_order
 from actions.services import services
+from backend.contact_centre import EscalationReason
 
-ESCALATION_ENTITY = "escalation_reason"   # a reason given with a human_agent intent triggered from outside
-SIGNAL = "escalation"                     # nlu.components.escalation_signal: danger to life or anger
+SIGNAL = "escalation"   # nlu.components.escalation_signal: danger to life or anger
 
 
 def _spoken_code(code: str) -> str:
@@ -76,13 +76,6 @@ def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) ->
     return escalate(dispatcher, tracker, reason) or callback_order(dispatcher, tracker, reason)
 
 
-def requested_reason(tracker: Tracker) -> str:
-    for entity in tracker.latest_message.get("entities") or []:
-        if entity.get("entity") == ESCALATION_ENTITY and entity.get("value") in case_context.REASONS:
-            return entity["value"]
-    return "customer_request"
-
-
 class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
@@ -94,7 +87,7 @@ class ActionHandoff(Action):
             amended = followups.amend_last_order(dispatcher, tracker)
             if amended is not None:
                 return amended
-        return hand_off(dispatcher, tracker, reason=requested_reason(tracker))
+        return hand_off(dispatcher, tracker, reason=EscalationReason.CUSTOMER_REQUEST)
 
 
 class ActionEscalateSignal(Action):

@@ -7,7 +7,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.followups import next_request
 from actions.forms.base import ServiceForm
-from actions.handoff import escalate, hand_off, requested_reason
+from actions.handoff import escalate, hand_off
 from backend.contact_centre import EscalationReason, Priority
 
 KEEP = {"account_no", "verified_account", "contact_phone"}   # known facts stay for the next request
@@ -34,7 +34,7 @@ class ActionSubmitRequest(Action):
         elif outcome == "cancelled":
             dispatcher.utter_message(response="utter_cancelled")
         elif outcome == "handoff":
-            events += hand_off(dispatcher, tracker, reason=requested_reason(tracker))
+            events += hand_off(dispatcher, tracker, reason=EscalationReason.CUSTOMER_REQUEST)
         elif outcome and outcome.startswith("switch:"):
             events.append(FollowupAction(f"{outcome.split(':', 1)[1]}_form"))
         elif outcome in (None, "completed"):

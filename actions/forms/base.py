@@ -85,9 +85,9 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                                    or (requested == CONFIRM_SLOT and extract.yes_no(text) is True)
                                    or not (extract.rejects(text) or re.search(r"取消|不办|不查|不用|不要|别", text))):
             intent = "inform"   # "就是开通 不是取消"; "是，取消" confirms a cancellation being read back
-        external = not text or text.startswith("EXTERNAL") or entity(tracker, "escalation_reason")
+        external = not text or text.startswith("EXTERNAL")
         if intent == "human_agent" and not external and not extract.wants_person(text):
-            intent = "inform"   # "我叫孙丽 电话…" is not a request for a person (a channel's trigger is)
+            intent = "inform"   # "我叫孙丽 电话…" is not a request for a person (an intent triggered from outside is)
         if requested and confidence >= STOP_CONFIDENCE and intent == "human_agent":
             return self.stop("handoff")
         if requested and confidence >= STOP_CONFIDENCE and intent == "cancel":
