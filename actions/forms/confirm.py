@@ -35,8 +35,9 @@ class ReadBack:
             tracker.slots[CONFIRM_SLOT] = True
             return [SlotSet(CONFIRM_SLOT, True)]
         if answer is False:
-            dispatcher.utter_message(text=wording.pick(tracker, "好的，请问哪一项需要改？直接发正确的内容就行；不办了可以说“取消”。",
-                                                       "好的，请问哪一项需要改？直接说正确的就行；不办了可以说取消。"))
+            chat = "好的，请问哪一项需要改？直接发正确的内容就行；不办了可以说“取消”。"
+            voice = "好的，请问哪一项需要改？直接说正确的就行；不办了可以说取消。"
+            dispatcher.utter_message(text=wording.pick(tracker, chat, voice))
         else:
             chat, voice = CONFIRM_REPROMPT
             dispatcher.utter_message(text=wording.pick(tracker, chat, voice))
