@@ -5,9 +5,16 @@ from rasa_sdk import Tracker
 
 from actions.forms.identity import known_account
 from actions.services import services
-from backend.case_view import (CONTEXT_SLOTS, NOT_REQUESTS, SLOT_LABELS, customer_profile, knowledge_shown,
-                               recognised, transcript)
-from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS
+from backend.case_view import (
+    CONTEXT_SLOTS,
+    NOT_REQUESTS,
+    SLOT_LABELS,
+    customer_profile,
+    knowledge_shown,
+    recognised,
+    transcript,
+)
+from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS, Channel
 
 LABELS, CHANNELS, REASONS = SLOT_LABELS, CHANNEL_LABELS, REASON_LABELS
 
@@ -45,7 +52,7 @@ def build(tracker: Tracker, reason: str) -> tuple[str, dict]:
     account = known_account(tracker)
     who = profile(account, tracker.get_slot("caller_phone"))
     turns, functions = transcript(events), recognised(events)
-    channel = tracker.get_slot("channel") or "chat"
+    channel = tracker.get_slot("channel") or Channel.CHAT
     context = {"reason": reason, "channel": channel, "transcript": turns, "functions": functions,
                "slots": slots, "knowledge": knowledge_shown(events), "profile": who}
     return summary(reason, channel, who, functions, slots, turns), context

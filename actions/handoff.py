@@ -14,7 +14,7 @@ from actions import case_context, extract, wording
 from actions.forms.identity import known_account
 from actions.forms.record import file_order
 from actions.services import services
-from backend.contact_centre import EscalationReason
+from backend.contact_centre import Channel, EscalationReason, Priority
 
 SIGNAL = "escalation"   # nlu.components.escalation_signal: danger to life or anger
 
@@ -25,12 +25,12 @@ def _spoken_code(code: str) -> str:
 
 def _queue_message(position: int, minutes: int, channel: str) -> str:
     ahead = "马上就为您接通" if position <= 1 else f"您前面还有{position - 1}位客户，预计等待大约{minutes}分钟"
-    stay = "请不要挂机。" if channel == "voice" else "您可以继续留言，客服接入后都能看到。"
+    stay = "请不要挂机。" if channel == Channel.VOICE else "您可以继续留言，客服接入后都能看到。"
     return f"好的，正在为您转接人工客服，{ahead}。您刚才说的情况客服都能看到，不用再说一遍。{stay}"
 
 
 def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str,
-             priority: str = "normal") -> list | None:
+             priority: str = Priority.NORMAL) -> list | None:
     """Queues the case when an agent is online (and pauses the bot); None when nobody is online."""
     contact = services().contact
     if not contact.agents_online():
@@ -60,7 +60,7 @@ def callback_order(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
     callback = f"客服会打尾号{phone[-4:]}的电话回复您" if phone else "客服会尽快回复您"
     text = (f"好的。现在人工坐席都在忙，我已经为您登记了人工回复，工单号{wording.order_number(tracker, order.number)}，"
             f"{callback}，您刚才说的情况客服都能看到。")
-    if tracker.get_slot("channel") == "voice":
+    if tracker.get_slot("channel") == Channel.VOICE:
         code = services().contact.issue_code(tracker.sender_id)
         text += f"您也可以在微信或网页客服里发送“续办{_spoken_code(code)}”，接着办理。"
     dispatcher.utter_message(text=text)

@@ -7,6 +7,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import extract
 from actions.services import services
+from backend.contact_centre import Channel
+
+CUSTOMER_CHANNELS = (Channel.CHAT, Channel.VOICE, Channel.WECHAT, Channel.APP)
 
 PROOF = ("verified_account", "phone_last4", "holder_name")
 
@@ -25,7 +28,7 @@ class ActionSessionStart(Action):
         metadata = metadata if isinstance(metadata, dict) else {}   # a channel may send anything here
         channel = metadata.get("channel")
         caller = extract.mobile(str(metadata.get("caller") or ""))
-        if channel in ("chat", "voice", "wechat", "app"):
+        if channel in CUSTOMER_CHANNELS:
             events.append(SlotSet("channel", channel))
         if caller:
             events.append(SlotSet("caller_phone", caller))

@@ -10,14 +10,14 @@ import datetime as dt
 
 from rasa_sdk import Tracker
 
+from backend.contact_centre import Channel
 from backend.spoken import LOCAL_TZ, local_time, spoken_time  # noqa: F401  (spoken_time re-exported)
-
 
 CLOSING = "还有别的需要帮您的吗？"   # after a request is done, on every channel
 
 
 def is_voice(tracker: Tracker) -> bool:
-    return tracker.get_slot("channel") == "voice"
+    return tracker.get_slot("channel") == Channel.VOICE
 
 
 def order_number(tracker: Tracker, number: str) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from backend.cis import CIS, CustomerInfo, OutageInfo, SqlCIS
-from backend.contact_centre import ContactStore
+from backend.contact_centre import Channel, ContactStore
 from backend.db import make_engine, make_sessionmaker
 
 
@@ -34,7 +34,7 @@ class BackendCustomerFacts:
     def handed_over_case(self, conversation_id: str) -> int | None:
         """The open phone case of this conversation (the bot handed the call to a person), if there is one."""
         case = self._contact.open_case(conversation_id)
-        return case.id if case is not None and case.channel == "voice" else None
+        return case.id if case is not None and case.channel == Channel.VOICE else None
 
 
 @contextmanager
