@@ -1,4 +1,5 @@
 """`answer`-kind functions: a short spoken answer from the knowledge base plus the best channels."""
+
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
@@ -30,7 +31,8 @@ class ActionAnswerFunction(Action):
         intent, _ = latest_intent(tracker)
         text = tracker.latest_message.get("text") or ""
         if intent == "account_binding" and extract.account_no(text):
-            from actions import context   # a 户号 given for something else, not a question about 户号
+            from actions import context  # a 户号 given for something else, not a question about 户号
+
             carried = context.route(dispatcher, tracker, domain)
             if carried is not None:
                 return carried
@@ -39,10 +41,11 @@ class ActionAnswerFunction(Action):
             dispatcher.utter_message(response="utter_default")
             return []
         advice = "" if intent == "out_of_scope" else channel_advice(intent, tracker)
-        dispatcher.utter_message(text=hit.spoken + advice,
-                                 custom={"kb_article": hit.article_id, "title": hit.title, "detail": hit.text})
+        dispatcher.utter_message(
+            text=hit.spoken + advice, custom={"kb_article": hit.article_id, "title": hit.title, "detail": hit.text}
+        )
         events = [SlotSet("last_function", intent), SlotSet("fallback_count", 0)]
         pending = followups.second_request(text, intent) if intent != "out_of_scope" else None
-        if pending:   # "问一下X，顺便帮我Y": Y is done right after the answer
+        if pending:  # "问一下X，顺便帮我Y": Y is done right after the answer
             return events + followups.next_request(dispatcher, tracker, domain, pending)
         return events

@@ -1,4 +1,5 @@
 """What an agent needs to take over without asking again: built from the tracker and the back end."""
+
 from __future__ import annotations
 
 from rasa_sdk import Tracker
@@ -23,8 +24,7 @@ def profile(account: str | None, phone: str | None) -> dict | None:
     return customer_profile(services().cis, account, phone)
 
 
-def summary(reason: str, channel: str, who: dict | None, functions: list[dict], slots: dict,
-            turns: list[dict]) -> str:
+def summary(reason: str, channel: str, who: dict | None, functions: list[dict], slots: dict, turns: list[dict]) -> str:
     """Three short lines an agent reads first: who, what they want, what is already known."""
     name = f"{who['name']}（户号{who['account_no']}）" if who else "未识别身份的客户"
     seen, wanted = set(), []
@@ -35,11 +35,16 @@ def summary(reason: str, channel: str, who: dict | None, functions: list[dict], 
     said = next((t["text"] for t in turns if t["who"] == "customer" and len(t["text"]) >= 4), "")
     if slots.get("verified_account") == slots.get("account_no"):
         slots = {k: v for k, v in slots.items() if k != "account_no"}
-    facts = "，".join(f"{LABELS.get(k, k)}{v if v is not True else ''}" for k, v in slots.items()
-                     if k not in ("channel", "last_function") and v)
-    lines = [f"{name}经{CHANNELS.get(channel, channel)}转人工：{REASONS.get(reason, reason)}。",
-             f"诉求：{'→'.join(wanted) or '未识别'}。" + (f"原话：“{said[:60]}”。" if said else ""),
-             f"已收集：{facts}。" if facts else "尚未收集业务信息。"]
+    facts = "，".join(
+        f"{LABELS.get(k, k)}{v if v is not True else ''}"
+        for k, v in slots.items()
+        if k not in ("channel", "last_function") and v
+    )
+    lines = [
+        f"{name}经{CHANNELS.get(channel, channel)}转人工：{REASONS.get(reason, reason)}。",
+        f"诉求：{'→'.join(wanted) or '未识别'}。" + (f"原话：“{said[:60]}”。" if said else ""),
+        f"已收集：{facts}。" if facts else "尚未收集业务信息。",
+    ]
     if who and who.get("outages"):
         o = who["outages"][0]
         lines.append(f"所在区域有{'计划' if o['kind'] == 'planned' else '故障'}停电，预计{o['expected_end']}恢复。")
@@ -53,6 +58,13 @@ def build(tracker: Tracker, reason: str) -> tuple[str, dict]:
     who = profile(account, tracker.get_slot("caller_phone"))
     turns, functions = transcript(events), recognised(events)
     channel = tracker.get_slot("channel") or Channel.CHAT
-    context = {"reason": reason, "channel": channel, "transcript": turns, "functions": functions,
-               "slots": slots, "knowledge": knowledge_shown(events), "profile": who}
+    context = {
+        "reason": reason,
+        "channel": channel,
+        "transcript": turns,
+        "functions": functions,
+        "slots": slots,
+        "knowledge": knowledge_shown(events),
+        "profile": who,
+    }
     return summary(reason, channel, who, functions, slots, turns), context

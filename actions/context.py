@@ -1,6 +1,7 @@
 """Messages that only make sense in context: "那上个月呢" after a bill, "那我妈家呢 户号…" after a query,
 "那个单子" after an order, details after "要帮您报修吗？", or a request the NLU missed inside a longer
 message. Each returns the events that carry the conversation on, or None (then the caller does its own job)."""
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,7 @@ from actions.withdraw import withdraw, withdrawable
 
 QUERIES = ("bill_query", "balance_query")
 CLAUSE_MIN_SCORE = 0.8
-ASKED_MIN_SCORE = 0.6   # the clause itself asks for something ("查一下我妈家上个月交了多少")
+ASKED_MIN_SCORE = 0.6  # the clause itself asks for something ("查一下我妈家上个月交了多少")
 
 
 def bill_follow_up(tracker: Tracker, text: str) -> list | None:
@@ -23,7 +24,10 @@ def bill_follow_up(tracker: Tracker, text: str) -> list | None:
     month = extract.month(text)
     if last_month and ("往前" in text or "前一个月" in text or month):
         relative = "往前" in text or "前一个月" in text or (month == last_month and "上" in text)
-        return [SlotSet("bill_month", extract.earlier_month(last_month) if relative else month), FollowupAction("bill_query_form")]
+        return [
+            SlotSet("bill_month", extract.earlier_month(last_month) if relative else month),
+            FollowupAction("bill_query_form"),
+        ]
     return None
 
 
@@ -37,15 +41,19 @@ def order_follow_up(tracker: Tracker, text: str) -> list | None:
 
 
 def other_account(tracker: Tracker, text: str) -> list | None:
-    """"那我妈家呢？户号…尾号…" right after a query: the same query for that account, with its own check."""
+    """ "那我妈家呢？户号…尾号…" right after a query: the same query for that account, with its own check."""
     last = tracker.get_slot("last_function")
     account = extract.account_no(text)
     if last not in QUERIES or not account:
         return None
     wants_balance = re.search(r"欠|余额|还有多少钱", text)
     form = "balance_query_form" if wants_balance else f"{last}_form"
-    return [SlotSet("account_no", account), SlotSet("phone_last4", None), SlotSet("bill_month", None),
-            FollowupAction(form)]
+    return [
+        SlotSet("account_no", account),
+        SlotSet("phone_last4", None),
+        SlotSet("bill_month", None),
+        FollowupAction(form),
+    ]
 
 
 def accepted_offer(tracker: Tracker, text: str) -> list | None:
@@ -65,8 +73,13 @@ def request_inside(tracker: Tracker, text: str, domain: dict) -> list | None:
         top = next(iter(services().kb.match(clause)), None)
         whole = top if clause is text else whole
         needed = CLAUSE_MIN_SCORE if not extract.requests_something(clause) else ASKED_MIN_SCORE
-        if not top or top["score"] < needed or top["function"] not in catalog.functions \
-                or top["function"] in followups.SKIP or f"{top['function']}_form" not in domain.get("forms", {}):
+        if (
+            not top
+            or top["score"] < needed
+            or top["function"] not in catalog.functions
+            or top["function"] in followups.SKIP
+            or f"{top['function']}_form" not in domain.get("forms", {})
+        ):
             continue
         if best is None or top["score"] > best["score"]:
             best = top
@@ -81,8 +94,14 @@ def agreed(tracker: Tracker, top: dict | None, domain: dict) -> dict | None:
     """Below the clarification threshold, but the NLU's best guess and the synonym matcher's (`top`, for the
     whole message) name the same form-kind service: two independent readings agree, so go ahead."""
     ranking = [r for r in tracker.latest_message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
-    if ranking and top and ranking[0]["name"] == top["function"] and ranking[0].get("confidence", 0) >= 0.25 \
-            and top["score"] >= 0.5 and f"{top['function']}_form" in domain.get("forms", {}):
+    if (
+        ranking
+        and top
+        and ranking[0]["name"] == top["function"]
+        and ranking[0].get("confidence", 0) >= 0.25
+        and top["score"] >= 0.5
+        and f"{top['function']}_form" in domain.get("forms", {})
+    ):
         return top
     return None
 
@@ -113,12 +132,12 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> l
         if events is not None:
             return events
     order = withdrawable(tracker) if extract.withdraws(text) or extract.undoes(text) else None
-    if order is not None:   # "我想了想还是不开了 帮我撤销吧" when the bot was not sure what it was
+    if order is not None:  # "我想了想还是不开了 帮我撤销吧" when the bot was not sure what it was
         return withdraw(dispatcher, tracker, order)
     amended = followups.amend_last_order(dispatcher, tracker)
     if amended is not None:
         return amended
     inside = request_inside(tracker, text, domain)
     if inside is None and (extract.account_no(text) or extract.mobile(text)) and earlier_unanswered(tracker):
-        inside = request_inside(tracker, earlier_unanswered(tracker), domain)   # the number is for that request
+        inside = request_inside(tracker, earlier_unanswered(tracker), domain)  # the number is for that request
     return inside

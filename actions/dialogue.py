@@ -1,5 +1,6 @@
 """The dialogue acts' actions: clarification when the request was not understood, yes/no answers to the bot's
 own offers, details with no request, a cancel with nothing under way, goodbye."""
+
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
@@ -27,21 +28,30 @@ class ActionClarify(Action):
         count = int(tracker.get_slot("fallback_count") or 0) + 1
         text = (tracker.latest_message.get("text") or "").strip()
         if count >= MAX_FALLBACKS:
-            dispatcher.utter_message(text="不好意思，我还是没能理解。帮您转人工客服，好吗？",
-                                     buttons=[{"title": "好的，转人工", "payload": "/affirm"},
-                                              {"title": "不用，我换个说法", "payload": "/deny"}])
+            dispatcher.utter_message(
+                text="不好意思，我还是没能理解。帮您转人工客服，好吗？",
+                buttons=[
+                    {"title": "好的，转人工", "payload": "/affirm"},
+                    {"title": "不用，我换个说法", "payload": "/deny"},
+                ],
+            )
             return [SlotSet("fallback_count", count), SlotSet("offered_human", True)]
         catalog = services().catalog
         ranking = tracker.latest_message.get("intent_ranking") or []
-        options = [r["name"] for r in ranking if r.get("name") in catalog.functions
-                   and r["name"] not in ("out_of_scope", "human_agent")][:3]
+        options = [
+            r["name"]
+            for r in ranking
+            if r.get("name") in catalog.functions and r["name"] not in ("out_of_scope", "human_agent")
+        ][:3]
         if not text or not any(ch.isalnum() for ch in text):
             dispatcher.utter_message(text="不好意思，没有收到您的文字内容。请问有什么可以帮您？")
             return [SlotSet("fallback_count", count)]
         lead = "不好意思，我没太明白。"
         if options:
-            dispatcher.utter_message(text=lead + "您是想办理下面哪一项？也可以换个说法告诉我。",
-                                     buttons=[{"title": catalog.name(o), "payload": f"/{o}"} for o in options])
+            dispatcher.utter_message(
+                text=lead + "您是想办理下面哪一项？也可以换个说法告诉我。",
+                buttons=[{"title": catalog.name(o), "payload": f"/{o}"} for o in options],
+            )
         else:
             dispatcher.utter_message(text=lead + "请您换个说法，比如“家里停电了”或者“查电费”。")
         return [SlotSet("fallback_count", count)]
@@ -69,7 +79,7 @@ class ActionHandleYesNo(Action):
 
 
 class ActionGoodbye(Action):
-    """"那再往前一个月呢" can look like a goodbye (再…): context first."""
+    """ "那再往前一个月呢" can look like a goodbye (再…): context first."""
 
     def name(self) -> str:
         return "action_goodbye"

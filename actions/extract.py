@@ -1,4 +1,5 @@
 """Pulls slot values out of what a customer typed or said (speech gives 幺三九… as often as 139…)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,14 +18,47 @@ ORDER_DIGITS_RE = re.compile(r"(?<!\d)(\d{11})(?!\d)")
 ADDRESS_RE = re.compile(
     r"[\u4e00-\u9fa5]{0,8}(?:区|县|镇|乡|街道|村|路|街|巷|大道|小区|花园|苑|家园|公寓|广场|大厦)"
     r"[\u4e00-\u9fa5\d\-#]{0,20}?(?:\d+|[一二三四五六七八九十]+)(?:号楼|号院|号|栋|幢|单元|室|组|楼)"
-    r"(?:[\d一二三四五六七八九十]+(?:号|栋|幢|单元|室|组|楼)?)*")
-ADDRESS_PREFIX = re.compile(r"^(?:不对|不是|错了|说错了|刚才说错了|改一下|[，,。 ])*(?:我的|我家|家里|我)?"
-                            r"(?:地址|详细地址|住址)?(?:就是|就在|是|在|住在|住|位于|改成|改为|应该是)?[:：，, ]*")
-CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10,
-          "十一": 11, "十二": 12}
+    r"(?:[\d一二三四五六七八九十]+(?:号|栋|幢|单元|室|组|楼)?)*"
+)
+ADDRESS_PREFIX = re.compile(
+    r"^(?:不对|不是|错了|说错了|刚才说错了|改一下|[，,。 ])*(?:我的|我家|家里|我)?"
+    r"(?:地址|详细地址|住址)?(?:就是|就在|是|在|住在|住|位于|改成|改为|应该是)?[:：，, ]*"
+)
+CN_NUM = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+    "十一": 11,
+    "十二": 12,
+}
 MONTH_RE = re.compile(r"(?:(\d{4})\s*[年\-/.]\s*)?(1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月")
-YES_WORDS = ("有", "是", "对", "嗯", "好的", "好", "行", "可以", "没错", "确认", "没问题", "是的", "中", "要得", "提交", "就这样",
-             "妥")
+YES_WORDS = (
+    "有",
+    "是",
+    "对",
+    "嗯",
+    "好的",
+    "好",
+    "行",
+    "可以",
+    "没错",
+    "确认",
+    "没问题",
+    "是的",
+    "中",
+    "要得",
+    "提交",
+    "就这样",
+    "妥",
+)
 NO_WORDS = ("没有", "没", "无", "不是", "不对", "不用", "不要", "别", "算了", "都没有", "正常", "不存在", "不危险")
 UNSURE_WORDS = ("不清楚", "不知道", "说不准", "说不好", "不确定", "没注意", "看不清", "不太清楚", "搞不清")
 YES_PHRASES = ("没问题", "没毛病", "没错", "不错", "对对", "是的", "可以的")
@@ -40,8 +74,9 @@ def earlier_month(month: str) -> str:
 
 def spoken_digits(text: str) -> str:
     """Replaces runs of four or more spoken digits (幺三九…) with Arabic digits."""
-    return SPOKEN_RUN.sub(lambda m: "".join(DIGITS.get(c, c) for c in m.group() if not c.isspace() and c != "-"),
-                           text or "")
+    return SPOKEN_RUN.sub(
+        lambda m: "".join(DIGITS.get(c, c) for c in m.group() if not c.isspace() and c != "-"), text or ""
+    )
 
 
 def compact(text: str) -> str:
@@ -98,7 +133,7 @@ def last4_alongside(text: str) -> str | None:
 def order_no(text: str, bare_digits: bool = False) -> str | None:
     t = compact(text)
     m = ORDER_RE.search(t)
-    if m is None and bare_digits:   # eleven digits alone: an order number, unless they are a mobile number
+    if m is None and bare_digits:  # eleven digits alone: an order number, unless they are a mobile number
         m = next((d for d in ORDER_DIGITS_RE.finditer(t) if not MOBILE_RE.fullmatch(d.group(1))), None)
     return f"G{m.group(1)}" if m else None
 
@@ -125,9 +160,12 @@ LANDMARK_RE = re.compile(
     r"(?:[\u4e00-\u9fa5]{2}新?(?:区|县|镇|乡))?"
     r"(?:[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道)(?:(?:跟|和|与|及)[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道))?"
     r"|[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑|家园|公寓|广场|大厦|村|社区|市场))"
-    r"(?:[\u4e00-\u9fa5]{0,4}?(?:交叉口|路口|口|门口|对面|旁边|附近|北门|南门|东门|西门|南段|北段|东段|西段|那片|一带|村口))?")
+    r"(?:[\u4e00-\u9fa5]{0,4}?(?:交叉口|路口|口|门口|对面|旁边|附近|北门|南门|东门|西门|南段|北段|东段|西段|那片|一带|村口))?"
+)
 PLACE_CLAUSE = re.compile(r"(?:[\u4e00-\u9fa5]{2,6}(?:对面|旁边|附近|门口|路口|后面|前面|楼下|隔壁))")
-PRONOUN_LEAD = re.compile(r"^(?:喂|呃|嗯|啊|我们|我家|咱们|俺们|你们|他们|这个|那个|这边|那边|就是|就在|住在|我|咱|俺|在|是|就)+")
+PRONOUN_LEAD = re.compile(
+    r"^(?:喂|呃|嗯|啊|我们|我家|咱们|俺们|你们|他们|这个|那个|这边|那边|就是|就在|住在|我|咱|俺|在|是|就)+"
+)
 NOT_PLACE = re.compile(r"电话|手机|号码|户号|尾号|后四位|姓|叫|名字|快点|派人|赶紧|没电|停电|有电")
 
 
@@ -145,9 +183,9 @@ def _landmark(text: str) -> str | None:
         if m and not parts and not NOT_PLACE.search(m.group()):
             parts.append(m.group())
         elif parts and PLACE_CLAUSE.fullmatch(clause):
-            parts.append(clause)              # "加油站对面" right after the street
+            parts.append(clause)  # "加油站对面" right after the street
         elif not parts and DISTRICT_RE.fullmatch(clause.rstrip("的")):
-            parts.append(clause.rstrip("的"))   # only the district ("城北区的")
+            parts.append(clause.rstrip("的"))  # only the district ("城北区的")
     return "".join(parts) or None
 
 
@@ -157,28 +195,34 @@ def address(text: str, whole_text: bool = False) -> str | None:
     text = re.sub(r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])", "", text or "")
     found = ADDRESS_RE.search(text)
     if found and len(ADDRESS_PREFIX.sub("", found.group())) >= 4:
-        head = text[:found.start()]
+        head = text[: found.start()]
         said = DISTRICT_RE.findall(head)
         prefix = said[-1] if said and not district(found.group()) and len(head) - head.rfind(said[-1]) <= 12 else ""
-        if not prefix and not district(found.group()) and district(text[found.end():]):
-            prefix = district(text[found.end():])   # "工业路57号那个小作坊，城北区的"
+        if not prefix and not district(found.group()) and district(text[found.end() :]):
+            prefix = district(text[found.end() :])  # "工业路57号那个小作坊，城北区的"
         return prefix + ADDRESS_PREFIX.sub("", found.group()).strip()
     place = _landmark(text)
     if place:
         return place
     if whole_text:
         cleaned = ADDRESS_PREFIX.sub("", PRONOUN_LEAD.sub("", (text or "").strip())).strip(" 。，,.!！?？")
-        if looks_like_address(cleaned) and not NOT_PLACE.search(cleaned) and len(cleaned) <= 30 \
-                and not re.search(r"了|吗|呢|没|不|黑|坏|跳|亮|冒|断|闪|漏|响", cleaned):   # a sentence, not a place
+        if (
+            looks_like_address(cleaned)
+            and not NOT_PLACE.search(cleaned)
+            and len(cleaned) <= 30
+            and not re.search(r"了|吗|呢|没|不|黑|坏|跳|亮|冒|断|闪|漏|响", cleaned)
+        ):  # a sentence, not a place
             return cleaned[:80]
     return None
 
 
-PLACE_MARKERS = re.compile(r"区|县|市|镇|乡|村|路|街|巷|道|小区|花园|苑|园|号|栋|幢|单元|组|楼|大厦|广场|公寓|附近|旁边|对面|门口|路口|桥|站|厂|学校|医院|商场|超市")
+PLACE_MARKERS = re.compile(
+    r"区|县|市|镇|乡|村|路|街|巷|道|小区|花园|苑|园|号|栋|幢|单元|组|楼|大厦|广场|公寓|附近|旁边|对面|门口|路口|桥|站|厂|学校|医院|商场|超市"
+)
 
 
 def caller_means_this_phone(text: str) -> bool:
-    """"电话就这个" / "打这个号": the number the call comes from."""
+    """ "电话就这个" / "打这个号": the number the call comes from."""
     return bool(re.search(r"就(?:是)?这个(?:号|电话|手机)?|打这个|这个号|本机|来电(?:的)?号码|就用这个", text or ""))
 
 
@@ -213,7 +257,6 @@ def yes_no(text: str, intent: str | None = None) -> bool | None:
     return None
 
 
-
 def dangerous(text: str) -> bool:
     """A hazard is said to be there (a negated one, "没冒烟也没打火", is not)."""
     return asserted(text or "", HAZARD)
@@ -233,9 +276,40 @@ def tou_action(text: str) -> str | None:
     return None
 
 
-BUSINESS_WORDS = ("饭店", "饭馆", "餐馆", "餐厅", "小吃", "店面", "门面", "门店", "铺面", "商铺", "店铺", "开店", "小店",
-                  "超市", "公司", "工厂", "厂房", "车间", "厂里", "作坊", "商用", "经营", "营业", "生意", "办公室", "仓库",
-                  "养殖", "大棚", "工地", "三相电", "动力电", "非居民")
+BUSINESS_WORDS = (
+    "饭店",
+    "饭馆",
+    "餐馆",
+    "餐厅",
+    "小吃",
+    "店面",
+    "门面",
+    "门店",
+    "铺面",
+    "商铺",
+    "店铺",
+    "开店",
+    "小店",
+    "超市",
+    "公司",
+    "工厂",
+    "厂房",
+    "车间",
+    "厂里",
+    "作坊",
+    "商用",
+    "经营",
+    "营业",
+    "生意",
+    "办公室",
+    "仓库",
+    "养殖",
+    "大棚",
+    "工地",
+    "三相电",
+    "动力电",
+    "非居民",
+)
 
 
 def connection_type(text: str) -> str | None:
@@ -252,20 +326,33 @@ def connection_type(text: str) -> str | None:
     return None
 
 
-
 UNDO = re.compile(r"没说要|没让你|没要求|没叫你|我没说|谁让你|不是我要的|没有要办|我没要")
-REJECT = re.compile(UNDO.pattern + r"|先别办|先不办|不办了|别办了|不弄了|先不弄|不需要了|不想办了|算了|不用了|先不用|"
-                    r"不用报|不报了|不用修了|不用来了|不用派|别派人|已经有电了|现在有电了|有电了|不用登记|先别|别提交|先不提交|不提交|"
-                    r"不(?:要|想|用)?(?:报修|投诉|举报|复电|开通|新装|增容|申请|办理?|查)了?(?![的得])")
-FUNCTION_VERBS = {"fault_repair": "报修|报|修", "complaint": "投诉", "theft_report": "举报", "arrears_reconnect": "复电",
-                  "tou_apply": "开通|开", "new_connection": "新装|增容|装", "meter_issue": "校验|验表|换表",
-                  "suggestion": "建议|提", "safety_hazard": "报|修", "contact_change": "改", "power_quality": "报|修"}
+REJECT = re.compile(
+    UNDO.pattern + r"|先别办|先不办|不办了|别办了|不弄了|先不弄|不需要了|不想办了|算了|不用了|先不用|"
+    r"不用报|不报了|不用修了|不用来了|不用派|别派人|已经有电了|现在有电了|有电了|不用登记|先别|别提交|先不提交|不提交|"
+    r"不(?:要|想|用)?(?:报修|投诉|举报|复电|开通|新装|增容|申请|办理?|查)了?(?![的得])"
+)
+FUNCTION_VERBS = {
+    "fault_repair": "报修|报|修",
+    "complaint": "投诉",
+    "theft_report": "举报",
+    "arrears_reconnect": "复电",
+    "tou_apply": "开通|开",
+    "new_connection": "新装|增容|装",
+    "meter_issue": "校验|验表|换表",
+    "suggestion": "建议|提",
+    "safety_hazard": "报|修",
+    "contact_change": "改",
+    "power_quality": "报|修",
+}
 
 
 def rejects_function(text: str, function_id: str) -> bool:
-    """"不用投诉，我就看看" for complaint: this very service is refused."""
+    """ "不用投诉，我就看看" for complaint: this very service is refused."""
     verbs = FUNCTION_VERBS.get(function_id)
     return bool(verbs and re.search(rf"(?:不用|不要|不想|别|不是要|没说要|不)(?:给我|帮我)?(?:{verbs})", text or ""))
+
+
 SUPPLEMENT = re.compile(r"^(?:再|我)?(?:补充|追加|另外说一下|再说一下|还有个情况|再加一句)")
 UPSET = re.compile(r"太差|态度|气死|气人|急死|烦死|搞什么|怎么回事|什么破|垃圾|凭什么|太过分|受不了|[?？!！]{2,}|投诉")
 
@@ -276,7 +363,7 @@ def rejects(text: str) -> bool:
 
 
 def undoes(text: str) -> bool:
-    """"我没说要…": what the bot just did was not asked for."""
+    """ "我没说要…": what the bot just did was not asked for."""
     return bool(UNDO.search(text or ""))
 
 
@@ -284,7 +371,7 @@ WITHDRAW = re.compile(r"撤销|撤回|撤掉|撤了|作废|取消掉|不开了|�
 
 
 def withdraws(text: str) -> bool:
-    """"帮我撤销吧", "刚才那个单子取消掉": take back what was filed."""
+    """ "帮我撤销吧", "刚才那个单子取消掉": take back what was filed."""
     return bool(WITHDRAW.search(text or ""))
 
 
@@ -300,9 +387,11 @@ def without_numbers(text: str) -> str:
     return re.sub(r"[\d\s\-]+", "", compact(text or ""))
 
 
-QUESTION = re.compile(r"[吗呢？?]$|[吗呢][？?]?$|是不是|多少|怎么|什么|要不要|能不能|会不会|收钱|多久|几点|哪里"
-                      r"|咋[办弄交缴整查回样]|如何|哪儿|哪个"
-                      r"|([\u4e00-\u9fff])(?<![不没])[不没]\1")   # A-not-A: 欠不欠, 有没有, 通没通
+QUESTION = re.compile(
+    r"[吗呢？?]$|[吗呢][？?]?$|是不是|多少|怎么|什么|要不要|能不能|会不会|收钱|多久|几点|哪里"
+    r"|咋[办弄交缴整查回样]|如何|哪儿|哪个"
+    r"|([\u4e00-\u9fff])(?<![不没])[不没]\1"
+)  # A-not-A: 欠不欠, 有没有, 通没通
 
 
 def asks(text: str) -> bool:
@@ -325,8 +414,10 @@ def requests_something(text: str) -> bool:
 
 
 _PART = r"[\dA-Za-z一二三四五六七八九十]+(?:号楼|单元|栋|幢|号|室|楼|层|组)"
-_PART_FIXES = (re.compile(rf"(?:是|应该是|改成|改为)\s*({_PART})[\s，,]*不是\s*({_PART})"),   # new, old
-               re.compile(rf"不是\s*({_PART})[\s，,]*(?:是|而是|应该是)\s*({_PART})"))   # old, new
+_PART_FIXES = (
+    re.compile(rf"(?:是|应该是|改成|改为)\s*({_PART})[\s，,]*不是\s*({_PART})"),  # new, old
+    re.compile(rf"不是\s*({_PART})[\s，,]*(?:是|而是|应该是)\s*({_PART})"),
+)  # old, new
 
 
 def corrected_part(text: str) -> tuple[str, str] | None:
@@ -342,7 +433,11 @@ def corrected_part(text: str) -> tuple[str, str] | None:
 def only_address(text: str) -> bool:
     """The message is a place and nothing else ("城东区和平路十二号 三单元")."""
     place = address(text) or ""
-    rest = re.sub(r"[零一二三四五六七八九十百两\d]+(?:单元|栋|幢|楼|层|室|号|户)?", "", re.sub(r"\s", "", text or "").replace(place, ""))
+    rest = re.sub(
+        r"[零一二三四五六七八九十百两\d]+(?:单元|栋|幢|楼|层|室|号|户)?",
+        "",
+        re.sub(r"\s", "", text or "").replace(place, ""),
+    )
     return bool(place) and len(re.findall(r"[\u4e00-\u9fff]", rest)) < 2
 
 

@@ -1,5 +1,6 @@
 """What a conversation carries between requests: a second request said in the same message, details added
 to the order just filed, and the offer the bot just made ("要帮您报修吗？")."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import extract, wording
 from actions.services import services
 
-CONNECTORS = re.compile(r"顺便|另外|还有|再帮我|再给我|同时|一是|二是|第二|两件事|两个事|两个问题|还要|也要|以及|再查|再办")
+CONNECTORS = re.compile(
+    r"顺便|另外|还有|再帮我|再给我|同时|一是|二是|第二|两件事|两个事|两个问题|还要|也要|以及|再查|再办"
+)
 SECOND_MIN_SCORE = 0.8
 SKIP = {"human_agent", "out_of_scope"}
 
@@ -20,15 +23,24 @@ def named_request(text: str, exclude: set[str], need_verb: bool = True) -> dict 
     """A service clearly asked for in one part of the text, other than `exclude`: {"function", "text"} with
     the words of that part (what a form started for it reads)."""
     catalog = services().catalog
-    parts = [p.strip() for p in re.split(r"[。；;！!\n：:]+|" + CONNECTORS.pattern, text or "") if p and len(p.strip()) >= 3]
+    parts = [
+        p.strip() for p in re.split(r"[。；;！!\n：:]+|" + CONNECTORS.pattern, text or "") if p and len(p.strip()) >= 3
+    ]
     for part in parts:
         for clause in [part] + [c for c in re.split(r"[，,？?\s]+", part) if len(c) >= 3 and c != part]:
-            if (extract.rejects(clause) and not extract.asks(clause)) or extract.THANKS.search(clause) \
-                    or (need_verb and not extract.requests_something(clause)):
-                continue   # "先不投诉了" names a service only to refuse it; "谢谢啊" asks for nothing
+            if (
+                (extract.rejects(clause) and not extract.asks(clause))
+                or extract.THANKS.search(clause)
+                or (need_verb and not extract.requests_something(clause))
+            ):
+                continue  # "先不投诉了" names a service only to refuse it; "谢谢啊" asks for nothing
             top = next(iter(services().kb.match(clause)), None)
-            if top and top["function"] not in SKIP | exclude and top["score"] >= SECOND_MIN_SCORE \
-                    and top["function"] in catalog.functions:
+            if (
+                top
+                and top["function"] not in SKIP | exclude
+                and top["score"] >= SECOND_MIN_SCORE
+                and top["function"] in catalog.functions
+            ):
                 return {"function": top["function"], "text": part}
     return None
 
@@ -49,8 +61,11 @@ def next_request(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dic
     name = services().catalog.name(function)
     if f"{function}_form" in domain.get("forms", {}):
         dispatcher.utter_message(text=f"您刚才还提到{name}，接着帮您办。")
-        return [SlotSet("pending_request", None), SlotSet("carried_text", pending["text"]),
-                FollowupAction(f"{function}_form")]
+        return [
+            SlotSet("pending_request", None),
+            SlotSet("carried_text", pending["text"]),
+            FollowupAction(f"{function}_form"),
+        ]
     hit = services().kb.answer(pending["text"], function)
     if hit:
         dispatcher.utter_message(text=f"您刚才还问到{name}：{hit.spoken}")
@@ -77,20 +92,25 @@ def refined_address(old: str, new: str | None) -> str | None:
     streets = re.findall(r"[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道|村|小区|花园|苑)", bare_old)
     if streets and any(st in bare_new for st in streets):
         return (d_new or d_old) + bare_new
-    if not re.search(r"路(?!口)|街|巷|大道|村|小区|花园|苑|号", bare_new) and (not d_old or d_old == d_new or not d_new) \
-            and (not bare_new or re.search(r"路口|交叉口|门口|对面|旁边|附近|楼下|后面|前面|隔壁|那边|一带", bare_new)) \
-            and not re.search(r"\d", bare_new):
-        return (d_new or d_old) + bare_old + bare_new   # "在城北区 就那个十字路口 公交站旁边"
+    if (
+        not re.search(r"路(?!口)|街|巷|大道|村|小区|花园|苑|号", bare_new)
+        and (not d_old or d_old == d_new or not d_new)
+        and (not bare_new or re.search(r"路口|交叉口|门口|对面|旁边|附近|楼下|后面|前面|隔壁|那边|一带", bare_new))
+        and not re.search(r"\d", bare_new)
+    ):
+        return (d_new or d_old) + bare_old + bare_new  # "在城北区 就那个十字路口 公交站旁边"
     return None
 
 
 def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
-    """"我电话13800001111", the district, more about the problem, right after filing: it belongs to that order."""
+    """ "我电话13800001111", the district, more about the problem, right after filing: it belongs to that order."""
     order = recent_order(tracker)
     text = tracker.latest_message.get("text") or ""
     if order is None or not text or order.conversation_id != tracker.sender_id:
         return None
-    phone = extract.mobile(text) or (tracker.get_slot("caller_phone") if extract.caller_means_this_phone(text) else None)
+    phone = extract.mobile(text) or (
+        tracker.get_slot("caller_phone") if extract.caller_means_this_phone(text) else None
+    )
     added: dict = {}
     if phone and order.details.get("contact_phone") != phone:
         added["contact_phone"] = phone
@@ -101,14 +121,17 @@ def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
         added["note"] = f"{order.details.get('note') or ''}；{text}".strip("；")[:500]
     urgent = order.priority != "urgent" and extract.dangerous(text)
     if not added and not urgent:
-        if phone:   # the number already on the order: confirm it, file nothing new
+        if phone:  # the number already on the order: confirm it, file nothing new
             dispatcher.utter_message(text=f"好的，会打尾号{phone[-4:]}的电话联系您。{wording.CLOSING}")
             return []
         return None
-    services().cis.amend_work_order(order.number, added, f"客户补充：{text[:200]}",
-                                    priority="urgent" if urgent else None)
+    services().cis.amend_work_order(
+        order.number, added, f"客户补充：{text[:200]}", priority="urgent" if urgent else None
+    )
     what = "、".join([f"联系电话{phone}"] * ("contact_phone" in added) + [f"地址{place}"] * bool(place)) or "您说的情况"
     lead = "已改为紧急处理，" if urgent else ""
-    dispatcher.utter_message(text=f"好的，{lead}已把{what}补充到工单{wording.order_number(tracker, order.number)}里，"
-                                  f"不会重复登记。{wording.CLOSING}")
+    dispatcher.utter_message(
+        text=f"好的，{lead}已把{what}补充到工单{wording.order_number(tracker, order.number)}里，"
+        f"不会重复登记。{wording.CLOSING}"
+    )
     return [SlotSet("contact_phone", phone)] if phone else []

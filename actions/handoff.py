@@ -4,6 +4,7 @@ With agents online the conversation is paused in Rasa and a case with the full c
 the customer hears their place and an honest wait. With nobody online a callback work order carries the
 same context. Channels learn of the handoff from a custom payload {"handoff": {...}} in the reply.
 """
+
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
@@ -16,7 +17,7 @@ from actions.forms.record import file_order
 from actions.services import services
 from backend.contact_centre import Channel, EscalationReason, Priority
 
-SIGNAL = "escalation"   # nlu.components.escalation_signal: danger to life or anger
+SIGNAL = "escalation"  # nlu.components.escalation_signal: danger to life or anger
 
 
 def _spoken_code(code: str) -> str:
@@ -29,22 +30,31 @@ def _queue_message(position: int, minutes: int, channel: str) -> str:
     return f"好的，正在为您转接人工客服，{ahead}。您刚才说的情况客服都能看到，不用再说一遍。{stay}"
 
 
-def escalate(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str,
-             priority: str = Priority.NORMAL) -> list | None:
+def escalate(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, priority: str = Priority.NORMAL
+) -> list | None:
     """Queues the case when an agent is online (and pauses the bot); None when nobody is online."""
     contact = services().contact
     if not contact.agents_online():
         return None
     summary, context = case_context.build(tracker, reason)
     who = context.get("profile") or {}
-    case, _ = contact.escalate(tracker.sender_id, context["channel"], reason, summary=summary, context=context,
-                               account_no=who.get("account_no"), phone=tracker.get_slot("caller_phone"),
-                               priority=priority)
+    case, _ = contact.escalate(
+        tracker.sender_id,
+        context["channel"],
+        reason,
+        summary=summary,
+        context=context,
+        account_no=who.get("account_no"),
+        phone=tracker.get_slot("caller_phone"),
+        priority=priority,
+    )
     position = contact.position(case)
     minutes = contact.wait_minutes(position)
     dispatcher.utter_message(text=_queue_message(position, minutes, context["channel"]))
-    dispatcher.utter_message(json_message={"handoff": {"case": case.id, "position": position,
-                                                       "wait_minutes": minutes, "reason": reason}})
+    dispatcher.utter_message(
+        json_message={"handoff": {"case": case.id, "position": position, "wait_minutes": minutes, "reason": reason}}
+    )
     return [SlotSet("fallback_count", 0), ConversationPaused()]
 
 
@@ -55,11 +65,13 @@ def callback_order(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
     phone = said or tracker.get_slot("contact_phone") or tracker.get_slot("caller_phone")
     context["contact_phone"] = phone
     order, new = file_order(tracker, "human_agent", context, account_no=known_account(tracker))
-    if not new and phone and order.details.get("contact_phone") != phone:   # "让人工回我电话，我号码…"
+    if not new and phone and order.details.get("contact_phone") != phone:  # "让人工回我电话，我号码…"
         services().cis.amend_work_order(order.number, {"contact_phone": phone}, f"客户留了回电号码：{phone}")
     callback = f"客服会打尾号{phone[-4:]}的电话回复您" if phone else "客服会尽快回复您"
-    text = (f"好的。现在人工坐席都在忙，我已经为您登记了人工回复，工单号{wording.order_number(tracker, order.number)}，"
-            f"{callback}，您刚才说的情况客服都能看到。")
+    text = (
+        f"好的。现在人工坐席都在忙，我已经为您登记了人工回复，工单号{wording.order_number(tracker, order.number)}，"
+        f"{callback}，您刚才说的情况客服都能看到。"
+    )
     if tracker.get_slot("channel") == Channel.VOICE:
         code = services().contact.issue_code(tracker.sender_id)
         text += f"您也可以在微信或网页客服里发送“续办{_spoken_code(code)}”，接着办理。"
@@ -84,6 +96,7 @@ class ActionHandoff(Action):
         text = tracker.latest_message.get("text") or ""
         if extract.supplements(text) and not extract.wants_person(text):
             from actions import followups  # "再补充一下…" after an order: it belongs to that order
+
             amended = followups.amend_last_order(dispatcher, tracker)
             if amended is not None:
                 return amended

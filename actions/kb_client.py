@@ -1,4 +1,5 @@
 """Knowledge answers for the actions: the knowledge service (channels.knowledge), local article files if it is down."""
+
 from __future__ import annotations
 
 from channels.knowledge import KbHit, KnowledgeClient

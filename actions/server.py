@@ -6,6 +6,7 @@ Rasa sends `Authorization: Bearer $P95598_ACTION_TOKEN` (bot/endpoints*.yml). Wi
 refused before any action runs, so nobody who reaches the port can run a form with a crafted tracker.
 Errors answer a short message, never a traceback or the request body.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ def build_app(token: str):
         given = (request.headers.get("Authorization") or "").encode()
         if not token or not hmac.compare_digest(given, expected):
             return response.json({"error": "unauthorised"}, status=401)
-        compressed = request.headers.get("Content-Encoding") == "deflate"   # rasa_sdk inflates it itself
+        compressed = request.headers.get("Content-Encoding") == "deflate"  # rasa_sdk inflates it itself
         if request.method == "POST" and not compressed and not isinstance(_json_body(request), dict):
             return response.json({"error": "the body must be a JSON object"}, status=400)
         return None
@@ -54,7 +55,7 @@ def build_app(token: str):
 def _json_body(request):
     try:
         return request.json
-    except Exception:   # noqa: BLE001 - sanic raises BadRequest on a body that is not JSON
+    except Exception:  # noqa: BLE001 - sanic raises BadRequest on a body that is not JSON
         return None
 
 
@@ -70,8 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     refuse_unsafe("actions", {**os.environ, "P95598_ACTION_HOST": cfg.host})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services.configure(cfg.services)
-    build_app(cfg.token).run(host=bind_address(cfg.host), port=cfg.port, single_process=True, access_log=False,
-                             motd=False)
+    build_app(cfg.token).run(
+        host=bind_address(cfg.host), port=cfg.port, single_process=True, access_log=False, motd=False
+    )
 
 
 if __name__ == "__main__":

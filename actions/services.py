@@ -4,6 +4,7 @@ rasa_sdk makes the action classes without arguments, so they reach these through
 server's main opens them once from its configuration (`configure`); elsewhere (tests, tools) they are opened
 on first use from the environment.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,13 @@ _configured: list[ServicesConfig] = []
 
 def open_services(cfg: ServicesConfig) -> Services:
     sessions = make_sessionmaker(make_engine(cfg.db_url))
-    return Services(SqlCIS(sessions), KnowledgeAnswers(KnowledgeClient(cfg.knowledge_url)), catalog(),
-                    ContactStore(sessions), IdentityStore(sessions))
+    return Services(
+        SqlCIS(sessions),
+        KnowledgeAnswers(KnowledgeClient(cfg.knowledge_url)),
+        catalog(),
+        ContactStore(sessions),
+        IdentityStore(sessions),
+    )
 
 
 def configure(cfg: ServicesConfig) -> None:

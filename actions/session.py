@@ -1,4 +1,5 @@
 """Session start: remember the channel and the caller's number from the first message's metadata."""
+
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
@@ -22,10 +23,13 @@ class ActionSessionStart(Action):
         events = [SessionStarted()]
         # carry over what the previous session learnt, except any proof of identity: that ends with the session
         services().identity.forget(tracker.sender_id)
-        events += [SlotSet(k, v) for k, v in tracker.current_slot_values().items()
-                   if v is not None and k not in ("requested_slot", "form_outcome", *PROOF)]
+        events += [
+            SlotSet(k, v)
+            for k, v in tracker.current_slot_values().items()
+            if v is not None and k not in ("requested_slot", "form_outcome", *PROOF)
+        ]
         metadata = tracker.get_slot("session_started_metadata")
-        metadata = metadata if isinstance(metadata, dict) else {}   # a channel may send anything here
+        metadata = metadata if isinstance(metadata, dict) else {}  # a channel may send anything here
         channel = metadata.get("channel")
         caller = extract.mobile(str(metadata.get("caller") or ""))
         if channel in CUSTOMER_CHANNELS:

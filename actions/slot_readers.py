@@ -10,6 +10,7 @@ are of these kinds needs no extraction or validation code of its own.
     number  a quantity with one of its `unit_words` (50千伏安, 五十千瓦), a bare number when asked; `min`, `max`
     when    a past moment (昨天晚上八点多, 前天下午) as "YYYY-MM-DD HH:MM" / "YYYY-MM-DD 晚上"; `past` is checked
 """
+
 from __future__ import annotations
 
 import calendar
@@ -23,26 +24,82 @@ from knowledge.catalog import GENERIC_KINDS, SlotSpec
 
 __all__ = ["GENERIC_KINDS", "SlotSpec", "cn_number", "dates", "moment", "problem", "read", "shown"]
 
-CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-             "九": 9}
+CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "幺": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)"
-WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5,
-            "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
-RELATIVE_DAYS = {"大后天": 3, "后天": 2, "明天": 1, "明儿": 1, "今天": 0, "今儿": 0, "今晚": 0, "当天": 0,
-                 "大前天": -3, "前天": -2, "昨天": -1, "昨儿": -1, "昨晚": -1}
+WEEKDAYS = {
+    "一": 0,
+    "二": 1,
+    "三": 2,
+    "四": 3,
+    "五": 4,
+    "六": 5,
+    "日": 6,
+    "天": 6,
+    "末": 5,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "5": 4,
+    "6": 5,
+    "7": 6,
+}
+RELATIVE_DAYS = {
+    "大后天": 3,
+    "后天": 2,
+    "明天": 1,
+    "明儿": 1,
+    "今天": 0,
+    "今儿": 0,
+    "今晚": 0,
+    "当天": 0,
+    "大前天": -3,
+    "前天": -2,
+    "昨天": -1,
+    "昨儿": -1,
+    "昨晚": -1,
+}
 FULL_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
 MONTH_DAY = re.compile(rf"(?:(下个?月|这个?月|本月)|({NUM})\s*月份?)\s*({NUM})\s*[日号]")
 WEEKDAY = re.compile(r"(下下|下个?|这个?|本)?(?:周|星期|礼拜)([一二三四五六日天末1-7])")
 RELATIVE = re.compile("|".join(sorted(RELATIVE_DAYS, key=len, reverse=True)))
 BARE_DAY = re.compile(rf"(?<![\d月号路街巷楼栋室])({NUM})\s*[日号](?![楼栋院室])")
 # "三个月", "10天", "两周", "半年"; not the 12月 of a date or the 2026年 of a full date
-DURATION = re.compile(rf"(?<![周期拜\d零一二两三四五六七八九十])({NUM}|半)\s*"
-                      rf"(?:个\s*(月|星期|礼拜)|(天|周|星期|礼拜|年)(?![\d零一二两三四五六七八九十]{{1,2}}月))")
+DURATION = re.compile(
+    rf"(?<![周期拜\d零一二两三四五六七八九十])({NUM}|半)\s*"
+    rf"(?:个\s*(月|星期|礼拜)|(天|周|星期|礼拜|年)(?![\d零一二两三四五六七八九十]{{1,2}}月))"
+)
 RANGE_WORDS = re.compile(r"到|至|~|～|—|－")
 END_WORDS = re.compile(r"到|至|结束|截止|为止|完工|撤")
-PERIODS = {"凌晨": 3, "早上": 8, "早晨": 8, "上午": 10, "中午": 12, "下午": 15, "傍晚": 18, "晚上": 20, "夜里": 22,
-           "半夜": 0, "昨晚": 20, "今晚": 20}
+PERIODS = {
+    "凌晨": 3,
+    "早上": 8,
+    "早晨": 8,
+    "上午": 10,
+    "中午": 12,
+    "下午": 15,
+    "傍晚": 18,
+    "晚上": 20,
+    "夜里": 22,
+    "半夜": 0,
+    "昨晚": 20,
+    "今晚": 20,
+}
 HOUR = re.compile(rf"({NUM})\s*[点時时](半|{NUM}\s*分?)?")
 
 
@@ -65,7 +122,7 @@ def cn_number(text: str) -> float | None:
         else:
             total += (1 if digit is None else digit) * CN_UNITS[c]
             digit, last_unit = None, CN_UNITS[c]
-    if digit is not None:   # 两百五 = 250: a trailing digit counts in the unit below the last one
+    if digit is not None:  # 两百五 = 250: a trailing digit counts in the unit below the last one
         total += digit * (last_unit // 10 if last_unit >= 100 and len(text) >= 3 and text[-2] in CN_UNITS else 1)
     return float(total)
 
@@ -117,7 +174,7 @@ def dates(text: str, today: dt.date, bare: bool = False) -> list[tuple[int, dt.d
     for m in RELATIVE.finditer(text):
         add(m, today + dt.timedelta(days=RELATIVE_DAYS[m.group()]))
     for m in BARE_DAY.finditer(text):
-        after_range = bool(found) and bool(RANGE_WORDS.search(text[max(0, m.start() - 3):m.start()]))
+        after_range = bool(found) and bool(RANGE_WORDS.search(text[max(0, m.start() - 3) : m.start()]))
         if bare or after_range:
             prior = max((d for p, d in found if p < m.start()), default=today)
             add(m, _day(prior.year, prior.month, _int(m.group(1))))
@@ -125,7 +182,7 @@ def dates(text: str, today: dt.date, bare: bool = False) -> list[tuple[int, dt.d
 
 
 def duration_end(text: str, start: dt.date) -> dt.date | None:
-    """"用三个月" from the start day: the last day of that period."""
+    """ "用三个月" from the start day: the last day of that period."""
     m = DURATION.search(compact(text or ""))
     if not m:
         return None
@@ -148,7 +205,7 @@ def moment(text: str, now: dt.datetime) -> str | None:
         return f"{now:%Y-%m-%d %H}:00"
     days = dates(t, now.date())
     day = days[0][1] if days else None
-    if day and day > now.date():   # a month and day not yet come this year: last year's
+    if day and day > now.date():  # a month and day not yet come this year: last year's
         day = day.replace(year=day.year - 1)
     period = next((p for p in PERIODS if p in t), None)
     hour_match = HOUR.search(t)
@@ -158,7 +215,7 @@ def moment(text: str, now: dt.datetime) -> str | None:
     if day is None and (hour is not None or period):
         day = now.date()
         if hour is not None and hour > now.hour:
-            day -= dt.timedelta(days=1)   # "晚上八点" said in the morning: last night
+            day -= dt.timedelta(days=1)  # "晚上八点" said in the morning: last night
     if day is None:
         return None
     if hour is not None and 0 <= hour <= 23:
@@ -174,7 +231,7 @@ def quantity(spec: SlotSpec, text: str, asked: bool) -> str | None:
     if m is None and asked:
         m = re.search(rf"(?<![\d.])({NUM})(?![\d.])", t)
         if m and re.fullmatch(r"\d{6,}", m.group(1)):
-            m = None   # a phone or account number, not a quantity
+            m = None  # a phone or account number, not a quantity
     n = cn_number(m.group(1)) if m else None
     return None if n is None else f"{n:g}"
 
@@ -197,13 +254,14 @@ def _one(spec: SlotSpec, text: str, asked: bool, today: dt.date, now: dt.datetim
     return None
 
 
-def _date_range(specs: list[SlotSpec], text: str, requested: str | None, known: dict[str, Any],
-                today: dt.date) -> dict[str, Any]:
+def _date_range(
+    specs: list[SlotSpec], text: str, requested: str | None, known: dict[str, Any], today: dt.date
+) -> dict[str, Any]:
     """Start and end days of one request (a `date` slot with `range: start` and one with `range: end`)."""
     start = next((s for s in specs if s.settings.get("range") == "start"), None)
     end = next((s for s in specs if s.settings.get("range") == "end"), None)
     found = dates(text, today, bare=requested in {s.name for s in specs})
-    if any(s.settings.get("not_past") for s in specs):   # "1月5号" said in December: next January
+    if any(s.settings.get("not_past") for s in specs):  # "1月5号" said in December: next January
         found = [(p, d.replace(year=d.year + 1) if (today - d).days > 31 else d) for p, d in found]
     days = [d for _, d in found]
     out: dict[str, Any] = {}
@@ -215,8 +273,9 @@ def _date_range(specs: list[SlotSpec], text: str, requested: str | None, known: 
         elif start is not None and known.get(start.name):
             out[end.name] = duration_end(text, dt.date.fromisoformat(str(known[start.name])))
     elif days and start is not None:
-        single_end = len(days) == 1 and END_WORDS.search(text) and not re.search(r"从|开始|起", text) \
-            and requested != start.name
+        single_end = (
+            len(days) == 1 and END_WORDS.search(text) and not re.search(r"从|开始|起", text) and requested != start.name
+        )
         if single_end and end is not None:
             out[end.name] = days[0]
         else:
@@ -231,8 +290,9 @@ def _date_range(specs: list[SlotSpec], text: str, requested: str | None, known: 
     return {k: v.isoformat() for k, v in out.items() if v is not None}
 
 
-def read(specs: list[SlotSpec], text: str, requested: str | None, known: dict[str, Any],
-         now: dt.datetime | None = None) -> dict[str, Any]:
+def read(
+    specs: list[SlotSpec], text: str, requested: str | None, known: dict[str, Any], now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Values for the form's generic slots found in one message. A slot not asked about is filled only when
     it is still empty or the message corrects it ("不对，容量是100千伏安")."""
     if not specs or not text or text.startswith("/"):

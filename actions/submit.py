@@ -1,4 +1,5 @@
 """After any form ends: complete the request, or carry out how it was stopped (cancel, handoff)."""
+
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
@@ -10,7 +11,7 @@ from actions.forms.base import ServiceForm
 from actions.handoff import escalate, hand_off
 from backend.contact_centre import EscalationReason, Priority
 
-KEEP = {"account_no", "verified_account", "contact_phone"}   # known facts stay for the next request
+KEEP = {"account_no", "verified_account", "contact_phone"}  # known facts stay for the next request
 
 
 def finished_form(tracker: Tracker) -> str | None:
@@ -38,17 +39,19 @@ class ActionSubmitRequest(Action):
         elif outcome and outcome.startswith("switch:"):
             events.append(FollowupAction(f"{outcome.split(':', 1)[1]}_form"))
         elif outcome in (None, "completed"):
-            if outcome is None:   # completed here (normally the form's last validation already did it)
+            if outcome is None:  # completed here (normally the form's last validation already did it)
                 events += await handler.complete(dispatcher, tracker, domain)
                 events.append(SlotSet("last_function", handler.function_id))
             if handler.function_id == "safety_hazard" or tracker.get_slot("safety_risk"):
                 # danger: the urgent order is filed; a person also takes the case if anyone is online
-                events += escalate(dispatcher, tracker, reason=EscalationReason.SAFETY,
-                                   priority=Priority.URGENT) or []
-        if outcome in (None, "completed", "dismissed", "cancelled") and not any(e.get("event") == "pause" for e in events):
+                events += escalate(dispatcher, tracker, reason=EscalationReason.SAFETY, priority=Priority.URGENT) or []
+        if outcome in (None, "completed", "dismissed", "cancelled") and not any(
+            e.get("event") == "pause" for e in events
+        ):
             events += next_request(dispatcher, tracker, domain)
-        offered = tracker.get_slot("offered_function") or any(e.get("name") == "offered_function" and e.get("value")
-                                                               for e in events)
+        offered = tracker.get_slot("offered_function") or any(
+            e.get("name") == "offered_function" and e.get("value") for e in events
+        )
         slots = ServiceForm.required(domain, form) if form else []
         events += [SlotSet(s, None) for s in slots if s not in KEEP and not (offered and s == "address")]
         # the follow-up form (a switch) must come after the slot resets, so it starts clean

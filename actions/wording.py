@@ -4,6 +4,7 @@ On a screen numbers stay exactly as typed (G26120300043) and times read 02:09; o
 is grouped for reading back digit by digit and times are spoken (明天凌晨2点零9分). Prompts for chat never
 say 请说 / 没听清 / 按键 / 来电.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,7 +14,7 @@ from rasa_sdk import Tracker
 from backend.contact_centre import Channel
 from backend.spoken import LOCAL_TZ, local_time, spoken_time  # noqa: F401  (spoken_time re-exported)
 
-CLOSING = "还有别的需要帮您的吗？"   # after a request is done, on every channel
+CLOSING = "还有别的需要帮您的吗？"  # after a request is done, on every channel
 
 
 def is_voice(tracker: Tracker) -> bool:

@@ -1,4 +1,5 @@
 """python -m analytics consume [--queue Q] [--exchange X] [--amqp URL]: the broker-to-table consumer."""
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ One row per customer turn (function, confidence, channel, fallback) and per hand
 is acknowledged only after its row is committed, and rows are keyed by the event itself, so a consumer
 killed mid-way and redelivered messages never lose or double a row.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,12 +36,16 @@ def row_of(event: dict) -> dict | None:
     intent = (event.get("parse_data") or {}).get("intent") or {}
     meta = event.get("metadata") or {}
     key = f"{sender}:{event.get('event')}:{ts}:{event.get('message_id') or ''}"
-    return {"event_key": key[:200], "conversation_id": str(sender)[:64],
-            "at": dt.datetime.fromtimestamp(float(ts), dt.timezone.utc).replace(tzinfo=None), "kind": kind,
-            "function": intent.get("name") if kind == "turn" else None,
-            "confidence": float(intent["confidence"]) if kind == "turn" and intent.get("confidence") is not None else None,
-            "channel": (meta.get("channel") or event.get("input_channel") or None),
-            "fallback": kind == "turn" and intent.get("name") == FALLBACK}
+    return {
+        "event_key": key[:200],
+        "conversation_id": str(sender)[:64],
+        "at": dt.datetime.fromtimestamp(float(ts), dt.timezone.utc).replace(tzinfo=None),
+        "kind": kind,
+        "function": intent.get("name") if kind == "turn" else None,
+        "confidence": float(intent["confidence"]) if kind == "turn" and intent.get("confidence") is not None else None,
+        "channel": (meta.get("channel") or event.get("input_channel") or None),
+        "fallback": kind == "turn" and intent.get("name") == FALLBACK,
+    }
 
 
 def store(sessions: sessionmaker, body: bytes) -> bool:
@@ -56,15 +61,22 @@ def store(sessions: sessionmaker, body: bytes) -> bool:
     try:
         with sessions.begin() as s:
             s.add(m.TurnAnalytics(**row))
-    except IntegrityError:   # redelivered: already written
+    except IntegrityError:  # redelivered: already written
         pass
     return True
 
 
-def consume(sessions: sessionmaker, amqp_url: str, queue: str, exchange: str | None = None,
-            stop_after: int | None = None, idle_seconds: float | None = None) -> int:
+def consume(
+    sessions: sessionmaker,
+    amqp_url: str,
+    queue: str,
+    exchange: str | None = None,
+    stop_after: int | None = None,
+    idle_seconds: float | None = None,
+) -> int:
     """Consumes until stopped (or `stop_after` messages / `idle_seconds` without one); returns the count."""
-    import pika   # only the scale profile needs it
+    import pika  # only the scale profile needs it
+
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     channel = connection.channel()
     channel.queue_declare(queue=queue, durable=True)
@@ -75,7 +87,7 @@ def consume(sessions: sessionmaker, amqp_url: str, queue: str, exchange: str | N
     seen = 0
     try:
         for method, _props, body in channel.consume(queue, inactivity_timeout=idle_seconds):
-            if method is None:   # idle long enough
+            if method is None:  # idle long enough
                 break
             if store(sessions, body):
                 channel.basic_ack(method.delivery_tag)

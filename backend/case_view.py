@@ -5,6 +5,7 @@ Read from the stored conversation (Rasa tracker events, plain JSON) and the back
 server (which builds a case's context when it escalates) and the agent console (which shows it) use the same
 view without one importing the other.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,10 +16,22 @@ from backend.spoken import local_time
 from knowledge.catalog import catalog
 
 # every slot a form collects (the catalog's, proofs left out) and the conversation state an agent needs
-CONTEXT_SLOTS = ("verified_account", *catalog().context_slots(), "caller_phone", "last_function", "last_order_no",
-                 "channel")
-SLOT_LABELS = {**catalog().agent_labels(), "verified_account": "已核验户号", "caller_phone": "来电号码",
-               "last_function": "上一项业务", "last_order_no": "最近工单号", "channel": "渠道"}
+CONTEXT_SLOTS = (
+    "verified_account",
+    *catalog().context_slots(),
+    "caller_phone",
+    "last_function",
+    "last_order_no",
+    "channel",
+)
+SLOT_LABELS = {
+    **catalog().agent_labels(),
+    "verified_account": "已核验户号",
+    "caller_phone": "来电号码",
+    "last_function": "上一项业务",
+    "last_order_no": "最近工单号",
+    "channel": "渠道",
+}
 NOT_REQUESTS = ("affirm", "deny", "inform", "greet", "goodbye", "thanks", "human_agent", "nlu_fallback")
 ACT_TITLES = {"affirm": "好的", "deny": "不用了", "human_agent": "转人工", "cancel": "取消"}
 
@@ -51,14 +64,21 @@ def transcript(events: list[Event], limit: int = 60) -> list[dict[str, Any]]:
         text = e.get("text") or ""
         if who == "bot":
             buttons = {b.get("payload"): b.get("title") for b in (e.get("data") or {}).get("buttons") or []}
-        elif text.startswith("EXTERNAL:"):   # an intent triggered from outside, not words the customer said
+        elif text.startswith("EXTERNAL:"):  # an intent triggered from outside, not words the customer said
             continue
-        elif text.startswith("/"):           # a pressed button: show what the button said
+        elif text.startswith("/"):  # a pressed button: show what the button said
             text = buttons.get(text) or payload_title(text)
             if not text:
                 continue
-        turns.append({"who": who, "text": text, "at": event_time(e.get("timestamp")),
-                      "channel": meta.get("channel") or e.get("input_channel") or "", "agent": meta.get("agent_name")})
+        turns.append(
+            {
+                "who": who,
+                "text": text,
+                "at": event_time(e.get("timestamp")),
+                "channel": meta.get("channel") or e.get("input_channel") or "",
+                "agent": meta.get("agent_name"),
+            }
+        )
     return turns[-limit:]
 
 
@@ -69,8 +89,14 @@ def recognised(events: list[Event]) -> list[dict[str, Any]]:
         if e.get("event") == "user" and e.get("text"):
             intent = (e.get("parse_data") or {}).get("intent") or {}
             if intent.get("name"):
-                out.append({"at": event_time(e.get("timestamp")), "text": e["text"][:80], "function": intent["name"],
-                            "confidence": round(float(intent.get("confidence") or 0), 3)})
+                out.append(
+                    {
+                        "at": event_time(e.get("timestamp")),
+                        "text": e["text"][:80],
+                        "function": intent["name"],
+                        "confidence": round(float(intent.get("confidence") or 0), 3),
+                    }
+                )
     return out
 
 
@@ -84,8 +110,13 @@ def knowledge_shown(events: list[Event]) -> list[dict[str, Any]]:
     for e in events:
         custom = (e.get("data") or {}).get("custom") or {}
         if e.get("event") == "bot" and custom.get("kb_article"):
-            shown.append({"article": custom["kb_article"], "title": custom.get("title", ""),
-                          "at": event_time(e.get("timestamp"))})
+            shown.append(
+                {
+                    "article": custom["kb_article"],
+                    "title": custom.get("title", ""),
+                    "at": event_time(e.get("timestamp")),
+                }
+            )
     return shown
 
 
@@ -97,11 +128,26 @@ def customer_profile(cis: CIS, account: str | None, phone: str | None) -> dict[s
     if customer is None:
         return None
     outages = cis.active_outages(customer.area_code)
-    return {"account_no": customer.account_no, "name": customer.name, "phone": customer.phone,
-            "address": customer.address, "area": customer.area_name, "tags": list(customer.tags),
-            "channels": list(customer.channels),
-            "open_orders": [{"number": o.number, "function": o.function_id, "status": o.status_label}
-                            for o in cis.open_work_orders(customer.account_no)][:10],
-            "outages": [{"kind": o.kind, "area": o.area_name, "reason": o.reason,
-                         "expected_end": local_time(o.expected_end).strftime("%m-%d %H:%M")} for o in outages],
-            "verified": bool(account and account == customer.account_no)}
+    return {
+        "account_no": customer.account_no,
+        "name": customer.name,
+        "phone": customer.phone,
+        "address": customer.address,
+        "area": customer.area_name,
+        "tags": list(customer.tags),
+        "channels": list(customer.channels),
+        "open_orders": [
+            {"number": o.number, "function": o.function_id, "status": o.status_label}
+            for o in cis.open_work_orders(customer.account_no)
+        ][:10],
+        "outages": [
+            {
+                "kind": o.kind,
+                "area": o.area_name,
+                "reason": o.reason,
+                "expected_end": local_time(o.expected_end).strftime("%m-%d %H:%M"),
+            }
+            for o in outages
+        ],
+        "verified": bool(account and account == customer.account_no),
+    }

@@ -5,6 +5,7 @@ Every account-scoped read or change asks `verified(conversation, account, streng
 conversation, per client (caller number, chat address, WeChat openid) and per account across clients; a
 lockout is written as a security event for supervisors. Unknown and known accounts get the same answers.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,10 +18,10 @@ from sqlalchemy.orm import sessionmaker
 from backend import models as m
 from backend.pii import mask
 
-IDLE = dt.timedelta(minutes=15)          # a verification lapses after this long unused
-WINDOW = dt.timedelta(minutes=30)        # wrong answers are counted over this window
-LIMITS = {"conversation": 3, "client": 20, "account": 5}   # a client address may be a whole office's NAT
-READ, CHANGE = 1, 2                      # strengths: last four digits; last four + the holder's name
+IDLE = dt.timedelta(minutes=15)  # a verification lapses after this long unused
+WINDOW = dt.timedelta(minutes=30)  # wrong answers are counted over this window
+LIMITS = {"conversation": 3, "client": 20, "account": 5}  # a client address may be a whole office's NAT
+READ, CHANGE = 1, 2  # strengths: last four digits; last four + the holder's name
 
 
 class Check(Enum):
@@ -44,8 +45,11 @@ class IdentityStore:
     # --- proof -------------------------------------------------------------------------------------
     @staticmethod
     def _verification(s, conversation_id: str, account_no: str) -> m.Verification | None:
-        return s.scalars(select(m.Verification).where(m.Verification.conversation_id == conversation_id,
-                                                      m.Verification.account_no == account_no)).first()
+        return s.scalars(
+            select(m.Verification).where(
+                m.Verification.conversation_id == conversation_id, m.Verification.account_no == account_no
+            )
+        ).first()
 
     def verified(self, conversation_id: str, account_no: str | None, strength: int = READ) -> bool:
         """True while this conversation holds a live verification of this account (and touches it)."""
@@ -65,8 +69,16 @@ class IdentityStore:
         with self._sessions() as s:
             v = self._verification(s, conversation_id, account_no)
             if v is None:
-                s.add(m.Verification(conversation_id=conversation_id, account_no=account_no, method=method,
-                                     strength=strength, verified_at=now, last_used_at=now))
+                s.add(
+                    m.Verification(
+                        conversation_id=conversation_id,
+                        account_no=account_no,
+                        method=method,
+                        strength=strength,
+                        verified_at=now,
+                        last_used_at=now,
+                    )
+                )
             else:
                 v.method, v.strength = (method, strength) if strength >= v.strength else (v.method, v.strength)
                 v.verified_at = v.last_used_at = now
@@ -82,15 +94,32 @@ class IdentityStore:
     def locked(self, conversation_id: str, client: str, account_no: str) -> bool:
         since = self._now() - WINDOW
         with self._sessions() as s:
-            def wrong(column, value) -> int:
-                return s.scalar(select(func.count(m.VerificationFailure.id))
-                                .where(column == value, m.VerificationFailure.at > since)) or 0
-            return (wrong(m.VerificationFailure.conversation_id, conversation_id) >= LIMITS["conversation"]
-                    or (client and wrong(m.VerificationFailure.client, client) >= LIMITS["client"])
-                    or wrong(m.VerificationFailure.account_no, account_no) >= LIMITS["account"])
 
-    def attempt(self, conversation_id: str, client: str, account_no: str, correct: bool,
-                method: str = "last4", strength: int = READ) -> Check:
+            def wrong(column, value) -> int:
+                return (
+                    s.scalar(
+                        select(func.count(m.VerificationFailure.id)).where(
+                            column == value, m.VerificationFailure.at > since
+                        )
+                    )
+                    or 0
+                )
+
+            return (
+                wrong(m.VerificationFailure.conversation_id, conversation_id) >= LIMITS["conversation"]
+                or (client and wrong(m.VerificationFailure.client, client) >= LIMITS["client"])
+                or wrong(m.VerificationFailure.account_no, account_no) >= LIMITS["account"]
+            )
+
+    def attempt(
+        self,
+        conversation_id: str,
+        client: str,
+        account_no: str,
+        correct: bool,
+        method: str = "last4",
+        strength: int = READ,
+    ) -> Check:
         """One answer to an identity question. The caller works out `correct`; this records and limits it.
         A locked conversation, client or account gets LOCKED even for a right answer."""
         if self.locked(conversation_id, client, account_no):
@@ -99,13 +128,18 @@ class IdentityStore:
             self.record(conversation_id, account_no, method, strength)
             return Check.OK
         with self._sessions() as s:
-            s.add(m.VerificationFailure(conversation_id=conversation_id, client=client or "", account_no=account_no,
-                                        at=self._now()))
+            s.add(
+                m.VerificationFailure(
+                    conversation_id=conversation_id, client=client or "", account_no=account_no, at=self._now()
+                )
+            )
             s.commit()
         if self.locked(conversation_id, client, account_no):
-            self.security_event("identity_lockout", account_no,
-                                {"conversation": mask(conversation_id), "client": mask(client or ""),
-                                 "account": mask(account_no)})
+            self.security_event(
+                "identity_lockout",
+                account_no,
+                {"conversation": mask(conversation_id), "client": mask(client or ""), "account": mask(account_no)},
+            )
             return Check.LOCKED
         return Check.WRONG
 

@@ -3,6 +3,7 @@
 Mobile numbers keep the first 3 and last 4 digits (139****0001), ID numbers the first 6 and last 4,
 account numbers (户号) only the last 4. Applied to whole texts, so numbers inside sentences are caught.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,7 +45,7 @@ def install_log_masking() -> None:
         try:
             record.msg = mask(record.getMessage())
             record.args = None
-        except Exception:   # noqa: BLE001 - a record that cannot be formatted is left to logging's own error path
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted is left to logging's own error path
             pass
         return record
 

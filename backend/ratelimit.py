@@ -3,6 +3,7 @@
 Per process on purpose: behind a load balancer each instance limits what reaches it, which bounds the
 whole at N x the limit; a shared counter would put Redis on every message's path.
 """
+
 from __future__ import annotations
 
 import time

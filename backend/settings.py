@@ -8,6 +8,7 @@
 Outside production (`make run`, tests) missing secrets are generated once into var/secrets.env (mode 0600),
 so a developer never runs with a guessable default, and nothing has to be set by hand.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -73,8 +74,9 @@ def problems(env: dict | None = None) -> list[str]:
         if value.lower() in KNOWN_DEFAULTS or len(value) < MIN_SECRET:
             found.append(f"{key} must be set to a random secret of at least {MIN_SECRET} characters")
     if env.get("P95598_DEMO_AGENTS", "1") != "0":
-        found.append("demo console logins are on: set P95598_DEMO_AGENTS=0 and create agents with "
-                     "`python -m console add-agent`")
+        found.append(
+            "demo console logins are on: set P95598_DEMO_AGENTS=0 and create agents with `python -m console add-agent`"
+        )
     if env.get("P95598_DEMO_PASSWORD"):
         found.append("P95598_DEMO_PASSWORD is set: demo logins are not allowed in production")
     if public_bind(env.get("P95598_ACTION_HOST", "127.0.0.1")):
@@ -96,4 +98,3 @@ def rasa_token(var: Path | None = None) -> str:
     """The Rasa API token for a client: the environment, else the running `make run`'s var/secrets.env."""
     var = var or Path(os.environ.get("P95598_VAR", Path(__file__).resolve().parent.parent / "var"))
     return os.environ.get("P95598_RASA_TOKEN", "") or stored_secrets(var / "secrets.env").get("P95598_RASA_TOKEN", "")
-

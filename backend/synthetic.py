@@ -3,6 +3,7 @@
 The same seed and reference date always give the same rows. A few fixed demo customers (DEMO_CUSTOMERS)
 exist for the README and the tests.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,21 +16,83 @@ from backend import models as m
 
 DISTRICTS = ["城东区", "城西区", "城南区", "城北区", "高新区", "江北区"]
 GRIDS = ["一网格", "二网格", "三网格", "四网格"]
-ROADS = ["和平路", "解放路", "建设路", "人民路", "中山路", "新华街", "文化路", "胜利街", "光明路", "长江路",
-         "黄河路", "东风路", "青年路", "滨江路", "学府路", "工业路", "朝阳路", "幸福路", "团结路", "振兴路",
-         "复兴路", "红旗街", "花园路", "北京路", "南京路", "公园路", "体育路", "科技路", "创业路", "金桥路",
-         "银河路", "桂花巷", "梧桐巷", "柳荫街", "石桥街", "东门街", "西关路", "南湖路", "北苑路", "迎宾大道"]
-ESTATES = ["阳光花园", "幸福小区", "锦绣家园", "翠湖苑", "金色港湾", "紫荆苑", "枫林小区", "丽景湾",
-           "书香苑", "康乐小区", "龙湖小区", "滨江花园"]
-VILLAGES = ["李家村", "王庄村", "张家湾", "东岗村", "杨柳村", "河口村", "石门村", "新兴村", "桃园村", "高家庄",
-            "马家堡", "青山村"]
+ROADS = [
+    "和平路",
+    "解放路",
+    "建设路",
+    "人民路",
+    "中山路",
+    "新华街",
+    "文化路",
+    "胜利街",
+    "光明路",
+    "长江路",
+    "黄河路",
+    "东风路",
+    "青年路",
+    "滨江路",
+    "学府路",
+    "工业路",
+    "朝阳路",
+    "幸福路",
+    "团结路",
+    "振兴路",
+    "复兴路",
+    "红旗街",
+    "花园路",
+    "北京路",
+    "南京路",
+    "公园路",
+    "体育路",
+    "科技路",
+    "创业路",
+    "金桥路",
+    "银河路",
+    "桂花巷",
+    "梧桐巷",
+    "柳荫街",
+    "石桥街",
+    "东门街",
+    "西关路",
+    "南湖路",
+    "北苑路",
+    "迎宾大道",
+]
+ESTATES = [
+    "阳光花园",
+    "幸福小区",
+    "锦绣家园",
+    "翠湖苑",
+    "金色港湾",
+    "紫荆苑",
+    "枫林小区",
+    "丽景湾",
+    "书香苑",
+    "康乐小区",
+    "龙湖小区",
+    "滨江花园",
+]
+VILLAGES = [
+    "李家村",
+    "王庄村",
+    "张家湾",
+    "东岗村",
+    "杨柳村",
+    "河口村",
+    "石门村",
+    "新兴村",
+    "桃园村",
+    "高家庄",
+    "马家堡",
+    "青山村",
+]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧建国玲桂兰红霞平刚飞鹏辉波宁志文斌燕俊峰海凤琴云"
 TAGS = ["低保户", "光伏用户", "预付费", "高频来电", "欠费风险"]
 FAULT_REASONS = ["线路故障抢修", "变压器故障抢修", "大风导致线路跳闸，正在抢修", "电缆被施工挖断，正在抢修"]
 PLANNED_REASONS = ["线路检修", "配电设备升级改造", "变压器增容改造", "配合市政道路施工迁改线路"]
 
-DEMO_CUSTOMERS = [   # account_no, name, phone, address, area index, tags
+DEMO_CUSTOMERS = [  # account_no, name, phone, address, area index, tags
     ("3201000001", "王建国", "13912340001", "城东区和平路12号3单元501室", 0, []),
     ("3201000002", "李秀英", "13912340002", "城西区建设路45号2栋1单元302室", 4, ["预付费", "欠费风险"]),
     ("3201000003", "陈明", "13912340003", "城南区中山路8号5栋2单元201室", 8, ["光伏用户"]),
@@ -65,14 +128,20 @@ def _address(rng: random.Random, area: m.Area) -> str:
     if street.endswith(("村", "湾", "庄", "堡")):
         return f"{area.district}{street}{rng.choice('一二三四五六')}组{rng.randint(1, 60)}号"
     if street in ESTATES:
-        unit = f"{area.district}{street}{rng.randint(1, 30)}栋{rng.randint(1, 4)}单元"   # random draws in this order
+        unit = f"{area.district}{street}{rng.randint(1, 30)}栋{rng.randint(1, 4)}单元"  # random draws in this order
         return f"{unit}{rng.randint(1, 18)}0{rng.randint(1, 4)}室"
     unit = f"{area.district}{street}{rng.randint(1, 300)}号{rng.randint(1, 12)}栋{rng.randint(1, 4)}单元"
     return f"{unit}{rng.randint(1, 9)}0{rng.randint(1, 4)}室"
 
 
-def seed(sessions: sessionmaker, *, customers: int = 2400, seed_value: int = 95598,
-         today: dt.date | None = None, now: dt.datetime | None = None) -> dict:
+def seed(
+    sessions: sessionmaker,
+    *,
+    customers: int = 2400,
+    seed_value: int = 95598,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
     """Replaces reference data (areas, customers, bills, balances, outages). Work orders are kept."""
     rng = random.Random(seed_value)
     today = today or dt.date.today()
@@ -82,8 +151,11 @@ def seed(sessions: sessionmaker, *, customers: int = 2400, seed_value: int = 955
     with sessions.begin() as s:
         for model in (m.Bill, m.Balance, m.Outage):
             s.execute(delete(model))
-        s.execute(delete(m.Customer).where(~m.Customer.account_no.in_(select(m.WorkOrder.account_no).where(
-            m.WorkOrder.account_no.is_not(None)))))
+        s.execute(
+            delete(m.Customer).where(
+                ~m.Customer.account_no.in_(select(m.WorkOrder.account_no).where(m.WorkOrder.account_no.is_not(None)))
+            )
+        )
         s.execute(delete(m.Area).where(~m.Area.code.in_(select(m.Customer.area_code))))
         for a in areas:
             s.merge(a)
@@ -107,10 +179,21 @@ def seed(sessions: sessionmaker, *, customers: int = 2400, seed_value: int = 955
             seen.add(acc)
             id_masked = f"{rng.randint(110000, 659000)}********{rng.randint(100, 999)}{rng.choice('0123456789X')}"
             channels = [c for c in ("app", "wechat", "alipay") if rng.random() < 0.45]
-            s.merge(m.Customer(account_no=acc, name=name, id_number_masked=id_masked, phone=phone, address=addr,
-                               area_code=area.code, tags=tags, channels=channels, tou_enabled=rng.random() < 0.2))
+            s.merge(
+                m.Customer(
+                    account_no=acc,
+                    name=name,
+                    id_number_masked=id_masked,
+                    phone=phone,
+                    address=addr,
+                    area_code=area.code,
+                    tags=tags,
+                    channels=channels,
+                    tou_enabled=rng.random() < 0.2,
+                )
+            )
             customers_rows.append((acc, tags))
-        s.flush()   # bills reference customers by a bare foreign key: customers must exist first
+        s.flush()  # bills reference customers by a bare foreign key: customers must exist first
         for acc, tags in customers_rows:
             base = rng.uniform(80, 420)
             for i, month in enumerate(months):
@@ -126,7 +209,7 @@ def seed(sessions: sessionmaker, *, customers: int = 2400, seed_value: int = 955
         h = dt.timedelta(hours=1)
         outages = [("A01", "fault", now - h, now + 3 * h, FAULT_REASONS[0])]
         for area in rng.sample(areas[1:], 5):
-            if area.code == "A05":   # keep the second demo customer's area free of outages
+            if area.code == "A05":  # keep the second demo customer's area free of outages
                 continue
             kind = rng.choice(["fault", "planned"])
             reason = rng.choice(FAULT_REASONS if kind == "fault" else PLANNED_REASONS)
@@ -142,5 +225,7 @@ def seed(sessions: sessionmaker, *, customers: int = 2400, seed_value: int = 955
 
 def counts(sessions: sessionmaker) -> dict:
     with sessions() as s:
-        return {model.__tablename__: s.scalar(select(func.count()).select_from(model))
-                for model in (m.Area, m.Customer, m.Bill, m.Balance, m.Outage, m.WorkOrder)}
+        return {
+            model.__tablename__: s.scalar(select(func.count()).select_from(model))
+            for model in (m.Area, m.Customer, m.Bill, m.Balance, m.Outage, m.WorkOrder)
+        }

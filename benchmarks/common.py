@@ -1,4 +1,5 @@
 """Helpers shared by the benchmarks: held-out data, metrics, a stack to measure, result files."""
+
 from __future__ import annotations
 
 import contextlib
@@ -48,6 +49,7 @@ def percentile(values: list[float], q: float) -> float:
 def rasa_auth() -> dict:
     """Query parameters for Rasa's HTTP API: the token from the environment or from `make run`'s var/secrets.env."""
     from backend.settings import rasa_token
+
     token = rasa_token()
     return {"token": token} if token else {}
 
@@ -60,9 +62,11 @@ def running_stack(url: str | None, db_url: str | None = None):
         yield url
         return
     from scripts.stack import Stack, ensure_model, free_port
+
     with tempfile.TemporaryDirectory() as var:
-        stack = Stack(var=Path(var), rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
-                      db_url=db_url)
+        stack = Stack(
+            var=Path(var), rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(), db_url=db_url
+        )
         try:
             stack.start(ensure_model())
             stack.wait_ready()
@@ -79,8 +83,11 @@ def command_line() -> str:
 
 
 def write_results(path: Path, command: str, results: dict) -> None:
-    meta = {"command": command, "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    meta = {
+        "command": command,
+        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
     path.write_text(json.dumps({**meta, **results}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
@@ -102,8 +109,9 @@ def decisions(parsed: list[dict]) -> dict[str, list[str]]:
     `*_with_fallback`: what the customer gets, where low confidence becomes a clarification (nlu_fallback).
     DIET's own answer is `diet_intent` (recorded before the matcher); the same threshold is applied to it."""
     threshold = fallback_threshold()
-    out: dict[str, list[str]] = {k: [] for k in ("served_with_fallback", "served_top1", "diet_with_fallback",
-                                                 "diet_top1", "matcher_top1")}
+    out: dict[str, list[str]] = {
+        k: [] for k in ("served_with_fallback", "served_top1", "diet_with_fallback", "diet_top1", "matcher_top1")
+    }
     for r in parsed:
         ranking = [c["name"] for c in r.get("intent_ranking") or [] if c["name"] != "nlu_fallback"]
         diet = r.get("diet_intent") or r["intent"]

@@ -1,4 +1,5 @@
 """python -m console serve [--port 8060] | python -m console add-agent USERNAME NAME [--supervisor]"""
+
 from __future__ import annotations
 
 import argparse

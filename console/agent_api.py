@@ -1,6 +1,7 @@
 """The agents' JSON API: queue, case context, claim, chat, work orders, transfer, release, return to bot, close.
 
 Handlers check who may do what and validate input; the steps of a use case are in console/casework.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,18 +19,33 @@ from console.auth import agent_of, require_supervisor
 from console.casework import UnknownAgent
 from console.config import CATALOG, CIS, CONTACT, HUB, KNOWLEDGE
 
-DISPOSITIONS = {"resolved": "问题已解决", "order_created": "已派工单", "info_given": "已答复咨询",
-                "callback": "需要回访", "no_response": "客户无应答", "offline": "转线下处理"}
+DISPOSITIONS = {
+    "resolved": "问题已解决",
+    "order_created": "已派工单",
+    "info_given": "已答复咨询",
+    "callback": "需要回访",
+    "no_response": "客户无应答",
+    "offline": "转线下处理",
+}
 ORDER_STATUSES = ("accepted", "dispatched", "in_progress", "resolved", "closed")
 MAX_MESSAGE = 1000
 
 
 def case_card(case: EscalationInfo, owner: str | None = None) -> dict:
     """What a queue row shows (to any agent): no full phone number before the case is claimed."""
-    return {"id": case.id, "channel": case.channel, "channel_name": CHANNEL_LABELS.get(case.channel, case.channel),
-            "reason": case.reason, "priority": case.priority,
-            "status": case.status, "summary": mask(case.summary.split("\n")[0]), "phone": masked_phone(case.phone),
-            "waited": case.waited_seconds(), "agent": owner, "created_at": case.created_at.isoformat()}
+    return {
+        "id": case.id,
+        "channel": case.channel,
+        "channel_name": CHANNEL_LABELS.get(case.channel, case.channel),
+        "reason": case.reason,
+        "priority": case.priority,
+        "status": case.status,
+        "summary": mask(case.summary.split("\n")[0]),
+        "phone": masked_phone(case.phone),
+        "waited": case.waited_seconds(),
+        "agent": owner,
+        "created_at": case.created_at.isoformat(),
+    }
 
 
 def may_see(agent: AgentInfo, case: EscalationInfo) -> bool:
@@ -46,15 +62,18 @@ async def _case(request: web.Request, act: bool = True) -> EscalationInfo:
         case_id = int(request.match_info["case_id"])
     except ValueError:
         raise web.HTTPNotFound(text="no such case") from None
-    if not 0 < case_id < 2 ** 31:
+    if not 0 < case_id < 2**31:
         raise web.HTTPNotFound(text="no such case")
     case = await asyncio.to_thread(request.app[CONTACT].case, case_id)
     agent = agent_of(request)
     if case is None or not may_see(agent, case):
         raise web.HTTPNotFound(text="no such case") if case is None else web.HTTPForbidden(text="not your case")
     if act and not may_act(agent, case):
-        raise web.HTTPConflict(text="claim the case first") if case.status == CaseStatus.WAITING else \
-            web.HTTPForbidden(text="not your case")
+        raise (
+            web.HTTPConflict(text="claim the case first")
+            if case.status == CaseStatus.WAITING
+            else web.HTTPForbidden(text="not your case")
+        )
     return case
 
 
@@ -92,17 +111,26 @@ async def case_view(request: web.Request, case: EscalationInfo) -> dict:
     profile = await asyncio.to_thread(customer_profile, request.app[CIS], case.account_no, case.phone)
     contact = request.app[CONTACT]
     history = await asyncio.to_thread(contact.history_of, case.account_no) if case.account_no else []
-    slots = {k: v for k, v in (tracker.get("slots") or case.context.get("slots") or {}).items()
-             if k in CONTEXT_SLOTS and v not in (None, "")}
+    slots = {
+        k: v
+        for k, v in (tracker.get("slots") or case.context.get("slots") or {}).items()
+        if k in CONTEXT_SLOTS and v not in (None, "")
+    }
     view = {
-        "case": case_card(case), "summary": case.summary, "conversation": case.conversation_id,
+        "case": case_card(case),
+        "summary": case.summary,
+        "conversation": case.conversation_id,
         "transcript": transcript(events, limit=300) if events else case.context.get("transcript", []),
         "functions": recognised(events) if events else case.context.get("functions", []),
         "knowledge": knowledge_shown(events) if events else case.context.get("knowledge", []),
-        "slots": slots, "profile": profile, "reason": REASON_LABELS.get(case.reason, case.reason),
+        "slots": slots,
+        "profile": profile,
+        "reason": REASON_LABELS.get(case.reason, case.reason),
         "earlier_cases": [case_card(c) for c in history if c.id != case.id],
-        "dispositions": DISPOSITIONS, "mine": may_act(agent_of(request), case)}
-    if not view["mine"] and not agent_of(request).supervisor:   # a colleague deciding whether to claim
+        "dispositions": DISPOSITIONS,
+        "mine": may_act(agent_of(request), case),
+    }
+    if not view["mine"] and not agent_of(request).supervisor:  # a colleague deciding whether to claim
         for key in ("summary", "transcript", "functions", "slots", "profile", "earlier_cases", "conversation"):
             view[key] = mask_value(view[key])
     return view
@@ -113,10 +141,16 @@ async def export(request: web.Request) -> web.Response:
     view = await case_view(request, await _case(request, act=False))
     who = {"customer": "客户", "bot": "机器人", "agent": "坐席"}
     lines = [f"会话 #{view['case']['id']}  {view['reason']}", mask(view["summary"]), ""]
-    lines += [f"[{t.get('at', '')}] {who.get(t['who'], t['who'])}{'·' + t['agent'] if t.get('agent') else ''}: "
-              f"{mask(t['text'])}" for t in view["transcript"]]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain",
-                        headers={"Content-Disposition": f"attachment; filename=case-{view['case']['id']}.txt"})
+    lines += [
+        f"[{t.get('at', '')}] {who.get(t['who'], t['who'])}{'·' + t['agent'] if t.get('agent') else ''}: "
+        f"{mask(t['text'])}"
+        for t in view["transcript"]
+    ]
+    return web.Response(
+        text="\n".join(lines) + "\n",
+        content_type="text/plain",
+        headers={"Content-Disposition": f"attachment; filename=case-{view['case']['id']}.txt"},
+    )
 
 
 async def claim(request: web.Request) -> web.Response:
@@ -145,8 +179,13 @@ async def suggestions(request: web.Request) -> web.Response:
     tracker = await request.app[HUB].rasa.tracker(case.conversation_id)
     events = tracker.get("events") or []
     # what the customer described (not digits, not "转人工"), and the service they were last asking about
-    said = [e["text"] for e in events if e.get("event") == "user" and len(re.sub(r"[\d\s]", "", e.get("text") or "")) >= 4
-            and not (e.get("text") or "").startswith("EXTERNAL:")]
+    said = [
+        e["text"]
+        for e in events
+        if e.get("event") == "user"
+        and len(re.sub(r"[\d\s]", "", e.get("text") or "")) >= 4
+        and not (e.get("text") or "").startswith("EXTERNAL:")
+    ]
     wanted = requested(events)
     query = " ".join(said[-2:])[-300:]
     if not query:
@@ -165,10 +204,15 @@ async def create_order(request: web.Request) -> web.Response:
     if function_id not in request.app[CATALOG].functions or not note or not request_id:
         raise web.HTTPBadRequest(text="function_id (a catalog id), note and request_id are required")
     order = await asyncio.to_thread(
-        request.app[CIS].create_work_order, function_id, case.channel, {"note": note, "agent": agent.username},
-        account_no=case.account_no, conversation_id=case.conversation_id,
+        request.app[CIS].create_work_order,
+        function_id,
+        case.channel,
+        {"note": note, "agent": agent.username},
+        account_no=case.account_no,
+        conversation_id=case.conversation_id,
         priority=Priority.URGENT if body.get("urgent") else Priority.NORMAL,
-        idempotency_key=f"console:{case.id}:{request_id}")
+        idempotency_key=f"console:{case.id}:{request_id}",
+    )
     return web.json_response({"number": order.number, "status": order.status_label})
 
 
@@ -177,8 +221,10 @@ async def update_order(request: web.Request) -> web.Response:
     body = await _body(request)
     cis = request.app[CIS]
     order = await asyncio.to_thread(cis.get_work_order, request.match_info["number"])
-    ours = order is not None and (order.conversation_id == case.conversation_id
-                                  or (case.account_no is not None and order.account_no == case.account_no))
+    ours = order is not None and (
+        order.conversation_id == case.conversation_id
+        or (case.account_no is not None and order.account_no == case.account_no)
+    )
     if not ours:
         raise web.HTTPNotFound(text="no such order for this customer")
     status = str(body.get("status") or "")

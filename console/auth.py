@@ -1,4 +1,5 @@
 """Console logins: hashed passwords (backend.contact_centre), server-side sessions, CSRF, origin checks, roles."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,13 +69,21 @@ def same_origin(request: web.Request) -> bool:
 
 
 def set_session_cookie(response: web.StreamResponse, token: str, ttl: dt.timedelta, secure: bool) -> None:
-    response.set_cookie(SESSION_COOKIE, token, max_age=int(ttl.total_seconds()), path="/", httponly=True,
-                        samesite="Strict", secure=secure)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(ttl.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=secure,
+    )
 
 
 def set_login_csrf(response: web.StreamResponse, token: str, secure: bool) -> None:
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=1800, path="/console/login", httponly=True,
-                        samesite="Strict", secure=secure)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, max_age=1800, path="/console/login", httponly=True, samesite="Strict", secure=secure
+    )
 
 
 def login_csrf_ok(request: web.Request, submitted: str) -> bool:
@@ -91,6 +100,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def make_auth_middleware() -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
     """Logins are looked up in the app's contact-centre store (opened when the app starts)."""
+
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         path = request.path
@@ -111,6 +121,7 @@ def make_auth_middleware() -> Callable[[web.Request, Handler], Awaitable[web.Str
             if not hmac.compare_digest(str(sent), request["csrf"]):
                 raise web.HTTPForbidden(text="CSRF token missing or wrong")
         return await handler(request)
+
     return auth
 
 

@@ -3,6 +3,7 @@
 Embedded profile: `LocalBus`, the message goes straight back to this process. Scale profile: `RedisBus`,
 published on a Redis channel that every instance subscribes to; each delivers to its own sockets.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,7 +33,8 @@ class LocalBus:
 
 class RedisBus:
     def __init__(self, url: str, channel: str = "p95598:hub"):
-        import redis.asyncio as redis   # only the scale profile needs it
+        import redis.asyncio as redis  # only the scale profile needs it
+
         self._redis = redis.from_url(url)
         self._channel = channel
         self._task: asyncio.Task | None = None
@@ -48,7 +50,7 @@ class RedisBus:
                 continue
             try:
                 await handler(json.loads(item["data"]))
-            except Exception:   # one bad delivery must not stop the instance listening
+            except Exception:  # one bad delivery must not stop the instance listening
                 log.exception("bus message failed")
 
     async def publish(self, message: dict) -> None:

@@ -1,4 +1,5 @@
 """The WeChat-style web chat: the page, its socket (bot replies, agent messages live), continuation links."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,8 @@ from console.config import CONFIG, CONTACT, HUB
 from console.pages import render
 
 CHAT_COOKIE = "p95598_chat"
-MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")   # a client's own id for a message, kept with it in the tracker
-PER_SENDER = web.AppKey("chat_rate", SlidingWindow)   # 20 messages in 10 s per browser, over all its tabs
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a client's own id for a message, kept with it in the tracker
+PER_SENDER = web.AppKey("chat_rate", SlidingWindow)  # 20 messages in 10 s per browser, over all its tabs
 
 
 def identity(request: web.Request) -> str | None:
@@ -29,8 +30,15 @@ def identity(request: web.Request) -> str | None:
 
 def with_identity(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
     if identity(request) is None:
-        response.set_cookie(CHAT_COOKIE, secrets.token_urlsafe(18), max_age=30 * 86400, path="/", httponly=True,
-                            samesite="Lax", secure=request.app[CONFIG].secure_cookies)
+        response.set_cookie(
+            CHAT_COOKIE,
+            secrets.token_urlsafe(18),
+            max_age=30 * 86400,
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=request.app[CONFIG].secure_cookies,
+        )
     return response
 
 
@@ -55,8 +63,9 @@ async def continue_case(request: web.Request) -> web.Response:
     code = str(body.get("code") or "") if isinstance(body, dict) else ""
     if not (len(code) == 6 and code.isdigit()):
         raise web.HTTPBadRequest(text="a 6-digit code expected")
-    replies = await request.app[HUB].customer_says(who, Channel.CHAT, f"续办{code}",
-                                                   {"client": client_address(request)})
+    replies = await request.app[HUB].customer_says(
+        who, Channel.CHAT, f"续办{code}", {"client": client_address(request)}
+    )
     return web.json_response({"messages": to_browser(replies), "continued": bool(custom_payload(replies, "continued"))})
 
 
@@ -84,8 +93,11 @@ def to_browser(messages: list[dict]) -> list[dict]:
 async def history(request: web.Request, conversation: str) -> dict:
     hub = request.app[HUB]
     tracker = await hub.rasa.tracker(conversation)
-    turns = [{"who": t["who"], "text": t["text"], "name": t.get("agent") or ""}
-             for t in transcript(tracker.get("events") or [], limit=200) if t["text"]]
+    turns = [
+        {"who": t["who"], "text": t["text"], "name": t.get("agent") or ""}
+        for t in transcript(tracker.get("events") or [], limit=200)
+        if t["text"]
+    ]
     case = await asyncio.to_thread(request.app[CONTACT].open_case, conversation)
     state = "bot" if case is None else ("agent" if case.status == CaseStatus.CLAIMED else "waiting")
     return {"type": "history", "messages": turns, "state": state, "welcome": WELCOME.chat}
@@ -99,7 +111,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=32 * 1024)
     await ws.prepare(request)
     conversation = await asyncio.to_thread(contact.conversation_of, who)
-    client = client_address(request)   # one socket, one client: worked out once
+    client = client_address(request)  # one socket, one client: worked out once
     hub.attach(conversation, ws)
     try:
         await ws.send_json(await history(request, conversation))
@@ -130,7 +142,7 @@ async def chat_socket(request: web.Request) -> web.WebSocketResponse:
             for item in to_browser(replies):
                 await ws.send_json(item)
             await ws.send_json({"type": "typing", "on": False})
-            if moved and moved != conversation:   # continued a case from another channel: show its history
+            if moved and moved != conversation:  # continued a case from another channel: show its history
                 hub.detach(conversation, ws)
                 conversation = moved
                 hub.attach(conversation, ws)

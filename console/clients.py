@@ -2,6 +2,7 @@
 
 Used by the tests and by benchmarks/handoff; they speak to the app exactly as the pages' JavaScript does.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,7 +55,7 @@ class _LiveUser:
 class ChatCustomer(_LiveUser):
     history: dict = {}
 
-    async def open(self) -> "ChatCustomer":
+    async def open(self) -> ChatCustomer:
         async with self.http.get(f"{self.base}/chat") as r:
             r.raise_for_status()
         await self._listen("/chat/ws")
@@ -87,8 +88,9 @@ class ConsoleAgent(_LiveUser):
         async with self.http.get(f"{self.base}/console/login") as r:
             token = CSRF_INPUT.search(await r.text()).group(1)
         form = {"username": username, "password": password, "csrf": token}
-        async with self.http.post(f"{self.base}/console/login", data=form, headers={"Origin": self.base},
-                                  allow_redirects=False) as r:
+        async with self.http.post(
+            f"{self.base}/console/login", data=form, headers={"Origin": self.base}, allow_redirects=False
+        ) as r:
             if r.status != 302:
                 return r.status
             self.session_cookie = r.cookies["p95598_console"].value
@@ -96,7 +98,7 @@ class ConsoleAgent(_LiveUser):
             self.csrf = CSRF_META.search(await r.text()).group(1)
         return 302
 
-    async def connect(self) -> "ConsoleAgent":
+    async def connect(self) -> ConsoleAgent:
         await self._listen("/console/ws")
         self._start_reading()
         return self
@@ -106,8 +108,9 @@ class ConsoleAgent(_LiveUser):
             body = await r.text()
             return r.status, (await r.json() if r.content_type == "application/json" else body)
 
-    async def post(self, path: str, body: dict | None = None, *, csrf: str | None = None,
-                   origin: str | None = None) -> tuple[int, dict | str]:
+    async def post(
+        self, path: str, body: dict | None = None, *, csrf: str | None = None, origin: str | None = None
+    ) -> tuple[int, dict | str]:
         headers = {"X-CSRF-Token": self.csrf if csrf is None else csrf, "Origin": origin or self.base}
         async with self.http.post(f"{self.base}{path}", json=body or {}, headers=headers) as r:
             return r.status, (await r.json() if r.content_type == "application/json" else await r.text())

@@ -8,6 +8,7 @@ profile) and every instance hands them to the sockets it holds. The queue lives 
 (backend.contact_centre), which each instance's watcher polls, so cases opened by the action server or the voice
 gateway pop up on every console.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,11 @@ class Hub:
         self.customers: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self.agents: dict[int, set[web.WebSocketResponse]] = defaultdict(set)
         self.supervisors: set[int] = set()
-        self.code_failures = {"identity": SlidingWindow(5, 600), "client": SlidingWindow(10, 600),
-                              "all": SlidingWindow(60, 60)}   # wrong continuation codes
+        self.code_failures = {
+            "identity": SlidingWindow(5, 600),
+            "client": SlidingWindow(10, 600),
+            "all": SlidingWindow(60, 60),
+        }  # wrong continuation codes
 
     async def _db(self, fn, *args):
         return await asyncio.to_thread(fn, *args)
@@ -76,8 +80,10 @@ class Hub:
                 self.code_failures[w].hit(k)
             return [{"text": "这个续办码不对或者已经过期了，请核对一下；也可以直接告诉我您要办什么。"}]
         await self._db(self.contact.bind, channel_user, conversation)
-        return [{"text": "好的，已经接上您之前的业务，刚才的记录都在。请继续说吧。"},
-                {"custom": {"continued": conversation}}]
+        return [
+            {"text": "好的，已经接上您之前的业务，刚才的记录都在。请继续说吧。"},
+            {"custom": {"continued": conversation}},
+        ]
 
     def attach(self, conversation: str, ws: web.WebSocketResponse) -> None:
         self.customers[conversation].add(ws)
@@ -98,12 +104,13 @@ class Hub:
                 if identity.startswith("wechat:"):
                     try:
                         await self.wechat.send_text(identity.removeprefix("wechat:"), text)
-                    except Exception as e:   # noqa: BLE001 - their API is out of our hands; the agent is told
+                    except Exception as e:  # noqa: BLE001 - their API is out of our hands; the agent is told
                         log.warning("WeChat delivery failed: %r", e)
 
     # ---- agents ----
-    async def agent_says(self, case: EscalationInfo, agent_name: str, agent_user: str, text: str,
-                         who: str = "agent") -> None:
+    async def agent_says(
+        self, case: EscalationInfo, agent_name: str, agent_user: str, text: str, who: str = "agent"
+    ) -> None:
         meta = {"agent": agent_user, "agent_name": agent_name, "channel": Channel.CONSOLE}
         await self.rasa.append(case.conversation_id, [{"event": "bot", "text": text, "metadata": meta}])
         await self.deliver(case.conversation_id, text, who, agent_name)
@@ -111,10 +118,14 @@ class Hub:
 
     async def resume_bot(self, case: EscalationInfo, notice: str) -> None:
         """The bot takes the conversation back with the slots it had."""
-        await self.rasa.append(case.conversation_id, [
-            {"event": "resume"},
-            {"event": "bot", "text": notice, "metadata": {"channel": Channel.CONSOLE, "system": True}},
-            {"event": "action", "name": "action_listen"}])
+        await self.rasa.append(
+            case.conversation_id,
+            [
+                {"event": "resume"},
+                {"event": "bot", "text": notice, "metadata": {"channel": Channel.CONSOLE, "system": True}},
+                {"event": "action", "name": "action_listen"},
+            ],
+        )
         await self.deliver(case.conversation_id, notice, "bot")
         await self.to_customer(case.conversation_id, {"type": "handoff", "state": "bot"})
 
@@ -141,7 +152,7 @@ class Hub:
         payload, to = message.get("payload") or {}, message.get("to")
         if to == "customer":
             sockets = list(self.customers.get(message.get("conversation", ""), ()))
-        elif to == "case_agents":   # personal numbers in full for the case's owner only, as in the HTTP views
+        elif to == "case_agents":  # personal numbers in full for the case's owner only, as in the HTTP views
             owner = message.get("owner")
             ids = set(self.agents) if owner is None else {owner} | self.supervisors
             for agent_id in ids:
@@ -160,7 +171,7 @@ class Hub:
             await asyncio.sleep(interval)
             try:
                 changed = await self._db(self.contact.changed_since, since - dt.timedelta(seconds=2))
-            except Exception as e:   # noqa: BLE001 - a database hiccup must not end the watcher
+            except Exception as e:  # noqa: BLE001 - a database hiccup must not end the watcher
                 log.warning("queue watch failed: %r", e)
                 continue
             for case in changed:
@@ -170,8 +181,18 @@ class Hub:
                 seen.add(key)
                 since = max(since, case.updated_at)
                 kind = "new_case" if case.status == CaseStatus.WAITING and case.agent_id is None else "case"
-                await self.on_bus({"to": "agents", "payload": {"type": kind, "case": case.id, "status": case.status,
-                                      "channel": case.channel, "summary": mask(case.summary.split("\n")[0])}})
+                await self.on_bus(
+                    {
+                        "to": "agents",
+                        "payload": {
+                            "type": kind,
+                            "case": case.id,
+                            "status": case.status,
+                            "channel": case.channel,
+                            "summary": mask(case.summary.split("\n")[0]),
+                        },
+                    }
+                )
             if len(seen) > 5000:
                 seen = {k for k in seen if k[1] >= since - dt.timedelta(seconds=5)}
 

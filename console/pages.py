@@ -1,4 +1,5 @@
 """Server-rendered console pages (login, queue, case, supervisor) and the agents' live socket."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,12 @@ from console.config import CATALOG, CONFIG, CONTACT, HUB
 
 SECURITY_KINDS = {"identity_lockout": "身份核验多次失败，已暂停在线核验"}
 
-TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                               autoescape=True, trim_blocks=True, lstrip_blocks=True)
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 HEARTBEAT = 20
 
@@ -37,10 +42,15 @@ HEARTBEAT = 20
 def render(name: str, status: int = 200, **values) -> web.Response:
     values.setdefault("channels", CHANNEL_LABELS)
     values.setdefault("status_labels", STATUS_LABELS)
-    return web.Response(text=TEMPLATES.get_template(name).render(**values), status=status,
-                        content_type="text/html", headers={"Cache-Control": "no-store",
-                                                           "Content-Security-Policy": "default-src 'self'; "
-                                                           "img-src 'self' data:; frame-ancestors 'none'"})
+    return web.Response(
+        text=TEMPLATES.get_template(name).render(**values),
+        status=status,
+        content_type="text/html",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+        },
+    )
 
 
 def login_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
@@ -70,7 +80,7 @@ async def login(request: web.Request) -> web.Response:
         agent = await asyncio.to_thread(contact.authenticate, username, password)
         if agent:
             old = request.cookies.get(SESSION_COOKIE)
-            if old:   # whatever session id the browser brought is dropped: a fresh one is issued
+            if old:  # whatever session id the browser brought is dropped: a fresh one is issued
                 await asyncio.to_thread(contact.logout, old)
             token, _ = await asyncio.to_thread(contact.new_login, agent.id, cfg.session_ttl)
             response = web.HTTPFound("/console/supervisor" if agent.supervisor else "/console")
@@ -98,23 +108,40 @@ async def case_page(request: web.Request) -> web.Response:
     case = await agent_api._case(request, act=False)
     view = await agent_api.case_view(request, case)
     agents = await asyncio.to_thread(request.app[CONTACT].agents_online)
-    return render("case.html", agent=agent_of(request), csrf=request["csrf"], view=view, case=view["case"],
-                  colleagues=[a for a in agents if a.id != agent_of(request).id],
-                  functions=request.app[CATALOG].functions, catalog=request.app[CATALOG],
-                  labels=SLOT_LABELS,
-                  view_json=json.dumps({"case": case.id}, ensure_ascii=False))
+    return render(
+        "case.html",
+        agent=agent_of(request),
+        csrf=request["csrf"],
+        view=view,
+        case=view["case"],
+        colleagues=[a for a in agents if a.id != agent_of(request).id],
+        functions=request.app[CATALOG].functions,
+        catalog=request.app[CATALOG],
+        labels=SLOT_LABELS,
+        view_json=json.dumps({"case": case.id}, ensure_ascii=False),
+    )
 
 
 async def supervisor_page(request: web.Request) -> web.Response:
     agent = require_supervisor(request)
     stats = await asyncio.to_thread(request.app[CONTACT].stats_today)
-    cases = await agent_api.queue_view(request)    # a supervisor's "mine" is every claimed case
+    cases = await agent_api.queue_view(request)  # a supervisor's "mine" is every claimed case
     identity = IdentityStore(request.app[CONTACT].sessions)
-    security = [{"at": local_time(e.at), "kind": e.kind, "subject": e.subject}
-                for e in await asyncio.to_thread(identity.security_events, 20)]
-    return render("supervisor.html", agent=agent, csrf=request["csrf"], stats=stats,
-                  reasons=REASON_LABELS, waiting=cases["waiting"], claimed=cases["mine"],
-                  security=security, security_kinds=SECURITY_KINDS)
+    security = [
+        {"at": local_time(e.at), "kind": e.kind, "subject": e.subject}
+        for e in await asyncio.to_thread(identity.security_events, 20)
+    ]
+    return render(
+        "supervisor.html",
+        agent=agent,
+        csrf=request["csrf"],
+        stats=stats,
+        reasons=REASON_LABELS,
+        waiting=cases["waiting"],
+        claimed=cases["mine"],
+        security=security,
+        security_kinds=SECURITY_KINDS,
+    )
 
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
@@ -126,7 +153,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     await asyncio.to_thread(contact.heartbeat, agent.id)
     try:
         async for msg in ws:
-            if msg.type == WSMsgType.TEXT:   # the page pings; any message keeps the agent online
+            if msg.type == WSMsgType.TEXT:  # the page pings; any message keeps the agent online
                 await asyncio.to_thread(contact.heartbeat, agent.id)
             elif msg.type == WSMsgType.ERROR:
                 break

@@ -4,6 +4,7 @@ WeChat waits 5 s for a passive reply and retries on silence. The hub (the bot) g
 answer is acknowledged with "success" at once and sent through the customer-service message API when it comes.
 Retries of a message already seen are acknowledged and not forwarded again. Plaintext mode only (no AES).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,9 +38,9 @@ TOKEN_REFRESH_MARGIN = 300
 VOICE_NOT_HEARD = "不好意思，没有听清您的语音，请再说一遍或者发文字。"
 TEXT_ONLY = "不好意思，目前只能处理文字和语音消息，请用文字描述您的问题。"
 NOT_CONFIGURED = "WeChat is not configured (set P95598_WECHAT_TOKEN)"
-ACK = "success"   # what WeChat expects when there is no passive reply
+ACK = "success"  # what WeChat expects when there is no passive reply
 
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")   # not allowed even in CDATA
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed even in CDATA
 
 
 class Hub(Protocol):
@@ -54,8 +55,9 @@ class WeChatApiError(RuntimeError):
     """An errcode from the WeChat API (other than an expired token, which is refreshed once)."""
 
 
-def signature_ok(token: str, timestamp: str, nonce: str, signature: str, *,
-                 max_skew: float = 300, now: float | None = None) -> bool:
+def signature_ok(
+    token: str, timestamp: str, nonce: str, signature: str, *, max_skew: float = 300, now: float | None = None
+) -> bool:
     """WeChat's query signature, and a timestamp within `max_skew` seconds of now (replays are refused)."""
     if not (token and nonce and signature and timestamp.isdigit()):
         return False
@@ -69,9 +71,11 @@ def cdata(text: str) -> str:
 
 
 def passive_text_reply(openid: str, account: str, text: str) -> str:
-    return (f"<xml><ToUserName>{cdata(openid)}</ToUserName><FromUserName>{cdata(account)}</FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata('text')}</MsgType>"
-            f"<Content>{cdata(text)}</Content></xml>")
+    return (
+        f"<xml><ToUserName>{cdata(openid)}</ToUserName><FromUserName>{cdata(account)}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata('text')}</MsgType>"
+        f"<Content>{cdata(text)}</Content></xml>"
+    )
 
 
 def bot_messages_as_text(messages: list[dict]) -> str:
@@ -110,14 +114,21 @@ def direct_answer(message: dict[str, str]) -> str | None:
     return VOICE_NOT_HEARD if kind == "voice" else TEXT_ONLY
 
 
-
 class WeChatWebhook:
-    def __init__(self, *, token: str, account: str, hub: Hub, sender: CustomerServiceSender,
-                 window: float = 4.0, max_skew: float = 300):
+    def __init__(
+        self,
+        *,
+        token: str,
+        account: str,
+        hub: Hub,
+        sender: CustomerServiceSender,
+        window: float = 4.0,
+        max_skew: float = 300,
+    ):
         self.token, self.account, self.hub, self.sender = token, account, hub, sender
         self.window, self.max_skew = window, max_skew
         self.seen: OrderedDict[str, float] = OrderedDict()
-        self.signed: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()   # (timestamp, nonce) -> message
+        self.signed: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()  # (timestamp, nonce) -> message
         self.deliveries: set[asyncio.Task] = set()
         self.per_sender = SlidingWindow(limit=20, window=60.0)
 
@@ -125,8 +136,9 @@ class WeChatWebhook:
         if not self.token:
             raise web.HTTPServiceUnavailable(text=NOT_CONFIGURED)
         q = request.query
-        if not signature_ok(self.token, q.get("timestamp", ""), q.get("nonce", ""), q.get("signature", ""),
-                            max_skew=self.max_skew):
+        if not signature_ok(
+            self.token, q.get("timestamp", ""), q.get("nonce", ""), q.get("signature", ""), max_skew=self.max_skew
+        ):
             raise web.HTTPForbidden(text="bad signature")
 
     async def verify_url(self, request: web.Request) -> web.Response:
@@ -157,10 +169,14 @@ class WeChatWebhook:
     def first_use(self, timestamp: str, nonce: str, message: dict[str, str]) -> bool:
         """The query signature does not cover the body: a signed (timestamp, nonce) is good for the one message
         it first came with (WeChat's own retries of it included) within the allowed clock skew, never another."""
-        key = message.get("MsgId") or f"{message['FromUserName']}:{message.get('CreateTime', '')}:{message.get('Event', '')}"
+        key = (
+            message.get("MsgId")
+            or f"{message['FromUserName']}:{message.get('CreateTime', '')}:{message.get('Event', '')}"
+        )
         now = time.monotonic()
-        while self.signed and (len(self.signed) >= DEDUP_MAX_ENTRIES
-                               or next(iter(self.signed.values()))[1] < now - 2 * self.max_skew):
+        while self.signed and (
+            len(self.signed) >= DEDUP_MAX_ENTRIES or next(iter(self.signed.values()))[1] < now - 2 * self.max_skew
+        ):
             self.signed.popitem(last=False)
         first = self.signed.setdefault((timestamp, nonce), (key, now))
         return first[0] == key
@@ -169,8 +185,9 @@ class WeChatWebhook:
         """A retry of a message of the last DEDUP_SECONDS (events have no MsgId: sender and time stand in)."""
         key = message.get("MsgId") or f"{message['FromUserName']}:{message.get('CreateTime', '')}"
         now = time.monotonic()
-        while self.seen and (len(self.seen) >= DEDUP_MAX_ENTRIES
-                             or next(iter(self.seen.values())) < now - DEDUP_SECONDS):
+        while self.seen and (
+            len(self.seen) >= DEDUP_MAX_ENTRIES or next(iter(self.seen.values())) < now - DEDUP_SECONDS
+        ):
             self.seen.popitem(last=False)
         if key in self.seen:
             return True
@@ -179,9 +196,10 @@ class WeChatWebhook:
 
     async def ask_bot(self, openid: str, text: str) -> str | None:
         """The bot's answer if it comes within the window; otherwise None, and it is sent when it comes."""
-        call = asyncio.create_task(self.hub.customer_says(
-            f"wechat:{openid}", "wechat", text, {"channel": "wechat", "openid": openid}))
-        done, _ = await asyncio.wait({call}, timeout=self.window)   # unlike wait_for, never cancels the call
+        call = asyncio.create_task(
+            self.hub.customer_says(f"wechat:{openid}", "wechat", text, {"channel": "wechat", "openid": openid})
+        )
+        done, _ = await asyncio.wait({call}, timeout=self.window)  # unlike wait_for, never cancels the call
         if not done:
             self.deliver_later(openid, call)
             return None
@@ -208,8 +226,9 @@ class WeChatWebhook:
             await asyncio.wait(self.deliveries, timeout=self.window + 10)
 
 
-def wechat_routes(app: web.Application, *, token: str, account: str, hub: Hub,
-                  sender: CustomerServiceSender, window: float = 4.0) -> WeChatWebhook:
+def wechat_routes(
+    app: web.Application, *, token: str, account: str, hub: Hub, sender: CustomerServiceSender, window: float = 4.0
+) -> WeChatWebhook:
     webhook = WeChatWebhook(token=token, account=account, hub=hub, sender=sender, window=window)
     app.router.add_get("/wechat", webhook.verify_url)
     app.router.add_post("/wechat", webhook.receive)
@@ -230,8 +249,9 @@ class RecordingSender:
 class WeChatApiSender:
     """The customer-service message API, with the access_token fetched, cached and refreshed as needed."""
 
-    def __init__(self, http: aiohttp.ClientSession, appid: str, secret: str,
-                 base_url: str = "https://api.weixin.qq.com"):
+    def __init__(
+        self, http: aiohttp.ClientSession, appid: str, secret: str, base_url: str = "https://api.weixin.qq.com"
+    ):
         self.http, self.appid, self.secret, self.base_url = http, appid, secret, base_url.rstrip("/")
         self.token, self.token_expires_at = None, 0.0
         self.token_lock = asyncio.Lock()
@@ -247,7 +267,7 @@ class WeChatApiSender:
 
     async def access_token(self, replacing: str | None = None) -> str:
         """The cached token; a new one when it is near expiry or is `replacing` (refused by WeChat)."""
-        async with self.token_lock:   # one fetch when many sends find the token stale at once
+        async with self.token_lock:  # one fetch when many sends find the token stale at once
             if self.token is None or self.token == replacing or time.monotonic() >= self.token_expires_at:
                 await self.fetch_token()
             return self.token
@@ -263,7 +283,11 @@ class WeChatApiSender:
         self.token_expires_at = time.monotonic() + int(result.get("expires_in", 7200)) - TOKEN_REFRESH_MARGIN
 
     async def post_message(self, token: str, body: str) -> dict:
-        async with self.http.post(f"{self.base_url}/cgi-bin/message/custom/send", params={"access_token": token},
-                                  data=body.encode(), headers={"Content-Type": "application/json"}) as r:
+        async with self.http.post(
+            f"{self.base_url}/cgi-bin/message/custom/send",
+            params={"access_token": token},
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        ) as r:
             r.raise_for_status()
             return await r.json(content_type=None)

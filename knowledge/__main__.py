@@ -1,11 +1,12 @@
 """Command line of the knowledge package.
 
-    python -m knowledge index  --faq FILE.jsonl --out DIR
-    python -m knowledge search --index DIR (--query TEXT | --queries FILE.jsonl) [--top-k K] [--json]
-                               [--mode hybrid|dense|bm25]
-    python -m knowledge match  TEXT [--top-k K]
-    python -m knowledge serve  [--port 5056]
+python -m knowledge index  --faq FILE.jsonl --out DIR
+python -m knowledge search --index DIR (--query TEXT | --queries FILE.jsonl) [--top-k K] [--json]
+                           [--mode hybrid|dense|bm25]
+python -m knowledge match  TEXT [--top-k K]
+python -m knowledge serve  [--port 5056]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,7 @@ from knowledge.fusion import MODES
 
 def _config():
     from knowledge.config import KnowledgeConfig
+
     return KnowledgeConfig.from_env()
 
 
@@ -30,12 +32,15 @@ def _embedder():
 
 def cmd_index(a) -> int:
     from knowledge.faq import FaqIndex, read_faq
+
     t0 = time.time()
     index = FaqIndex.open(a.out, _embedder(), read_faq(a.faq))
     state = "built" if index.rebuilt else "unchanged, reused"
-    print(f"{len(index.docs)} entries, {index.vectors.index.ntotal} passages, {state} "
-          f"in {time.time() - t0:.1f}s -> {a.out}",
-          file=sys.stderr)
+    print(
+        f"{len(index.docs)} entries, {index.vectors.index.ntotal} passages, {state} "
+        f"in {time.time() - t0:.1f}s -> {a.out}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -47,7 +52,7 @@ def _queries(a) -> list[dict]:
         if line.strip():
             row = json.loads(line)
             if not isinstance(row, dict) or not isinstance(row.get("query", row.get("question")), str):
-                raise ValueError(f"{a.queries}:{n}: expected {{\"query\": TEXT}}")
+                raise ValueError(f'{a.queries}:{n}: expected {{"query": TEXT}}')
             rows.append({**row, "query": row.get("query", row.get("question"))})
     return rows
 
@@ -55,10 +60,11 @@ def _queries(a) -> list[dict]:
 def cmd_search(a) -> int:
     """Searches every query; queries are embedded in batches (FaqIndex.search_many), results printed per batch."""
     from knowledge.faq import QUERY_BATCH, FaqIndex
+
     index = FaqIndex.open(a.index, _embedder(), mode=a.mode)
     rows = _queries(a)
     for start in range(0, len(rows), QUERY_BATCH):
-        batch = rows[start:start + QUERY_BATCH]
+        batch = rows[start : start + QUERY_BATCH]
         for row, hits in zip(batch, index.search_many([r["query"] for r in batch], a.top_k)):
             if a.json:
                 out = {**row, "results": [{"id": d.id, "score": round(s, 4)} for d, s in hits]}
@@ -72,6 +78,7 @@ def cmd_search(a) -> int:
 
 def cmd_match(a) -> int:
     from knowledge.service import Knowledge
+
     cfg = _config()
     k = Knowledge.load(cfg.index_dir, cfg.embedder())
     print(json.dumps(k.match(a.text, a.top_k), ensure_ascii=False, indent=1))
@@ -83,6 +90,7 @@ def cmd_serve(a) -> int:
 
     from backend.settings import refuse_unsafe
     from knowledge.service import create_app
+
     refuse_unsafe("knowledge")
     web.run_app(create_app(_config()), host=a.host, port=a.port, print=lambda *_: None)
     return 0
@@ -103,8 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--queries", type=Path)
     s.add_argument("--top-k", type=int, default=10)
     s.add_argument("--json", action="store_true")
-    s.add_argument("--mode", choices=MODES, default="hybrid",
-                   help="hybrid (default): dense and BM25 fused; dense: embeddings only; bm25: lexical only")
+    s.add_argument(
+        "--mode",
+        choices=MODES,
+        default="hybrid",
+        help="hybrid (default): dense and BM25 fused; dense: embeddings only; bm25: lexical only",
+    )
     s = sub.add_parser("match", help="which service functions a request matches")
     s.add_argument("text")
     s.add_argument("--top-k", type=int, default=3)
@@ -114,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         return {"index": cmd_index, "search": cmd_search, "match": cmd_match, "serve": cmd_serve}[a.command](a)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:   # ConfigError is a ValueError
+    except (ValueError, FileNotFoundError, RuntimeError) as e:  # ConfigError is a ValueError
         print(f"error: {e}", file=sys.stderr)
         return 2
 

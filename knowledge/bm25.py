@@ -2,6 +2,7 @@
 arrays, so a query's scores are one scatter-add (np.bincount) over its terms' postings, and the best k
 documents are picked with a partial sort (O(n)), not a full one: at 100k documents the scoring takes a few
 milliseconds even when the query's postings add up to a million entries (benchmarks/retrieval/kb_scale.py)."""
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,9 @@ class BM25:
             out = np.zeros(self.n, dtype=np.float32)
             out[hits[0][0]] = hits[0][1]
             return out
-        return np.bincount(np.concatenate([i for i, _ in hits]), weights=np.concatenate([w for _, w in hits]),
-                           minlength=self.n).astype(np.float32)
+        return np.bincount(
+            np.concatenate([i for i, _ in hits]), weights=np.concatenate([w for _, w in hits]), minlength=self.n
+        ).astype(np.float32)
 
     def top(self, query: list[str], k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The k best documents with a positive score (indices, scores), best first; only `allowed` ones if given."""

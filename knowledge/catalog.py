@@ -1,5 +1,6 @@
 """The service-function catalog (catalog/service_functions.yml): the one source of ids, names, synonyms, channels,
 and of each form-kind function's form (its slots, questions per channel, read-back and agent labels)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,12 +12,26 @@ import yaml
 
 CATALOG_PATH = Path(__file__).resolve().parent.parent / "catalog" / "service_functions.yml"
 SELF_SERVICE_KINDS = ("self_service", "payment", "notification")
-CONFIRM_SLOT = "order_confirmed"   # the read-back before filing: the last slot of every form that files an order
+CONFIRM_SLOT = "order_confirmed"  # the read-back before filing: the last slot of every form that files an order
 # How a slot's value is read from the customer's words. The first group has its own reader in
 # actions/forms/base.py; the second group is read by actions/extract.py's catalog readers (read_slot) from the
 # slot's own settings, so a new function built from them needs no code.
-SPECIAL_KINDS = frozenset({"account_no", "last4", "holder_name", "address", "description", "danger", "month",
-                           "order_no", "tou_action", "connection_type", "phone", "confirm"})
+SPECIAL_KINDS = frozenset(
+    {
+        "account_no",
+        "last4",
+        "holder_name",
+        "address",
+        "description",
+        "danger",
+        "month",
+        "order_no",
+        "tou_action",
+        "connection_type",
+        "phone",
+        "confirm",
+    }
+)
 GENERIC_KINDS = frozenset({"text", "choice", "items", "date", "number", "when"})
 SLOT_KINDS = SPECIAL_KINDS | GENERIC_KINDS
 
@@ -24,6 +39,7 @@ SLOT_KINDS = SPECIAL_KINDS | GENERIC_KINDS
 @dataclass(frozen=True)
 class Wording:
     """One sentence with its screen and call variants (equal when the catalog gives one string)."""
+
     chat: str
     voice: str
 
@@ -43,10 +59,10 @@ class SlotSpec:
     kind: str
     label: str
     agent_label: str
-    readback: str | dict[Any, str]   # labelled | description | skip | {value: words}
+    readback: str | dict[Any, str]  # labelled | description | skip | {value: words}
     ask: Wording | None
     reprompt: Wording | None
-    settings: dict[str, Any] = field(default_factory=dict)   # options, words, unit, min, max, range, not_past …
+    settings: dict[str, Any] = field(default_factory=dict)  # options, words, unit, min, max, range, not_past …
 
     @property
     def labelled(self) -> bool:
@@ -57,11 +73,11 @@ class SlotSpec:
 @dataclass(frozen=True)
 class FormSpec:
     function_id: str
-    slots: tuple[str, ...]            # in asking order, CONFIRM_SLOT last when the form files an order
+    slots: tuple[str, ...]  # in asking order, CONFIRM_SLOT last when the form files an order
     files_order: bool
-    ask: dict[str, Wording]           # questions this form words its own way
-    received: str | None = None       # "已为您登记…" when the order is filed
-    promise: str | None = None        # what happens next
+    ask: dict[str, Wording]  # questions this form words its own way
+    received: str | None = None  # "已为您登记…" when the order is filed
+    promise: str | None = None  # what happens next
     opening_min_chars: int | None = None
 
     @property
@@ -78,7 +94,7 @@ class Function:
     synonyms: tuple[str, ...]
     channels: tuple[str, ...]
     form: FormSpec | None = None
-    test: dict[str, Any] | None = None   # a conversation and the order it files (tests/test_catalog_conversations.py)
+    test: dict[str, Any] | None = None  # a conversation and the order it files (tests/test_catalog_conversations.py)
 
 
 @dataclass(frozen=True)
@@ -106,8 +122,9 @@ class Catalog:
         """Form name -> its definition, for every function that has a form."""
         return {f.form.name: f.form for f in self.functions.values() if f.form}
 
-    def recommend_channels(self, function_id: str, customer_channels: list[str] | None = None,
-                           limit: int = 2) -> list[str]:
+    def recommend_channels(
+        self, function_id: str, customer_channels: list[str] | None = None, limit: int = 2
+    ) -> list[str]:
         """Channel ids for a function: self-service first, the ones the customer already uses before others."""
         f = self.functions.get(function_id)
         if not f:
@@ -126,10 +143,17 @@ SLOT_KEYS = {"type", "kind", "label", "agent_label", "readback", "ask", "repromp
 
 def _slot(name: str, raw: dict[str, Any]) -> SlotSpec:
     label = str(raw.get("label", name))
-    return SlotSpec(name, str(raw.get("type", "text")), str(raw.get("kind", "text")), label,
-                    str(raw.get("agent_label", label)), raw.get("readback", "labelled"),
-                    Wording.of(raw.get("ask")), Wording.of(raw.get("reprompt")),
-                    {k: v for k, v in raw.items() if k not in SLOT_KEYS})
+    return SlotSpec(
+        name,
+        str(raw.get("type", "text")),
+        str(raw.get("kind", "text")),
+        label,
+        str(raw.get("agent_label", label)),
+        raw.get("readback", "labelled"),
+        Wording.of(raw.get("ask")),
+        Wording.of(raw.get("reprompt")),
+        {k: v for k, v in raw.items() if k not in SLOT_KEYS},
+    )
 
 
 def _form(function_id: str, raw: dict[str, Any]) -> FormSpec:
@@ -137,8 +161,9 @@ def _form(function_id: str, raw: dict[str, Any]) -> FormSpec:
     slots = tuple(raw["slots"]) + ((CONFIRM_SLOT,) if files_order else ())
     done = raw.get("done") or {}
     asks = {slot: w for slot, value in (raw.get("ask") or {}).items() if (w := Wording.of(value))}
-    return FormSpec(function_id, slots, files_order, asks, done.get("received"), done.get("promise"),
-                    raw.get("opening_min_chars"))
+    return FormSpec(
+        function_id, slots, files_order, asks, done.get("received"), done.get("promise"), raw.get("opening_min_chars")
+    )
 
 
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
@@ -147,8 +172,16 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     for f in data["functions"]:
         syns = tuple(dict.fromkeys([*f.get("seed_synonyms", []), *f.get("synonyms", [])]))
         form = _form(f["id"], f["form"]) if f.get("form") else None
-        functions[f["id"]] = Function(f["id"], f["name"], f["kind"], f.get("description", ""),
-                                      tuple(str(s) for s in syns), tuple(f.get("channels", [])), form, f.get("test"))
+        functions[f["id"]] = Function(
+            f["id"],
+            f["name"],
+            f["kind"],
+            f.get("description", ""),
+            tuple(str(s) for s in syns),
+            tuple(f.get("channels", [])),
+            form,
+            f.get("test"),
+        )
     slots = {name: _slot(name, raw) for name, raw in (data.get("slots") or {}).items()}
     return Catalog(functions, data.get("channels", {}), slots)
 

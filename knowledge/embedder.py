@@ -6,6 +6,7 @@ sentence-transformers on torch (EMBED_BACKEND=torch, or when the folder has no O
 is part of `name`, so an index built with one is rebuilt, not reused, by the other. Query vectors are
 cached: a hotline hears the same short sentences all day ("停电了", "转人工", "查电费").
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,7 +17,7 @@ import numpy as np
 
 from knowledge.model_convert.onnx_export import ONNX_FILE
 
-DEFAULT_PREFIXES = {"query": "query: ", "passage": "passage: "}   # multilingual-e5 expects these
+DEFAULT_PREFIXES = {"query": "query: ", "passage": "passage: "}  # multilingual-e5 expects these
 MAX_TOKENS = 256
 
 
@@ -49,6 +50,7 @@ class OnnxEncoder:
     def __init__(self, model_dir: Path, threads: int):
         import onnxruntime as ort
         from tokenizers import Tokenizer
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -70,6 +72,7 @@ class TorchEncoder:
     def __init__(self, model_dir: Path, threads: int):
         import torch
         from sentence_transformers import SentenceTransformer
+
         torch.set_num_threads(threads)
         self.model = SentenceTransformer(str(model_dir), device="cpu")
         self.dimension = int(self.model.get_sentence_embedding_dimension())
@@ -79,13 +82,21 @@ class TorchEncoder:
 
 
 class Embedder:
-    def __init__(self, model_dir: str | Path, query_prefix: str | None = None, passage_prefix: str | None = None,
-                 batch_size: int = 32, backend: str | None = None, threads: int | None = None,
-                 cache_size: int = 4096):
+    def __init__(
+        self,
+        model_dir: str | Path,
+        query_prefix: str | None = None,
+        passage_prefix: str | None = None,
+        batch_size: int = 32,
+        backend: str | None = None,
+        threads: int | None = None,
+        cache_size: int = 4096,
+    ):
         self.model_dir = Path(model_dir)
         if not (self.model_dir / "modules.json").exists():
-            raise FileNotFoundError(f"no sentence-transformers model at {self.model_dir} "
-                                    "(make run builds one; or set EMBED_MODEL_DIR)")
+            raise FileNotFoundError(
+                f"no sentence-transformers model at {self.model_dir} (make run builds one; or set EMBED_MODEL_DIR)"
+            )
         self.query_prefix = DEFAULT_PREFIXES["query"] if query_prefix is None else query_prefix
         self.passage_prefix = DEFAULT_PREFIXES["passage"] if passage_prefix is None else passage_prefix
         self.batch_size = batch_size
@@ -94,7 +105,9 @@ class Embedder:
         if self.backend not in ("onnx", "torch"):
             raise ValueError(f"unknown embedding back end {self.backend!r} (onnx or torch)")
         if self.backend == "onnx" and not has_onnx:
-            raise FileNotFoundError(f"no ONNX graph at {self.model_dir / ONNX_FILE} (rebuild with knowledge.model_convert)")
+            raise FileNotFoundError(
+                f"no ONNX graph at {self.model_dir / ONNX_FILE} (rebuild with knowledge.model_convert)"
+            )
         self.threads = threads or (1 if self.backend == "onnx" else 2)
         self.cache = QueryCache(cache_size)
         self._encoder: OnnxEncoder | TorchEncoder | None = None
@@ -125,9 +138,10 @@ class Embedder:
         starts = range(0, len(order), self.batch_size)
         if progress and len(texts) > 10 * self.batch_size:
             from tqdm import tqdm
+
             starts = tqdm(starts, desc="embedding", unit="batch")
         for start in starts:
-            rows = order[start:start + self.batch_size]
+            rows = order[start : start + self.batch_size]
             out[rows] = self.encoder.encode([texts[i] for i in rows])
         return out
 

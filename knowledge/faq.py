@@ -7,13 +7,14 @@ Modes (knowledge.fusion.MODES): "dense" ranks documents by their best passage co
 "hybrid" (the default) takes the candidates of both, scores every candidate exactly on both signals and fuses
 the z-scored signals (see knowledge/fusion.py for why and how the weight was chosen).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -23,8 +24,8 @@ from knowledge.fusion import MODES, zscore_fusion
 from knowledge.text import lexical_tokens, lexicon_version, words
 from knowledge.vector_index import VectorIndex
 
-CANDIDATES = 64      # passages asked from FAISS, and documents taken from BM25, per query
-QUERY_BATCH = 64     # queries embedded together by search_many
+CANDIDATES = 64  # passages asked from FAISS, and documents taken from BM25, per query
+QUERY_BATCH = 64  # queries embedded together by search_many
 DOCS_FILE = "docs.jsonl"
 TOKENS_FILE = "lexical_tokens.json"
 
@@ -51,8 +52,12 @@ def read_faq(path: Path) -> list[FaqDoc]:
             continue
         try:
             row = json.loads(line)
-            doc = FaqDoc(str(row["id"]), str(row["question"]), str(row.get("answer", "")),
-                         tuple(str(s) for s in row.get("synonyms") or []))
+            doc = FaqDoc(
+                str(row["id"]),
+                str(row["question"]),
+                str(row.get("answer", "")),
+                tuple(str(s) for s in row.get("synonyms") or []),
+            )
         except (ValueError, KeyError, TypeError) as e:
             raise ValueError(f"{path}:{n}: expected a JSON object with id, question, answer ({e})") from e
         if doc.id in seen:
@@ -87,25 +92,31 @@ def cached_tokens(folder: Path, docs: list[FaqDoc]) -> list[list[str]]:
 
 
 class FaqIndex:
-    def __init__(self, docs: list[FaqDoc], vectors: VectorIndex, embedder: Embedder, mode: str = "hybrid",
-                 fuse: Callable[[np.ndarray, np.ndarray], np.ndarray] = zscore_fusion, lexical: BM25 | None = None):
+    def __init__(
+        self,
+        docs: list[FaqDoc],
+        vectors: VectorIndex,
+        embedder: Embedder,
+        mode: str = "hybrid",
+        fuse: Callable[[np.ndarray, np.ndarray], np.ndarray] = zscore_fusion,
+        lexical: BM25 | None = None,
+    ):
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r} (one of {', '.join(MODES)})")
         self.docs = docs
         self.vectors = vectors
         self.embedder = embedder
         self.mode = mode
-        self.fuse = fuse            # (dense, lexical scores of the same candidates) -> fused scores
-        self.counts = np.array([len(d.passages()) for d in docs], dtype=np.int64)          # passages per doc
+        self.fuse = fuse  # (dense, lexical scores of the same candidates) -> fused scores
+        self.counts = np.array([len(d.passages()) for d in docs], dtype=np.int64)  # passages per doc
         self.owner = np.repeat(np.arange(len(docs), dtype=np.int64), self.counts)
-        self.first = np.cumsum(self.counts) - self.counts                                 # its first passage
-        self.bm25 = lexical or BM25([lexical_tokens(d.lexical_text()) for d in docs])   # given: benchmarks at scale
+        self.first = np.cumsum(self.counts) - self.counts  # its first passage
+        self.bm25 = lexical or BM25([lexical_tokens(d.lexical_text()) for d in docs])  # given: benchmarks at scale
         self.position = {d.id: i for i, d in enumerate(docs)}
         self.rebuilt = False
 
     @classmethod
-    def open(cls, folder: Path, embedder: Embedder, docs: list[FaqDoc] | None = None,
-             mode: str = "hybrid") -> "FaqIndex":
+    def open(cls, folder: Path, embedder: Embedder, docs: list[FaqDoc] | None = None, mode: str = "hybrid") -> FaqIndex:
         """Opens the index in `folder`, (re)building it when `docs` or the model differ from what it holds."""
         folder = Path(folder)
         if docs is None:
@@ -116,36 +127,52 @@ class FaqIndex:
         if rebuilt:
             with open(folder / DOCS_FILE, "w", encoding="utf-8") as f:
                 for d in docs:
-                    f.write(json.dumps({"id": d.id, "question": d.question, "answer": d.answer,
-                                        "synonyms": list(d.synonyms)}, ensure_ascii=False) + "\n")
+                    f.write(
+                        json.dumps(
+                            {"id": d.id, "question": d.question, "answer": d.answer, "synonyms": list(d.synonyms)},
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
         index = cls(docs, vectors, embedder, mode, lexical=BM25(cached_tokens(folder, docs)))
         index.rebuilt = rebuilt
         return index
 
-    def search(self, query: str, top_k: int = 5, allowed: set[str] | None = None,
-               mode: str | None = None) -> list[tuple[FaqDoc, float]]:
+    def search(
+        self, query: str, top_k: int = 5, allowed: set[str] | None = None, mode: str | None = None
+    ) -> list[tuple[FaqDoc, float]]:
         return self.search_many([query], top_k, allowed, mode)[0]
 
-    def search_many(self, queries: list[str], top_k: int = 5, allowed: set[str] | None = None,
-                    mode: str | None = None) -> list[list[tuple[FaqDoc, float]]]:
+    def search_many(
+        self, queries: list[str], top_k: int = 5, allowed: set[str] | None = None, mode: str | None = None
+    ) -> list[list[tuple[FaqDoc, float]]]:
         """Searches many queries, embedding them QUERY_BATCH at a time (no embedding at all for "bm25")."""
         out = []
         for start in range(0, len(queries), QUERY_BATCH):
-            batch = queries[start:start + QUERY_BATCH]
+            batch = queries[start : start + QUERY_BATCH]
             qvecs = self.embedder.queries(batch) if (mode or self.mode) != "bm25" else [None] * len(batch)
             out.extend(self.search_vec(q, v, top_k, allowed, mode) for q, v in zip(batch, qvecs))
         return out
 
-    def search_vec(self, query: str, qvec: np.ndarray | None, top_k: int = 5, allowed: set[str] | None = None,
-                   mode: str | None = None) -> list[tuple[FaqDoc, float]]:
+    def search_vec(
+        self,
+        query: str,
+        qvec: np.ndarray | None,
+        top_k: int = 5,
+        allowed: set[str] | None = None,
+        mode: str | None = None,
+    ) -> list[tuple[FaqDoc, float]]:
         """Best documents for a query whose embedding is `qvec` (unused, may be None, in "bm25" mode).
 
         Scores: cosine in "dense" mode, BM25 in "bm25", the fused z-score in "hybrid" (compare within a query)."""
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r} (one of {', '.join(MODES)})")
-        pool = None if allowed is None else np.array(sorted(self.position[i] for i in allowed if i in self.position),
-                                                     dtype=np.int64)
+        pool = (
+            None
+            if allowed is None
+            else np.array(sorted(self.position[i] for i in allowed if i in self.position), dtype=np.int64)
+        )
         if pool is not None and not len(pool):
             return []
         if mode == "bm25":
@@ -174,7 +201,7 @@ class FaqIndex:
         if not len(docs):
             return np.zeros(0, dtype=np.float32)
         counts = self.counts[docs]
-        starts = np.cumsum(counts) - counts                       # where each doc's passages begin in `pids`
+        starts = np.cumsum(counts) - counts  # where each doc's passages begin in `pids`
         pids = np.repeat(self.first[docs] - starts, counts) + np.arange(counts.sum())
         sims = self.vectors.reconstruct(pids) @ qvec
         return np.maximum.reduceat(sims, starts).astype(np.float32)

@@ -9,12 +9,13 @@ The method and its weight were chosen on our own knowledge-base queries only, by
 with dense weights 0.5-0.9, reciprocal-rank fusion and the old sum (benchmarks/retrieval/run.py prints the
 comparison and keeps it in results.json); the external FAQ set is only measured.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 MODES = ("hybrid", "dense", "bm25")
-DENSE_WEIGHT = 0.7     # best MRR@10 on our KB queries among 0.5-0.9 (0.7-0.8 is a plateau there)
+DENSE_WEIGHT = 0.7  # best MRR@10 on our KB queries among 0.5-0.9 (0.7-0.8 is a plateau there)
 RRF_K = 60
 
 
@@ -26,14 +27,17 @@ def zscore(values: np.ndarray) -> np.ndarray:
 
 def zscore_fusion(dense: np.ndarray, lexical: np.ndarray, dense_weight: float = DENSE_WEIGHT) -> np.ndarray:
     """Fused score of candidates given both signals' scores for the same candidates (same order)."""
-    return (dense_weight * zscore(np.asarray(dense, dtype=np.float32))
-            + (1 - dense_weight) * zscore(np.asarray(lexical, dtype=np.float32)))
+    return dense_weight * zscore(np.asarray(dense, dtype=np.float32)) + (1 - dense_weight) * zscore(
+        np.asarray(lexical, dtype=np.float32)
+    )
 
 
 def rrf_fusion(dense: np.ndarray, lexical: np.ndarray, k: int = RRF_K) -> np.ndarray:
     """Reciprocal-rank fusion (1/(k + rank) summed over the signals); kept as the compared alternative."""
+
     def ranks(s: np.ndarray) -> np.ndarray:
         r = np.empty(len(s), dtype=np.float32)
         r[np.argsort(-np.asarray(s), kind="stable")] = np.arange(1, len(s) + 1)
         return r
+
     return 1 / (k + ranks(dense)) + 1 / (k + ranks(lexical))

@@ -1,4 +1,5 @@
 """Knowledge-base articles: Markdown files with YAML front matter under knowledge/kb/articles/<function>/."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,11 +47,18 @@ def parse_article(raw: str, source: str = "") -> Article:
     if missing:
         raise ArticleError(f"{source}: missing {missing}")
     reviewed = meta.get("last_reviewed", "")
-    return Article(str(meta["id"]), str(meta["title"]), str(meta["function"]),
-                   tuple(meta["channels"] or []), tuple(str(k) for k in meta["keywords"] or []),
-                   tuple(str(q) for q in meta["questions"] or []), str(meta["spoken"]).strip(), body.strip(),
-                   reviewed.isoformat() if isinstance(reviewed, dt.date) else str(reviewed),
-                   bool(meta.get("figures_are_examples", False)))
+    return Article(
+        str(meta["id"]),
+        str(meta["title"]),
+        str(meta["function"]),
+        tuple(meta["channels"] or []),
+        tuple(str(k) for k in meta["keywords"] or []),
+        tuple(str(q) for q in meta["questions"] or []),
+        str(meta["spoken"]).strip(),
+        body.strip(),
+        reviewed.isoformat() if isinstance(reviewed, dt.date) else str(reviewed),
+        bool(meta.get("figures_are_examples", False)),
+    )
 
 
 def load_articles(root: Path = ARTICLES_DIR) -> list[Article]:

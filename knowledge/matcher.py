@@ -5,6 +5,7 @@ function's vocabulary, and dense similarity to its synonyms, knowledge-base ques
 A logistic model turns the evidence into a calibrated probability; it is fitted leave-one-out on the NLU
 training examples (each example scored against an index without itself), so thresholds mean something.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,7 @@ NLU_DIR = Path(__file__).resolve().parent.parent / "nlu" / "data"
 ENTITY_MARKUP = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 CANDIDATES = 80
 FEATURES = ("dense_max", "dense_top3", "bm25", "synonym", "pinyin_synonym", "dense_margin")
-CONFIDENT, CLARIFY = 0.6, 0.3    # calibrated probability bands: answer / ask which one / don't know
+CONFIDENT, CLARIFY = 0.6, 0.3  # calibrated probability bands: answer / ask which one / don't know
 
 
 def load_examples(nlu_dir: Path = NLU_DIR, functions: set[str] | None = None) -> list[tuple[str, str]]:
@@ -49,7 +50,7 @@ def load_examples(nlu_dir: Path = NLU_DIR, functions: set[str] | None = None) ->
 class Entry:
     text: str
     function: str
-    source: str        # synonym | kb | example
+    source: str  # synonym | kb | example
 
 
 @dataclass
@@ -62,8 +63,14 @@ class Match:
 
 
 class Matcher:
-    def __init__(self, catalog: Catalog, embedder: Embedder, entries: list[Entry], vectors: VectorIndex,
-                 weights: np.ndarray | None = None):
+    def __init__(
+        self,
+        catalog: Catalog,
+        embedder: Embedder,
+        entries: list[Entry],
+        vectors: VectorIndex,
+        weights: np.ndarray | None = None,
+    ):
         self.catalog = catalog
         self.embedder = embedder
         self.entries = entries
@@ -73,24 +80,43 @@ class Matcher:
         self.entry_func = np.array([self.fidx[e.function] for e in entries], dtype=np.int64)
         docs = [" ".join([f.name, f.description, *f.synonyms]) for f in catalog.functions.values()]
         self.bm25 = BM25([lexical_tokens(d) for d in docs])
-        self.synonyms = [(clean(s), pinyin_string(s), f.id) for f in catalog.functions.values() for s in f.synonyms
-                         if len(clean(s)) >= 2]
+        self.synonyms = [
+            (clean(s), pinyin_string(s), f.id)
+            for f in catalog.functions.values()
+            for s in f.synonyms
+            if len(clean(s)) >= 2
+        ]
         self.weights = weights
 
     # --- building -------------------------------------------------------------------------------------
     @classmethod
-    def build(cls, folder: Path, catalog: Catalog, embedder: Embedder, articles: list[Article],
-              examples: list[tuple[str, str]] | None = None) -> "Matcher":
+    def build(
+        cls,
+        folder: Path,
+        catalog: Catalog,
+        embedder: Embedder,
+        articles: list[Article],
+        examples: list[tuple[str, str]] | None = None,
+    ) -> Matcher:
         examples = load_examples(functions=set(catalog.functions)) if examples is None else examples
         entries = [Entry(s, f.id, "synonym") for f in catalog.functions.values() for s in f.synonyms]
-        entries += [Entry(q, a.function, "kb") for a in articles if a.function in catalog.functions
-                    for q in (a.title, *a.questions)]
+        entries += [
+            Entry(q, a.function, "kb")
+            for a in articles
+            if a.function in catalog.functions
+            for q in (a.title, *a.questions)
+        ]
         entries += [Entry(t, f, "example") for t, f in examples]
         h = hashlib.sha256(json.dumps([(e.text, e.function) for e in entries], ensure_ascii=False).encode())
-        want = {"model": embedder.name, "content_hash": h.hexdigest()[:16], "features": list(FEATURES),
-                "lexicon": lexicon_version()}
+        want = {
+            "model": embedder.name,
+            "content_hash": h.hexdigest()[:16],
+            "features": list(FEATURES),
+            "lexicon": lexicon_version(),
+        }
         vectors, rebuilt = VectorIndex.load_or_build(
-            Path(folder), want, lambda: embedder.passages([e.text for e in entries], progress=True))
+            Path(folder), want, lambda: embedder.passages([e.text for e in entries], progress=True)
+        )
         matcher = cls(catalog, embedder, entries, vectors)
         weights_file = Path(folder) / "calibration.json"
         if not rebuilt and weights_file.exists():
@@ -154,17 +180,24 @@ class Matcher:
     def match(self, text: str, top_k: int = 3, customer_channels: list[str] | None = None) -> list[Match]:
         return self.match_vec(text, self.embedder.queries([text or " "])[0], top_k, customer_channels)
 
-    def match_vec(self, text: str, qvec: np.ndarray, top_k: int = 3,
-                  customer_channels: list[str] | None = None) -> list[Match]:
+    def match_vec(
+        self, text: str, qvec: np.ndarray, top_k: int = 3, customer_channels: list[str] | None = None
+    ) -> list[Match]:
         probs = self.probabilities(self.features(text, qvec))
         t, py = clean(text), " " + pinyin_string(text) + " "
         out = []
         for i in np.argsort(-probs)[:top_k]:
             f = self.functions[i]
             why = [s for s, s_py, g in self.synonyms if g == f and (s in t or (s_py and f" {s_py} " in py))]
-            out.append(Match(f, self.catalog.name(f), round(float(probs[i]), 4),
-                             sorted(set(why), key=len, reverse=True)[:5],
-                             self.catalog.recommend_channels(f, customer_channels, limit=3)))
+            out.append(
+                Match(
+                    f,
+                    self.catalog.name(f),
+                    round(float(probs[i]), 4),
+                    sorted(set(why), key=len, reverse=True)[:5],
+                    self.catalog.recommend_channels(f, customer_channels, limit=3),
+                )
+            )
         return out
 
 

@@ -7,6 +7,7 @@
 The Rasa server's MatcherIntentClassifier and the action server call it. Indexes are built (or loaded
 when unchanged) in the background at start-up; every search runs in a thread pool, off the event loop.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,12 +39,13 @@ def article_docs(articles: list[Article]) -> list[FaqDoc]:
 @dataclass
 class Knowledge:
     """Everything the service answers from, loaded once."""
+
     matcher: Matcher
     kb: FaqIndex
     articles: dict[str, Article]
 
     @classmethod
-    def load(cls, index_dir: Path, embedder: Embedder) -> "Knowledge":
+    def load(cls, index_dir: Path, embedder: Embedder) -> Knowledge:
         """Indexes live in a folder per embedding model: processes on different models never rebuild each other's."""
         articles = load_articles()
         cat = catalog()
@@ -51,13 +53,16 @@ class Knowledge:
         kb = FaqIndex.open(folder / "kb", embedder, article_docs(articles))
         matcher = Matcher.build(folder / "matcher", cat, embedder, articles)
         knowledge = cls(matcher, kb, {a.id: a for a in articles})
-        knowledge.match("你好")   # loads the model now, so the first caller does not wait for it
+        knowledge.match("你好")  # loads the model now, so the first caller does not wait for it
         return knowledge
 
     def match(self, text: str, top_k: int = 3, channels: list[str] | None = None) -> dict:
         matches = self.matcher.match(text, top_k, channels)
-        return {"text": text, "decision": decision(matches[0].score) if matches else "unknown",
-                "functions": [m.__dict__ for m in matches]}
+        return {
+            "text": text,
+            "decision": decision(matches[0].score) if matches else "unknown",
+            "functions": [m.__dict__ for m in matches],
+        }
 
     def search(self, query: str, function: str | None = None, top_k: int = 3) -> list[dict]:
         allowed = {a.id for a in self.articles.values() if a.function == function} if function else None
@@ -66,8 +71,17 @@ class Knowledge:
         hits = []
         for doc, score in self.kb.search(query, top_k, allowed):
             a = self.articles[doc.id]
-            hits.append({"id": a.id, "title": a.title, "function": a.function, "spoken": a.spoken, "text": a.text,
-                         "channels": list(a.channels), "score": round(score, 4)})
+            hits.append(
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "function": a.function,
+                    "spoken": a.spoken,
+                    "text": a.text,
+                    "channels": list(a.channels),
+                    "score": round(score, 4),
+                }
+            )
         return hits
 
 
@@ -99,11 +113,13 @@ async def match(request: web.Request) -> web.Response:
     body = await _json(request, "text")
     channels = body.get("customer_channels")
     if channels is not None and not (isinstance(channels, list) and all(isinstance(c, str) for c in channels)):
-        raise web.HTTPBadRequest(text='{"error": "\\"customer_channels\\" must be a list of strings"}',
-                                 content_type="application/json")
+        raise web.HTTPBadRequest(
+            text='{"error": "\\"customer_channels\\" must be a list of strings"}', content_type="application/json"
+        )
     k = request.app[KNOWLEDGE]
     result = await asyncio.get_running_loop().run_in_executor(
-        request.app[POOL], k.match, body.get("text", "")[:MAX_TEXT], _top_k(body, 3), channels)
+        request.app[POOL], k.match, body.get("text", "")[:MAX_TEXT], _top_k(body, 3), channels
+    )
     return web.json_response(result)
 
 
@@ -112,7 +128,8 @@ async def kb_search(request: web.Request) -> web.Response:
     function = body.get("function") if isinstance(body.get("function"), str) else None
     k = request.app[KNOWLEDGE]
     hits = await asyncio.get_running_loop().run_in_executor(
-        request.app[POOL], k.search, body.get("query", "")[:MAX_TEXT], function, _top_k(body, 3))
+        request.app[POOL], k.search, body.get("query", "")[:MAX_TEXT], function, _top_k(body, 3)
+    )
     return web.json_response({"hits": hits})
 
 
@@ -120,8 +137,14 @@ async def health(request: web.Request) -> web.Response:
     if not request.app[READY].is_set():
         return web.json_response({"status": "loading"}, status=503)
     k = request.app[KNOWLEDGE]
-    return web.json_response({"status": "ok", "articles": len(k.articles), "matcher_entries": len(k.matcher.entries),
-                              "model": k.matcher.embedder.name})
+    return web.json_response(
+        {
+            "status": "ok",
+            "articles": len(k.articles),
+            "matcher_entries": len(k.matcher.entries),
+            "model": k.matcher.embedder.name,
+        }
+    )
 
 
 def create_app(cfg: KnowledgeConfig, embedder: Embedder | None = None) -> web.Application:

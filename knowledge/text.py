@@ -3,6 +3,7 @@
 Pinyin (toneless) makes speech-recognition homophones meet the word they stand for: 条闸 and 跳闸 are both
 "tiao zha"; 店费 and 电费 are both "dian fei".
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,10 @@ from knowledge.thesaurus import SUBSET, group_tokens
 from nlu.components.text_normalizer import HOMOPHONES, load_homophones, normalize
 
 JIEBA_DICT = Path(__file__).resolve().parent.parent / "nlu" / "lexicon" / "jieba" / "domain_dict.txt"
-STOP = set("的了吗呢啊吧呀哦嘛么是我你他她它们这那有在就都也还和跟给把被让要会能可以请问一下怎么什么"
-           "，。！？、；：“”‘’（）()!?,.;: \t\n")
+STOP = set(
+    "的了吗呢啊吧呀哦嘛么是我你他她它们这那有在就都也还和跟给把被让要会能可以请问一下怎么什么"
+    "，。！？、；：“”‘’（）()!?,.;: \t\n"
+)
 _tokenizer_lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 
@@ -60,15 +63,14 @@ def pinyin_string(text: str) -> str:
 
 def char_ngrams(text: str, n: int = 2) -> list[str]:
     t = re.sub(r"\s+", "", clean(text))
-    return [t[i:i + n] for i in range(len(t) - n + 1)]
+    return [t[i : i + n] for i in range(len(t) - n + 1)]
 
 
 def lexical_tokens(text: str) -> list[str]:
     """Tokens for BM25: words, their cilin synonym groups, character bigrams and pinyin-syllable bigrams
     (prefixed so they never collide)."""
     py, ws = pinyin(text), words(text)
-    return (ws + group_tokens(ws) + [f"c:{g}" for g in char_ngrams(text)]
-            + [f"p:{a}_{b}" for a, b in zip(py, py[1:])])
+    return ws + group_tokens(ws) + [f"c:{g}" for g in char_ngrams(text)] + [f"p:{a}_{b}" for a, b in zip(py, py[1:])]
 
 
 def lexicon_version() -> str:

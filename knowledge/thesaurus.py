@@ -9,6 +9,7 @@ vocabulary (catalog synonyms, NLU examples, knowledge articles): a query word ca
 document side has a group-mate, so nothing that matters is lost. knowledge.thesaurus_build cuts it out of the
 wheel of the PyPI package `similarities` (Apache-2.0, which redistributes cilin).
 """
+
 from __future__ import annotations
 
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBSET = ROOT / "nlu" / "lexicon" / "cilin_domain.txt"
-MAX_GROUP = 24          # huge groups (lists of 100 kinds of fee) are related words, not synonyms
+MAX_GROUP = 24  # huge groups (lists of 100 kinds of fee) are related words, not synonyms
 
 
 def parse(lines) -> dict[str, list[str]]:

@@ -7,23 +7,24 @@ top 10, this HNSW 0.93 at about 1 ms a query; it takes about a minute to build t
 the kind and its parameters; an index of another kind than `build` would make is rebuilt, as is a corrupt
 or missing one.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import faiss
 import numpy as np
 
 log = logging.getLogger(__name__)
 APPROX_THRESHOLD = 20_000
-HNSW_M = 24              # links per node
+HNSW_M = 24  # links per node
 HNSW_EF_CONSTRUCTION = 60
-HNSW_EF_SEARCH = 256     # candidates kept while searching (>= the k asked for)
+HNSW_EF_SEARCH = 256  # candidates kept while searching (>= the k asked for)
 MANIFEST = "manifest.json"
 INDEX_FILE = "vectors.faiss"
 
@@ -64,7 +65,7 @@ class VectorIndex:
         (folder / MANIFEST).write_text(json.dumps(self.manifest, ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "VectorIndex":
+    def load(cls, folder: Path) -> VectorIndex:
         try:
             manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
             index = faiss.read_index(str(folder / INDEX_FILE))
@@ -72,18 +73,21 @@ class VectorIndex:
         except (OSError, ValueError, RuntimeError) as e:
             raise UnusableIndexError(f"index at {folder} is missing or corrupt: {e}") from e
         if index.ntotal != manifest.get("count"):
-            raise UnusableIndexError(f"index at {folder} has {index.ntotal} vectors, manifest says {manifest.get('count')}")
+            raise UnusableIndexError(
+                f"index at {folder} has {index.ntotal} vectors, manifest says {manifest.get('count')}"
+            )
         return cls(index, manifest)
 
     @classmethod
-    def load_or_build(cls, folder: Path, want: dict, encode: Callable[[], np.ndarray]) -> tuple["VectorIndex", bool]:
+    def load_or_build(cls, folder: Path, want: dict, encode: Callable[[], np.ndarray]) -> tuple[VectorIndex, bool]:
         """Loads the index when its manifest matches `want` (model, content hash); else builds and saves it.
 
         Returns (index, rebuilt)."""
         try:
             found = cls.load(folder)
-            if all(found.manifest.get(k) == v for k, v in want.items()) and \
-                    type(found.index).__name__ == kind_for(found.index.ntotal):
+            if all(found.manifest.get(k) == v for k, v in want.items()) and type(found.index).__name__ == kind_for(
+                found.index.ntotal
+            ):
                 return found, False
             log.info("index at %s is stale (content, model or index kind changed): rebuilding", folder)
         except UnusableIndexError as e:
@@ -92,17 +96,28 @@ class VectorIndex:
         t0 = time.time()
         vectors = encode()
         index = cls.build(vectors)
-        built = cls(index, {**want, "count": int(index.ntotal), "dimension": int(vectors.shape[1]),
-                            "kind": type(index).__name__, **parameters(index),
-                            "build_seconds": round(time.time() - t0, 2)})
+        built = cls(
+            index,
+            {
+                **want,
+                "count": int(index.ntotal),
+                "dimension": int(vectors.shape[1]),
+                "kind": type(index).__name__,
+                **parameters(index),
+                "build_seconds": round(time.time() - t0, 2),
+            },
+        )
         built.save(folder)
         return built, True
 
 
 def kind_for(count: int, approx_threshold: int | None = None) -> str:
     """The FAISS index class `build` makes for this many vectors (an index of another kind is rebuilt)."""
-    return "IndexFlatIP" if count <= (APPROX_THRESHOLD if approx_threshold is None else approx_threshold) \
+    return (
+        "IndexFlatIP"
+        if count <= (APPROX_THRESHOLD if approx_threshold is None else approx_threshold)
         else "IndexHNSWFlat"
+    )
 
 
 def tune(index: faiss.Index) -> None:
@@ -113,6 +128,11 @@ def tune(index: faiss.Index) -> None:
 
 def parameters(index: faiss.Index) -> dict:
     if isinstance(index, faiss.IndexHNSW):
-        return {"hnsw": {"M": int(index.hnsw.nb_neighbors(1)), "ef_construction": int(index.hnsw.efConstruction),
-                         "ef_search": int(index.hnsw.efSearch)}}
+        return {
+            "hnsw": {
+                "M": int(index.hnsw.nb_neighbors(1)),
+                "ef_construction": int(index.hnsw.efConstruction),
+                "ef_search": int(index.hnsw.efSearch),
+            }
+        }
     return {}

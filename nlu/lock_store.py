@@ -10,6 +10,7 @@ tests/scale/test_horizontal.py). This store takes the lock with SET NX PX and re
 compare-and-delete script, so exactly one server at a time works on a conversation. A server killed while
 holding a lock frees it when the lock's lifetime runs out.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,9 +19,9 @@ import hashlib
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator, Optional, Text
 
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
@@ -30,16 +31,19 @@ SETTINGS = ("port", "db", "username", "password", "use_ssl", "key_prefix", "sock
 
 
 class AtomicRedisLockStore(RedisLockStore):
-    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs) -> None:
+    def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs) -> None:
         if endpoint_config is not None:
-            kwargs = {"host": endpoint_config.url or "localhost",
-                      **{k: v for k, v in endpoint_config.kwargs.items() if k in SETTINGS}}
+            kwargs = {
+                "host": endpoint_config.url or "localhost",
+                **{k: v for k, v in endpoint_config.kwargs.items() if k in SETTINGS},
+            }
         super().__init__(**kwargs)
         self._release = self.red.register_script(RELEASE)
 
     @asynccontextmanager
-    async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
-                   wait_time_in_seconds: float = 0.02) -> AsyncIterator[None]:
+    async def lock(
+        self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 0.02
+    ) -> AsyncIterator[None]:
         key = f"{self.key_prefix}mutex:{conversation_id}"
         token = uuid.uuid4().hex
         deadline = time.monotonic() + lock_lifetime
@@ -64,20 +68,21 @@ class FileLockStore(LockStore):
 
     BUCKETS = 1024
 
-    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, directory: Optional[str] = None) -> None:
+    def __init__(self, endpoint_config: EndpointConfig | None = None, directory: str | None = None) -> None:
         configured = (endpoint_config.kwargs.get("directory") if endpoint_config else None) or directory
         tracker_db = os.environ.get("P95598_TRACKER_DB")
         self.directory = Path(configured or (Path(tracker_db).parent / "locks" if tracker_db else "var/locks"))
         self.directory.mkdir(parents=True, exist_ok=True)
         super().__init__()
 
-    def _path(self, conversation_id: Text) -> Path:
+    def _path(self, conversation_id: str) -> Path:
         bucket = int(hashlib.sha1(conversation_id.encode()).hexdigest()[:8], 16) % self.BUCKETS
         return self.directory / f"{bucket:04d}.lock"
 
     @asynccontextmanager
-    async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
-                   wait_time_in_seconds: float = 0.005) -> AsyncIterator[None]:
+    async def lock(
+        self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 0.005
+    ) -> AsyncIterator[None]:
         fd = os.open(self._path(conversation_id), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             deadline = time.monotonic() + lock_lifetime
@@ -87,18 +92,19 @@ class FileLockStore(LockStore):
                     break
                 except BlockingIOError as busy:
                     if time.monotonic() > deadline:
-                        raise LockError(f"could not take the lock of conversation {conversation_id} "
-                                        f"in {lock_lifetime} s") from busy
+                        raise LockError(
+                            f"could not take the lock of conversation {conversation_id} in {lock_lifetime} s"
+                        ) from busy
                     await asyncio.sleep(min(wait_time_in_seconds, 0.05))
             yield None
         finally:
-            os.close(fd)   # closing the file releases the lock
+            os.close(fd)  # closing the file releases the lock
 
     # the ticket API below is not used: `lock` above replaces it
-    def get_lock(self, conversation_id: Text) -> None:
+    def get_lock(self, conversation_id: str) -> None:
         return None
 
-    def delete_lock(self, conversation_id: Text) -> None:
+    def delete_lock(self, conversation_id: str) -> None:
         return None
 
     def save_lock(self, lock) -> None:

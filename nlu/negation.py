@@ -5,6 +5,7 @@
 start a new one). Shared by the channels' danger check and the actions' slot extraction, so a negated
 danger is never danger anywhere.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,7 @@ def _clause_start(text: str, pos: int) -> int:
 def negated_at(text: str, pos: int, end: int | None = None) -> bool:
     """True when the word at text[pos:end] is inside the scope of a negator in its clause, or carries one
     itself ("线没断")."""
-    clause = text[_clause_start(text, pos):end or pos]
+    clause = text[_clause_start(text, pos) : end or pos]
     return any(n in clause for n in NEGATORS)
 
 

@@ -6,9 +6,10 @@ process's CPU per turn (benchmarks/throughput/profiles). In WAL mode a commit ap
 synchronous=FULL still syncs it on every commit, so a turn Rasa has answered survives a crash or a power
 cut, as before. Tables, queries and stored events are Rasa's own.
 """
+
 from __future__ import annotations
 
-from typing import Any, Optional, Text
+from typing import Any
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
@@ -26,13 +27,20 @@ def _pragmas(connection, _record) -> None:
 
 
 class SQLiteTrackerStore(SQLTrackerStore):
-    def __init__(self, domain: Optional[Domain] = None, db: Text = "rasa.db", host: Optional[Text] = None,
-                 event_broker: Optional[EventBroker] = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        domain: Domain | None = None,
+        db: str = "rasa.db",
+        host: str | None = None,
+        event_broker: EventBroker | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(domain=domain, dialect="sqlite", db=db, event_broker=event_broker, **kwargs)
         url = self.engine.url
         self.engine.dispose()
         # Rasa uses the store from its event loop thread only; the pool keeps that one connection open
-        self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=4,
-                                       connect_args={"check_same_thread": False})
+        self.engine = sa.create_engine(
+            url, poolclass=QueuePool, pool_size=1, max_overflow=4, connect_args={"check_same_thread": False}
+        )
         sa.event.listen(self.engine, "connect", _pragmas)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)

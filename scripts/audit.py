@@ -3,6 +3,7 @@
 pip-audit asks PyPI's JSON API (or OSV) which installed versions have known vulnerabilities. Where neither
 can be reached (this workplace's machines only reach a package mirror), it says so instead of passing.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,18 @@ def audit(label: str, extra: list[str]) -> str:
     except ValueError:
         return f"{label}: pip-audit failed: {(run.stderr or run.stdout).strip().splitlines()[-1:]}"
     audited = [d for d in deps if "skip_reason" not in d]
-    vulnerable = [f"{d['name']} {d['version']} ({', '.join(v['id'] for v in d['vulns'])})"
-                  for d in audited if d.get("vulns")]
+    vulnerable = [
+        f"{d['name']} {d['version']} ({', '.join(v['id'] for v in d['vulns'])})" for d in audited if d.get("vulns")
+    ]
     if not audited:
-        return (f"{label}: {len(deps)} packages, none could be audited (no vulnerability service reachable "
-                f"from this machine: PyPI's JSON API / api.osv.dev)")
-    return (f"{label}: {len(audited)} of {len(deps)} packages audited, {len(vulnerable)} with known vulnerabilities"
-            + "".join(f"\n    {v}" for v in vulnerable))
+        return (
+            f"{label}: {len(deps)} packages, none could be audited (no vulnerability service reachable "
+            f"from this machine: PyPI's JSON API / api.osv.dev)"
+        )
+    return (
+        f"{label}: {len(audited)} of {len(deps)} packages audited, {len(vulnerable)} with known vulnerabilities"
+        + "".join(f"\n    {v}" for v in vulnerable)
+    )
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Terminal chat with the running bot (start it with `make run` first).
 
-    python -m scripts.chat [--url http://127.0.0.1:5005] [--sender me] [--caller 13912340001]
+python -m scripts.chat [--url http://127.0.0.1:5005] [--sender me] [--caller 13912340001]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,11 @@ def main() -> None:
             text = buttons[int(text) - 1]["payload"]
         metadata = {"channel": "chat", **({"caller": a.caller} if a.caller else {})}
         try:
-            r = requests.post(f"{a.url}/webhooks/rest/webhook", timeout=30,
-                              json={"sender": a.sender, "message": text, "metadata": metadata})
+            r = requests.post(
+                f"{a.url}/webhooks/rest/webhook",
+                timeout=30,
+                json={"sender": a.sender, "message": text, "metadata": metadata},
+            )
             r.raise_for_status()
         except requests.RequestException as e:
             print(f"（连接失败：{e}。先运行 make run）")

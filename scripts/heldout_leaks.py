@@ -19,6 +19,7 @@ a training example (the FAQ benchmark scores article retrieval, which NLU exampl
 requests identical to a catalog synonym or seed synonym, and seed synonyms found only in held-out texts.
 Comparisons fold width and case (NFKC + casefold), as the matcher does before it looks up a word.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,8 @@ HOMOPHONES = ROOT / "nlu" / "lexicon" / "homophones.yml"
 CATALOG = ROOT / "catalog" / "service_functions.yml"
 JIEBA_DICT = ROOT / "nlu" / "lexicon" / "jieba" / "domain_dict.txt"
 
-ENTITY = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")   # [text](entity) / [text]{"entity": ...}
-EXAMPLE_KINDS = ("intent", "synonym", "lookup")                  # regex entries are patterns, not text
+ENTITY = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")  # [text](entity) / [text]{"entity": ...}
+EXAMPLE_KINDS = ("intent", "synonym", "lookup")  # regex entries are patterns, not text
 
 
 def fold(text: str) -> str:
@@ -53,6 +54,7 @@ def squash(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- data
+
 
 def heldout_requests() -> list[dict]:
     return yaml.safe_load(HELDOUT_REQUESTS.read_text(encoding="utf-8")) or []
@@ -107,6 +109,7 @@ def jieba_words() -> list[str]:
 
 # ---------------------------------------------------------------------------------------------- check
 
+
 class Corpus:
     """Substring look-ups over the held-out texts and over the training texts (examples + KB)."""
 
@@ -140,21 +143,40 @@ def find_leaks() -> dict:
     for i, item in enumerate(heldout_requests()):
         key = squash(item["text"])
         if key and key in train:
-            duplicates.append({"index": i, "text": item["text"], "function": item.get("function"),
-                               "style": item.get("style"), "training_label": train[key]})
+            duplicates.append(
+                {
+                    "index": i,
+                    "text": item["text"],
+                    "function": item.get("function"),
+                    "style": item.get("style"),
+                    "training_label": train[key],
+                }
+            )
     cat = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
     lexicon = {}
     for f in cat["functions"]:
         for field in ("seed_synonyms", "synonyms"):
             for s in f.get(field) or []:
                 lexicon.setdefault(squash(s), f"{f['id']}.{field}")
-    info = {"faq_duplicates": [q for q in faq_queries() if squash(q) in train],
-            "equal_to_lexicon": [(item["text"], lexicon[squash(item["text"])]) for item in heldout_requests()
-                                 if squash(item["text"]) in lexicon and squash(item["text"]) not in train],
-            "seed_only_in_heldout": [(f["id"], str(s)) for f in cat["functions"]
-                                     for s in f.get("seed_synonyms") or [] if corpus.leaks(s)]}
-    return {"homophones": homophones, "synonyms": synonyms, "jieba": jieba, "duplicates": duplicates,
-            "info": info, "corpus": corpus}
+    info = {
+        "faq_duplicates": [q for q in faq_queries() if squash(q) in train],
+        "equal_to_lexicon": [
+            (item["text"], lexicon[squash(item["text"])])
+            for item in heldout_requests()
+            if squash(item["text"]) in lexicon and squash(item["text"]) not in train
+        ],
+        "seed_only_in_heldout": [
+            (f["id"], str(s)) for f in cat["functions"] for s in f.get("seed_synonyms") or [] if corpus.leaks(s)
+        ],
+    }
+    return {
+        "homophones": homophones,
+        "synonyms": synonyms,
+        "jieba": jieba,
+        "duplicates": duplicates,
+        "info": info,
+        "corpus": corpus,
+    }
 
 
 def report(found: dict) -> int:
@@ -170,24 +192,31 @@ def report(found: dict) -> int:
         print(f"    {w}\t| {corpus.example(w)}")
     print(f"(c) held-out requests identical to a training example: {len(found['duplicates'])}")
     for d in found["duplicates"]:
-        print(f"    #{d['index']} [{d['style']}] {d['function']}: {d['text']}"
-              + ("" if d["training_label"] == d["function"] else f"  (training intent {d['training_label']})"))
+        print(
+            f"    #{d['index']} [{d['style']}] {d['function']}: {d['text']}"
+            + ("" if d["training_label"] == d["function"] else f"  (training intent {d['training_label']})")
+        )
     info = found["info"]
     print(f"info: FAQ queries identical to a training example: {len(info['faq_duplicates'])}")
     for q in info["faq_duplicates"]:
         print(f"    {q}")
-    print(f"info: held-out requests identical to a catalog entry (not to a training example): "
-          f"{len(info['equal_to_lexicon'])}")
+    print(
+        f"info: held-out requests identical to a catalog entry (not to a training example): "
+        f"{len(info['equal_to_lexicon'])}"
+    )
     for text, where in info["equal_to_lexicon"]:
         print(f"    {text}\t({where})")
-    print(f"info: seed synonyms found only in held-out texts (kept: given by the product owner): "
-          f"{len(info['seed_only_in_heldout'])}")
+    print(
+        f"info: seed synonyms found only in held-out texts (kept: given by the product owner): "
+        f"{len(info['seed_only_in_heldout'])}"
+    )
     for fid, s in info["seed_only_in_heldout"]:
         print(f"    {fid}: {s}")
     return sum(len(found[k]) for k in ("homophones", "synonyms", "jieba", "duplicates"))
 
 
 # ---------------------------------------------------------------------------------------------- apply
+
 
 def drop_homophones(keys: set[str]) -> None:
     out = []
@@ -208,8 +237,8 @@ def drop_catalog_synonyms(words: set[str]) -> None:
     out: list[str] = []
     in_block = False
     for line in CATALOG.read_text(encoding="utf-8").splitlines(keepends=True):
-        eol = line[len(line.rstrip("\r\n")):]
-        body = line[:len(line) - len(eol)]
+        eol = line[len(line.rstrip("\r\n")) :]
+        body = line[: len(line) - len(eol)]
         if not in_block:
             m = re.match(r"(\s*synonyms:\s*\[)(.*)$", body)
             if not m:
@@ -230,9 +259,9 @@ def drop_catalog_synonyms(words: set[str]) -> None:
         elif closing:
             if first:
                 out.append(prefix + suffix + eol)
-            else:   # the list ends on a line that lost all its items: close it on the previous line
+            else:  # the list ends on a line that lost all its items: close it on the previous line
                 prev = out.pop()
-                prev_eol = prev[len(prev.rstrip("\r\n")):]
+                prev_eol = prev[len(prev.rstrip("\r\n")) :]
                 out.append(prev.rstrip("\r\n").rstrip(",") + suffix + prev_eol)
         elif first:
             out.append(prefix + eol)
@@ -244,8 +273,9 @@ def drop_catalog_synonyms(words: set[str]) -> None:
 
 def drop_jieba(words: set[str]) -> None:
     lines = JIEBA_DICT.read_text(encoding="utf-8").splitlines(keepends=True)
-    JIEBA_DICT.write_text("".join(line for line in lines if not (line.split() and line.split()[0] in words)),
-                          encoding="utf-8")
+    JIEBA_DICT.write_text(
+        "".join(line for line in lines if not (line.split() and line.split()[0] in words)), encoding="utf-8"
+    )
 
 
 def drop_heldout_items(indices: set[int]) -> None:
@@ -256,16 +286,19 @@ def drop_heldout_items(indices: set[int]) -> None:
             index += 1
             keep = index not in indices
         elif not line.startswith((" ", "\t")) and line.strip():
-            keep = True   # a top-level comment or anything else between items
+            keep = True  # a top-level comment or anything else between items
         if keep:
             out.append(line)
     HELDOUT_REQUESTS.write_text("".join(out), encoding="utf-8")
 
 
 def apply(found: dict) -> None:
-    before = {"homophones": yaml.safe_load(HOMOPHONES.read_text(encoding="utf-8")),
-              "catalog": yaml.safe_load(CATALOG.read_text(encoding="utf-8")),
-              "jieba": jieba_words(), "heldout": heldout_requests()}
+    before = {
+        "homophones": yaml.safe_load(HOMOPHONES.read_text(encoding="utf-8")),
+        "catalog": yaml.safe_load(CATALOG.read_text(encoding="utf-8")),
+        "jieba": jieba_words(),
+        "heldout": heldout_requests(),
+    }
     words = {s for _, s in found["synonyms"]}
     dup = {d["index"] for d in found["duplicates"]}
     drop_homophones(set(found["homophones"]))

@@ -20,6 +20,7 @@ name; a name it has not seen goes through Rasa's own walk (classes defined later
 
 `tests/test_rasa_patches.py` fails if any of these Rasa methods changes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,9 +40,12 @@ def _methods() -> dict:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import Event
-    return {"RemoteAction._validate_action_result": RemoteAction._validate_action_result,
-            "MessageProcessor.parse_message": MessageProcessor.parse_message,
-            "Event.resolve_by_type": Event.resolve_by_type}
+
+    return {
+        "RemoteAction._validate_action_result": RemoteAction._validate_action_result,
+        "MessageProcessor.parse_message": MessageProcessor.parse_message,
+        "Event.resolve_by_type": Event.resolve_by_type,
+    }
 
 
 def source_hashes() -> dict[str, str]:
@@ -55,7 +59,7 @@ def compiled_validate_action_result():
 
     schema = RemoteAction.action_response_format_spec()
     cls = validator_for(schema)
-    cls.check_schema(schema)   # once, not on every answer
+    cls.check_schema(schema)  # once, not on every answer
     validator = cls(schema)
 
     def _validate_action_result(self, result):
@@ -89,7 +93,8 @@ def threaded_parse_message():
             if tracker is None:
                 tracker = DialogueStateTracker.from_events(message.sender_id, [])
             parse_data = await asyncio.get_running_loop().run_in_executor(
-                nlu_thread, self._parse_message_with_graph, message, tracker, only_output_properties)
+                nlu_thread, self._parse_message_with_graph, message, tracker, only_output_properties
+            )
 
         self._update_full_retrieval_intent(parse_data)
         structlogger.debug(
@@ -107,6 +112,7 @@ def threaded_parse_message():
 
 def remembered_resolve_by_type():
     from rasa.shared.core.events import Event
+
     original = Event.resolve_by_type
     found: dict = {}
 
@@ -126,6 +132,7 @@ def apply() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import Event
+
     changed = [name for name, h in source_hashes().items() if PATCHED_SOURCE_SHA256[name] != h]
     if changed:
         raise RuntimeError(f"Rasa's {', '.join(changed)} changed: review scripts/rasa_patches.py")

@@ -4,6 +4,7 @@ type-confused bodies answered with a clear 400 before Rasa's handlers (which ans
 
     python -m scripts.rasa_server [rasa run options]     # needs P95598_RASA_TOKEN
 """
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import os
 import re
 import sys
 
-TEXT_FIELDS = {   # path pattern -> the string fields its JSON object body must have when present
+TEXT_FIELDS = {  # path pattern -> the string fields its JSON object body must have when present
     re.compile(r"^/model/parse$"): ("text",),
     re.compile(r"^/conversations/[^/]+/messages$"): ("text", "sender"),
     re.compile(r"^/conversations/[^/]+/trigger_intent$"): ("name",),
@@ -40,6 +41,7 @@ def body_problem(path: str, raw: bytes) -> str | None:
 def with_typed_bodies(create_app):
     def create(*args, **kwargs):
         from sanic import response
+
         app = create_app(*args, **kwargs)
 
         @app.on_request
@@ -49,7 +51,9 @@ def with_typed_bodies(create_app):
                 if problem:
                     return response.json({"error": problem, "code": 400}, status=400)
             return None
+
         return app
+
     return create
 
 
@@ -59,13 +63,17 @@ def main() -> None:
         raise SystemExit("[rasa] P95598_RASA_TOKEN is not set: the HTTP API never runs without a token")
     from backend.pii import install_log_masking
     from backend.settings import refuse_unsafe
+
     refuse_unsafe("rasa")
-    install_log_masking()   # Rasa's own logs (debug ones print whole messages) never carry phone or 户号 numbers
+    install_log_masking()  # Rasa's own logs (debug ones print whole messages) never carry phone or 户号 numbers
     import rasa.server
+
     from scripts import rasa_patches
+
     rasa.server.create_app = with_typed_bodies(rasa.server.create_app)
-    rasa_patches.apply()   # the action-response schema is checked once, not on every turn
+    rasa_patches.apply()  # the action-response schema is checked once, not on every turn
     from rasa.__main__ import main as rasa_main
+
     sys.argv = ["rasa", "run", "--enable-api", "--auth-token", token, *sys.argv[1:]]
     rasa_main()
 

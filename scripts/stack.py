@@ -6,6 +6,7 @@
 Used by `make run` and by the tests (which start their own stack on free ports and a scratch database).
 Interpreter paths come from scripts/bootstrap.sh through RASA_PY / APP_PY.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,15 +68,41 @@ def ensure_model() -> Path:
 def _train(model: Path) -> None:
     print(f"[stack] training the Rasa model (inputs changed) -> {model}", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as out:
-        subprocess.run([_python("RASA_PY"), "-m", "rasa", "train", "--domain", "bot/domain", "--data", "nlu/data",
-                        "bot/data", "--config", "config.yml", "--out", out, "--fixed-model-name", "p95598"],
-                       cwd=ROOT, env=rasa_env(), check=True, stdout=sys.stderr)
+        subprocess.run(
+            [
+                _python("RASA_PY"),
+                "-m",
+                "rasa",
+                "train",
+                "--domain",
+                "bot/domain",
+                "--data",
+                "nlu/data",
+                "bot/data",
+                "--config",
+                "config.yml",
+                "--out",
+                out,
+                "--fixed-model-name",
+                "p95598",
+            ],
+            cwd=ROOT,
+            env=rasa_env(),
+            check=True,
+            stdout=sys.stderr,
+        )
         shutil.move(str(Path(out) / "p95598.tar.gz"), model)
 
 
 def rasa_env(extra: dict | None = None) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false",
-           "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore", **(extra or {})}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONWARNINGS": "ignore",
+        **(extra or {}),
+    }
     return env
 
 
@@ -97,21 +124,22 @@ def free_port() -> int:
 @dataclass
 class Stack:
     """The running product: ports, scratch paths and the child processes."""
+
     var: Path
     rasa_port: int = 5005
     action_port: int = 5055
     knowledge_port: int = 5056
     db_url: str | None = None
     with_knowledge: bool = True
-    voice_port: int | None = None          # the Twilio gateway; needs TWILIO_AUTH_TOKEN in the environment
-    console_port: int | None = None        # chat page, WeChat webhook and agent console
+    voice_port: int | None = None  # the Twilio gateway; needs TWILIO_AUTH_TOKEN in the environment
+    console_port: int | None = None  # chat page, WeChat webhook and agent console
     extra_env: dict = field(default_factory=dict)
-    scale: ScaleProfile | None = None      # None: embedded (SQLite, in-memory locks, no broker)
-    knowledge_url: str | None = None       # another stack's knowledge service (a second instance has none)
+    scale: ScaleProfile | None = None  # None: embedded (SQLite, in-memory locks, no broker)
+    knowledge_url: str | None = None  # another stack's knowledge service (a second instance has none)
     seed: bool = True
     procs: list[subprocess.Popen] = field(default_factory=list)
     commands: dict = field(default_factory=dict)
-    secrets: dict = field(default_factory=dict)   # shared tokens (backend/settings.py), filled by start()
+    secrets: dict = field(default_factory=dict)  # shared tokens (backend/settings.py), filled by start()
 
     @property
     def rasa_token(self) -> str:
@@ -127,32 +155,37 @@ class Stack:
 
     @property
     def env(self) -> dict:
-        return rasa_env({
-            "P95598_DB_URL": self.db_url or f"sqlite:///{self.var / 'backend.db'}",
-            **(self.scale.env() if self.scale else {}),
-            "P95598_TRACKER_DB": str(self.var / "tracker.db"),
-            "P95598_ACTION_URL": f"http://127.0.0.1:{self.action_port}/webhook",
-            "P95598_KNOWLEDGE_URL": self.knowledge_url or (f"http://127.0.0.1:{self.knowledge_port}"
-                                                           if self.with_knowledge else ""),
-            "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-            "P95598_RASA_URL": self.rasa_url, "MALLOC_ARENA_MAX": "2",
-            # two Rasa worker processes (file locks keep a conversation in one at a time): +20 % turns/s
-            # on 2 cores (benchmarks/load/results_closed_loop.json); 1 saves ~0.7 GB; the scale profile has
-            # 2 servers
-            "SANIC_WORKERS": os.environ.get("P95598_RASA_WORKERS", "1" if self.scale else "2"),
-            **({"P95598_CONSOLE_URL": self.console_url} if self.console_port else {}),
-            **self.secrets,
-            **self.extra_env,
-        })
+        return rasa_env(
+            {
+                "P95598_DB_URL": self.db_url or f"sqlite:///{self.var / 'backend.db'}",
+                **(self.scale.env() if self.scale else {}),
+                "P95598_TRACKER_DB": str(self.var / "tracker.db"),
+                "P95598_ACTION_URL": f"http://127.0.0.1:{self.action_port}/webhook",
+                "P95598_KNOWLEDGE_URL": self.knowledge_url
+                or (f"http://127.0.0.1:{self.knowledge_port}" if self.with_knowledge else ""),
+                "HF_HUB_OFFLINE": "1",
+                "TOKENIZERS_PARALLELISM": "false",
+                "P95598_RASA_URL": self.rasa_url,
+                "MALLOC_ARENA_MAX": "2",
+                # two Rasa worker processes (file locks keep a conversation in one at a time): +20 % turns/s
+                # on 2 cores (benchmarks/load/results_closed_loop.json); 1 saves ~0.7 GB; the scale profile has
+                # 2 servers
+                "SANIC_WORKERS": os.environ.get("P95598_RASA_WORKERS", "1" if self.scale else "2"),
+                **({"P95598_CONSOLE_URL": self.console_url} if self.console_port else {}),
+                **self.secrets,
+                **self.extra_env,
+            }
+        )
 
     @property
     def console_url(self) -> str:
         return f"http://127.0.0.1:{self.console_port}"
 
     def _spawn(self, name: str, cmd: list[str], env: dict | None = None) -> None:
-        log = open(self.var / f"{name}.log", "ab")   # noqa: SIM115 - the process writes to it while it runs
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        log = open(self.var / f"{name}.log", "ab")  # noqa: SIM115 - the process writes to it while it runs
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         proc.name = name
         self.commands[name] = (cmd, env)
         self.procs.append(proc)
@@ -172,16 +205,22 @@ class Stack:
         cmd, old_env = self.commands[name]
         self._spawn(name, cmd, env if env is not None else old_env)
 
-    def start(self, model: Path) -> "Stack":
+    def start(self, model: Path) -> Stack:
         self.var.mkdir(parents=True, exist_ok=True)
-        ports = [("Rasa", self.rasa_port), ("action server", self.action_port),
-                 ("knowledge service", self.knowledge_port), ("voice gateway", self.voice_port),
-                 ("console", self.console_port)]
+        ports = [
+            ("Rasa", self.rasa_port),
+            ("action server", self.action_port),
+            ("knowledge service", self.knowledge_port),
+            ("voice gateway", self.voice_port),
+            ("console", self.console_port),
+        ]
         for name, port in [(n, p) for n, p in ports if p]:
             if not port_is_free(port):
-                raise RuntimeError(f"port {port} for the {name} is in use: is the product already running? "
-                                   "Stop it, or choose other ports with P95598_RASA_PORT / P95598_ACTION_PORT / "
-                                   "P95598_KNOWLEDGE_PORT / P95598_VOICE_PORT / P95598_CONSOLE_PORT")
+                raise RuntimeError(
+                    f"port {port} for the {name} is in use: is the product already running? "
+                    "Stop it, or choose other ports with P95598_RASA_PORT / P95598_ACTION_PORT / "
+                    "P95598_KNOWLEDGE_PORT / P95598_VOICE_PORT / P95598_CONSOLE_PORT"
+                )
         app = _python("APP_PY")
         env = {**os.environ, **self.extra_env}
         refuse_unsafe("stack", env)
@@ -189,8 +228,13 @@ class Stack:
         if self.scale:
             self.scale.ensure_database()
         if self.seed:
-            subprocess.run([app, "-m", "backend", "seed", "--if-empty"], cwd=ROOT, env=self.env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [app, "-m", "backend", "seed", "--if-empty"],
+                cwd=ROOT,
+                env=self.env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         if self.scale:
             self._spawn("analytics", [app, "-m", "analytics", "consume"])
         self._spawn("actions", [app, "-m", "actions.server", "--port", str(self.action_port)])
@@ -201,10 +245,26 @@ class Stack:
         if self.voice_port:
             self._spawn("voice", [app, "-m", "voice", "serve", "--port", str(self.voice_port)])
         cors = self.env.get("P95598_RASA_CORS") or (self.console_url if self.console_port else "http://127.0.0.1")
-        self._spawn("rasa", [_python("RASA_PY"), "-m", "scripts.rasa_server", "--cors", cors, "-m", str(model),
-                             "--endpoints", "bot/endpoints.scale.yml" if self.scale else "bot/endpoints.yml",
-                             "--credentials", "bot/credentials.yml",
-                             "-p", str(self.rasa_port), "-i", "127.0.0.1"])
+        self._spawn(
+            "rasa",
+            [
+                _python("RASA_PY"),
+                "-m",
+                "scripts.rasa_server",
+                "--cors",
+                cors,
+                "-m",
+                str(model),
+                "--endpoints",
+                "bot/endpoints.scale.yml" if self.scale else "bot/endpoints.yml",
+                "--credentials",
+                "bot/credentials.yml",
+                "-p",
+                str(self.rasa_port),
+                "-i",
+                "127.0.0.1",
+            ],
+        )
         return self
 
     def wait_ready(self, timeout: float = 900, only: tuple[str, ...] | None = None) -> None:
@@ -246,8 +306,10 @@ class Stack:
 def voice_line(stack: Stack) -> str:
     if not stack.voice_port:
         return "off (set TWILIO_AUTH_TOKEN and P95598_PUBLIC_URL to serve Twilio calls; see voice/README.md)"
-    return (f"Twilio webhook POST {os.environ.get('P95598_PUBLIC_URL', '<public URL>')}/voice/incoming "
-            f"-> 127.0.0.1:{stack.voice_port}")
+    return (
+        f"Twilio webhook POST {os.environ.get('P95598_PUBLIC_URL', '<public URL>')}/voice/incoming "
+        f"-> 127.0.0.1:{stack.voice_port}"
+    )
 
 
 def main() -> None:
@@ -259,13 +321,15 @@ def main() -> None:
     if a.command == "model":
         print(model)
         return
-    stack = Stack(var=Path(os.environ.get("P95598_VAR", ROOT / "var")),
-                  rasa_port=int(os.environ.get("P95598_RASA_PORT", 5005)),
-                  action_port=int(os.environ.get("P95598_ACTION_PORT", 5055)),
-                  knowledge_port=int(os.environ.get("P95598_KNOWLEDGE_PORT", 5056)),
-                  voice_port=int(os.environ.get("P95598_VOICE_PORT", 5058)) if os.environ.get("TWILIO_AUTH_TOKEN") else None,
-                  console_port=int(os.environ.get("P95598_CONSOLE_PORT", 8060)),
-                  scale=ScaleProfile.from_env())
+    stack = Stack(
+        var=Path(os.environ.get("P95598_VAR", ROOT / "var")),
+        rasa_port=int(os.environ.get("P95598_RASA_PORT", 5005)),
+        action_port=int(os.environ.get("P95598_ACTION_PORT", 5055)),
+        knowledge_port=int(os.environ.get("P95598_KNOWLEDGE_PORT", 5056)),
+        voice_port=int(os.environ.get("P95598_VOICE_PORT", 5058)) if os.environ.get("TWILIO_AUTH_TOKEN") else None,
+        console_port=int(os.environ.get("P95598_CONSOLE_PORT", 8060)),
+        scale=ScaleProfile.from_env(),
+    )
     if stack.scale and stack.scale.unreachable():
         sys.exit(f"[stack] scale profile: cannot reach {', '.join(stack.scale.unreachable())}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -276,7 +340,8 @@ def main() -> None:
             sys.exit(f"[stack] {e}")
         print("[stack] starting… (the Rasa server takes about half a minute to load the model)", flush=True)
         stack.wait_ready()
-        print(f"""
+        print(
+            f"""
   95598 智能客服 is running.
     REST channel : POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "u1", "message": "我家停电了"}}
     HTTP API     : {stack.rasa_url}/model/parse?token=…   (token in {stack.var}/secrets.env; intent = function id)
@@ -286,7 +351,9 @@ def main() -> None:
     WeChat OA    : {stack.console_url}/wechat  (set P95598_WECHAT_TOKEN, _APPID, _SECRET)
     Terminal chat: make chat          Logs: {stack.var}/*.log
     Hotline      : {voice_line(stack)}
-  Press Ctrl-C to stop.""", flush=True)
+  Press Ctrl-C to stop.""",
+            flush=True,
+        )
         while all(proc.poll() is None for proc in stack.procs):
             time.sleep(1)
         print("[stack] a process stopped; shutting down (see the logs)", file=sys.stderr)

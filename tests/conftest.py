@@ -1,4 +1,5 @@
 """Shared fixtures: a seeded scratch back end, and the whole product running on free ports."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ from backend.cis import SqlCIS
 from backend.db import make_engine, make_sessionmaker, open_database, upgrade
 from backend.synthetic import seed
 
-pytest_plugins = ("tests.markers", "pytester")   # test kinds (unit/stack/scale/browser) and CI's no-skip rule
+pytest_plugins = ("tests.markers", "pytester")  # test kinds (unit/stack/scale/browser) and CI's no-skip rule
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 WECHAT_TOKEN = "test-wechat-token"
@@ -29,7 +30,7 @@ def _postgres_url():
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
             c.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as e:   # noqa: BLE001 - any connection failure means "no PostgreSQL here"
+    except Exception as e:  # noqa: BLE001 - any connection failure means "no PostgreSQL here"
         pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({e.__class__.__name__})")
     return admin, name, f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
 
@@ -69,15 +70,25 @@ def cis(seeded_db_url) -> SqlCIS:
 def stack(tmp_path_factory, seeded_db_url):
     """Rasa server + action server + knowledge service, sharing the seeded scratch database."""
     from scripts.stack import Stack, ensure_model, free_port
+
     var = tmp_path_factory.mktemp("stack")
-    s = Stack(var=var, rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
-              db_url=seeded_db_url, console_port=free_port(),
-              extra_env={"P95598_WECHAT_TOKEN": WECHAT_TOKEN, "P95598_DEMO_PASSWORD": DEMO_PASSWORD,
-                         "P95598_TRUSTED_PROXIES": "127.0.0.1"})   # tests play clients behind our proxy
+    s = Stack(
+        var=var,
+        rasa_port=free_port(),
+        action_port=free_port(),
+        knowledge_port=free_port(),
+        db_url=seeded_db_url,
+        console_port=free_port(),
+        extra_env={
+            "P95598_WECHAT_TOKEN": WECHAT_TOKEN,
+            "P95598_DEMO_PASSWORD": DEMO_PASSWORD,
+            "P95598_TRUSTED_PROXIES": "127.0.0.1",
+        },
+    )  # tests play clients behind our proxy
     try:
         s.start(ensure_model())
         s.wait_ready()
-        os.environ["P95598_RASA_TOKEN"] = s.rasa_token   # this process is a client of that stack (gateways, tools)
+        os.environ["P95598_RASA_TOKEN"] = s.rasa_token  # this process is a client of that stack (gateways, tools)
         yield s
     except Exception:
         for log in sorted(var.glob("*.log")):
@@ -97,8 +108,9 @@ class Conversation:
         self.replies: list[dict] = []
 
     def say(self, text: str) -> str:
-        r = requests.post(self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata},
-                          timeout=60)
+        r = requests.post(
+            self.url, json={"sender": self.sender, "message": text, "metadata": self.metadata}, timeout=60
+        )
         r.raise_for_status()
         self.replies = r.json()
         return "\n".join(m.get("text", "") for m in self.replies)

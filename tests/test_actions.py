@@ -1,4 +1,5 @@
 """Actions on tracker fixtures with a real SQLite back end (knowledge answers from the local articles)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,12 +37,22 @@ def backend(seeded_db_url, monkeypatch):
     services_mod.services.cache_clear()
 
 
-def tracker(text: str, intent: str, confidence: float = 0.95, slots: dict | None = None,
-            events: list | None = None, ranking: list | None = None, entities: list | None = None,
-            message_id: str = "m-1") -> Tracker:
-    message = {"text": text, "intent": {"name": intent, "confidence": confidence},
-               "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
-               "entities": entities or []}
+def tracker(
+    text: str,
+    intent: str,
+    confidence: float = 0.95,
+    slots: dict | None = None,
+    events: list | None = None,
+    ranking: list | None = None,
+    entities: list | None = None,
+    message_id: str = "m-1",
+) -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": ranking or [{"name": intent, "confidence": confidence}],
+        "entities": entities or [],
+    }
     history = (events or []) + [{"event": "user", "text": text, "parse_data": message, "message_id": message_id}]
     return Tracker("conv-1", dict(slots or {}), message, history, False, None, None, "action_listen")
 
@@ -57,7 +68,9 @@ def slot_events(events):
 
 
 def test_opening_message_fills_description_and_address(domain):
-    events, texts, _ = run(ValidateFaultRepairForm(), tracker("家里停电了，我家在城东区和平路12号", "fault_repair"), domain)
+    events, texts, _ = run(
+        ValidateFaultRepairForm(), tracker("家里停电了，我家在城东区和平路12号", "fault_repair"), domain
+    )
     slots = slot_events(events)
     assert slots["address"] == "城东区和平路12号" and slots["fault_desc"].startswith("家里停电了")
     assert "requested_slot" not in slots and not texts
@@ -71,7 +84,9 @@ def test_correction_is_announced_and_pending_question_kept(domain):
 
 
 def test_cancel_stops_the_form(domain):
-    events, _, _ = run(ValidateBillQueryForm(), tracker("算了不查了", "cancel", slots={"requested_slot": "account_no"}), domain)
+    events, _, _ = run(
+        ValidateBillQueryForm(), tracker("算了不查了", "cancel", slots={"requested_slot": "account_no"}), domain
+    )
     slots = slot_events(events)
     assert slots["requested_slot"] is None and slots["form_outcome"] == "cancelled"
 
@@ -88,37 +103,56 @@ def test_wrong_phone_digits_reveal_nothing_and_third_miss_offers_a_human(domain)
     t = tracker("1234", "inform", slots={"requested_slot": "phone_last4", "account_no": "3201000001"})
     events, texts, _ = run(ValidateBillQueryForm(), t, domain)
     assert slot_events(events)["phone_last4"] is None and "对不上" in texts[0] and "1391234" not in texts[0]
-    t = tracker("不知道", "deny", slots={"requested_slot": "phone_last4", "account_no": "3201000001",
-                                        "slot_attempts": 2})
+    t = tracker(
+        "不知道", "deny", slots={"requested_slot": "phone_last4", "account_no": "3201000001", "slot_attempts": 2}
+    )
     events, texts, messages = run(ValidateBillQueryForm(), t, domain)
     assert slot_events(events)["offered_human"] is True and "人工" in texts[0] and messages[0]["buttons"]
 
 
 def test_submit_creates_one_order_however_often_it_runs(domain, cis):
     history = [{"event": "active_loop", "name": "fault_repair_form"}, {"event": "active_loop", "name": None}]
-    slots = {"address": "城东区和平路12号", "fault_desc": "全屋没电", "safety_risk": False,
-             "contact_phone": "13912340001", "channel": "chat"}
+    slots = {
+        "address": "城东区和平路12号",
+        "fault_desc": "全屋没电",
+        "safety_risk": False,
+        "contact_phone": "13912340001",
+        "channel": "chat",
+    }
     t = tracker("13912340001", "inform", slots=slots, events=history)
     events1, texts1, _ = run(ActionSubmitRequest(), t, domain)
     events2, texts2, _ = run(ActionSubmitRequest(), t, domain)
     n1, n2 = slot_events(events1)["last_order_no"], slot_events(events2)["last_order_no"]
     assert n1 == n2 and cis.get_work_order(n1).details["description"] == "全屋没电"
-    assert slot_events(events1)["address"] is None      # form slots reset for the next request
+    assert slot_events(events1)["address"] is None  # form slots reset for the next request
 
 
 def test_same_caller_in_a_new_session_gets_a_new_order(domain, cis):
     """A tracker store loads only the current session: the key must not be a turn count that restarts."""
     history = [{"event": "active_loop", "name": "fault_repair_form"}, {"event": "active_loop", "name": None}]
-    slots = {"address": "城东区和平路12号", "fault_desc": "又停电了", "safety_risk": False,
-             "contact_phone": "13912340001", "channel": "voice"}
-    first, _, _ = run(ActionSubmitRequest(), tracker("没有", "deny", slots=slots, events=history, message_id="a1"), domain)
-    later, _, _ = run(ActionSubmitRequest(), tracker("没有", "deny", slots=slots, events=history, message_id="b7"), domain)
+    slots = {
+        "address": "城东区和平路12号",
+        "fault_desc": "又停电了",
+        "safety_risk": False,
+        "contact_phone": "13912340001",
+        "channel": "voice",
+    }
+    first, _, _ = run(
+        ActionSubmitRequest(), tracker("没有", "deny", slots=slots, events=history, message_id="a1"), domain
+    )
+    later, _, _ = run(
+        ActionSubmitRequest(), tracker("没有", "deny", slots=slots, events=history, message_id="b7"), domain
+    )
     assert slot_events(first)["last_order_no"] != slot_events(later)["last_order_no"]
 
 
 def test_clarify_offers_candidates_then_a_human(domain):
-    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "bill_query", "confidence": 0.3},
-               {"name": "payment", "confidence": 0.2}, {"name": "greet", "confidence": 0.1}]
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "bill_query", "confidence": 0.3},
+        {"name": "payment", "confidence": 0.2},
+        {"name": "greet", "confidence": 0.1},
+    ]
     _, texts, messages = run(ActionClarify(), tracker("那个钱的事", "nlu_fallback", ranking=ranking), domain)
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/bill_query", "/payment"]
     events, texts, _ = run(ActionClarify(), tracker("嗯那个", "nlu_fallback", slots={"fallback_count": 1}), domain)
@@ -127,10 +161,11 @@ def test_clarify_offers_candidates_then_a_human(domain):
 
 def test_a_danger_signal_brings_a_person_only_when_one_is_online(domain, backend):
     from actions.handoff import ActionEscalateSignal
+
     t = tracker("楼下配电箱着火了", "safety_hazard", slots={"channel": "chat"})
-    t.latest_message["escalation"] = {"reason": "safety"}   # nlu.components.escalation_signal
+    t.latest_message["escalation"] = {"reason": "safety"}  # nlu.components.escalation_signal
     events, texts, _ = run(ActionEscalateSignal(), t, domain)
-    assert [e["event"] for e in events] == ["undo"] and texts == []   # nobody online: the ordinary flow goes on
+    assert [e["event"] for e in events] == ["undo"] and texts == []  # nobody online: the ordinary flow goes on
 
     contact = backend.contact
     agent = contact.agent_by_username("signal-test") or contact.add_agent("signal-test", "测试坐席", "x" * 12)

@@ -1,15 +1,15 @@
 """The CIS stand-in on real SQLite and real PostgreSQL."""
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
 
-import pytest
-
 from backend import models as m
 from backend.cis import SqlCIS
 from backend.db import open_database
 from backend.synthetic import DEMO_CUSTOMERS, counts, seed
+
 
 def test_seed_is_deterministic_and_large_enough(tmp_path):
     day, now = dt.date(2026, 11, 23), dt.datetime(2026, 11, 23, 2, 0)
@@ -23,10 +23,12 @@ def test_seed_is_deterministic_and_large_enough(tmp_path):
     some = ra.find_customer_by_phone(DEMO_CUSTOMERS[0][2])
     assert some and some.account_no == DEMO_CUSTOMERS[0][0]
     with a() as s1, b() as s2:
-        first = lambda s: [(c.account_no, c.phone, c.address) for c in s.query(m.Customer).order_by(m.Customer.account_no).limit(50)]
+        first = lambda s: [
+            (c.account_no, c.phone, c.address) for c in s.query(m.Customer).order_by(m.Customer.account_no).limit(50)
+        ]
         assert first(s1) == first(s2)
     assert ra.get_bill("3201000001", "2026-10").month == "2026-10"
-    assert ra.get_bill("3201000001", "2025-10") is None   # only the last 12 months
+    assert ra.get_bill("3201000001", "2025-10") is None  # only the last 12 months
 
 
 def test_customer_lookup_identity_and_areas(sessions):
@@ -42,14 +44,20 @@ def test_customer_lookup_identity_and_areas(sessions):
     assert cis.find_area("火星上的某个地方") is None
     assert any(o.area_code == "A01" and o.kind == "fault" for o in cis.active_outages())
     assert cis.active_outages("A05") == []
-    assert cis.get_balance("3201000002") < 0          # prepaid customer in arrears
+    assert cis.get_balance("3201000002") < 0  # prepaid customer in arrears
 
 
 def test_work_orders_are_idempotent_and_keep_history(sessions):
     seed(sessions, customers=100)
     cis = SqlCIS(sessions)
-    o1 = cis.create_work_order("fault_repair", "chat", {"address": "和平路12号"}, account_no="3201000001",
-                               conversation_id="c1", idempotency_key="c1:fault_repair:3")
+    o1 = cis.create_work_order(
+        "fault_repair",
+        "chat",
+        {"address": "和平路12号"},
+        account_no="3201000001",
+        conversation_id="c1",
+        idempotency_key="c1:fault_repair:3",
+    )
     o2 = cis.create_work_order("fault_repair", "chat", {"address": "和平路12号"}, idempotency_key="c1:fault_repair:3")
     assert o1.number == o2.number and o1.number.startswith("G") and len(o1.number) == 12
     o3 = cis.create_work_order("complaint", "voice", {"details": "抢修太慢"})
@@ -70,8 +78,9 @@ def test_concurrent_creates_with_one_key_make_one_order(tmp_path):
     def create():
         try:
             numbers.append(cis.create_work_order("fault_repair", "chat", {}, idempotency_key="same-key").number)
-        except Exception as e:   # noqa: BLE001
+        except Exception as e:  # noqa: BLE001
             errors.append(e)
+
     threads = [threading.Thread(target=create) for _ in range(8)]
     for t in threads:
         t.start()

@@ -1,6 +1,7 @@
 """The test conversation each catalog function carries (catalog/service_functions.yml `test`), over the real
 stack in chat and as a call (the voice channel's wording and read-out), judged by the database afterwards:
 exactly one work order of that function, from that channel, holding what the catalog expects."""
+
 from __future__ import annotations
 
 import re
@@ -27,9 +28,9 @@ def test_the_catalog_conversation_files_exactly_one_correct_order(conversation, 
     assert order.function_id == function_id and order.channel == channel and order.status != "withdrawn", said
     for key, pattern in test["order"].items():
         assert re.fullmatch(str(pattern), str(order.details.get(key))), f"{key}={order.details.get(key)!r}\n{said}"
-    assert "核对" in replies[-2] and order.number[1:5] in replies[-1].replace(" ", ""), said   # read back, then filed
+    assert "核对" in replies[-2] and order.number[1:5] in replies[-1].replace(" ", ""), said  # read back, then filed
     if channel == "chat":
         assert order.number in replies[-1] and not any(w in said for w in CHAT_ONLY_NOT), said
     else:
-        n = order.number   # read out group by group
+        n = order.number  # read out group by group
         assert f"{n[0]} {n[1:5]} {n[5:9]} {n[9:]}" in replies[-1], said

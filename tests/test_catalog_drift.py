@@ -1,6 +1,7 @@
 """The catalog (catalog/service_functions.yml) is the one source of the service functions: the generated files
 are exactly what it gives, the domain has every function and nothing the catalog lacks, and Rasa itself finds
 the domain and training data consistent (`rasa data validate`)."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,10 @@ CATALOG = load_catalog()
 
 
 def domain_files() -> dict[str, dict[str, Any]]:
-    return {p.name: yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-            for p in sorted((ROOT / "bot" / "domain").glob("*.yml"))}
+    return {
+        p.name: yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        for p in sorted((ROOT / "bot" / "domain").glob("*.yml"))
+    }
 
 
 def merged(key: str) -> dict[str, Any]:
@@ -35,15 +38,19 @@ def merged(key: str) -> dict[str, Any]:
 
 
 def rules() -> list[dict[str, Any]]:
-    return [r for p in sorted((ROOT / "bot" / "data").rglob("*.yml"))
-            for r in (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("rules") or []]
+    return [
+        r
+        for p in sorted((ROOT / "bot" / "data").rglob("*.yml"))
+        for r in (yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("rules") or []
+    ]
 
 
 @pytest.mark.parametrize("path", sorted(gen_domain.generated(CATALOG)), ids=lambda p: str(p.relative_to(ROOT)))
 def test_generated_files_are_what_the_catalog_gives(path):
     wanted = gen_domain.generated(CATALOG)[path]
-    assert path.exists() and path.read_text(encoding="utf-8") == wanted, \
+    assert path.exists() and path.read_text(encoding="utf-8") == wanted, (
         f"{path.relative_to(ROOT)} differs from the catalog: run `python -m scripts.gen_domain`"
+    )
     assert wanted.startswith(gen_domain.HEADER)
 
 
@@ -70,7 +77,7 @@ def test_every_domain_form_and_form_slot_is_in_the_catalog():
         assert set(form["required_slots"]) <= set(CATALOG.slots)
     assert set(CATALOG.slots) <= set(slots)
     hand_written = {name: data for name, data in domain_files().items() if name != gen_domain.DOMAIN_FILE.name}
-    for name, data in hand_written.items():   # one home: nothing of the catalog's is written by hand as well
+    for name, data in hand_written.items():  # one home: nothing of the catalog's is written by hand as well
         assert not set(data.get("slots") or {}) & set(CATALOG.slots), name
         assert not set(data.get("intents") or []) & set(CATALOG.functions), name
         assert not data.get("forms"), name
@@ -87,7 +94,7 @@ def test_catalog_slots_and_forms_are_complete():
     for form in CATALOG.forms.values():
         assert set(form.slots) <= set(CATALOG.slots), form.name
         assert set(form.ask) <= set(form.slots), f"{form.name} words a question for a slot it does not ask"
-        handler = ServiceForm.registry[form.name]   # hand-written, or built from the catalog
+        handler = ServiceForm.registry[form.name]  # hand-written, or built from the catalog
         assert handler.function_id == form.function_id and handler.name() == f"validate_{form.name}"
 
 
@@ -99,8 +106,26 @@ def test_agents_see_every_slot_a_form_collects():
 def test_rasa_data_validate_passes():
     rasa = os.environ.get("RASA_PY")
     assert rasa, "run through scripts/with-env.sh (it sets RASA_PY)"
-    proc = subprocess.run([rasa, "-m", "rasa", "data", "validate", "--domain", "bot/domain", "--data", "nlu/data",
-                           "bot/data", "--config", "config.yml", "--fail-on-warnings"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+    proc = subprocess.run(
+        [
+            rasa,
+            "-m",
+            "rasa",
+            "data",
+            "validate",
+            "--domain",
+            "bot/domain",
+            "--data",
+            "nlu/data",
+            "bot/data",
+            "--config",
+            "config.yml",
+            "--fail-on-warnings",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]

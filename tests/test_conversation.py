@@ -1,4 +1,5 @@
 """Whole conversations over the REST channel against the real servers (Rasa, actions, knowledge)."""
+
 from __future__ import annotations
 
 import re
@@ -22,24 +23,24 @@ def test_repair_report_creates_a_stored_work_order(conversation, cis):
     assert "地址" in c.say("我家停电了")
     assert "电话" in c.say("城东区和平路12号3单元501室")
     readback = c.say("13912340001")
-    assert "核对" in readback and "和平路12号" in readback and not ORDER.search(readback)   # nothing filed yet
-    assert "如果现场有冒烟" in readback                 # no danger was said: the read-back invites a correction
+    assert "核对" in readback and "和平路12号" in readback and not ORDER.search(readback)  # nothing filed yet
+    assert "如果现场有冒烟" in readback  # no danger was said: the read-back invites a correction
     reply = c.say("对")
     number = order_number(reply)
     order = cis.get_work_order(number)
     assert order is not None and order.function_id == "fault_repair"
     assert order.details["address"] == "城东区和平路12号3单元501室"
     assert order.details["contact_phone"] == "13912340001" and order.priority == "normal"
-    assert "城东区一网格" in reply and "故障停电" in reply   # the known outage in that area is told first
+    assert "城东区一网格" in reply and "故障停电" in reply  # the known outage in that area is told first
 
 
 def test_correction_and_danger_make_an_urgent_order(conversation, cis):
     c = conversation()
     c.say("家里跳闸了推不上去，地址是城西区建设路45号")
-    assert "电话" in c.say("不对，地址是城南区中山路8号5栋")   # corrected, then the pending question again
+    assert "电话" in c.say("不对，地址是城南区中山路8号5栋")  # corrected, then the pending question again
     assert "核对" in c.say("13800001111")
     reply = c.say("不对，有电线在冒烟")
-    assert "远离" in reply and "紧急" in reply               # safety advice first, then the corrected read-back
+    assert "远离" in reply and "紧急" in reply  # safety advice first, then the corrected read-back
     number = order_number(c.say("对的"))
     order = cis.get_work_order(number)
     assert order.details["address"] == "城南区中山路8号5栋" and order.priority == "urgent"
@@ -48,21 +49,21 @@ def test_correction_and_danger_make_an_urgent_order(conversation, cis):
 def test_bill_query_checks_identity(conversation, cis):
     c = conversation()
     assert "户号" in c.say("帮我查一下电费")
-    assert "后四位" in c.say("9999999999")                 # whether a 户号 exists is never said
+    assert "后四位" in c.say("9999999999")  # whether a 户号 exists is never said
     assert "后四位" in c.say("我的户号是3201000001")
     assert "对不上" in c.say("1234")
     assert "哪个月" in c.say("0001")
     reply = c.say("上个月")
     bill = cis.get_bill("3201000001")
     assert f"{bill.amount:.2f}元" in reply and f"{bill.kwh:g}度" in reply
-    assert "13912340001" not in reply                # nothing about the customer beyond what was asked
+    assert "13912340001" not in reply  # nothing about the customer beyond what was asked
 
 
 def test_cancel_and_side_question_inside_a_form(conversation, cis):
     c = conversation()
     c.say("我要查电费")
     side = c.say("电费可以在哪里交啊")
-    assert "户号" in side and len(side) > 20          # answered, then the form asks again
+    assert "户号" in side and len(side) > 20  # answered, then the form asks again
     assert "取消" in c.say("算了，不查了")
     assert "户号" not in c.say("谢谢")
 
@@ -92,11 +93,19 @@ def test_bad_input_gets_a_polite_reply_and_the_conversation_goes_on(conversation
     sessions = make_sessionmaker(make_engine(seeded_db_url))
     before = counts(sessions)
     c = conversation()
-    for text in ["", "   ", "😀😀😀", "？？？！！", "电" * 20000, "'; DROP TABLE customers; --",
-                 "<script>alert(1)</script>", "my power is out, help"]:
+    for text in [
+        "",
+        "   ",
+        "😀😀😀",
+        "？？？！！",
+        "电" * 20000,
+        "'; DROP TABLE customers; --",
+        "<script>alert(1)</script>",
+        "my power is out, help",
+    ]:
         reply = c.say(text)
         assert reply.strip(), f"no reply to {text[:20]!r}"
-    assert counts(sessions) == before            # nothing stored was changed, no stray work orders
+    assert counts(sessions) == before  # nothing stored was changed, no stray work orders
     assert "地址" in c.say("我家停电了")
     parse = requests.post(stack.api("/model/parse"), json={"text": "家里没电了"}, timeout=30).json()
     assert parse["intent"]["name"] == "fault_repair"

@@ -1,36 +1,43 @@
 """Whole conversations that used to file wrong or duplicate orders (review of 2026-12-03), judged by the
 database afterwards: exactly the orders the customer asked for."""
+
 from __future__ import annotations
 
-from backend.case_view import transcript
-from backend.db import make_engine, make_sessionmaker
-from backend import models as m
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+
+from backend import models as m
+from backend.case_view import transcript
+from backend.db import make_engine, make_sessionmaker
 
 
 def orders(db_url: str, sender: str) -> list[m.WorkOrder]:
     with make_sessionmaker(make_engine(db_url))() as s:
-        return list(s.scalars(select(m.WorkOrder).where(m.WorkOrder.conversation_id == sender)
-                              .options(selectinload(m.WorkOrder.history))))
+        return list(
+            s.scalars(
+                select(m.WorkOrder)
+                .where(m.WorkOrder.conversation_id == sender)
+                .options(selectinload(m.WorkOrder.history))
+            )
+        )
 
 
 def test_negated_hazard_in_one_message_is_a_normal_order_read_back_first(conversation, seeded_db_url):
     c = conversation()
     readback = c.say("报修：城南区中山路45号3楼停电了，没有冒烟打火，联系电话13800138000")
     assert "核对" in readback and "远离" not in readback and "紧急" not in readback
-    assert orders(seeded_db_url, c.sender) == []           # nothing is filed before the customer confirms
+    assert orders(seeded_db_url, c.sender) == []  # nothing is filed before the customer confirms
     done = c.say("对")
     [order] = orders(seeded_db_url, c.sender)
     assert order.function_id == "fault_repair" and order.priority == "normal"
-    assert order.number in done                             # on a screen the number is shown as written
+    assert order.number in done  # on a screen the number is shown as written
     assert "城南区" in order.details["address"] and order.details["contact_phone"] == "13800138000"
 
 
 def test_natural_no_and_spaced_phone_keep_the_form_going(conversation, seeded_db_url):
     c = conversation()
     assert "地址" in c.say("我家突然没电了，灯全黑了")
-    assert "地址" in c.say("没有没有，就是整栋楼都黑了")      # more about the problem, kept; the address is asked again
+    assert "地址" in c.say("没有没有，就是整栋楼都黑了")  # more about the problem, kept; the address is asked again
     assert "电话" in c.say("城北区幸福小区5栋2单元301")
     readback = c.say("打我手机就行 139 1234 0001")
     assert "13912340001" in readback and "城北区" in readback
@@ -58,14 +65,14 @@ def test_queries_file_nothing_and_account_and_last4_in_one_message(conversation,
     assert "后四位" not in reply and "哪个月" in reply
     bill = c.say("上个月")
     assert "元" in bill and "记录号" not in bill
-    assert "后四位" not in c.say("余额还有多少")             # verified once in this conversation
+    assert "后四位" not in c.say("余额还有多少")  # verified once in this conversation
     assert orders(seeded_db_url, c.sender) == []
 
 
 def test_a_complaint_with_a_supplement_is_one_order(conversation, seeded_db_url):
     c = conversation()
     first = c.say("昨天上门修电的那个师傅态度太差了 说话很冲 还让我自己去买零件 我要投诉他")
-    assert first.index("抱歉") < first.index("电话")       # acknowledged before anything is asked
+    assert first.index("抱歉") < first.index("电话")  # acknowledged before anything is asked
     c.say("13912340003")
     c.say("对")
     c.say("补充一下 那个师傅好像姓刘 下午三点左右来的")
@@ -75,7 +82,7 @@ def test_a_complaint_with_a_supplement_is_one_order(conversation, seeded_db_url)
 
 
 def test_withdrawing_the_order_just_filed(conversation, seeded_db_url, cis):
-    cis.set_tou("3201000003", False)   # other tests may have switched it on
+    cis.set_tou("3201000003", False)  # other tests may have switched it on
     c = conversation()
     c.say("我想开通峰谷电 户号3201000003 后四位0003")
     c.say("对")
@@ -85,7 +92,7 @@ def test_withdrawing_the_order_just_filed(conversation, seeded_db_url, cis):
     [order] = orders(seeded_db_url, c.sender)
     assert order.status == "withdrawn" and "撤销" in reply
     assert [h.status for h in order.history][-1] == "withdrawn"
-    assert cis.get_customer("3201000003").tou_enabled is False   # what the order changed is undone
+    assert cis.get_customer("3201000003").tou_enabled is False  # what the order changed is undone
 
 
 def test_are_you_a_robot_is_answered_honestly_without_an_order(conversation, seeded_db_url):
@@ -105,8 +112,15 @@ def test_commercial_connection_lists_business_documents(conversation, seeded_db_
 
 
 def test_chat_wording_and_internal_strings():
-    events = [{"event": "bot", "text": "您是想办理哪一项？", "data": {"buttons": [{"title": "余额查询", "payload": "/balance_query"}]}},
-              {"event": "user", "text": "/balance_query"}, {"event": "user", "text": "EXTERNAL: human_agent"}]
+    events = [
+        {
+            "event": "bot",
+            "text": "您是想办理哪一项？",
+            "data": {"buttons": [{"title": "余额查询", "payload": "/balance_query"}]},
+        },
+        {"event": "user", "text": "/balance_query"},
+        {"event": "user", "text": "EXTERNAL: human_agent"},
+    ]
     shown = [t["text"] for t in transcript(events)]
     assert shown == ["您是想办理哪一项？", "余额查询"]
 

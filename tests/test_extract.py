@@ -1,4 +1,5 @@
 """Slot extraction and Chinese negation on their own (the conversations in test_dialogue_quality use them)."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,11 +8,20 @@ from actions import extract
 from nlu.escalation import escalation_reason
 
 
-@pytest.mark.parametrize("text, danger", [
-    ("没有冒烟打火", False), ("没冒烟也没打火", False), ("现在没冒烟也没打火，就是怕小孩子去摸", False),
-    ("报修：城南区中山路45号3楼停电了，没有冒烟打火，联系电话13800138000", False),
-    ("线断了掉在地上 还在冒火花", True), ("不是冒烟，是有火花", True), ("黄河路跟长江路路口有根电线断了掉在地上", True),
-    ("家里跳闸了推不上去", False), ("电断了好几个小时", False)])
+@pytest.mark.parametrize(
+    "text, danger",
+    [
+        ("没有冒烟打火", False),
+        ("没冒烟也没打火", False),
+        ("现在没冒烟也没打火，就是怕小孩子去摸", False),
+        ("报修：城南区中山路45号3楼停电了，没有冒烟打火，联系电话13800138000", False),
+        ("线断了掉在地上 还在冒火花", True),
+        ("不是冒烟，是有火花", True),
+        ("黄河路跟长江路路口有根电线断了掉在地上", True),
+        ("家里跳闸了推不上去", False),
+        ("电断了好几个小时", False),
+    ],
+)
 def test_negated_danger_is_not_danger(text, danger):
     assert extract.dangerous(text) is danger
 
@@ -26,24 +36,39 @@ def test_the_escalation_signal_skips_a_negated_danger_and_family_words():
 def test_one_hazard_vocabulary_danger_to_life_is_also_a_hazard():
     for said in ("小孩碰了拉线被电了一下", "变压器爆炸了", "有人受伤了"):
         assert escalation_reason(said) == "safety" and extract.dangerous(said)
-    assert extract.dangerous("电线掉在地上了") and escalation_reason("电线掉在地上了") is None   # urgent, no alarm
+    assert extract.dangerous("电线掉在地上了") and escalation_reason("电线掉在地上了") is None  # urgent, no alarm
 
 
-@pytest.mark.parametrize("text, answer", [
-    ("没有没有，就是整栋楼都黑了", False), ("没看见有啥就是没点", False), ("不用了", False), ("好像有", True),
-    ("对的没错", True), ("嗯呐，没毛病", True), ("说不准", None), ("不清楚", None)])
+@pytest.mark.parametrize(
+    "text, answer",
+    [
+        ("没有没有，就是整栋楼都黑了", False),
+        ("没看见有啥就是没点", False),
+        ("不用了", False),
+        ("好像有", True),
+        ("对的没错", True),
+        ("嗯呐，没毛病", True),
+        ("说不准", None),
+        ("不清楚", None),
+    ],
+)
 def test_yes_no_reads_how_the_answer_starts(text, answer):
     assert extract.yes_no(text) is answer
 
 
-@pytest.mark.parametrize("text, address", [
-    ("城东区和平路12号3单元501室", "城东区和平路12号3单元501室"),
-    ("黄河路跟长江路路口有根电线断了掉在地上，还在冒火花！！", "黄河路跟长江路路口"),
-    ("城南区东风路，加油站对面，电话15906183304", "城南区东风路加油站对面"),
-    ("报修 我们这一片没电 高新区 哦不是 城北区文化路 文化路三十号", "城北区文化路三十号"),
-    ("在城东区胜利街 58号 门面房", "城东区胜利街58号"),
-    ("哦不对不对，是城北区，朝阳路77号，刚搬过来搞混了", "城北区朝阳路77号"),
-    ("我们小区有根电线耷拉下来了", None), ("推了好几次都不行，孩子还在家呢", None)])
+@pytest.mark.parametrize(
+    "text, address",
+    [
+        ("城东区和平路12号3单元501室", "城东区和平路12号3单元501室"),
+        ("黄河路跟长江路路口有根电线断了掉在地上，还在冒火花！！", "黄河路跟长江路路口"),
+        ("城南区东风路，加油站对面，电话15906183304", "城南区东风路加油站对面"),
+        ("报修 我们这一片没电 高新区 哦不是 城北区文化路 文化路三十号", "城北区文化路三十号"),
+        ("在城东区胜利街 58号 门面房", "城东区胜利街58号"),
+        ("哦不对不对，是城北区，朝阳路77号，刚搬过来搞混了", "城北区朝阳路77号"),
+        ("我们小区有根电线耷拉下来了", None),
+        ("推了好几次都不行，孩子还在家呢", None),
+    ],
+)
 def test_addresses_with_district_street_and_number(text, address):
     assert extract.address(text) == address
 
@@ -79,9 +104,13 @@ def test_a_sentence_is_not_taken_for_the_address_asked_for():
 
 def test_a_phone_number_never_becomes_part_of_an_address():
     from actions.followups import refined_address
+
     assert extract.place_entity("就行 139 1234 0001") is None
     assert refined_address("城东区和平路12号3单元501", "就行 139 1234 0001") is None
-    assert refined_address("解放路和人民路交叉口", "城北区十字路口公交站旁边") == "城北区解放路和人民路交叉口十字路口公交站旁边"
+    assert (
+        refined_address("解放路和人民路交叉口", "城北区十字路口公交站旁边")
+        == "城北区解放路和人民路交叉口十字路口公交站旁边"
+    )
 
 
 def test_a_not_a_is_a_question():
@@ -97,9 +126,10 @@ def test_a_mobile_number_is_never_taken_for_an_order_number():
 
 def test_spoken_digits_read_as_typed_with_offsets_kept():
     from nlu.components.text_normalizer import normalize
+
     spoken = "电话幺五幺 二二三三 四四五五"
     assert normalize(spoken) == "电话151 2233 4455" and len(normalize(spoken)) == len(spoken)
-    assert normalize("一个人") == "一个人"                     # fewer than four digits: words, not a number
+    assert normalize("一个人") == "一个人"  # fewer than four digits: words, not a number
 
 
 def test_one_part_of_an_address_corrected():

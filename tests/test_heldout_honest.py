@@ -1,4 +1,5 @@
 """The held-out files stay held out: no lexicon entry or training example may come from them."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,4 +1,5 @@
 """Matcher, knowledge-base retrieval, index persistence and the CLI, with the real embedding model."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,10 @@ from scripts.stack import ROOT
 # Written for these tests (not taken from the training data, the synonyms or the benchmark files).
 ROUTING = [
     ("屋里突然全黑了，空开也推不上去", "fault_repair"),
-    ("条闸了推不上去怎么办", "fault_repair"),            # 条闸 = 跳闸 misheard
-    ("我想查查上个月的店费是多少", "bill_query"),        # 店费 = 电费
-    ("峰古电怎么申请开通", "tou_apply"),                  # 峰古 = 峰谷
-    ("屋顶装的光富板子想并到电网上卖电", "solar_pv"),     # 光富 = 光伏
+    ("条闸了推不上去怎么办", "fault_repair"),  # 条闸 = 跳闸 misheard
+    ("我想查查上个月的店费是多少", "bill_query"),  # 店费 = 电费
+    ("峰古电怎么申请开通", "tou_apply"),  # 峰古 = 峰谷
+    ("屋顶装的光富板子想并到电网上卖电", "solar_pv"),  # 光富 = 光伏
     ("明天我们小区是不是要检修停电", "outage_query"),
     ("麻烦帮我找个真人客服", "human_agent"),
     ("楼下马路边的电线被大风刮断了垂到地上", "safety_hazard"),
@@ -80,10 +81,12 @@ def test_kb_search_cites_an_article_of_the_function(knowledge):
 
 
 def _faq(n: int = 4) -> list[FaqDoc]:
-    base = [("q1", "营业厅几点开门", "营业厅工作日九点到五点开门。"),
-            ("q2", "电动车充电桩怎么报装", "带身份证和车位证明到网上国网申请。"),
-            ("q3", "停电了先检查什么", "先看家里的总开关有没有跳闸。"),
-            ("q4", "发票怎么下载", "在网上国网App的电费发票里下载电子发票。")]
+    base = [
+        ("q1", "营业厅几点开门", "营业厅工作日九点到五点开门。"),
+        ("q2", "电动车充电桩怎么报装", "带身份证和车位证明到网上国网申请。"),
+        ("q3", "停电了先检查什么", "先看家里的总开关有没有跳闸。"),
+        ("q4", "发票怎么下载", "在网上国网App的电费发票里下载电子发票。"),
+    ]
     return [FaqDoc(i, q, a) for i, q, a in base[:n]]
 
 
@@ -107,15 +110,33 @@ def test_corrupt_or_missing_index_is_rebuilt(tmp_path, embedder):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "knowledge", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "knowledge", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )
 
 
 def test_cli_index_search_and_match_on_any_faq_file(tmp_path):
     faq = tmp_path / "faq.jsonl"
-    faq.write_text("\n".join(json.dumps({"id": d.id, "question": d.question, "answer": d.answer,
-                                         "synonyms": ["充电桩安装"] if d.id == "q2" else []}, ensure_ascii=False)
-                             for d in _faq()), encoding="utf-8")
+    faq.write_text(
+        "\n".join(
+            json.dumps(
+                {
+                    "id": d.id,
+                    "question": d.question,
+                    "answer": d.answer,
+                    "synonyms": ["充电桩安装"] if d.id == "q2" else [],
+                },
+                ensure_ascii=False,
+            )
+            for d in _faq()
+        ),
+        encoding="utf-8",
+    )
     assert _cli("index", "--faq", str(faq), "--out", str(tmp_path / "idx")).returncode == 0
     queries = tmp_path / "q.jsonl"
     queries.write_text('{"query": "想在车位上装个充电桩"}\n{"query": "没电了先查哪里"}\n', encoding="utf-8")
@@ -137,14 +158,16 @@ def test_cli_rejects_a_malformed_faq_file(tmp_path):
 
 def test_thesaurus_groups_let_general_synonyms_meet():
     from knowledge.text import lexical_tokens
+
     groups = lambda text: {t for t in lexical_tokens(text) if t.startswith("g:")}
-    assert groups("这个月开销太大") & groups("费用太高")          # 开销 ~ 费用 (词林 Dj08C01)
+    assert groups("这个月开销太大") & groups("费用太高")  # 开销 ~ 费用 (词林 Dj08C01)
     assert not groups("这个月开销太大") & groups("电线冒烟了")
 
 
 def test_thesaurus_subset_is_cilin_synonym_groups_with_attribution():
     from knowledge.thesaurus import SUBSET, parse
+
     text = SUBSET.read_text(encoding="utf-8")
     assert "Apache License 2.0" in text.splitlines()[1]
     groups = parse(text.splitlines())
-    assert len(groups) > 500 and all(2 <= len(m) for m in groups.values())
+    assert len(groups) > 500 and all(len(m) >= 2 for m in groups.values())

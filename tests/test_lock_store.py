@@ -1,5 +1,6 @@
 """nlu/lock_store.FileLockStore: one conversation is worked on by one process at a time, across processes and
 between coroutines of one process; other conversations are not held up (run in the Rasa environment)."""
+
 from __future__ import annotations
 
 import os
@@ -46,7 +47,12 @@ if __name__ == "__main__":
 
 
 def test_one_conversation_one_process_at_a_time(tmp_path):
-    out = subprocess.run([os.environ.get("RASA_PY", sys.executable), "-c", CHECK, str(tmp_path / "locks"),
-                          str(tmp_path / "log")], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [os.environ.get("RASA_PY", sys.executable), "-c", CHECK, str(tmp_path / "locks"), str(tmp_path / "log")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.stdout.strip() == "serialised", out.stdout + out.stderr[-1500:]

@@ -1,6 +1,7 @@
 """scripts/rasa_patches.py: the patched action-result validation behaves as Rasa's own, message parsing runs
 off the event loop, and the tests fail when Rasa's methods change (run in the Rasa environment). Every
 conversation test goes through both patches with the real model."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,14 @@ print("same")
 
 
 def test_patched_validation_matches_rasa_and_rasa_is_unchanged():
-    out = subprocess.run([os.environ.get("RASA_PY", sys.executable), "-c", CHECK], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [os.environ.get("RASA_PY", sys.executable), "-c", CHECK],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.stdout.strip().endswith("same"), out.stderr[-1500:]
 
 
@@ -74,8 +81,14 @@ asyncio.run(main())
 
 
 def test_message_parsing_leaves_the_event_loop_free():
-    out = subprocess.run([os.environ.get("RASA_PY", sys.executable), "-c", PARSE_OFF_LOOP], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [os.environ.get("RASA_PY", sys.executable), "-c", PARSE_OFF_LOOP],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.stdout.strip().endswith("off the loop"), out.stderr[-1500:]
 
 
@@ -102,6 +115,12 @@ print("same", len(names))
 
 
 def test_event_classes_are_resolved_as_rasa_does():
-    out = subprocess.run([os.environ.get("RASA_PY", sys.executable), "-c", RESOLVE_SAME], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [os.environ.get("RASA_PY", sys.executable), "-c", RESOLVE_SAME],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert "same" in out.stdout, out.stderr[-1500:]

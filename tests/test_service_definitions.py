@@ -1,6 +1,7 @@
 """Drift between the catalog, the domain, the rules and the form code fails here: every `form`-kind
 function has its form, one validation class, a start and a finish rule, a question for every slot in
 both channels' sense (chat wording never says 请说 / 没听清), and a read-back label for what it files."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,13 @@ def merged(folder: str) -> dict:
     out: dict = {}
     for f in sorted((ROOT / folder).rglob("*.yml")):
         for k, v in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).items():
-            out[k] = out[k] + v if isinstance(v, list) and k in out else {**out.get(k, {}), **v} if isinstance(v, dict) else v
+            out[k] = (
+                out[k] + v
+                if isinstance(v, list) and k in out
+                else {**out.get(k, {}), **v}
+                if isinstance(v, dict)
+                else v
+            )
     return out
 
 
@@ -38,10 +45,13 @@ def test_each_form_function_is_defined_once_and_completely(function_id):
     assert f"validate_{form}" in DOMAIN["actions"]
     rules = merged("bot/data")["rules"]
     assert any(s.get("intent") == function_id for r in rules for s in r["steps"]), f"no start rule for {form}"
-    assert any(any(c.get("active_loop") == form for c in r.get("condition", [])) for r in rules), f"no finish rule for {form}"
+    assert any(any(c.get("active_loop") == form for c in r.get("condition", [])) for r in rules), (
+        f"no finish rule for {form}"
+    )
     for slot in required:
-        asked = {f"utter_ask_{form}_{slot}", f"utter_ask_{slot}"} & set(DOMAIN["responses"]) \
-            or {f"action_ask_{slot}"} & set(DOMAIN["actions"])
+        asked = {f"utter_ask_{form}_{slot}", f"utter_ask_{slot}"} & set(DOMAIN["responses"]) or {
+            f"action_ask_{slot}"
+        } & set(DOMAIN["actions"])
         assert asked, f"{form} never asks for {slot}"
         assert slot in DOMAIN["slots"]
         assert slot in SLOT_LABELS or slot in READ_BACK_PLAIN or slot in ("account_no", "bill_month", "order_ref"), slot

@@ -3,6 +3,7 @@
 Configuration from the environment: P95598_PUBLIC_URL, TWILIO_AUTH_TOKEN, P95598_RASA_URL, P95598_DB_URL,
 P95598_VOSK_MODEL, P95598_TTS_MODEL, P95598_PROMPT_CACHE, P95598_REQUIRE_STREAM_SIGNATURE.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ def main(argv: list[str] | None = None) -> None:
         config = VoiceConfig.from_env()
     except ConfigError as e:
         sys.exit(f"voice gateway: {e}")
-    logging.getLogger("voice").info("public URL %s, stream %s, Rasa %s", config.public_url, config.stream_url,
-                                    config.rasa_url)
+    logging.getLogger("voice").info(
+        "public URL %s, stream %s, Rasa %s", config.public_url, config.stream_url, config.rasa_url
+    )
     refuse_unsafe("voice")
     web.run_app(create_app(config), host=a.host, port=a.port, print=None)
 

@@ -12,6 +12,7 @@ interface and emits given transcripts: the Chinese call flows are tested with it
         ...                                              # AsrEvent("partial" | "final", text)
     await recognizer.finish()                            # the call ended
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from voice.audio import SAMPLE_RATE, Resampler, ulaw_to_pcm16
 
-if TYPE_CHECKING:                      # vosk is imported when a model is loaded: DTMF-only and tests need none
+if TYPE_CHECKING:  # vosk is imported when a model is loaded: DTMF-only and tests need none
     import vosk
 
 log = logging.getLogger(__name__)
@@ -43,13 +44,14 @@ _models_lock = threading.Lock()
 def load_model(path: str | os.PathLike) -> vosk.Model:
     """The Vosk model in folder `path`, loaded on first use and then shared (thread-safe, once per process)."""
     import vosk
+
     key = str(Path(path).resolve())
     with _models_lock:
         model = _models.get(key)
         if model is None:
             if not (Path(key) / "am").is_dir() and not (Path(key) / "final.mdl").exists():
                 raise FileNotFoundError(f"{key} is not a Vosk model folder (see voice/README.md)")
-            vosk.SetLogLevel(-1)            # Kaldi warnings and errors only, not its per-load LOG lines
+            vosk.SetLogLevel(-1)  # Kaldi warnings and errors only, not its per-load LOG lines
             model = _models[key] = vosk.Model(key)
             log.info("loaded Vosk model %s", key)
         return model
@@ -58,11 +60,12 @@ def load_model(path: str | os.PathLike) -> vosk.Model:
 @dataclass(frozen=True)
 class AsrConfig:
     """Recognition settings; times are seconds of call audio, not wall-clock time."""
+
     model_path: str
-    sample_rate: int = SAMPLE_RATE     # rate given to Kaldi; 8 kHz μ-law is resampled to it if it differs
-    silence_timeout: float = 1.2       # a non-empty partial unchanged this long ends the utterance
-    max_utterance: float = 15.0        # an utterance is cut (final) after this long
-    recycle_after: float = 60.0        # a fresh Kaldi recogniser at the first utterance end after this much audio
+    sample_rate: int = SAMPLE_RATE  # rate given to Kaldi; 8 kHz μ-law is resampled to it if it differs
+    silence_timeout: float = 1.2  # a non-empty partial unchanged this long ends the utterance
+    max_utterance: float = 15.0  # an utterance is cut (final) after this long
+    recycle_after: float = 60.0  # a fresh Kaldi recogniser at the first utterance end after this much audio
 
     def __post_init__(self):
         if not self.model_path:
@@ -110,8 +113,14 @@ class TranscriptSource(Protocol):
 def _is_cjk(char: str) -> bool:
     """Han ideographs and CJK/full-width punctuation: written without spaces between words."""
     code = ord(char)
-    return (0x3000 <= code <= 0x303F or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF
-            or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x2FFFF)
+    return (
+        0x3000 <= code <= 0x303F
+        or 0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF
+        or 0x20000 <= code <= 0x2FFFF
+    )
 
 
 def join_tokens(text: str) -> str:
@@ -154,33 +163,36 @@ class CallRecognizer:
     `grammar` is what was passed to Kaldi (a large model without a runtime graph ignores it: free too).
     """
 
-    def __init__(self, model: vosk.Model, config: AsrConfig, phrases: list[str] | None = None,
-                 executor: Executor | None = None):
+    def __init__(
+        self, model: vosk.Model, config: AsrConfig, phrases: list[str] | None = None, executor: Executor | None = None
+    ):
         self.config = config
         self._model = model
         self.grammar: list[str] | None = (grammar_phrases(model, phrases) or None) if phrases else None
         if phrases and self.grammar is None:
             log.warning("none of the %d phrases is in the model's vocabulary: free recognition", len(phrases))
         self._recognizer = self._new_recognizer()
-        self._worn = False                     # replace the recogniser before the next audio (see _final)
-        self._recognizer_since = 0.0           # audio time the current Kaldi recogniser started
-        self._executor = executor              # None: the event loop's default thread pool
+        self._worn = False  # replace the recogniser before the next audio (see _final)
+        self._recognizer_since = 0.0  # audio time the current Kaldi recogniser started
+        self._executor = executor  # None: the event loop's default thread pool
         self._resampler = Resampler(SAMPLE_RATE, config.sample_rate) if config.sample_rate != SAMPLE_RATE else None
-        self._lock = asyncio.Lock()            # one Kaldi call at a time, in arrival order
+        self._lock = asyncio.Lock()  # one Kaldi call at a time, in arrival order
         self._closed = False
-        self.audio_seconds = 0.0               # call audio fed so far
+        self.audio_seconds = 0.0  # call audio fed so far
         self._partial = ""
-        self._partial_since = 0.0              # audio time the current partial text appeared
+        self._partial_since = 0.0  # audio time the current partial text appeared
         self._utterance_start: float | None = None
 
     def _new_recognizer(self) -> vosk.KaldiRecognizer:
         """A Kaldi recogniser with the phrase list, or a free one if the model refuses the list."""
         import vosk
+
         if self.grammar:
             try:
-                return vosk.KaldiRecognizer(self._model, self.config.sample_rate,
-                                            json.dumps(self.grammar, ensure_ascii=False))
-            except Exception as exc:   # noqa: BLE001 - vosk raises a bare Exception when Kaldi refuses
+                return vosk.KaldiRecognizer(
+                    self._model, self.config.sample_rate, json.dumps(self.grammar, ensure_ascii=False)
+                )
+            except Exception as exc:  # noqa: BLE001 - vosk raises a bare Exception when Kaldi refuses
                 log.warning("the model refused the phrase list (%s): free recognition", exc)
                 self.grammar = None
         return vosk.KaldiRecognizer(self._model, self.config.sample_rate)
@@ -273,7 +285,7 @@ class ScriptedRecognizer:
         half = self.seconds_per_utterance / 2
         text = self._script[0]
         if before < half <= self._utterance_audio and len(text) > 1:
-            events.append(AsrEvent("partial", text[:len(text) // 2]))
+            events.append(AsrEvent("partial", text[: len(text) // 2]))
         if self._utterance_audio >= self.seconds_per_utterance:
             events.append(AsrEvent("final", self._script.popleft()))
             self._utterance_audio = 0.0

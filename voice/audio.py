@@ -5,6 +5,7 @@ the same codes and samples as the standard library's deprecated `audioop` (gone 
 `Resampler` is a stateful polyphase windowed-sinc FIR for one direction of one call (8k↔16k, 24k→8k …);
 `resample` is its one-shot form. `VoiceActivity` says "speech" after a few consecutive loud 20 ms frames.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,10 +13,10 @@ from math import gcd
 
 import numpy as np
 
-SAMPLE_RATE = 8000         # Twilio's μ-law rate
-FRAME_BYTES = 160          # 20 ms of μ-law at 8 kHz
-ULAW_SILENCE = 0xFF        # μ-law code of a zero sample
-SILENCE_DBFS = -100.0      # what rms_dbfs reports for digital silence
+SAMPLE_RATE = 8000  # Twilio's μ-law rate
+FRAME_BYTES = 160  # 20 ms of μ-law at 8 kHz
+ULAW_SILENCE = 0xFF  # μ-law code of a zero sample
+SILENCE_DBFS = -100.0  # what rms_dbfs reports for digital silence
 
 
 def _decode_table() -> np.ndarray:
@@ -30,11 +31,11 @@ def _decode_table() -> np.ndarray:
 def _encode_table() -> np.ndarray:
     """The μ-law code of every int16 sample, indexed by the sample's uint16 bit pattern (as audioop.lin2ulaw)."""
     pcm = np.arange(65536, dtype=np.int32)
-    pcm = np.where(pcm >= 32768, pcm - 65536, pcm) >> 2          # 14-bit, arithmetic shift like audioop
+    pcm = np.where(pcm >= 32768, pcm - 65536, pcm) >> 2  # 14-bit, arithmetic shift like audioop
     negative = pcm < 0
     magnitude = np.minimum(np.where(negative, -pcm, pcm), 8159) + (0x84 >> 2)
     segment_ends = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF])
-    segment = np.searchsorted(segment_ends, magnitude)              # first end >= magnitude
+    segment = np.searchsorted(segment_ends, magnitude)  # first end >= magnitude
     code = (np.minimum(segment, 7) << 4) | ((magnitude >> (np.minimum(segment, 7) + 1)) & 0x0F)
     code = np.where(segment >= 8, 0x7F, code)
     mask = np.where(negative, 0x7F, 0xFF)
@@ -67,7 +68,7 @@ def frames(ulaw: bytes, size: int = FRAME_BYTES) -> Iterator[bytes]:
     if size <= 0:
         raise ValueError("frame size must be positive")
     for start in range(0, len(ulaw), size):
-        frame = bytes(ulaw[start:start + size])
+        frame = bytes(ulaw[start : start + size])
         yield frame + bytes([ULAW_SILENCE]) * (size - len(frame))
 
 
@@ -96,7 +97,7 @@ class Resampler:
         self.src, self.dst, self.up, self.down = src, dst, dst // g, src // g
         ratio = max(self.up, self.down)
         taps_per_phase = 2 * zero_crossings * ratio // self.up + 1
-        length = taps_per_phase * self.up - (1 - self.up % 2)     # odd, so the delay is whole samples
+        length = taps_per_phase * self.up - (1 - self.up % 2)  # odd, so the delay is whole samples
         # Low-pass at 90 % of the lower Nyquist frequency, in units of the upsampled rate; gain `up`.
         cutoff = 0.9 * 0.5 / ratio
         t = np.arange(length) - (length - 1) / 2
@@ -105,11 +106,11 @@ class Resampler:
         # phases[p, i] = h[p + i*up]: the taps applied to x[j - i] for an output at upsampled time j*up + p.
         self._phases = h.reshape(taps_per_phase, self.up).T.copy()
         self._taps = taps_per_phase
-        self.delay = (length - 1) // 2     # filter delay in upsampled samples
-        self._shift = 0                    # resample() sets it to `delay` to drop the lag
+        self.delay = (length - 1) // 2  # filter delay in upsampled samples
+        self._shift = 0  # resample() sets it to `delay` to drop the lag
         self._history = np.zeros(taps_per_phase, dtype=np.float64)
-        self._base = -taps_per_phase       # absolute input index of _history[0]
-        self._next = 0                     # index of the next output sample
+        self._base = -taps_per_phase  # absolute input index of _history[0]
+        self._next = 0  # index of the next output sample
 
     def process(self, pcm: np.ndarray) -> np.ndarray:
         """Feed int16 samples at `src`; returns the int16 samples at `dst` that they complete."""
@@ -117,7 +118,7 @@ class Resampler:
 
     def _run(self, pcm: np.ndarray) -> np.ndarray:
         x = np.concatenate([self._history, pcm])
-        end = self._base + len(x)                          # one past the newest input index
+        end = self._base + len(x)  # one past the newest input index
         last = ((end - 1) * self.up - self._shift) // self.down
         n = np.arange(self._next, max(self._next, last + 1))
         upsampled = n * self.down + self._shift
@@ -126,7 +127,7 @@ class Resampler:
         index = (j - self._base)[:, None] - np.arange(self._taps)[None, :]
         y = np.einsum("ij,ij->i", self._phases[phase], x[index]) if len(n) else np.zeros(0)
         self._next += len(n)
-        self._history = x[-self._taps:]
+        self._history = x[-self._taps :]
         self._base = end - self._taps
         return y
 
@@ -153,8 +154,14 @@ class VoiceActivity:
     and slowly upwards, and voiced frames very slowly (so a steady hum is learnt as noise in a few seconds).
     """
 
-    def __init__(self, threshold_db: float = 12.0, min_frames: int = 4, hangover: int = 10,
-                 min_dbfs: float = -45.0, initial_floor_dbfs: float = -60.0):
+    def __init__(
+        self,
+        threshold_db: float = 12.0,
+        min_frames: int = 4,
+        hangover: int = 10,
+        min_dbfs: float = -45.0,
+        initial_floor_dbfs: float = -60.0,
+    ):
         if min_frames < 1 or hangover < 0:
             raise ValueError("min_frames must be >= 1 and hangover >= 0")
         self.threshold_db, self.min_frames, self.hangover, self.min_dbfs = threshold_db, min_frames, hangover, min_dbfs
@@ -170,7 +177,7 @@ class VoiceActivity:
         if voiced:
             self._voiced_run += 1
             self._quiet_run = 0
-            self.noise_floor += 0.01 * (level - self.noise_floor)     # a steady loud hum stops being "speech"
+            self.noise_floor += 0.01 * (level - self.noise_floor)  # a steady loud hum stops being "speech"
         else:
             self._voiced_run = 0
             self._quiet_run += 1

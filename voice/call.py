@@ -8,6 +8,7 @@ The Rasa conversation id is "voice:<caller number>" when the number is known, el
 caller who hangs up in the middle of a form and calls back within Rasa's session time goes on
 where they stopped. Work orders already created are never touched by the gateway.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,20 +28,30 @@ from voice.playback import Speaker, Voice
 from voice.twiml import StreamEvent
 
 log = logging.getLogger(__name__)
-BARGE_IN_FRAMES = 6   # 120 ms of speech cut a prompt
+BARGE_IN_FRAMES = 6  # 120 ms of speech cut a prompt
 
 
 @dataclass(frozen=True)
 class CallerInput:
     text: str
-    source: str        # "speech" | "dtmf"
-    at: float          # loop time the input was complete (end of speech as the recogniser saw it, last key)
+    source: str  # "speech" | "dtmf"
+    at: float  # loop time the input was complete (end of speech as the recogniser saw it, last key)
 
 
 class CallSession:
-    def __init__(self, start: StreamEvent, *, send: Callable[[str], Awaitable[None]],
-                 hangup: Callable[[], Awaitable[None]], rasa: RasaClient, lookup: CallerLookup, voice: Voice,
-                 recognizer, config: VoiceConfig, record: CallRecord):
+    def __init__(
+        self,
+        start: StreamEvent,
+        *,
+        send: Callable[[str], Awaitable[None]],
+        hangup: Callable[[], Awaitable[None]],
+        rasa: RasaClient,
+        lookup: CallerLookup,
+        voice: Voice,
+        recognizer,
+        config: VoiceConfig,
+        record: CallRecord,
+    ):
         self.call_sid = start.call_sid or start.parameters.get("callSid", "")
         self.raw_caller = start.parameters.get("caller", "")
         self.caller = national_number(self.raw_caller)
@@ -56,8 +67,8 @@ class CallSession:
         self._no_input: asyncio.Task | None = None
         self._digit_pause: asyncio.Task | None = None
         self._in_turn = False
-        self._speaking = False          # VAD state of the caller
-        self._silences = 0              # no-input timeouts in a row
+        self._speaking = False  # VAD state of the caller
+        self._silences = 0  # no-input timeouts in a row
         self._hangup_when_idle = False
         self._hangup_task: asyncio.Task | None = None
         self.ended = False
@@ -70,8 +81,12 @@ class CallSession:
         caller, resume = await asyncio.gather(self._lookup.find(self.raw_caller), pending)
         if caller.customer:
             self.record.customer = caller.customer.account_no
-        text = prompts.greeting(caller.customer, caller.outage, dtmf_only=self._recognizer is None,
-                                resume_question=resume.question if resume else None)
+        text = prompts.greeting(
+            caller.customer,
+            caller.outage,
+            dtmf_only=self._recognizer is None,
+            resume_question=resume.question if resume else None,
+        )
         self.keypad.expect(resume.question if resume else "")
         self.say(text)
         self._dialogue = asyncio.create_task(self._dialogue_loop(), name=f"dialogue-{self.call_sid}")
@@ -81,7 +96,7 @@ class CallSession:
         if speaking and not self._speaking:
             await self._caller_started("voice")
         elif self._speaking and not speaking and self._waiting_for_caller():
-            self._start_no_input()           # a noise, or speech the recogniser made nothing of
+            self._start_no_input()  # a noise, or speech the recogniser made nothing of
         self._speaking = speaking
         if self._recognizer is None:
             return
@@ -97,7 +112,7 @@ class CallSession:
         self.record.note("caller", f"[按键 {key}]")
         result = self.keypad.press(key)
         if not (result.text or result.pending or result.unknown):
-            return      # the # that closes an entry already sent: the next prompt plays on, uncut
+            return  # the # that closes an entry already sent: the next prompt plays on, uncut
         await self._caller_started("key")
         if result.text:
             self._cancel("_digit_pause")
@@ -122,7 +137,7 @@ class CallSession:
         await self.speaker.close()
         if self._recognizer is not None:
             try:
-                await self._recognizer.finish()   # the caller is gone: a last partial utterance is dropped
+                await self._recognizer.finish()  # the caller is gone: a last partial utterance is dropped
             except Exception:
                 log.exception("recogniser did not finish cleanly")
 
@@ -139,8 +154,13 @@ class CallSession:
             self._start_no_input()
 
     def _waiting_for_caller(self) -> bool:
-        return (not self._in_turn and self._inputs.empty() and not self.speaker.busy
-                and not self.keypad.digits and not self.ended)
+        return (
+            not self._in_turn
+            and self._inputs.empty()
+            and not self.speaker.busy
+            and not self.keypad.digits
+            and not self.ended
+        )
 
     # --- caller input ----------------------------------------------------------------------------------
     async def _caller_started(self, how: str) -> None:
@@ -183,7 +203,7 @@ class CallSession:
             self._in_turn = True
             try:
                 await self._take_turn(item)
-            except Exception:   # one bad turn must not leave the caller talking to nobody
+            except Exception:  # one bad turn must not leave the caller talking to nobody
                 log.exception("%s: turn %r failed", self.call_sid, item.text[:20])
                 self.say(prompts.BOT_UNAVAILABLE)
             finally:
@@ -201,11 +221,11 @@ class CallSession:
             messages = [{"text": prompts.BOT_UNAVAILABLE}]
         turn.rasa_ms = (loop.time() - sent) * 1000
         handoff = handoff_of(messages)
-        if handoff:   # an agent takes the call: say where they are in the queue, then leave the stream
+        if handoff:  # an agent takes the call: say where they are in the queue, then leave the stream
             self.record.transfer_case = int(handoff.get("case") or 0) or None
             self._hangup_when_idle = True
         turn.bot = [t for t in (prompts.spoken_message(m) for m in messages) if t]
-        if not self._inputs.empty():      # the caller already said something else: answer that instead
+        if not self._inputs.empty():  # the caller already said something else: answer that instead
             return
         if not turn.bot:
             self._in_turn = False
@@ -220,8 +240,14 @@ class CallSession:
     def _latency_probe(self, turn: Turn, item: CallerInput) -> Callable[[], None]:
         def first_frame() -> None:
             turn.first_audio_ms = (asyncio.get_running_loop().time() - item.at) * 1000
-            log.info("%s turn %r: rasa %.0f ms, first audio %.0f ms", self.call_sid, item.text[:20],
-                     turn.rasa_ms or 0, turn.first_audio_ms)
+            log.info(
+                "%s turn %r: rasa %.0f ms, first audio %.0f ms",
+                self.call_sid,
+                item.text[:20],
+                turn.rasa_ms or 0,
+                turn.first_audio_ms,
+            )
+
         return first_frame
 
     # --- tasks -----------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 In memory, the most recent calls only (a console or a SQL store can take the same records later).
 Work orders are never touched here: they live in the back end and stay whatever happens to the call.
 """
+
 from __future__ import annotations
 
 import time
@@ -12,25 +13,25 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Turn:
-    user: str                  # what the bot was sent (recognised speech or key-mapped text)
-    source: str                # "speech" | "dtmf"
+    user: str  # what the bot was sent (recognised speech or key-mapped text)
+    source: str  # "speech" | "dtmf"
     bot: list[str] = field(default_factory=list)
-    rasa_ms: float | None = None          # request to Rasa's answer
-    first_audio_ms: float | None = None   # end of the caller's input to the first outbound audio frame
+    rasa_ms: float | None = None  # request to Rasa's answer
+    first_audio_ms: float | None = None  # end of the caller's input to the first outbound audio frame
 
 
 @dataclass
 class CallRecord:
     call_sid: str
     caller: str | None = None
-    customer: str | None = None            # account number of a recognised caller
-    sender: str | None = None              # the Rasa conversation id used
-    statuses: list[tuple[str, float]] = field(default_factory=list)   # (CallStatus, unix time)
-    events: list[tuple[str, str, float]] = field(default_factory=list)   # (who, text, time): bot/caller/system
+    customer: str | None = None  # account number of a recognised caller
+    sender: str | None = None  # the Rasa conversation id used
+    statuses: list[tuple[str, float]] = field(default_factory=list)  # (CallStatus, unix time)
+    events: list[tuple[str, str, float]] = field(default_factory=list)  # (who, text, time): bot/caller/system
     turns: list[Turn] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     ended: float | None = None
-    transfer_case: int | None = None       # handed to a person: the stream ends and the call joins the queue
+    transfer_case: int | None = None  # handed to a person: the stream ends and the call joins the queue
 
     @property
     def status(self) -> str | None:

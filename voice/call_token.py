@@ -5,13 +5,14 @@ is not signed, so its number alone proves nothing (one captured stream signature
 The webhook therefore mints HMAC(CallSid | caller | expiry) into the <Stream> parameters, and the gateway
 trusts the caller number of a `start` only when that token checks out.
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import time
 
-TTL_SECONDS = 120   # Twilio opens the stream within seconds of our TwiML answer
+TTL_SECONDS = 120  # Twilio opens the stream within seconds of our TwiML answer
 
 
 def _mac(secret: str, call_sid: str, caller: str, expires: int) -> str:

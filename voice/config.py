@@ -1,4 +1,5 @@
 """The voice gateway's settings: one typed object, read from the environment, checked when it is built."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,21 +19,21 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class VoiceConfig:
-    public_url: str                      # how Twilio reaches us, e.g. https://voice.example.cn (signatures use it)
-    auth_token: str                      # Twilio auth token: every webhook's X-Twilio-Signature is checked with it
+    public_url: str  # how Twilio reaches us, e.g. https://voice.example.cn (signatures use it)
+    auth_token: str  # Twilio auth token: every webhook's X-Twilio-Signature is checked with it
     rasa_url: str = "http://127.0.0.1:5005"
     db_url: str = ""
-    vosk_model: str | None = None        # folder of a Vosk model; None = DTMF-only (nothing recognises speech)
-    tts_model: str | None = None         # folder of the Kokoro model; None = the TTS package's fallback engine
+    vosk_model: str | None = None  # folder of a Vosk model; None = DTMF-only (nothing recognises speech)
+    tts_model: str | None = None  # folder of the Kokoro model; None = the TTS package's fallback engine
     prompt_cache_dir: str | None = None  # rendered fixed prompts (greeting, menu…) are kept here
-    agent_queue: str = "95598"             # Twilio queue (<Enqueue>) the agents' softphones take calls from
-    require_stream_signature: bool = True    # refuse a /voice/stream upgrade without X-Twilio-Signature
-    no_input_seconds: float = 8.0        # silence after a prompt before "您还在吗？"
-    no_input_reprompts: int = 2          # re-prompts before goodbye
-    inter_digit_seconds: float = 4.0     # a key sequence (户号, phone) is taken as finished after this pause
-    playback_lead_ms: int = 100          # outbound audio runs this far ahead of real time
+    agent_queue: str = "95598"  # Twilio queue (<Enqueue>) the agents' softphones take calls from
+    require_stream_signature: bool = True  # refuse a /voice/stream upgrade without X-Twilio-Signature
+    no_input_seconds: float = 8.0  # silence after a prompt before "您还在吗？"
+    no_input_reprompts: int = 2  # re-prompts before goodbye
+    inter_digit_seconds: float = 4.0  # a key sequence (户号, phone) is taken as finished after this pause
+    playback_lead_ms: int = 100  # outbound audio runs this far ahead of real time
     rasa_timeout_seconds: float = 30.0
-    stream_secret: str = ""              # signs the per-call token (voice/call_token.py); default: derived from auth_token
+    stream_secret: str = ""  # signs the per-call token (voice/call_token.py); default: derived from auth_token
 
     def __post_init__(self):
         if not self.auth_token:
@@ -43,7 +44,7 @@ class VoiceConfig:
             raise ConfigError("playback lead must be between 0 and 1000 ms")
         if self.no_input_seconds <= 0 or self.inter_digit_seconds <= 0:
             raise ConfigError("timeouts must be positive")
-        if not self.stream_secret:   # a key of its own, never the Twilio token itself
+        if not self.stream_secret:  # a key of its own, never the Twilio token itself
             derived = hmac.new(self.auth_token.encode(), b"p95598 call token", hashlib.sha256).hexdigest()
             object.__setattr__(self, "stream_secret", derived)
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
@@ -59,7 +60,7 @@ class VoiceConfig:
         return f"{self.public_url}{path}"
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> "VoiceConfig":
+    def from_env(cls, env: dict | None = None, **overrides) -> VoiceConfig:
         env = os.environ if env is None else env
         values = dict(
             public_url=env.get("P95598_PUBLIC_URL", DEFAULT_PUBLIC_URL),
@@ -68,8 +69,8 @@ class VoiceConfig:
             db_url=env.get("P95598_DB_URL") or database_url(),
             vosk_model=env.get("P95598_VOSK_MODEL") or None,
             tts_model=env.get("P95598_TTS_MODEL") or None,
-            prompt_cache_dir=env.get("P95598_PROMPT_CACHE") or str(
-                Path(env.get("P95598_CACHE", Path.home() / ".cache" / "p95598")) / "prompts"),
+            prompt_cache_dir=env.get("P95598_PROMPT_CACHE")
+            or str(Path(env.get("P95598_CACHE", Path.home() / ".cache" / "p95598")) / "prompts"),
             agent_queue=env.get("P95598_AGENT_QUEUE", "95598"),
             stream_secret=env.get("P95598_STREAM_SECRET", ""),
             require_stream_signature=env.get("P95598_REQUIRE_STREAM_SIGNATURE", "1") not in ("0", "false", "no"),

@@ -7,12 +7,13 @@ Two modes, chosen from the bot's last question:
   caller decides with `#`; `*` starts over). The collected digits go to the bot as plain text, exactly as
   if they had been spoken ("10" for a month goes as "10月"; `#` alone there asks for the latest bill).
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-MENU = {   # key -> (service function, what the caller would have said)
+MENU = {  # key -> (service function, what the caller would have said)
     "1": ("fault_repair", "我要报修"),
     "2": ("bill_query", "我要查电费"),
     "3": ("outage_query", "查一下停电信息"),
@@ -23,19 +24,19 @@ MENU = {   # key -> (service function, what the caller would have said)
 @dataclass(frozen=True)
 class DigitMode:
     name: str
-    length: int          # submitted as soon as this many digits are in
+    length: int  # submitted as soon as this many digits are in
     words: tuple[str, ...]
-    unit: str = ""       # said after the number, 1..`top` ("10" -> "10月"); other numbers go as typed
+    unit: str = ""  # said after the number, 1..`top` ("10" -> "10月"); other numbers go as typed
     top: int = 0
-    on_hash: str | None = None   # what `#` alone (no digit typed for this question) means
+    on_hash: str | None = None  # what `#` alone (no digit typed for this question) means
 
 
-MONTH_KEYS = "也可以用按键输入月份，按井号键结束；直接按井号键，就是查最近一期。"   # said after 哪个月
+MONTH_KEYS = "也可以用按键输入月份，按井号键结束；直接按井号键，就是查最近一期。"  # said after 哪个月
 MONTH = DigitMode("month", 2, ("按键输入月份",), unit="月", top=12, on_hash="最近一期")
 
 
 LAST4 = DigitMode("phone_last4", 4, ("后四位",))
-NUMBERS = (   # "手机号的后四位" is a last-4 question, checked before these
+NUMBERS = (  # "手机号的后四位" is a last-4 question, checked before these
     DigitMode("account_no", 10, ("户号",)),
     DigitMode("order_no", 11, ("工单号",)),
     DigitMode("phone", 11, ("联系电话", "电话号码", "手机号")),
@@ -66,9 +67,9 @@ def mode_for_prompt(bot_text: str) -> DigitMode | None:
 
 @dataclass(frozen=True)
 class KeyResult:
-    text: str | None = None      # send this to the bot now
-    pending: bool = False        # digits collected, waiting for more (start the inter-digit timer)
-    unknown: bool = False        # a key that means nothing here (say the menu again)
+    text: str | None = None  # send this to the bot now
+    pending: bool = False  # digits collected, waiting for more (start the inter-digit timer)
+    unknown: bool = False  # a key that means nothing here (say the menu again)
 
 
 class Keypad:
@@ -77,8 +78,8 @@ class Keypad:
     def __init__(self) -> None:
         self.mode: DigitMode | None = None
         self.digits = ""
-        self._answered = False      # something was sent for the current question
-        self._complete = False      # the last key completed an entry by its length
+        self._answered = False  # something was sent for the current question
+        self._complete = False  # the last key completed an entry by its length
 
     def expect(self, bot_text: str) -> None:
         """Called with every message the bot says: its last one decides what keys mean next."""
@@ -91,7 +92,7 @@ class Keypad:
         self.digits = ""
 
     def press(self, key: str) -> KeyResult:
-        if key == "#" and self._complete:   # ends an entry already sent (maybe after the next question came)
+        if key == "#" and self._complete:  # ends an entry already sent (maybe after the next question came)
             self._complete = False
             return KeyResult()
         self._complete = False
@@ -105,7 +106,7 @@ class Keypad:
         if key == "#":
             if self.digits:
                 return KeyResult(text=self.flush())
-            if self.mode.on_hash and not self._answered:   # not the # after a number already sent
+            if self.mode.on_hash and not self._answered:  # not the # after a number already sent
                 self._answered = True
                 return KeyResult(text=self.mode.on_hash)
             return KeyResult(unknown=True)

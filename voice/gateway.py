@@ -11,6 +11,7 @@ and be greeted with that customer's details. P95598_REQUIRE_STREAM_SIGNATURE=0 l
 (local testing); a bad signature is always refused. Shared resources live on the app under AppKeys and
 are opened/closed in cleanup_ctx.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,22 +45,27 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     rasa: RasaClient
-    facts: CustomerFacts                               # the back end: callers, outages, handed-over calls
+    facts: CustomerFacts  # the back end: callers, outages, handed-over calls
     lookup: CallerLookup
     voice: Voice
-    recognizer_factory: Callable[[], object] | None   # None: DTMF only
+    recognizer_factory: Callable[[], object] | None  # None: DTMF only
 
 
 CONFIG = web.AppKey("config", VoiceConfig)
 PER_CALLER = web.AppKey("per_caller", SlidingWindow)
 CALLS = web.AppKey("calls", CallLog)
 SERVICES = web.AppKey("services", Services)
-SESSIONS = web.AppKey("sessions", dict)               # CallSid -> CallSession, while the stream is open
+SESSIONS = web.AppKey("sessions", dict)  # CallSid -> CallSession, while the stream is open
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
 
 
-def create_app(config: VoiceConfig, *, facts: CustomerFacts | None = None, voice: Voice | None = None,
-               recognizer_factory: Callable[[], object] | None = None) -> web.Application:
+def create_app(
+    config: VoiceConfig,
+    *,
+    facts: CustomerFacts | None = None,
+    voice: Voice | None = None,
+    recognizer_factory: Callable[[], object] | None = None,
+) -> web.Application:
     """The gateway. Without `facts` the back end of `config.db_url` answers; without `voice` the TTS
     package's engine is made from the config; without `recognizer_factory` a Vosk recogniser is made per
     call from `config.vosk_model` (none: DTMF only)."""
@@ -68,9 +74,15 @@ def create_app(config: VoiceConfig, *, facts: CustomerFacts | None = None, voice
     app[PER_CALLER] = SlidingWindow(limit=6, window=60.0)
     app.cleanup_ctx.append(_services(facts, voice, recognizer_factory))
     app.on_shutdown.append(_close_sockets)
-    app.add_routes([web.post("/voice/incoming", incoming), web.post("/voice/status", status),
-                    web.post("/voice/after-stream", after_stream),
-                    web.get("/voice/stream", stream), web.get("/health", health)])
+    app.add_routes(
+        [
+            web.post("/voice/incoming", incoming),
+            web.post("/voice/status", status),
+            web.post("/voice/after-stream", after_stream),
+            web.get("/voice/stream", stream),
+            web.get("/health", health),
+        ]
+    )
     return app
 
 
@@ -83,21 +95,29 @@ def _services(facts: CustomerFacts | None, voice: Voice | None, recognizer_facto
             speech = voice or await asyncio.to_thread(_default_voice, config)
             warm = asyncio.create_task(_warm_prompts(speech))
             async with aiohttp.ClientSession() as http:
-                app[SERVICES] = Services(RasaClient(http, config.rasa_url, config.rasa_timeout_seconds), facts_,
-                                         CallerLookup(facts_), speech, factory)
+                app[SERVICES] = Services(
+                    RasaClient(http, config.rasa_url, config.rasa_timeout_seconds),
+                    facts_,
+                    CallerLookup(facts_),
+                    speech,
+                    factory,
+                )
                 yield
             warm.cancel()
+
     return ctx
 
 
 async def _vosk_factory(config: VoiceConfig):
     if not config.vosk_model:
-        log.warning("no Vosk model configured (P95598_VOSK_MODEL): speech cannot be recognised, "
-                    "calls run in DTMF-only mode")
+        log.warning(
+            "no Vosk model configured (P95598_VOSK_MODEL): speech cannot be recognised, calls run in DTMF-only mode"
+        )
         return None
     from concurrent.futures import ThreadPoolExecutor
 
     from voice.asr import AsrConfig, CallRecognizer, kaldi_input_rate, load_model
+
     model = await asyncio.to_thread(load_model, config.vosk_model)
     # the rate the model was trained at: Vosk refuses to upsample 8 kHz for some models' feature config
     asr_config = AsrConfig(model_path=config.vosk_model, sample_rate=kaldi_input_rate(config.vosk_model))
@@ -111,13 +131,15 @@ def _default_voice(config: VoiceConfig, voice_class: type[Voice] = Voice) -> Voi
     from voice.tts import PromptCache, TtsConfig
     from voice.tts import make_engine as make_tts
     from voice.tts.clips import LEAD_INS, ClipLibrary
+
     engine = make_tts(TtsConfig.from_env(**({"model_dir": config.tts_model} if config.tts_model else {})))
     log.info("TTS engine %s (%s)", engine.name, getattr(engine, "voice", ""))
     cache = clips = None
     if config.prompt_cache_dir:
         cache = PromptCache(config.prompt_cache_dir, engine)
-        clips = ClipLibrary(Path(config.prompt_cache_dir) / "clips", engine,
-                            phrases=[*LEAD_INS, *prompts.reply_phrases()])
+        clips = ClipLibrary(
+            Path(config.prompt_cache_dir) / "clips", engine, phrases=[*LEAD_INS, *prompts.reply_phrases()]
+        )
     return voice_class(engine, cache, reusable=[*prompts.FIXED, *prompts.bot_responses()], clips=clips)
 
 
@@ -161,13 +183,16 @@ async def incoming(request: web.Request) -> web.Response:
     call_sid, caller = form.get("CallSid", ""), form.get("From", "")
     if not call_sid:
         raise web.HTTPBadRequest(text="CallSid missing")
-    if caller and not request.app[PER_CALLER].allow(caller):   # a dialler loop, not a person
+    if caller and not request.app[PER_CALLER].allow(caller):  # a dialler loop, not a person
         return web.Response(text=twiml.say_and_hang_up(prompts.TOO_MANY_CALLS), content_type="text/xml")
     request.app[CALLS].status(call_sid, form.get("CallStatus") or "ringing", caller)
     config = request.app[CONFIG]
     token = call_token.mint(config.stream_secret, call_sid, caller)
-    body = twiml.connect_stream(config.stream_url, {"caller": caller, "callSid": call_sid, "token": token},
-                                action_url=config.webhook_url("/voice/after-stream"))
+    body = twiml.connect_stream(
+        config.stream_url,
+        {"caller": caller, "callSid": call_sid, "token": token},
+        action_url=config.webhook_url("/voice/after-stream"),
+    )
     return web.Response(text=body, content_type="text/xml")
 
 
@@ -204,16 +229,21 @@ async def status(request: web.Request) -> web.Response:
 
 async def health(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    return web.json_response({"ok": True, "asr": services.recognizer_factory is not None,
-                              "tts": type(services.voice.engine).__name__, "calls": len(request.app[SESSIONS])})
+    return web.json_response(
+        {
+            "ok": True,
+            "asr": services.recognizer_factory is not None,
+            "tts": type(services.voice.engine).__name__,
+            "calls": len(request.app[SESSIONS]),
+        }
+    )
 
 
 # --- the media stream ----------------------------------------------------------------------------------
 async def stream(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     if "X-Twilio-Signature" in request.headers:
-        urls = (config.stream_url + request.path_qs.removeprefix("/voice/stream"),
-                config.webhook_url(request.path_qs))
+        urls = (config.stream_url + request.path_qs.removeprefix("/voice/stream"), config.webhook_url(request.path_qs))
         if not any(_signed(request, url, {}) for url in urls):
             log.warning("refused a media stream from %s: bad X-Twilio-Signature", request.remote)
             raise web.HTTPForbidden(text="invalid signature")
@@ -226,7 +256,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     session: CallSession | None = None
     reason = "websocket closed"
     try:
-        async for msg in ws:   # the only reader of this socket
+        async for msg in ws:  # the only reader of this socket
             if msg.type != aiohttp.WSMsgType.TEXT:
                 log.warning("non-text frame (%s) skipped", msg.type)
                 continue
@@ -250,8 +280,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _dispatch(app: web.Application, ws: web.WebSocketResponse, session: CallSession | None,
-                    event: twiml.StreamEvent) -> CallSession | None:
+async def _dispatch(
+    app: web.Application, ws: web.WebSocketResponse, session: CallSession | None, event: twiml.StreamEvent
+) -> CallSession | None:
     if event.kind == "start":
         if session is not None:
             log.warning("second start event on one stream ignored")
@@ -283,13 +314,21 @@ async def _start_call(app: web.Application, ws: web.WebSocketResponse, event: tw
             raise ConnectionResetError("media stream closed")
         await ws.send_str(text)
 
-    async def hangup() -> None:   # closing the stream ends <Connect>; with no verb after it, the call ends
+    async def hangup() -> None:  # closing the stream ends <Connect>; with no verb after it, the call ends
         await ws.close()
 
     record = app[CALLS].open(call_sid)
-    session = CallSession(event, send=send, hangup=hangup, rasa=services.rasa, lookup=services.lookup,
-                          voice=services.voice, config=config, record=record,
-                          recognizer=services.recognizer_factory() if services.recognizer_factory else None)
+    session = CallSession(
+        event,
+        send=send,
+        hangup=hangup,
+        rasa=services.rasa,
+        lookup=services.lookup,
+        voice=services.voice,
+        config=config,
+        record=record,
+        recognizer=services.recognizer_factory() if services.recognizer_factory else None,
+    )
     app[SESSIONS][session.call_sid] = session
     await session.begin()
     return session

@@ -4,6 +4,7 @@ The gateway asks the back end through `CustomerFacts` (backend.customer_facts.Ba
 product) and never reads the database itself. The calls block, so they run in a worker thread: one call's
 lookup never holds up another call's audio.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,9 +32,9 @@ class CustomerFacts(Protocol):
 
 @dataclass(frozen=True)
 class Caller:
-    number: str | None                 # 11-digit mobile or a landline, None when withheld
+    number: str | None  # 11-digit mobile or a landline, None when withheld
     customer: CustomerInfo | None = None
-    outage: OutageInfo | None = None   # an active outage in the customer's area, fault ones first
+    outage: OutageInfo | None = None  # an active outage in the customer's area, fault ones first
 
 
 class CallerLookup:
@@ -46,7 +47,7 @@ class CallerLookup:
             return Caller(None)
         try:
             customer, outage = await asyncio.to_thread(self._facts.caller, number)
-        except Exception:   # a back end that is down must not stop the call: treat as unknown
+        except Exception:  # a back end that is down must not stop the call: treat as unknown
             log.exception("caller lookup failed for %s", number)
             return Caller(number)
         return Caller(number, customer, outage)

@@ -5,6 +5,7 @@ lead (`lead_ms`) over the real-time clock: a `clear` (barge-in) then cuts the pr
 After each prompt a `mark` is sent; Twilio echoes it back when the prompt has been heard to its end (or was
 cleared). Only the call's receive loop reads the websocket; this task only sends.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,8 @@ from voice.tts.engine import split_text
 
 log = logging.getLogger(__name__)
 FRAME = twiml.FRAME_SECONDS
-SYNTH_AHEAD = 4      # chunks (clauses) synthesised ahead of playback
-RECURRING = re.compile(r"[^0-9A-Za-z０-９Ａ-Ｚａ-ｚ]+")   # no digits, no letters: the same words in every call
+SYNTH_AHEAD = 4  # chunks (clauses) synthesised ahead of playback
+RECURRING = re.compile(r"[^0-9A-Za-z０-９Ａ-Ｚａ-ｚ]+")  # no digits, no letters: the same words in every call
 
 
 class Voice:
@@ -43,8 +44,14 @@ class Voice:
     starts at once; Kokoro says the rest, synthesised ahead while the clips play.
     """
 
-    def __init__(self, engine, cache=None, reusable: Iterable[str] = (), learned_items: int = 512,
-                 clips: ClipLibrary | None = None):
+    def __init__(
+        self,
+        engine,
+        cache=None,
+        reusable: Iterable[str] = (),
+        learned_items: int = 512,
+        clips: ClipLibrary | None = None,
+    ):
         self.engine, self.cache, self.clips = engine, cache, clips
         self.composer = Composer(engine, clips, stats=self, learned_items=learned_items) if clips else None
         self.reusable = list(dict.fromkeys(reusable))
@@ -97,17 +104,24 @@ class Voice:
 
 
 class Speaker:
-    def __init__(self, send: Callable[[str], Awaitable[None]], stream_sid: str, voice: Voice, *,
-                 lead_ms: int = 100, on_idle: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        stream_sid: str,
+        voice: Voice,
+        *,
+        lead_ms: int = 100,
+        on_idle: Callable[[], None] | None = None,
+    ):
         self._send, self._sid, self._voice = send, stream_sid, voice
         self._lead = lead_ms / 1000
         self._on_idle = on_idle
         self._queue: deque[tuple[str, Callable[[], None] | None]] = deque()
         self._task: asyncio.Task | None = None
-        self._t0 = 0.0            # pacing clock: frame n is due at t0 + n * 20 ms - lead
+        self._t0 = 0.0  # pacing clock: frame n is due at t0 + n * 20 ms - lead
         self._sent = 0
         self._count = 0
-        self.marks: dict[str, str] = {}   # mark name -> prompt text, until Twilio echoes it
+        self.marks: dict[str, str] = {}  # mark name -> prompt text, until Twilio echoes it
         self.frames_sent = 0
 
     @property
@@ -157,14 +171,14 @@ class Speaker:
             text, on_start = self._queue.popleft()
             try:
                 await self._speak(text, on_start)
-            except ConnectionError as e:   # the websocket closed under us
+            except ConnectionError as e:  # the websocket closed under us
                 log.info("playback stopped: %r", e)
                 return
             except Exception:
                 log.exception("could not speak %r", text[:40])
-            if not self._queue:   # Twilio plays the rest out; a prompt queued meanwhile goes on from here
+            if not self._queue:  # Twilio plays the rest out; a prompt queued meanwhile goes on from here
                 await asyncio.sleep(max(0.0, self._t0 + self._sent * FRAME - loop.time()))
-        if self._on_idle:   # after this task is done, so `busy` is False for the callback
+        if self._on_idle:  # after this task is done, so `busy` is False for the callback
             loop.call_soon(self._on_idle)
 
     async def _speak(self, text: str, on_start) -> None:
@@ -181,7 +195,7 @@ class Speaker:
                     if on_start:
                         on_start()
                         on_start = None
-            await producer          # re-raises a synthesis error (logged by _run)
+            await producer  # re-raises a synthesis error (logged by _run)
         finally:
             producer.cancel()
         if pending:
@@ -192,21 +206,21 @@ class Speaker:
         await self._send(twiml.mark(self._sid, name))
 
     async def _synthesise(self, text: str, ahead: asyncio.Queue) -> None:
-        try:   # closed at once on barge-in, so the voice stops synthesising what will not be heard
+        try:  # closed at once on barge-in, so the voice stops synthesising what will not be heard
             async with contextlib.aclosing(self._voice.chunks(text)) as chunks:
                 async for pcm in chunks:
                     await ahead.put(pcm)
-        except asyncio.CancelledError:    # barge-in or hang-up: the player is gone
+        except asyncio.CancelledError:  # barge-in or hang-up: the player is gone
             raise
         except Exception:
-            await ahead.put(None)         # wake the player; it re-raises this through `await producer`
+            await ahead.put(None)  # wake the player; it re-raises this through `await producer`
             raise
         await ahead.put(None)
 
     async def _frame(self, ulaw: bytes) -> None:
         loop = asyncio.get_running_loop()
-        ahead = self._t0 + self._sent * FRAME - loop.time()   # audio Twilio still has buffered
-        if ahead < 0:                 # synthesis fell behind: Twilio ran dry, restart the clock from now
+        ahead = self._t0 + self._sent * FRAME - loop.time()  # audio Twilio still has buffered
+        if ahead < 0:  # synthesis fell behind: Twilio ran dry, restart the clock from now
             self._t0, self._sent = loop.time(), 0
         elif ahead > self._lead:
             await asyncio.sleep(ahead - self._lead)

@@ -3,6 +3,7 @@
 Short, polite, spoken-style Chinese. Numbers and times are written the way the bot writes them; reading
 them aloud (digit by digit for numbers, 幺 for 1 …) is the TTS package's normalisation.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,15 +17,14 @@ from channels import wording
 from voice.dtmf import MONTH_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = ROOT / "bot" / "domain"   # responses.yml and the forms' questions generated from the catalog (functions.yml)
+DOMAIN = ROOT / "bot" / "domain"  # responses.yml and the forms' questions generated from the catalog (functions.yml)
 CATALOG = ROOT / "catalog" / "service_functions.yml"
 
 WELCOME = wording.WELCOME.voice
 MENU = "请直接说出您要办理的业务，也可以按键：报修请按1，查电费请按2，停电查询请按3，人工服务请按0。"
 MENU_SHORT = "请问有什么可以帮您？您可以直接说，也可以按1报修、按2查电费、按3查停电、按0转人工。"
 DTMF_ONLY = "目前语音识别暂时不可用，请用按键操作。"
-NO_INPUT = ("您还在吗？请说出您要办理的业务。",
-            "您还在吗？请说出您要办理的业务，或者按0转人工。")
+NO_INPUT = ("您还在吗？请说出您要办理的业务。", "您还在吗？请说出您要办理的业务，或者按0转人工。")
 NO_INPUT_GOODBYE = "很抱歉，一直没有听到您的声音。如需帮助，请再次拨打95598。感谢您的来电，再见。"
 UNKNOWN_KEY = "不好意思，这个按键没有对应的业务。" + MENU_SHORT.split("？", 1)[1]
 RESUME = "您上次的业务还没有办完，我们接着来。"
@@ -43,8 +43,12 @@ def bot_responses(folder: Path = DOMAIN) -> list[str]:
             responses.update((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("responses") or {})
         except OSError:
             continue
-    return [spoken_message(v) for variants in responses.values() for v in variants or []
-            if isinstance(v, dict) and v.get("text") and "{" not in v["text"]]
+    return [
+        spoken_message(v)
+        for variants in responses.values()
+        for v in variants or []
+        if isinstance(v, dict) and v.get("text") and "{" not in v["text"]
+    ]
 
 
 def reply_phrases(catalog: Path = CATALOG) -> list[str]:
@@ -68,12 +72,19 @@ def address_of(customer: CustomerInfo, gender: str | None = None) -> str:
 
 def outage_notice(outage: OutageInfo) -> str:
     kind = "计划停电" if outage.kind == "planned" else "故障停电"
-    return (f"您所在的{outage.area_name}目前有{kind}，原因是{outage.reason}，"
-            f"预计{spoken_time(outage.expected_end)}恢复供电。")
+    return (
+        f"您所在的{outage.area_name}目前有{kind}，原因是{outage.reason}，"
+        f"预计{spoken_time(outage.expected_end)}恢复供电。"
+    )
 
 
-def greeting(customer: CustomerInfo | None, outage: OutageInfo | None, *, dtmf_only: bool = False,
-             resume_question: str | None = None) -> str:
+def greeting(
+    customer: CustomerInfo | None,
+    outage: OutageInfo | None,
+    *,
+    dtmf_only: bool = False,
+    resume_question: str | None = None,
+) -> str:
     """The first thing a caller hears: known callers by name, an outage in their area before anything else.
 
     `resume_question`: the caller hung up in the middle of a form; it goes on where it stopped.
@@ -84,8 +95,10 @@ def greeting(customer: CustomerInfo | None, outage: OutageInfo | None, *, dtmf_o
     if resume_question:
         text = hello + notice + RESUME + resume_question
     elif notice:
-        text = (hello + notice + "抢修人员正在处理，请您耐心等待。如果您家停电和这个情况不一样，比如邻居家都有电，"
-                "请说“报修”或者按1，我帮您登记。还有别的需要，请直接说。")
+        text = (
+            hello + notice + "抢修人员正在处理，请您耐心等待。如果您家停电和这个情况不一样，比如邻居家都有电，"
+            "请说“报修”或者按1，我帮您登记。还有别的需要，请直接说。"
+        )
     else:
         text = hello + (MENU_SHORT if customer else MENU)
     return text
@@ -99,6 +112,6 @@ def spoken_message(message: dict) -> str:
     if titles:
         options = "、".join(f"“{t}”" for t in titles[:-1]) + ("，或者" if len(titles) > 1 else "") + f"“{titles[-1]}”"
         text += f"您可以说{options}。"
-    if "要查哪个月" in text:        # the month can be keyed in too (voice.dtmf.MONTH)
+    if "要查哪个月" in text:  # the month can be keyed in too (voice.dtmf.MONTH)
         text += MONTH_KEYS
     return text

@@ -3,6 +3,7 @@
 Inbound messages are parsed into `StreamEvent`s (`parse`); outbound ones are built by `media`, `mark` and
 `clear`. Audio is μ-law 8 kHz mono, base64 in JSON, 160 bytes = 20 ms per outbound frame.
 """
+
 from __future__ import annotations
 
 import base64
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from twilio.twiml.voice_response import Connect, Enqueue, Stream, VoiceResponse
 
-FRAME_BYTES = 160          # 20 ms of μ-law at 8 kHz
+FRAME_BYTES = 160  # 20 ms of μ-law at 8 kHz
 FRAME_SECONDS = 0.02
 EVENTS = ("connected", "start", "media", "dtmf", "mark", "stop")
 
@@ -38,7 +39,7 @@ def enqueue(queue: str, case_id: int) -> str:
     """The caller waits in the agents' queue; the console has already popped the case up with its context."""
     response = VoiceResponse()
     enqueue = Enqueue(queue)
-    enqueue.task(f'{{"case": {int(case_id)}}}')   # read by TaskRouter if the queue is a workflow; harmless otherwise
+    enqueue.task(f'{{"case": {int(case_id)}}}')  # read by TaskRouter if the queue is a workflow; harmless otherwise
     response.append(enqueue)
     return str(response)
 
@@ -59,13 +60,13 @@ def say_and_hang_up(text: str) -> str:
 
 @dataclass(frozen=True)
 class StreamEvent:
-    kind: str                      # one of EVENTS
+    kind: str  # one of EVENTS
     stream_sid: str = ""
     call_sid: str = ""
-    audio: bytes = b""             # media: μ-law bytes
-    digit: str = ""                # dtmf
-    mark: str = ""                 # mark name
-    parameters: dict = field(default_factory=dict)   # start: customParameters
+    audio: bytes = b""  # media: μ-law bytes
+    digit: str = ""  # dtmf
+    mark: str = ""  # mark name
+    parameters: dict = field(default_factory=dict)  # start: customParameters
     sequence: int | None = None
 
 
@@ -80,13 +81,19 @@ def parse(text: str | bytes) -> StreamEvent:
     if kind not in EVENTS:
         raise ProtocolError(f"unknown event {kind!r}")
     seq = msg.get("sequenceNumber")
-    common = {"kind": kind, "stream_sid": str(msg.get("streamSid") or ""),
-              "sequence": int(seq) if str(seq or "").isdigit() else None}
+    common = {
+        "kind": kind,
+        "stream_sid": str(msg.get("streamSid") or ""),
+        "sequence": int(seq) if str(seq or "").isdigit() else None,
+    }
     body = msg.get(kind) if isinstance(msg.get(kind), dict) else {}
     if kind == "start":
         params = body.get("customParameters") if isinstance(body.get("customParameters"), dict) else {}
-        return StreamEvent(**{**common, "stream_sid": str(body.get("streamSid") or common["stream_sid"])},
-                           call_sid=str(body.get("callSid") or ""), parameters={str(k): str(v) for k, v in params.items()})
+        return StreamEvent(
+            **{**common, "stream_sid": str(body.get("streamSid") or common["stream_sid"])},
+            call_sid=str(body.get("callSid") or ""),
+            parameters={str(k): str(v) for k, v in params.items()},
+        )
     if kind == "media":
         if body.get("track", "inbound") not in ("inbound", "inbound_track"):
             raise ProtocolError(f"media of track {body.get('track')!r} ignored")
@@ -108,8 +115,9 @@ def parse(text: str | bytes) -> StreamEvent:
 
 
 def media(stream_sid: str, ulaw: bytes) -> str:
-    return json.dumps({"event": "media", "streamSid": stream_sid,
-                       "media": {"payload": base64.b64encode(ulaw).decode("ascii")}})
+    return json.dumps(
+        {"event": "media", "streamSid": stream_sid, "media": {"payload": base64.b64encode(ulaw).decode("ascii")}}
+    )
 
 
 def mark(stream_sid: str, name: str) -> str:

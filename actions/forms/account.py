@@ -1,4 +1,5 @@
 """Requests on one customer account: identity first (户号 + last four digits of the registered phone)."""
+
 from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
@@ -21,7 +22,7 @@ class ValidateBillQueryForm(ServiceForm):
         found = super().extract(tracker, text, intent, requested, required, side)
         last = tracker.get_slot("last_bill_month")
         relative = "往前" in text or "前一个月" in text or (found.get("bill_month") == last and "上" in text)
-        if last and relative:   # "那上个月呢" right after a bill: the month before the one just read
+        if last and relative:  # "那上个月呢" right after a bill: the month before the one just read
             found["bill_month"] = extract.earlier_month(last)
         return found
 
@@ -39,7 +40,7 @@ class ValidateBillQueryForm(ServiceForm):
         bill = services().cis.get_bill(account, None if month == "latest" else month)
         note = ""
         if bill is None and month != "latest":
-            bill = services().cis.get_bill(account)   # "这个月" before it is billed: the latest bill, said so
+            bill = services().cis.get_bill(account)  # "这个月" before it is billed: the latest bill, said so
             note = f"{month_words(month)}的账单还没出，" if bill else ""
         if bill is None:
             dispatcher.utter_message(text="暂时没有查到这个月的账单。" + wording.CLOSING)
@@ -48,13 +49,32 @@ class ValidateBillQueryForm(ServiceForm):
         text = f"{note}您{month_words(bill.month)}的电费是{money(bill.amount)}，用电{bill.kwh:g}度，{paid}。"
         compared = self.comparison(tracker, account, bill)
         dispatcher.utter_message(text=text + compared + ("" if compared else wording.CLOSING))
-        return [SlotSet("last_bill_month", bill.month)] + ([SlotSet("offered_function", "meter_issue")] if compared else [])
+        return [SlotSet("last_bill_month", bill.month)] + (
+            [SlotSet("offered_function", "meter_issue")] if compared else []
+        )
 
     def comparison(self, tracker, account: str, bill) -> str:
-        """"怎么这么贵 / 多了这么多": the month before, side by side, with the likely reason."""
+        """ "怎么这么贵 / 多了这么多": the month before, side by side, with the likely reason."""
         said = " ".join(self.form_texts(tracker))
-        if not any(w in said for w in ("贵", "高", "多了", "涨", "比上", "怎么多", "为什么", "咋这么", "差这么多", "好多",
-                                       "这么多", "太多", "用不了", "用得了")):
+        if not any(
+            w in said
+            for w in (
+                "贵",
+                "高",
+                "多了",
+                "涨",
+                "比上",
+                "怎么多",
+                "为什么",
+                "咋这么",
+                "差这么多",
+                "好多",
+                "这么多",
+                "太多",
+                "用不了",
+                "用得了",
+            )
+        ):
             return ""
         prev = services().cis.get_bill(account, extract.earlier_month(bill.month))
         if prev is None:
@@ -64,8 +84,10 @@ class ValidateBillQueryForm(ServiceForm):
             return f"和{month_words(prev.month)}一样。"
         more = "多" if diff > 0 else "少"
         why = "主要是用电量增加了，天冷取暖、热水器、空调用得多都会让电量上去。" if kwh > 0 and diff > 0 else ""
-        return (f"{month_words(prev.month)}是{money(prev.amount)}，用电{prev.kwh:g}度，这个月{more}了{money(abs(diff))}，"
-                f"电量{more}了{abs(kwh):g}度。{why}如果觉得电表走得不对，要我帮您登记校验电表吗？")
+        return (
+            f"{month_words(prev.month)}是{money(prev.amount)}，用电{prev.kwh:g}度，这个月{more}了{money(abs(diff))}，"
+            f"电量{more}了{abs(kwh):g}度。{why}如果觉得电表走得不对，要我帮您登记校验电表吗？"
+        )
 
 
 class ValidateBalanceQueryForm(ServiceForm):
@@ -77,8 +99,11 @@ class ValidateBalanceQueryForm(ServiceForm):
         balance = cis.get_balance(account)
         if balance is None:
             bill = cis.get_bill(account)
-            owed = f"最近一期{month_words(bill.month)}的电费{money(bill.amount)}还没有缴。" if bill and not bill.paid \
+            owed = (
+                f"最近一期{month_words(bill.month)}的电费{money(bill.amount)}还没有缴。"
+                if bill and not bill.paid
                 else "目前没有欠费。"
+            )
             text = f"您是按月结算的用户，没有预付费余额。{owed}"
         elif balance < 0:
             text = f"您的电费账户目前欠费{money(-balance)}，请尽快充值，以免影响用电。"
@@ -98,13 +123,19 @@ class ValidateArrearsReconnectForm(ServiceForm):
         bill = cis.get_bill(account)
         owed = -balance if balance is not None and balance < 0 else (bill.amount if bill and not bill.paid else 0.0)
         if owed > 0:
-            order, _ = file_order(tracker, self.function_id, {"owed": owed}, account_no=account, status="awaiting_payment")
-            text = (f"系统显示还欠费{money(owed)}。缴清后，复电一般在二十四小时内完成。"
-                    f"已为您登记复电申请，工单号{wording.order_number(tracker, order.number)}，缴费后会自动处理。")
+            order, _ = file_order(
+                tracker, self.function_id, {"owed": owed}, account_no=account, status="awaiting_payment"
+            )
+            text = (
+                f"系统显示还欠费{money(owed)}。缴清后，复电一般在二十四小时内完成。"
+                f"已为您登记复电申请，工单号{wording.order_number(tracker, order.number)}，缴费后会自动处理。"
+            )
         else:
             order, _ = file_order(tracker, self.function_id, {"owed": 0}, account_no=account)
-            text = (f"系统显示您已经缴清了。已为您登记复电，工单号{wording.order_number(tracker, order.number)}，"
-                    "一般二十四小时内恢复供电，如果超时没来电，请再联系我们。")
+            text = (
+                f"系统显示您已经缴清了。已为您登记复电，工单号{wording.order_number(tracker, order.number)}，"
+                "一般二十四小时内恢复供电，如果超时没来电，请再联系我们。"
+            )
         dispatcher.utter_message(text=text + wording.CLOSING)
         return [SlotSet("last_order_no", order.number)]
 
@@ -118,10 +149,17 @@ class ValidateTouApplyForm(ServiceForm):
         enable = tracker.get_slot("tou_action") == "enable"
         customer = cis.get_customer(account)
         if customer and customer.tou_enabled == enable:
-            dispatcher.utter_message(text=("您已经开通了峰谷电价，不用重复办理。" if enable else "您目前没有开通峰谷电价。") + wording.CLOSING)
+            dispatcher.utter_message(
+                text=("您已经开通了峰谷电价，不用重复办理。" if enable else "您目前没有开通峰谷电价。")
+                + wording.CLOSING
+            )
             return []
-        order, _ = file_order(tracker, self.function_id, {"action": "开通" if enable else "取消",
-                                                          "tou_action": "enable" if enable else "disable"}, account_no=account)
+        order, _ = file_order(
+            tracker,
+            self.function_id,
+            {"action": "开通" if enable else "取消", "tou_action": "enable" if enable else "disable"},
+            account_no=account,
+        )
         cis.set_tou(account, enable)
         what = "开通峰谷电价" if enable else "取消峰谷电价"
         number = wording.order_number(tracker, order.number)
@@ -143,9 +181,16 @@ class ValidateContactChangeForm(ServiceForm):
 
     async def complete(self, dispatcher, tracker, domain):
         cis, account, phone = services().cis, tracker.get_slot("account_no"), tracker.get_slot("new_phone")
-        order, _ = file_order(tracker, self.function_id, {"new_phone_last4": phone[-4:], "new_phone": phone},
-                              account_no=account, status="resolved")
+        order, _ = file_order(
+            tracker,
+            self.function_id,
+            {"new_phone_last4": phone[-4:], "new_phone": phone},
+            account_no=account,
+            status="resolved",
+        )
         cis.change_phone(account, phone)
-        dispatcher.utter_message(text=f"已把联系电话改为尾号{phone[-4:]}的号码，以后的通知会发到这个号码。"
-                                      f"工单号{wording.order_number(tracker, order.number)}。{wording.CLOSING}")
+        dispatcher.utter_message(
+            text=f"已把联系电话改为尾号{phone[-4:]}的号码，以后的通知会发到这个号码。"
+            f"工单号{wording.order_number(tracker, order.number)}。{wording.CLOSING}"
+        )
         return [SlotSet("last_order_no", order.number)]

@@ -6,6 +6,7 @@ carry on; announce corrections; after three unusable answers offer a human. Alwa
 SlotSet so Rasa never rejects the form, and the form's own subclass only adds `validate_<slot>` checks and
 `complete()`, the step that does the job once all slots are filled.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,11 +24,14 @@ from actions.forms.identity import IdentityChecks, known_account
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
 
-REPROMPTS = {name: (s.reprompt.chat, s.reprompt.voice)   # slot -> (chat, voice), from the catalog
-             for name, s in SLOTS.items() if s.reprompt}
+REPROMPTS = {
+    name: (s.reprompt.chat, s.reprompt.voice)  # slot -> (chat, voice), from the catalog
+    for name, s in SLOTS.items()
+    if s.reprompt
+}
 DEFAULT_REPROMPT = ("不好意思，我没看明白，能再说一下吗？", "不好意思，没有听清楚，请再说一遍。")
 SIDE_QUESTION_CONFIDENCE = 0.6
-SWITCH_CONFIDENCE = 0.75   # a confident request for another form-kind service replaces the current one
+SWITCH_CONFIDENCE = 0.75  # a confident request for another form-kind service replaces the current one
 STOP_CONFIDENCE = 0.5
 MAX_ATTEMPTS = 3
 
@@ -43,7 +47,7 @@ def safety_advice(text: str) -> str:
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     intent = tracker.latest_message.get("intent") or {}
     confidence = intent.get("confidence")
-    if confidence is None and intent.get("name"):   # set by a channel (trigger_intent), not guessed by NLU
+    if confidence is None and intent.get("name"):  # set by a channel (trigger_intent), not guessed by NLU
         confidence = 1.0
     return intent.get("name"), float(confidence or 0.0)
 
@@ -55,9 +59,9 @@ def entity(tracker: Tracker, name: str) -> str | None:
 class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
     form: ClassVar[str] = ""
     function_id: ClassVar[str] = ""
-    phone_slot: ClassVar[str] = "contact_phone"     # where an 11-digit number goes
-    opening_min_chars: ClassVar[int] = 8            # an opening request this long is already the description
-    registry: ClassVar[dict[str, "ServiceForm"]] = {}
+    phone_slot: ClassVar[str] = "contact_phone"  # where an 11-digit number goes
+    opening_min_chars: ClassVar[int] = 8  # an opening request this long is already the description
+    registry: ClassVar[dict[str, ServiceForm]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -77,21 +81,23 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         required = self.required(domain, self.form)
         carried = tracker.get_slot("carried_text") if requested is None else None
-        if carried:   # started for the second request of an earlier message: read that request's words
+        if carried:  # started for the second request of an earlier message: read that request's words
             text, intent, confidence = carried, self.function_id, 1.0
         if intent == "safety_hazard" and extract.no_danger(text):
-            intent = "inform"   # "没冒烟也没打火": hazard words said to be absent are not a hazard report
-        if intent == "cancel" and (re.search(r"不是取消|不取消|别取消", text)
-                                   or (requested == CONFIRM_SLOT and extract.yes_no(text) is True)
-                                   or not (extract.rejects(text) or re.search(r"取消|不办|不查|不用|不要|别", text))):
-            intent = "inform"   # "就是开通 不是取消"; "是，取消" confirms a cancellation being read back
+            intent = "inform"  # "没冒烟也没打火": hazard words said to be absent are not a hazard report
+        if intent == "cancel" and (
+            re.search(r"不是取消|不取消|别取消", text)
+            or (requested == CONFIRM_SLOT and extract.yes_no(text) is True)
+            or not (extract.rejects(text) or re.search(r"取消|不办|不查|不用|不要|别", text))
+        ):
+            intent = "inform"  # "就是开通 不是取消"; "是，取消" confirms a cancellation being read back
         external = not text or text.startswith("EXTERNAL")
         if intent == "human_agent" and not external and not extract.wants_person(text):
-            intent = "inform"   # "我叫孙丽 电话…" is not a request for a person (an intent triggered from outside is)
+            intent = "inform"  # "我叫孙丽 电话…" is not a request for a person (an intent triggered from outside is)
         if requested and confidence >= STOP_CONFIDENCE and intent == "human_agent":
             return self.stop("handoff")
         if requested and confidence >= STOP_CONFIDENCE and intent == "cancel":
-            return self.rejected(dispatcher, tracker, domain, None, 0.0)   # cancelled, or on to what it names
+            return self.rejected(dispatcher, tracker, domain, None, 0.0)  # cancelled, or on to what it names
         later: list[EventType] = []
         if requested is None:
             opening = self.opening(dispatcher, tracker, text, required)
@@ -101,30 +107,44 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
             if pending:
                 later.append(SlotSet("pending_request", pending))
             if tracker.get_slot("offered_function"):
-                later.append(SlotSet("offered_function", None))   # an offer not taken up lapses
+                later.append(SlotSet("offered_function", None))  # an offer not taken up lapses
         elif extract.rejects(text):
             return self.rejected(dispatcher, tracker, domain, intent, confidence)
 
-        side = (intent not in (None, self.function_id, "inform", "affirm", "deny", "human_agent")
-                and intent in services().catalog.functions and confidence >= SIDE_QUESTION_CONFIDENCE
-                and not (requested == CONFIRM_SLOT and extract.yes_no(text) is not None))   # "对，赶紧处理" is a yes
+        side = (
+            intent not in (None, self.function_id, "inform", "affirm", "deny", "human_agent")
+            and intent in services().catalog.functions
+            and confidence >= SIDE_QUESTION_CONFIDENCE
+            and not (requested == CONFIRM_SLOT and extract.yes_no(text) is not None)
+        )  # "对，赶紧处理" is a yes
         values = self.extract(tracker, text, intent, requested, required, side)
         earlier = self.unanswered(tracker).rstrip("；") if requested is None and not carried else ""
-        if earlier:   # the message the bot did not understand just before is part of this request
+        if earlier:  # the message the bot did not understand just before is part of this request
             found = self.extract(tracker, earlier, intent, "address", required, False)
             values = {**{k: v for k, v in found.items() if k not in DESCRIPTION_SLOTS}, **values}
         if requested == CONFIRM_SLOT and not values and extract.asks(text) and not extract.yes_no(text):
             return self.answer_side_question(dispatcher, text, intent if side else self.function_id)
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
-            instead = re.match(r"(?:不是|不|没|别)", text) and extract.requests_something(text)   # "不是坏了，是…我想申请增容"
-            if (confidence >= SWITCH_CONFIDENCE or instead) and f"{intent}_form" in domain.get("forms", {}) \
-                    and not extract.asks(text):
+            instead = re.match(r"(?:不是|不|没|别)", text) and extract.requests_something(
+                text
+            )  # "不是坏了，是…我想申请增容"
+            if (
+                (confidence >= SWITCH_CONFIDENCE or instead)
+                and f"{intent}_form" in domain.get("forms", {})
+                and not extract.asks(text)
+            ):
                 dispatcher.utter_message(text=f"好的，先帮您办理{services().catalog.name(intent)}。")
                 return self.stop(f"switch:{intent}")
             return self.answer_side_question(dispatcher, text, intent)
-        if requested and requested not in DESCRIPTION_SLOTS and requested != CONFIRM_SLOT and intent == self.function_id \
-                and extract.asks(text) and all(tracker.get_slot(k) == v for k, v in values.items()):
-            return self.answer_side_question(dispatcher, text, intent)   # "取消了是从下个月开始吗": about this request
+        if (
+            requested
+            and requested not in DESCRIPTION_SLOTS
+            and requested != CONFIRM_SLOT
+            and intent == self.function_id
+            and extract.asks(text)
+            and all(tracker.get_slot(k) == v for k, v in values.items())
+        ):
+            return self.answer_side_question(dispatcher, text, intent)  # "取消了是从下个月开始吗": about this request
 
         events: list[EventType] = []
         before = len(dispatcher.messages)
@@ -135,97 +155,136 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                 previous = tracker.get_slot(key)
                 if val is not None and previous not in (None, val) and key in SLOT_LABELS and key != requested:
                     corrected = True
-                    if requested != CONFIRM_SLOT:   # at the read-back the corrected summary is read again
+                    if requested != CONFIRM_SLOT:  # at the read-back the corrected summary is read again
                         dispatcher.utter_message(text=f"好的，{SLOT_LABELS[key]}记为{val}。")
                 events.append(SlotSet(key, val))
                 tracker.slots[key] = val
         if values.get("account_no") and "phone_last4" not in required and not tracker.get_slot("verified_account"):
-            last4 = extract.last4_alongside(text)   # 户号 + 尾号 given anyway: the customer is verified for later
+            last4 = extract.last4_alongside(text)  # 户号 + 尾号 given anyway: the customer is verified for later
             if last4 and self.verify_alongside(tracker, values["account_no"], last4):
                 events.append(SlotSet("verified_account", values["account_no"]))
                 tracker.slots["verified_account"] = values["account_no"]
         events += self.prefill(tracker, required)
         events += later + ([SlotSet("carried_text", None)] if carried else [])
         if requested == CONFIRM_SLOT:
-            return events + self.confirmation(dispatcher, tracker, text, intent, values, corrected) \
+            return (
+                events
+                + self.confirmation(dispatcher, tracker, text, intent, values, corrected)
                 + await self.complete_if_done(dispatcher, tracker, domain, required, events)
+            )
         filled = {e["name"] for e in events if e.get("value") is not None}
         if requested and requested not in filled:
             attempts = int(tracker.get_slot("slot_attempts") or 0) + (0 if values else 1)
             if attempts >= MAX_ATTEMPTS:
-                dispatcher.utter_message(text="这一步好像不太顺利，我帮您转人工客服，好吗？",
-                                         buttons=[{"title": "好的", "payload": "/affirm"},
-                                                  {"title": "不用了", "payload": "/deny"}])
+                dispatcher.utter_message(
+                    text="这一步好像不太顺利，我帮您转人工客服，好吗？",
+                    buttons=[{"title": "好的", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}],
+                )
                 return events + self.stop("offered_human") + [SlotSet("offered_human", True)]
             if len(dispatcher.messages) == before and not values:
                 chat, voice = REPROMPTS.get(requested, DEFAULT_REPROMPT)
                 dispatcher.utter_message(text=wording.pick(tracker, chat, voice))
             elif len(dispatcher.messages) == before:
-                dispatcher.utter_message(text="好的，记下了。")   # the form asks its question again
+                dispatcher.utter_message(text="好的，记下了。")  # the form asks its question again
             return events + [SlotSet("slot_attempts", attempts)]
         events.append(SlotSet("slot_attempts", 0))
         return events + await self.complete_if_done(dispatcher, tracker, domain, required, events)
 
-    def opening(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
-                required: list[str]) -> list[EventType] | None:
+    def opening(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, required: list[str]
+    ) -> list[EventType] | None:
         """The message that started this form: a rejection ("我没说要复电"), a supplement to the order just
         filed, or an upset customer who is acknowledged before any question. None: carry on as usual."""
         last = tracker.get_slot("last_order_no")
         name = services().catalog.name(self.function_id)
         if extract.undoes(text) or extract.withdraws(text) or extract.rejects(text):
             order = withdrawable(tracker)
-            meant = order and (order.function_id == self.function_id or extract.refers_to_order(text)
-                               or extract.rejects_function(text, order.function_id))
+            meant = order and (
+                order.function_id == self.function_id
+                or extract.refers_to_order(text)
+                or extract.rejects_function(text, order.function_id)
+            )
             if meant and (extract.undoes(text) or extract.withdraws(text) or self.just_filed(tracker, order)):
                 lead = "抱歉，是我理解错了。" if extract.undoes(text) else "好的，"
                 return withdraw(dispatcher, tracker, order, lead) + self.stop("dismissed")
             if extract.undoes(text) or extract.rejects_function(text, self.function_id):
                 dispatcher.utter_message(text=f"好的，不给您办理{name}。{wording.CLOSING}")
                 return self.stop("dismissed")
-        if self.function_id == "safety_hazard" and extract.no_danger(text) \
-                and re.search(r"没电|停电|不亮|黑了|跳闸|老跳|一直跳|就是跳|跳了", text):
-            return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]   # a power cut, not a hazard
-        if self.function_id in ("theft_report", "meter_issue", "power_quality", "complaint") \
-                and extract.dangerous(self.unanswered(tracker) + text) \
-                and not re.search(r"偷|窃|私拉|私接|绕过|绕表|改表|投诉|态度|不满|太慢", text):
-            return self.stop("switch:safety_hazard") + [SlotSet("carried_text", text)]   # danger first
-        if self.function_id == "arrears_reconnect" and extract.asks(text) and not re.search(r"复电|来电|恢复|送电|通电", text):
-            if re.search(r"交|缴|付|充", text):   # "欠钱了啊，那我咋交啊": how to pay, not a reconnection
+        if (
+            self.function_id == "safety_hazard"
+            and extract.no_danger(text)
+            and re.search(r"没电|停电|不亮|黑了|跳闸|老跳|一直跳|就是跳|跳了", text)
+        ):
+            return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]  # a power cut, not a hazard
+        if (
+            self.function_id in ("theft_report", "meter_issue", "power_quality", "complaint")
+            and extract.dangerous(self.unanswered(tracker) + text)
+            and not re.search(r"偷|窃|私拉|私接|绕过|绕表|改表|投诉|态度|不满|太慢", text)
+        ):
+            return self.stop("switch:safety_hazard") + [SlotSet("carried_text", text)]  # danger first
+        if (
+            self.function_id == "arrears_reconnect"
+            and extract.asks(text)
+            and not re.search(r"复电|来电|恢复|送电|通电", text)
+        ):
+            if re.search(r"交|缴|付|充", text):  # "欠钱了啊，那我咋交啊": how to pay, not a reconnection
                 return self.answer_side_question(dispatcher, text, "payment") + self.stop("dismissed")
-            return self.stop("switch:balance_query") + [SlotSet("carried_text", text)]   # "还欠不欠钱？" asks, files nothing
+            return self.stop("switch:balance_query") + [
+                SlotSet("carried_text", text)
+            ]  # "还欠不欠钱？" asks, files nothing
         if self.function_id == "contact_change" and not re.search(r"改|换|变更|更新|新号|新的号|不用了|停用", text):
             from actions import context  # a 户号 and 尾号 given for the request the bot missed just before
+
             earlier = context.earlier_request(tracker)
             if earlier and earlier != self.function_id:
                 return self.stop(f"switch:{earlier}")
-        if self.function_id == "fault_repair" and tracker.get_slot("last_function") == "outage_query" \
-                and extract.only_address(text):   # an address right after an outage answer: that place's outage
+        if (
+            self.function_id == "fault_repair"
+            and tracker.get_slot("last_function") == "outage_query"
+            and extract.only_address(text)
+        ):  # an address right after an outage answer: that place's outage
             return self.stop("switch:outage_query") + [SlotSet("carried_text", text), SlotSet("address", None)]
         if self.function_id == "power_quality" and re.search(r"没电|停电|断电|黑了|跳闸", text):
-            return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]   # "灯闪了一下就没电了"
-        if self.function_id == "meter_issue" and extract.connection_type(text) \
-                and not re.search(r"坏|快|慢|不走|乱跳|显示|校验|读数|不准|换表", text):
-            return self.stop("switch:new_connection") + [SlotSet("carried_text", text)]   # "要申请装电"
+            return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]  # "灯闪了一下就没电了"
+        if (
+            self.function_id == "meter_issue"
+            and extract.connection_type(text)
+            and not re.search(r"坏|快|慢|不走|乱跳|显示|校验|读数|不准|换表", text)
+        ):
+            return self.stop("switch:new_connection") + [SlotSet("carried_text", text)]  # "要申请装电"
         if last and extract.supplements(text):
-            amended = followups.amend_last_order(dispatcher, tracker)   # "补充一下…": into the order just filed
+            amended = followups.amend_last_order(dispatcher, tracker)  # "补充一下…": into the order just filed
             if amended is not None:
                 return amended + self.stop("dismissed")
         done = followups.recent_order(tracker)
-        if done and (extract.mobile(text) or extract.caller_means_this_phone(text)) \
-                and not extract.describes(extract.without_numbers(text)):
-            amended = followups.amend_last_order(dispatcher, tracker)   # only a number for the order just filed
+        if (
+            done
+            and (extract.mobile(text) or extract.caller_means_this_phone(text))
+            and not extract.describes(extract.without_numbers(text))
+        ):
+            amended = followups.amend_last_order(dispatcher, tracker)  # only a number for the order just filed
             if amended is not None:
                 return amended + self.stop("dismissed")
         new = self.extract(tracker, text, self.function_id, None, required, False)
-        same_place = not new.get("address") or followups.refined_address(str(done.details.get("address") or ""), new["address"]) \
-            if done else False
-        if done and done.function_id == self.function_id and CONFIRM_SLOT in required and same_place \
-                and not new.keys() - {"contact_phone", "account_no", "address", "safety_risk", *DESCRIPTION_SLOTS}:
+        same_place = (
+            not new.get("address") or followups.refined_address(str(done.details.get("address") or ""), new["address"])
+            if done
+            else False
+        )
+        if (
+            done
+            and done.function_id == self.function_id
+            and CONFIRM_SLOT in required
+            and same_place
+            and not new.keys() - {"contact_phone", "account_no", "address", "safety_risk", *DESCRIPTION_SLOTS}
+        ):
             # the same request again, or more about it: one request is one order
             amended = followups.amend_last_order(dispatcher, tracker)
             if amended is None:
-                dispatcher.utter_message(text=f"这件事刚才已经为您登记了，工单号{wording.order_number(tracker, done.number)}，"
-                                              "不会重复登记。有新情况直接告诉我就行。")
+                dispatcher.utter_message(
+                    text=f"这件事刚才已经为您登记了，工单号{wording.order_number(tracker, done.number)}，"
+                    "不会重复登记。有新情况直接告诉我就行。"
+                )
             return (amended or []) + self.stop("dismissed")
         if self.function_id in ("fault_repair", "safety_hazard") and extract.dangerous(text):
             dispatcher.utter_message(text=safety_advice(text) + "我马上按紧急情况为您登记。")
@@ -238,9 +297,15 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
         """The order was filed in reply to one of the customer's last two messages."""
         return order.number in " ".join(e.get("text") or "" for e in tracker.events[-12:] if e.get("event") == "bot")
 
-    def rejected(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, intent: str | None,
-                 confidence: float) -> list[EventType]:
-        """"我不报修 我要充值复电" / "算了先不投诉了，你先帮我查查11月电费": leave this form; go to the other
+    def rejected(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        intent: str | None,
+        confidence: float,
+    ) -> list[EventType]:
+        """ "我不报修 我要充值复电" / "算了先不投诉了，你先帮我查查11月电费": leave this form; go to the other
         request when one is named (with its words)."""
         text = tracker.latest_message.get("text") or ""
         other = followups.named_request(text, exclude={self.function_id})
@@ -252,48 +317,61 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
             return self.stop(f"switch:{intent}") + [SlotSet("carried_text", text)]
         return self.stop("cancelled")
 
-    async def complete_if_done(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
-                               required: list[str], events: list[EventType]) -> list[EventType]:
+    async def complete_if_done(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        required: list[str],
+        events: list[EventType],
+    ) -> list[EventType]:
         """Completes the request in the same action call that fills its last slot.
 
         Rasa keeps an action's events only if the call succeeds: should the action server die after writing
         the work order, the form is still waiting for that slot, the customer's repeat completes it again,
         and the order's idempotency key hands back the order already written (action_submit_request then
         only tidies up)."""
-        values = {**tracker.current_slot_values(), **{e["name"]: e["value"] for e in events if e.get("event") == "slot"}}
+        values = {
+            **tracker.current_slot_values(),
+            **{e["name"]: e["value"] for e in events if e.get("event") == "slot"},
+        }
         if tracker.get_slot("form_outcome") or any(values.get(slot) is None for slot in required):
             return []
         unproven = self.unproven(tracker, values, required)
-        if unproven:   # the proof is for another account, or has lapsed: ask again
+        if unproven:  # the proof is for another account, or has lapsed: ask again
             return [SlotSet(k, v) for k, v in unproven.items()]
         tracker.slots.update(values)
         done = await self.complete(dispatcher, tracker, domain)
         return done + [SlotSet("last_function", self.function_id), SlotSet("form_outcome", "completed")]
 
-    def extract(self, tracker: Tracker, text: str, intent: str | None, requested: str | None,
-                required: list[str], side: bool) -> dict[str, Any]:
+    def extract(
+        self, tracker: Tracker, text: str, intent: str | None, requested: str | None, required: list[str], side: bool
+    ) -> dict[str, Any]:
         """Candidate values for this form's slots found in the latest message."""
-        if text.startswith("/"):   # a button payload carries no slot values
+        if text.startswith("/"):  # a button payload carries no slot values
             return {}
         asked = lambda slot: requested == slot
-        opening = requested is None   # the message that started this form (by its intent, a switch or a follow-up)
+        opening = requested is None  # the message that started this form (by its intent, a switch or a follow-up)
         found: dict[str, Any] = {
             "account_no": entity(tracker, "account_no") or extract.account_no(text),
             self.phone_slot: extract.mobile(entity(tracker, "phone") or text),
             # the pattern sees whole addresses; the CRF entity can stop at a token boundary ("…501" of "501室")
-            "address": extract.address(text, whole_text=asked("address") and not side) or extract.place_entity(entity(tracker, "address")),
+            "address": extract.address(text, whole_text=asked("address") and not side)
+            or extract.place_entity(entity(tracker, "address")),
             "bill_month": extract.month(entity(tracker, "month") or text),
             "tou_action": extract.tou_action(text),
             "connection_type": extract.connection_type(text),
-            "order_ref": (extract.order_no(entity(tracker, "order_no") or text, bare_digits=asked("order_ref"))
-                          or (extract.account_no(text) if asked("order_ref") else None)),
+            "order_ref": (
+                extract.order_no(entity(tracker, "order_no") or text, bare_digits=asked("order_ref"))
+                or (extract.account_no(text) if asked("order_ref") else None)
+            ),
             "safety_risk": True if extract.dangerous(text) else False if extract.no_danger(text) else None,
         }
         if extract.caller_means_this_phone(text) and tracker.get_slot("caller_phone") and not found[self.phone_slot]:
             found[self.phone_slot] = tracker.get_slot("caller_phone")
         known = tracker.get_slot("address")
         part = extract.corrected_part(text)
-        if known and part and part[0] in known:   # "是3单元，不是2单元": that part of the place given, changed
+        if known and part and part[0] in known:  # "是3单元，不是2单元": that part of the place given, changed
             found["address"] = known.replace(part[0], part[1], 1)
         elif found["address"] and known and found["address"] != known:
             # a district, a landmark or more detail for the place already given completes it
@@ -311,8 +389,10 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
         if asked("bill_month") and any(w in text for w in ("最近", "最新", "都行", "随便")):
             found["bill_month"] = "latest"
         if asked("address") or opening:
-            place = services().cis.place_in(text)   # a village or estate of the territory named without a number
-            if place and (found["address"] is None or (place not in found["address"] and not re.search(r"\d", found["address"]))):
+            place = services().cis.place_in(text)  # a village or estate of the territory named without a number
+            if place and (
+                found["address"] is None or (place not in found["address"] and not re.search(r"\d", found["address"]))
+            ):
                 found["address"] = (extract.district(text) or "") + place
         other = any(found[k] for k in ("address", self.phone_slot, "account_no", "phone_last4"))
         for slot in DESCRIPTION_SLOTS:
@@ -320,18 +400,29 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
                 found[slot] = text[:500]
             elif opening and len(text) >= self.opening_min_chars:
                 found[slot] = (self.unanswered(tracker) + text)[:500]
-            elif slot in required and not tracker.get_slot(slot) and not asked(slot) and other \
-                    and len(extract.without_numbers(text)) >= 15 and extract.describes(text):
-                found[slot] = text[:500]   # the place and what is wrong in one answer
+            elif (
+                slot in required
+                and not tracker.get_slot(slot)
+                and not asked(slot)
+                and other
+                and len(extract.without_numbers(text)) >= 15
+                and extract.describes(text)
+            ):
+                found[slot] = text[:500]  # the place and what is wrong in one answer
             elif opening and self.unanswered(tracker) and slot in required:
                 found[slot] = (self.unanswered(tracker) + text)[:500]
-            elif slot in required and tracker.get_slot(slot) and requested != CONFIRM_SLOT \
-                    and not any(found[k] for k in ("address", self.phone_slot, "account_no", "safety_risk")) \
-                    and extract.describes(text) and not side:
-                found[slot] = f"{tracker.get_slot(slot)}；{text}"[:500]   # more about the problem, out of turn
+            elif (
+                slot in required
+                and tracker.get_slot(slot)
+                and requested != CONFIRM_SLOT
+                and not any(found[k] for k in ("address", self.phone_slot, "account_no", "safety_risk"))
+                and extract.describes(text)
+                and not side
+            ):
+                found[slot] = f"{tracker.get_slot(slot)}；{text}"[:500]  # more about the problem, out of turn
         known_values = {**tracker.current_slot_values(), **{k: v for k, v in found.items() if v is not None}}
         found.update(slot_readers.read(self.catalog_slots(required), text, requested, known_values))
-        keep = set(required) | {"contact_phone", "account_no"}   # a phone or 户号 given is kept for the request anyway
+        keep = set(required) | {"contact_phone", "account_no"}  # a phone or 户号 given is kept for the request anyway
         return {k: v for k, v in found.items() if k in keep and v is not None}
 
     @staticmethod
@@ -339,14 +430,15 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
         """This form's slots that the catalog's generic readers fill (dates, numbers, choices, free text)."""
         return [SLOTS[s] for s in required if s in SLOTS and SLOTS[s].kind in slot_readers.GENERIC_KINDS]
 
-    async def check(self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                    domain: DomainDict) -> dict[str, Any]:
+    async def check(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         method = getattr(self, f"validate_{slot}", None)
         if method is not None:
             return await method(value, dispatcher, tracker, domain)
         spec = SLOTS.get(slot)
         problem = slot_readers.problem(spec, value, tracker.current_slot_values()) if spec else None
-        if problem:   # out of the range the catalog gives for this slot: said, and asked again
+        if problem:  # out of the range the catalog gives for this slot: said, and asked again
             dispatcher.utter_message(text=problem)
             return {slot: None}
         return {slot: value}
@@ -363,7 +455,7 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
         if "contact_phone" in required and caller and not tracker.get_slot("contact_phone"):
             events.append(SlotSet("contact_phone", caller))
         elif "contact_phone" in required and verified and not tracker.get_slot("contact_phone"):
-            customer = services().cis.get_customer(verified)   # the verified account's registered phone
+            customer = services().cis.get_customer(verified)  # the verified account's registered phone
             if customer:
                 events.append(SlotSet("contact_phone", customer.phone))
         if "safety_risk" in required and tracker.get_slot("safety_risk") is None:
@@ -404,8 +496,12 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
 
     @staticmethod
     def stop(outcome: str) -> list[EventType]:
-        return [SlotSet("form_outcome", outcome), SlotSet("slot_attempts", 0), SlotSet("carried_text", None),
-                SlotSet("requested_slot", None)]
+        return [
+            SlotSet("form_outcome", outcome),
+            SlotSet("slot_attempts", 0),
+            SlotSet("carried_text", None),
+            SlotSet("requested_slot", None),
+        ]
 
     # --- checks shared by several forms ---------------------------------------------------------------
     async def validate_contact_phone(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
@@ -413,12 +509,15 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
 
     async def validate_address(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if not extract.looks_like_address(value) and services().cis.find_area(value) is None:
-            dispatcher.utter_message(text=wording.pick(
-                tracker, "请告诉我具体地址，比如哪个区、哪条路、几号，或者附近有什么明显的地方。",
-                "不好意思，没听清地址。请说一下在哪个区、哪条路，或者附近有什么明显的地方。"))
+            dispatcher.utter_message(
+                text=wording.pick(
+                    tracker,
+                    "请告诉我具体地址，比如哪个区、哪条路、几号，或者附近有什么明显的地方。",
+                    "不好意思，没听清地址。请说一下在哪个区、哪条路，或者附近有什么明显的地方。",
+                )
+            )
             return {"address": None}
         return {"address": value}
 
-    async def complete(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       domain: DomainDict) -> list[EventType]:
+    async def complete(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         raise NotImplementedError

@@ -4,6 +4,7 @@ form-kind function without a hand-written class, so adding such a function takes
 Every other module of this package is imported first, so a hand-written class (custom validation) always
 wins over the one built here.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -2,6 +2,7 @@
 verified account is supplied, an outage recorded in that area around the time of the fault supports the
 claim, and a claim made more than seven days after the damage is still filed but the customer is told the
 rule (《居民用户家用电器损坏处理办法》: damage is to be reported within seven days)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,9 @@ class ValidateApplianceDamageClaimForm(ReportForm):
     form = "appliance_damage_claim_form"
     function_id = "appliance_damage_claim"
 
-    async def validate_fault_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: DomainDict) -> dict[str, Any]:
+    async def validate_fault_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         spec = services().catalog.slots["fault_time"]
         problem = slot_readers.problem(spec, value, tracker.current_slot_values(), dt.datetime.now(LOCAL_TZ).date())
         if problem:
@@ -62,7 +64,7 @@ class ValidateApplianceDamageClaimForm(ReportForm):
         if at is not None:
             around = (at + dt.timedelta(hours=h) for h in (0, -2, 2))
             outages = [o for moment in around for o in cis.active_outages(customer.area_code, moment)]
-            more["outage_on_record"] = outages[0].reason if outages else None   # supports the claim; checked on site
+            more["outage_on_record"] = outages[0].reason if outages else None  # supports the claim; checked on site
         day = fault_day(tracker.get_slot("fault_time"))
         if day is not None:
             more["reported_after_days"] = (dt.datetime.now(LOCAL_TZ).date() - day).days

@@ -1,6 +1,7 @@
 """The read-back before an order is filed, as a part of every form: the summary it reads and how it takes
 the answer (yes files; a correction is applied and read again; a question is answered; a note about danger
 is taken as information, not as a no)."""
+
 from __future__ import annotations
 
 from rasa_sdk import Tracker
@@ -12,7 +13,7 @@ from actions import extract, slot_readers, wording
 from actions.services import services
 from knowledge.catalog import CONFIRM_SLOT, catalog
 
-SLOTS = catalog().slots   # each slot's label and how it is read back: catalog/service_functions.yml
+SLOTS = catalog().slots  # each slot's label and how it is read back: catalog/service_functions.yml
 DESCRIPTION_SLOTS = tuple(name for name, s in SLOTS.items() if s.readback == "description")
 SLOT_LABELS = {name: s.label for name, s in SLOTS.items() if s.labelled}
 CONFIRM_REPROMPT = (SLOTS[CONFIRM_SLOT].reprompt.chat, SLOTS[CONFIRM_SLOT].reprompt.voice)
@@ -21,13 +22,20 @@ CONFIRM_REPROMPT = (SLOTS[CONFIRM_SLOT].reprompt.chat, SLOTS[CONFIRM_SLOT].repro
 class ReadBack:
     """Mixed into ServiceForm, which provides function_id, form and required()."""
 
-    def confirmation(self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, intent: str | None,
-                     values: dict, corrected: bool) -> list[EventType]:
+    def confirmation(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        text: str,
+        intent: str | None,
+        values: dict,
+        corrected: bool,
+    ) -> list[EventType]:
         """The answer to the read-back: yes files the order, a correction is applied and read back again."""
         changed = {k for k, v in values.items() if k != CONFIRM_SLOT and tracker.get_slot(k) != v}
         if corrected or changed:
-            return [SlotSet(CONFIRM_SLOT, None)]   # the form reads the corrected summary back
-        if extract.no_danger(text):   # "没冒烟，就是没电": about the danger, not a no to the read-back
+            return [SlotSet(CONFIRM_SLOT, None)]  # the form reads the corrected summary back
+        if extract.no_danger(text):  # "没冒烟，就是没电": about the danger, not a no to the read-back
             dispatcher.utter_message(text="好的，没有危险情况。")
             return [SlotSet(CONFIRM_SLOT, None)]
         answer = extract.yes_no(text, intent)
@@ -48,7 +56,7 @@ class ReadBack:
         parts = [services().catalog.name(self.function_id)]
         for slot in self.required(domain, self.form):
             value, spec = tracker.get_slot(slot), SLOTS.get(slot)
-            if value in (None, "") or spec is None or spec.readback == "skip":   # proofs are not read back
+            if value in (None, "") or spec is None or spec.readback == "skip":  # proofs are not read back
                 continue
             if spec.readback == "description":
                 parts.append(f"情况：{str(value)[:40]}")
@@ -57,4 +65,3 @@ class ReadBack:
             else:
                 parts.append(f"{spec.label}{slot_readers.shown(spec, value)}")
         return "我跟您核对一下：" + "，".join(parts) + "。"
-

@@ -4,6 +4,7 @@ The proof lives in the back end (`backend.identity`), bound to this conversation
 `verified_account` slot is only a hint for prefilling. A different 户号 needs its own check, changing the
 registered phone needs the holder's name as well, and the answers never tell whether an account exists.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,9 @@ from actions import wording
 from actions.services import services
 from backend.identity import CHANGE, READ, Check
 
-WRONG = "户号{account}和这个手机尾号对不上，请您核对一下；如果户号说错了，直接告诉我正确的户号。"   # same for unknown 户号
+WRONG = (
+    "户号{account}和这个手机尾号对不上，请您核对一下；如果户号说错了，直接告诉我正确的户号。"  # same for unknown 户号
+)
 WRONG_ON_FILE = "这个手机尾号和登记的对不上，请您核对一下。"
 WRONG_NAME = "户主姓名和我们登记的不一致，请您核对一下。"
 ASK_NAME = "请告诉我户主的姓名，比如“王建国”。"
@@ -76,7 +79,7 @@ class IdentityChecks:
         return services().identity.attempt(tracker.sender_id, client_of(tracker), account, correct) is Check.OK
 
     async def validate_account_no(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        if self.scoped(domain):   # never say here whether the account exists: the last four decide
+        if self.scoped(domain):  # never say here whether the account exists: the last four decide
             return {"account_no": value} if verified(tracker, value) else {"account_no": value, "phone_last4": None}
         if services().cis.get_customer(value) is None:
             dispatcher.utter_message(text=f"没有查到户号{value}，请您核对一下再说一遍。")
@@ -99,7 +102,7 @@ class IdentityChecks:
         if result is Check.LOCKED:
             dispatcher.utter_message(text=LOCKED)
             return {"phone_last4": None, "form_outcome": "locked", "requested_slot": None}
-        if account == tracker.get_slot("account_no"):   # the 户号 the customer gave is read back, never one on file
+        if account == tracker.get_slot("account_no"):  # the 户号 the customer gave is read back, never one on file
             heard = " ".join(account) if wording.is_voice(tracker) else account
             dispatcher.utter_message(text=WRONG.format(account=heard))
         else:
@@ -113,14 +116,18 @@ class IdentityChecks:
         if value == "已核验" and verified(tracker, account, CHANGE):
             return {"holder_name": value}
         customer = services().cis.get_customer(account)
-        name = re.sub(r"^(?:我是|我叫|户主是|户主叫|户主|名字是|名字叫|姓名是|叫)", "",
-                      "".join(ch for ch in str(value) if "\u4e00" <= ch <= "\u9fff"))
-        if not 2 <= len(name) <= 5:   # a number or a sentence where the name was asked: not an attempt
+        name = re.sub(
+            r"^(?:我是|我叫|户主是|户主叫|户主|名字是|名字叫|姓名是|叫)",
+            "",
+            "".join(ch for ch in str(value) if "\u4e00" <= ch <= "\u9fff"),
+        )
+        if not 2 <= len(name) <= 5:  # a number or a sentence where the name was asked: not an attempt
             dispatcher.utter_message(text=ASK_NAME)
             return {"holder_name": None}
         correct = bool(customer and name and (customer.name == name or name.endswith(customer.name)))
-        result = services().identity.attempt(tracker.sender_id, client_of(tracker), account, correct,
-                                             method="last4+name", strength=CHANGE)
+        result = services().identity.attempt(
+            tracker.sender_id, client_of(tracker), account, correct, method="last4+name", strength=CHANGE
+        )
         if result is Check.OK:
             return {"holder_name": customer.name}
         if result is Check.LOCKED:

@@ -4,6 +4,7 @@ Disclosure (README "Security", the disclosure table): the status of an order is 
 or to someone who proves the order's account; anyone else hears only that the order exists. Who reported an order
 (a 窃电举报 above all) is never told.
 """
+
 from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
@@ -21,7 +22,7 @@ class ValidateProgressQueryForm(ServiceForm):
     function_id = "progress_query"
 
     def prefill(self, tracker, required):
-        """"我刚才那个单子": the order filed earlier in this conversation."""
+        """ "我刚才那个单子": the order filed earlier in this conversation."""
         events = super().prefill(tracker, required)
         text = tracker.latest_message.get("text") or ""
         if not tracker.get_slot("order_ref") and any(w in text for w in ("刚才", "那个", "刚刚", "我的单", "这个单")):
@@ -48,14 +49,16 @@ class ValidateProgressQueryForm(ServiceForm):
     def entitled(self, tracker) -> bool:
         """This conversation filed the order, or has proved the account it belongs to."""
         order, account = self.referred(tracker)
-        caller = tracker.get_slot("caller_phone")   # trusted only from a signed call (voice/call_token.py)
-        if order and (order.conversation_id == tracker.sender_id
-                      or (caller and caller == (order.details or {}).get("contact_phone"))):
+        caller = tracker.get_slot("caller_phone")  # trusted only from a signed call (voice/call_token.py)
+        if order and (
+            order.conversation_id == tracker.sender_id
+            or (caller and caller == (order.details or {}).get("contact_phone"))
+        ):
             return True
         return verified(tracker, account)
 
     def unproven(self, tracker, values, required):
-        return {}   # complete() tells only what the proof allows
+        return {}  # complete() tells only what the proof allows
 
     async def validate_order_ref(self, value, dispatcher, tracker, domain):
         events = {"order_ref": value, "phone_last4": None}
@@ -65,7 +68,7 @@ class ValidateProgressQueryForm(ServiceForm):
                 dispatcher.utter_message(text=NOT_FOUND.format(f"工单{wording.order_number(tracker, value)}"))
                 return {"order_ref": None}
             if not order.account_no and order.conversation_id != tracker.sender_id:
-                events["phone_last4"] = "无"   # no account to prove: only that it exists can be told
+                events["phone_last4"] = "无"  # no account to prove: only that it exists can be told
         tracker.slots["order_ref"] = value
         if self.entitled(tracker):
             events["phone_last4"] = "已核验"
@@ -80,8 +83,10 @@ class ValidateProgressQueryForm(ServiceForm):
         cis, catalog, ref = services().cis, services().catalog, tracker.get_slot("order_ref")
         if not self.entitled(tracker):
             if ref.startswith("G"):
-                dispatcher.utter_message(text=f"工单{wording.order_number(tracker, ref)}已经在系统里登记了。为了保护客户信息，"
-                                              "具体进度只能告诉办理这张工单的客户本人。" + wording.CLOSING)
+                dispatcher.utter_message(
+                    text=f"工单{wording.order_number(tracker, ref)}已经在系统里登记了。为了保护客户信息，"
+                    "具体进度只能告诉办理这张工单的客户本人。" + wording.CLOSING
+                )
             else:
                 dispatcher.utter_message(text="为了保护客户信息，暂时不能查询这个户号的工单。" + wording.CLOSING)
             return []

@@ -1,4 +1,5 @@
 """The read-back before an order is filed: what, where, who to call — then "对吗？"."""
+
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
@@ -19,7 +20,8 @@ class ActionAskOrderConfirmed(Action):
         if wording.is_voice(tracker):
             dispatcher.utter_message(text=summary + "没问题的话我就帮您提交，对吗？")
         else:
-            dispatcher.utter_message(text=summary + "没问题的话我就帮您提交，对吗？",
-                                     buttons=[{"title": "对，提交", "payload": "/affirm"},
-                                              {"title": "要修改", "payload": "/deny"}])
+            dispatcher.utter_message(
+                text=summary + "没问题的话我就帮您提交，对吗？",
+                buttons=[{"title": "对，提交", "payload": "/affirm"}, {"title": "要修改", "payload": "/deny"}],
+            )
         return []

@@ -1,6 +1,7 @@
 """Requests that are written down and passed on as a work order. Forms with nothing of their own beyond the
 catalog's wording (meter, voltage, hazards, theft, complaints, suggestions …) are built from the catalog
 (actions/forms/catalog_forms.py); the classes here are the ones with code of their own."""
+
 from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
@@ -15,6 +16,7 @@ from actions.services import services
 class ReportForm(ServiceForm):
     """Records the collected slots as a work order and reads back the number with what happens next
     (the catalog's `done` wording of the function's form)."""
+
     promise_text: str = "工作人员会尽快处理并和您联系。"
 
     async def complete(self, dispatcher, tracker, domain):
@@ -23,14 +25,19 @@ class ReportForm(ServiceForm):
         details.update(self.more_details(tracker, details))
         urgent = extract.dangerous(" ".join(self.form_texts(tracker) + [str(details.get("details") or "")]))
         account = known_account(tracker) or tracker.get_slot("account_no")
-        order, new = file_order(tracker, self.function_id, details, account_no=account,
-                                priority="urgent" if urgent else "normal")
+        order, new = file_order(
+            tracker, self.function_id, details, account_no=account, priority="urgent" if urgent else "normal"
+        )
         number = wording.order_number(tracker, order.number)
         if new:
             urgency = "已按紧急情况处理。" if urgent else ""
-            dispatcher.utter_message(text=f"{self.received()}{urgency}工单号是{number}。{self.promise(tracker)}{wording.CLOSING}")
+            dispatcher.utter_message(
+                text=f"{self.received()}{urgency}工单号是{number}。{self.promise(tracker)}{wording.CLOSING}"
+            )
         else:
-            dispatcher.utter_message(text=f"这件事刚才已经登记过了，工单号{number}，新说的情况我已经补充进去，不会重复登记。{wording.CLOSING}")
+            dispatcher.utter_message(
+                text=f"这件事刚才已经登记过了，工单号{number}，新说的情况我已经补充进去，不会重复登记。{wording.CLOSING}"
+            )
         return [SlotSet("last_order_no", order.number)]
 
     def more_details(self, tracker, details: dict) -> dict:
@@ -66,10 +73,15 @@ class ValidateNewConnectionForm(ReportForm):
     function_id = "new_connection"
 
     async def validate_connection_type(self, value, dispatcher, tracker, domain):
-        if value == "临时用电":   # a service of its own (temporary_supply): it carries on there with these words
+        if value == "临时用电":  # a service of its own (temporary_supply): it carries on there with these words
             dispatcher.utter_message(text="好的，帮您办理临时用电。")
-            return {"connection_type": None, "form_outcome": "switch:temporary_supply", "slot_attempts": 0,
-                    "carried_text": tracker.latest_message.get("text") or "", "requested_slot": None}
+            return {
+                "connection_type": None,
+                "form_outcome": "switch:temporary_supply",
+                "slot_attempts": 0,
+                "carried_text": tracker.latest_message.get("text") or "",
+                "requested_slot": None,
+            }
         return {"connection_type": value}
 
     def received(self) -> str:

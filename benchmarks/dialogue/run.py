@@ -13,6 +13,7 @@ bot reads back is sent as it is: it is the customer's answer to the read-back. T
 orders must exist for that conversation (function, status, priority, fields), and the replies must include /
 exclude the given strings. Writes benchmarks/dialogue/results.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,14 @@ from benchmarks.common import command_line, rasa_auth, running_stack, table, wri
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results.json"
 CONFIRM_SLOT = "order_confirmed"
-FACT_FOR_SLOT = {"account_no": "account_no", "phone_last4": "last4", "contact_phone": "phone", "address": "address",
-                 "new_phone": "new_phone", "holder_name": "name"}
+FACT_FOR_SLOT = {
+    "account_no": "account_no",
+    "phone_last4": "last4",
+    "contact_phone": "phone",
+    "address": "address",
+    "new_phone": "new_phone",
+    "holder_name": "name",
+}
 MAX_EXTRA_TURNS = 5
 
 
@@ -58,8 +65,11 @@ class Player:
         self.http = requests.Session()
 
     def say(self, text: str) -> None:
-        r = self.http.post(f"{self.url}/webhooks/rest/webhook", timeout=60,
-                           json={"sender": self.sender, "message": text, "metadata": self.metadata})
+        r = self.http.post(
+            f"{self.url}/webhooks/rest/webhook",
+            timeout=60,
+            json={"sender": self.sender, "message": text, "metadata": self.metadata},
+        )
         r.raise_for_status()
         self.sent.append(text)
         said = [m.get("text") or "" for m in r.json()]
@@ -67,7 +77,9 @@ class Player:
         self.log.append((text, said))
 
     def waiting_for(self) -> str | None:
-        tracker = self.http.get(f"{self.url}/conversations/{self.sender}/tracker", params=rasa_auth(), timeout=30).json()
+        tracker = self.http.get(
+            f"{self.url}/conversations/{self.sender}/tracker", params=rasa_auth(), timeout=30
+        ).json()
         if not (tracker.get("active_loop") or {}).get("name"):
             return None
         return (tracker.get("slots") or {}).get("requested_slot")
@@ -102,9 +114,12 @@ def matches(order: dict, want: dict) -> bool:
     (accepted, awaiting payment, resolved…); `withdrawn` means taken back."""
     functions = want["function"] if isinstance(want["function"], list) else [want["function"]]
     withdrawn = order["status"] in ("withdrawn", "cancelled")
-    return (order["function_id"] in functions and withdrawn == (want.get("status", "accepted") == "withdrawn")
-            and order["priority"] == want.get("priority", "normal")
-            and all(str(v) in haystack(order, k) for k, v in (want.get("fields") or {}).items()))
+    return (
+        order["function_id"] in functions
+        and withdrawn == (want.get("status", "accepted") == "withdrawn")
+        and order["priority"] == want.get("priority", "normal")
+        and all(str(v) in haystack(order, k) for k, v in (want.get("fields") or {}).items())
+    )
 
 
 def judge(conv: dict, orders: list[dict], replies: list[str]) -> dict:
@@ -117,7 +132,9 @@ def judge(conv: dict, orders: list[dict], replies: list[str]) -> dict:
             missing.append(want)
         else:
             unmatched.remove(hit)
-    wanted_functions = {f for w in expected for f in (w["function"] if isinstance(w["function"], list) else [w["function"]])}
+    wanted_functions = {
+        f for w in expected for f in (w["function"] if isinstance(w["function"], list) else [w["function"]])
+    }
     duplicates = [o for o in unmatched if o["function_id"] in wanted_functions]
     wrong = [o for o in unmatched if o not in duplicates]
     text = "\n".join(replies)
@@ -125,9 +142,15 @@ def judge(conv: dict, orders: list[dict], replies: list[str]) -> dict:
     lacking = [s for s in expect.get("replies_include") or [] if s not in text]
     forbidden = [s for s in expect.get("replies_exclude") or [] if s in text]
     ok = not (missing or duplicates or wrong or lacking or forbidden)
-    return {"ok": ok, "missing": missing, "duplicates": len(duplicates), "wrong": len(wrong),
-            "extra_orders": [f"{o['function_id']}/{o['status']}/{o['priority']}" for o in unmatched],
-            "lacking": lacking, "forbidden": forbidden}
+    return {
+        "ok": ok,
+        "missing": missing,
+        "duplicates": len(duplicates),
+        "wrong": len(wrong),
+        "extra_orders": [f"{o['function_id']}/{o['status']}/{o['priority']}" for o in unmatched],
+        "lacking": lacking,
+        "forbidden": forbidden,
+    }
 
 
 class DemoAccounts:
@@ -135,18 +158,23 @@ class DemoAccounts:
     starts from the accounts as they were before the run, as its writer assumed."""
 
     def __init__(self, db_url: str):
-        from backend.db import make_engine, make_sessionmaker
         from backend import models as m
+        from backend.db import make_engine, make_sessionmaker
         from backend.synthetic import DEMO_CUSTOMERS
+
         self.m, self.sessions = m, make_sessionmaker(make_engine(db_url))
         with self.sessions() as s:
-            self.saved = {c.account_no: (c.phone, c.tou_enabled)
-                          for c in (s.get(m.Customer, d[0]) for d in DEMO_CUSTOMERS) if c is not None}
+            self.saved = {
+                c.account_no: (c.phone, c.tou_enabled)
+                for c in (s.get(m.Customer, d[0]) for d in DEMO_CUSTOMERS)
+                if c is not None
+            }
 
     def restore(self) -> None:
         """Also forgets wrong identity answers: 140 customers sharing four accounts within minutes would
         otherwise lock them for each other (the per-account limit is meant for one account's real life)."""
         from sqlalchemy import delete
+
         with self.sessions.begin() as s:
             for account, (phone, tou) in self.saved.items():
                 c = s.get(self.m.Customer, account)
@@ -155,14 +183,25 @@ class DemoAccounts:
 
 
 def orders_of(db_url: str | None, sender: str) -> list[dict]:
-    from backend.db import make_engine, make_sessionmaker
-    from backend import models as m
     from sqlalchemy import select
+
+    from backend import models as m
+    from backend.db import make_engine, make_sessionmaker
+
     sessions = make_sessionmaker(make_engine(db_url))
     with sessions() as s:
         rows = s.scalars(select(m.WorkOrder).where(m.WorkOrder.conversation_id == sender)).all()
-        return [{"function_id": o.function_id, "status": o.status, "priority": o.priority, "details": o.details,
-                 "account_no": o.account_no, "number": o.number} for o in rows]
+        return [
+            {
+                "function_id": o.function_id,
+                "status": o.status,
+                "priority": o.priority,
+                "details": o.details,
+                "account_no": o.account_no,
+                "number": o.number,
+            }
+            for o in rows
+        ]
 
 
 def main() -> None:
@@ -171,8 +210,12 @@ def main() -> None:
     p.add_argument("--db-url", default=None, help="its back-end database (with --url)")
     p.add_argument("--only", default=None, help="comma-separated conversation ids")
     p.add_argument("--show", action="store_true", help="print every failed conversation")
-    p.add_argument("--set", default="conversations", choices=["conversations", "unseen"],
-                   help="conversations (the benchmark) or unseen (a second set, written later, never used for development)")
+    p.add_argument(
+        "--set",
+        default="conversations",
+        choices=["conversations", "unseen"],
+        help="conversations (the benchmark) or unseen (a second set, written later, never used for development)",
+    )
     a = p.parse_args()
     convs = conversations(a.set)
     if a.only:
@@ -188,11 +231,20 @@ def main() -> None:
             player = Player(url, conv, run_id)
             player.play()
             verdict = judge(conv, orders_of(db_url, player.sender), player.replies)
-            results.append({"id": conv["id"], "channel": conv.get("channel", "chat"), "classes": conv.get("classes", []),
-                            "turns": len(player.sent), **verdict})
+            results.append(
+                {
+                    "id": conv["id"],
+                    "channel": conv.get("channel", "chat"),
+                    "classes": conv.get("classes", []),
+                    "turns": len(player.sent),
+                    **verdict,
+                }
+            )
             if a.show and not verdict["ok"]:
-                print(f"--- {conv['id']} {conv.get('classes')}: missing {verdict['missing']}"
-                      f" extra {verdict['extra_orders']} lacking {verdict['lacking']} forbidden {verdict['forbidden']}")
+                print(
+                    f"--- {conv['id']} {conv.get('classes')}: missing {verdict['missing']}"
+                    f" extra {verdict['extra_orders']} lacking {verdict['lacking']} forbidden {verdict['forbidden']}"
+                )
                 for said, answers in player.log:
                     print("   客户:", said)
                     print("     bot:", " | ".join(a for a in answers if a)[:300])
@@ -210,21 +262,35 @@ def report(results: list[dict], seconds: float, partial: bool, out: Path = OUT) 
     for r in results:
         by_channel[r["channel"]].append(r["ok"])
     summary = {
-        "conversations": n, "task_success": round(ok / n, 4) if n else 0.0,
-        "wrong_orders": sum(r["wrong"] for r in results), "duplicate_orders": sum(r["duplicates"] for r in results),
+        "conversations": n,
+        "task_success": round(ok / n, 4) if n else 0.0,
+        "wrong_orders": sum(r["wrong"] for r in results),
+        "duplicate_orders": sum(r["duplicates"] for r in results),
         "missing_orders": sum(len(r["missing"]) for r in results),
         "turns_per_task": round(sum(r["turns"] for r in results) / n, 2) if n else 0.0,
         "by_channel": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_channel.items())},
         "by_class": {k: {"n": len(v), "success": round(sum(v) / len(v), 4)} for k, v in sorted(by_class.items())},
         "seconds": round(seconds, 1),
     }
-    print(table([("task success", f"{ok}/{n} = {summary['task_success']:.1%}"),
-                 ("wrong orders", summary["wrong_orders"]), ("duplicate orders", summary["duplicate_orders"]),
-                 ("missing orders", summary["missing_orders"]), ("customer turns per task", summary["turns_per_task"])]
-                + [(f"channel {k}", f"{v:.1%}") for k, v in summary["by_channel"].items()],
-                ("dialogue benchmark", "value")))
-    print(table([(k, v["n"], f"{v['success']:.1%}") for k, v in summary["by_class"].items()],
-                ("failure class", "n", "success")))
+    print(
+        table(
+            [
+                ("task success", f"{ok}/{n} = {summary['task_success']:.1%}"),
+                ("wrong orders", summary["wrong_orders"]),
+                ("duplicate orders", summary["duplicate_orders"]),
+                ("missing orders", summary["missing_orders"]),
+                ("customer turns per task", summary["turns_per_task"]),
+            ]
+            + [(f"channel {k}", f"{v:.1%}") for k, v in summary["by_channel"].items()],
+            ("dialogue benchmark", "value"),
+        )
+    )
+    print(
+        table(
+            [(k, v["n"], f"{v['success']:.1%}") for k, v in summary["by_class"].items()],
+            ("failure class", "n", "success"),
+        )
+    )
     if not partial:
         write_results(out, command_line(), {**summary, "failures": [r for r in results if not r["ok"]]})
         print(f"results -> {out}")

@@ -10,11 +10,12 @@ say one sentence, then all ask for a person at once. Per case we record:
     screen pop for it (`new_case`, pushed over the console's socket);
   - request_to_visible_ms: customer sends -> screen pop.
 """
+
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import asyncio
+import datetime as dt
 import tempfile
 import time
 from pathlib import Path
@@ -61,7 +62,7 @@ async def measure(base: str, password: str, chats: int) -> dict:
         sessions = [new_session() for _ in range(chats)]
         try:
             tasks = [asyncio.create_task(one_chat(s, base, i, start)) for i, s in enumerate(sessions)]
-            await asyncio.sleep(2 + chats * 0.2)   # everyone connected and past their first turn
+            await asyncio.sleep(2 + chats * 0.2)  # everyone connected and past their first turn
             start.set()
             results = await asyncio.gather(*tasks)
             deadline = time.time() + 30
@@ -72,17 +73,30 @@ async def measure(base: str, password: str, chats: int) -> dict:
                 await s.close()
             watcher.cancel()
         status, queue = await agent.get("/console/api/queue")
-        created = {c["id"]: dt.datetime.fromisoformat(c["created_at"]).replace(tzinfo=dt.timezone.utc).timestamp()
-                   for c in queue.get("waiting", [])} if status == 200 else {}
+        created = (
+            {
+                c["id"]: dt.datetime.fromisoformat(c["created_at"]).replace(tzinfo=dt.timezone.utc).timestamp()
+                for c in queue.get("waiting", [])
+            }
+            if status == 200
+            else {}
+        )
         await agent.close()
     cases = [r for r in results if r["case"]]
-    visible = [(seen[r["case"]] - created[r["case"]]) * 1000 for r in cases if r["case"] in seen and r["case"] in created]
+    visible = [
+        (seen[r["case"]] - created[r["case"]]) * 1000 for r in cases if r["case"] in seen and r["case"] in created
+    ]
     request_to_visible = [(seen[r["case"]] - r["sent"]) * 1000 for r in cases if r["case"] in seen]
     replies = [(r["replied"] - r["sent"]) * 1000 for r in results]
-    return {"chats": chats, "escalated": len(cases), "popped_up": len(visible),
-            "in_console_queue": len([r for r in cases if r["case"] in created]),
-            "reply_ms": spread(replies), "escalation_to_visible_ms": spread(visible),
-            "request_to_visible_ms": spread(request_to_visible)}
+    return {
+        "chats": chats,
+        "escalated": len(cases),
+        "popped_up": len(visible),
+        "in_console_queue": len([r for r in cases if r["case"] in created]),
+        "reply_ms": spread(replies),
+        "escalation_to_visible_ms": spread(visible),
+        "request_to_visible_ms": spread(request_to_visible),
+    }
 
 
 def main() -> None:
@@ -95,9 +109,16 @@ def main() -> None:
         results = asyncio.run(measure(a.console, a.password, a.chats))
     else:
         from scripts.stack import Stack, ensure_model, free_port
+
         with tempfile.TemporaryDirectory() as var:
-            stack = Stack(var=Path(var), rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
-                          console_port=free_port(), extra_env={"P95598_DEMO_PASSWORD": a.password})
+            stack = Stack(
+                var=Path(var),
+                rasa_port=free_port(),
+                action_port=free_port(),
+                knowledge_port=free_port(),
+                console_port=free_port(),
+                extra_env={"P95598_DEMO_PASSWORD": a.password},
+            )
             try:
                 stack.start(ensure_model())
                 stack.wait_ready()
@@ -106,8 +127,10 @@ def main() -> None:
                 stack.stop()
     rows = [(k, v["p50"], v["p95"], v["max"]) for k, v in results.items() if isinstance(v, dict)]
     print(table(rows, ("ms", "p50", "p95", "max")))
-    print(f"{results['escalated']}/{results['chats']} escalated, {results['popped_up']} popped up on the console, "
-          f"{results['in_console_queue']} in its queue")
+    print(
+        f"{results['escalated']}/{results['chats']} escalated, {results['popped_up']} popped up on the console, "
+        f"{results['in_console_queue']} in its queue"
+    )
     write_results(HERE / "results.json", command_line(), results)
 
 

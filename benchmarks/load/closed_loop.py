@@ -8,6 +8,7 @@ benchmark's scripted flows (fault report, bill enquiry with the identity check, 
 Rasa's REST channel of a scratch stack on free ports (Rasa, action server, knowledge service; SQLite).
 CPU per turn of each process is read from /proc over the run. Writes benchmarks/load/results_closed_loop.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,11 @@ async def client(i: int, url: str, deadline: float, latencies: list[float], erro
                     return
                 started = time.perf_counter()
                 try:
-                    async with http.post(f"{url}/webhooks/rest/webhook", timeout=aiohttp.ClientTimeout(total=60),
-                                         json={"sender": sender, "message": turn.format(n=i + 1)}) as r:
+                    async with http.post(
+                        f"{url}/webhooks/rest/webhook",
+                        timeout=aiohttp.ClientTimeout(total=60),
+                        json={"sender": sender, "message": turn.format(n=i + 1)},
+                    ) as r:
                         r.raise_for_status()
                         if not await r.json():
                             errors.append(f"client {i}: no reply to {turn!r}")
@@ -57,23 +61,30 @@ async def drive(url: str, clients: int, seconds: int) -> tuple[list[float], list
 
 def run(clients: int, seconds: int) -> dict:
     from scripts.stack import Stack, ensure_model, free_port
+
     with tempfile.TemporaryDirectory() as var:
         stack = Stack(var=Path(var), rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port())
         try:
             stack.start(ensure_model())
             stack.wait_ready()
-            asyncio.run(drive(stack.rasa_url, 2, 5))     # warm-up: first turns load caches
+            asyncio.run(drive(stack.rasa_url, 2, 5))  # warm-up: first turns load caches
             procs = {p.name: p.pid for p in stack.procs}
             before = {n: cpu_seconds(p) for n, p in procs.items()}
             latencies, errors, elapsed = asyncio.run(drive(stack.rasa_url, clients, seconds))
             cpu = {n: (cpu_seconds(p) - before[n]) * 1000 / max(len(latencies), 1) for n, p in procs.items()}
         finally:
             stack.stop()
-    return {"clients": clients, "seconds": round(elapsed), "turns": len(latencies),
-            "turns_per_second": round(len(latencies) / elapsed, 1),
-            "turn_ms": {q: percentile(latencies, int(q[1:])) for q in ("p50", "p95", "p99")},
-            "errors": len(errors), "error_samples": errors[:10],
-            "cpu_ms_per_turn": {n: round(v, 1) for n, v in cpu.items()}, "cpu_ms_per_turn_total": round(sum(cpu.values()), 1)}
+    return {
+        "clients": clients,
+        "seconds": round(elapsed),
+        "turns": len(latencies),
+        "turns_per_second": round(len(latencies) / elapsed, 1),
+        "turn_ms": {q: percentile(latencies, int(q[1:])) for q in ("p50", "p95", "p99")},
+        "errors": len(errors),
+        "error_samples": errors[:10],
+        "cpu_ms_per_turn": {n: round(v, 1) for n, v in cpu.items()},
+        "cpu_ms_per_turn_total": round(sum(cpu.values()), 1),
+    }
 
 
 def main() -> None:
@@ -82,9 +93,23 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=60)
     a = ap.parse_args()
     r = run(a.clients, a.seconds)
-    print(table([(r["clients"], r["turns"], r["turns_per_second"], r["turn_ms"]["p50"], r["turn_ms"]["p95"],
-                  r["turn_ms"]["p99"], r["errors"], r["cpu_ms_per_turn_total"])],
-                ("clients", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "errors", "CPU ms/turn")))
+    print(
+        table(
+            [
+                (
+                    r["clients"],
+                    r["turns"],
+                    r["turns_per_second"],
+                    r["turn_ms"]["p50"],
+                    r["turn_ms"]["p95"],
+                    r["turn_ms"]["p99"],
+                    r["errors"],
+                    r["cpu_ms_per_turn_total"],
+                )
+            ],
+            ("clients", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "errors", "CPU ms/turn"),
+        )
+    )
     print("goal: turn p95 <= 500 ms")
     write_results(HERE / "results_closed_loop.json", command_line(), {"goal_turn_ms_p95": 500, **r})
 

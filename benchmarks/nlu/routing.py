@@ -6,6 +6,7 @@
 Adds one labelled row per held-out file to benchmarks/nlu/routing_results.json (before/after a data change
 are kept side by side). The held-out files are never used for training, synonyms or tuning.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,12 @@ def oos_scores(gold: list[str], pred: list[str]) -> dict:
     tp = sum(g == p == OOS for g, p in zip(gold, pred))
     predicted = sum(p == OOS for p in pred)
     actual = sum(g == OOS for g in gold)
-    return {"precision": round(tp / predicted, 4) if predicted else 0.0,
-            "recall": round(tp / actual, 4) if actual else 0.0, "predicted": predicted, "actual": actual}
+    return {
+        "precision": round(tp / predicted, 4) if predicted else 0.0,
+        "recall": round(tp / actual, 4) if actual else 0.0,
+        "predicted": predicted,
+        "actual": actual,
+    }
 
 
 def main() -> None:
@@ -43,25 +48,48 @@ def main() -> None:
     served = d["served_with_fallback"]
     styles = sorted({it.get("style", "") for it in items})
     row = {
-        "label": a.label, "heldout": a.heldout, "n": len(items),
+        "label": a.label,
+        "heldout": a.heldout,
+        "n": len(items),
         "served": {**accuracy_f1(gold, served), "fallback_rate": round(served.count("nlu_fallback") / len(served), 4)},
         "top1_ignoring_fallback": accuracy_f1(gold, d["served_top1"]),
         "diet_alone_top1": accuracy_f1(gold, d["diet_top1"]),
         "out_of_scope": oos_scores(gold, served),
-        "accuracy_by_style": {s: accuracy_f1([g for g, it in zip(gold, items) if it.get("style", "") == s],
-                                             [x for x, it in zip(served, items) if it.get("style", "") == s])["accuracy"]
-                              for s in styles},
+        "accuracy_by_style": {
+            s: accuracy_f1(
+                [g for g, it in zip(gold, items) if it.get("style", "") == s],
+                [x for x, it in zip(served, items) if it.get("style", "") == s],
+            )["accuracy"]
+            for s in styles
+        },
         "confusions": confusions(gold, served, top=20),
         "command": command_line(),
     }
     rows = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else []
     rows = [r for r in rows if (r["label"], r["heldout"]) != (a.label, a.heldout)] + [row]
     OUT.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(table([(r["label"], r["heldout"].split("/")[-1], r["n"], r["served"]["accuracy"], r["top1_ignoring_fallback"]["accuracy"],
-                  r["diet_alone_top1"]["accuracy"], r["out_of_scope"]["precision"], r["out_of_scope"]["recall"]) for r in rows],
-                ("label", "held-out", "n", "served acc", "top-1", "DIET top-1", "OOS precision", "OOS recall")))
+    print(
+        table(
+            [
+                (
+                    r["label"],
+                    r["heldout"].split("/")[-1],
+                    r["n"],
+                    r["served"]["accuracy"],
+                    r["top1_ignoring_fallback"]["accuracy"],
+                    r["diet_alone_top1"]["accuracy"],
+                    r["out_of_scope"]["precision"],
+                    r["out_of_scope"]["recall"],
+                )
+                for r in rows
+            ],
+            ("label", "held-out", "n", "served acc", "top-1", "DIET top-1", "OOS precision", "OOS recall"),
+        )
+    )
     print(table([(s, v) for s, v in row["accuracy_by_style"].items()], ("style", "accuracy")))
-    print(table([(c["gold"], c["predicted"], c["count"]) for c in row["confusions"][:12]], ("gold", "predicted", "count")))
+    print(
+        table([(c["gold"], c["predicted"], c["count"]) for c in row["confusions"][:12]], ("gold", "predicted", "count"))
+    )
 
 
 if __name__ == "__main__":

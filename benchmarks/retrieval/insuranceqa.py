@@ -20,6 +20,7 @@ FAQ construction (nothing here was tuned on retrieval results):
 
     python -m benchmarks.retrieval.insuranceqa [--out DIR]     (prints the two file paths)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,10 +41,12 @@ MEMBER = "insuranceqa_data-1.0/insuranceqa_data/{name}.json.gz"
 SPLITS = ("train", "valid", "test")
 DISTRACTORS = 1500
 SEED = 95598
-SOURCE = {"package": "insuranceqa-data 1.0 (PyPI sdist insuranceqa_data-1.0.tar.gz)",
-          "files": [MEMBER.format(name=n) for n in (*SPLITS, "answers")],
-          "licence": "GPL-3.0 (setup.py, classifier, LICENSE of that release)",
-          "content": "InsuranceQA (Feng et al. 2015), questions machine-translated to Chinese"}
+SOURCE = {
+    "package": "insuranceqa-data 1.0 (PyPI sdist insuranceqa_data-1.0.tar.gz)",
+    "files": [MEMBER.format(name=n) for n in (*SPLITS, "answers")],
+    "licence": "GPL-3.0 (setup.py, classifier, LICENSE of that release)",
+    "content": "InsuranceQA (Feng et al. 2015), questions machine-translated to Chinese",
+}
 
 
 def default_dir() -> Path:
@@ -54,8 +57,22 @@ def download(into: Path) -> Path:
     into.mkdir(parents=True, exist_ok=True)
     found = sorted(into.glob("insuranceqa_data-1.0.tar.gz"))
     if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                        "-d", str(into), PACKAGE], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-d",
+                str(into),
+                PACKAGE,
+            ],
+            check=True,
+        )
         found = sorted(into.glob("insuranceqa_data-1.0.tar.gz"))
     if not found:
         raise RuntimeError(f"pip did not bring {PACKAGE} into {into}")
@@ -66,8 +83,11 @@ def read_package(sdist: Path) -> tuple[list[dict], dict[str, str]]:
     """(questions in file order as {"zh", "answers"}, answer id -> text)."""
     with tarfile.open(sdist) as tar:
         load = lambda name: json.loads(gzip.decompress(tar.extractfile(MEMBER.format(name=name)).read()))
-        questions = [{"zh": q["zh"].strip(), "answers": [str(a) for a in q["answers"]]}
-                     for split in SPLITS for q in load(split).values()]
+        questions = [
+            {"zh": q["zh"].strip(), "answers": [str(a) for a in q["answers"]]}
+            for split in SPLITS
+            for q in load(split).values()
+        ]
         answers = {str(k): v["zh"].strip() for k, v in load("answers").items()}
     return questions, answers
 
@@ -76,8 +96,9 @@ def _key(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-def build(questions: list[dict], answers: dict[str, str], distractors: int = DISTRACTORS,
-          seed: int = SEED) -> tuple[list[dict], list[dict]]:
+def build(
+    questions: list[dict], answers: dict[str, str], distractors: int = DISTRACTORS, seed: int = SEED
+) -> tuple[list[dict], list[dict]]:
     """(FAQ rows {"id", "question", "answer"}, query rows {"query", "id", "ids"})."""
     asked: dict[str, list[int]] = {}
     for n, q in enumerate(questions):

@@ -19,6 +19,7 @@ Recall@10 is against exact search (IndexFlatIP) on the same vectors; "top-1 same
 hit is the exact first hit. Latency: one query at a time, after the index is built, on this machine while it
 does nothing else we control.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,8 +33,7 @@ from knowledge.faq import CANDIDATES, FaqDoc, FaqIndex
 from knowledge.kb import load_articles
 from knowledge.service import article_docs
 from knowledge.text import lexical_tokens
-from knowledge.vector_index import (HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, VectorIndex, kind_for,
-                                    parameters)
+from knowledge.vector_index import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, VectorIndex, kind_for, parameters
 
 SIGMA = 0.02
 SEED = 95598
@@ -47,12 +47,14 @@ def synthetic_vectors(base: np.ndarray, n: int, rng: np.random.Generator) -> np.
 
 def synthetic_docs(n: int, rng: np.random.Generator) -> tuple[list[FaqDoc], BM25]:
     real = article_docs(load_articles())
-    head = [lexical_tokens(d.question + d.answer[:120]) for d in real]       # tokens of each part, once
+    head = [lexical_tokens(d.question + d.answer[:120]) for d in real]  # tokens of each part, once
     tail = [lexical_tokens(d.question[:6] + d.answer[:60]) for d in real]
     docs, tokens = [], []
     for k in range(n):
         a, b = int(rng.integers(len(real))), int(rng.integers(len(real)))
-        docs.append(FaqDoc(f"s{k}", f"{real[a].question}，{real[b].question[:6]}", real[a].answer[:120] + real[b].answer[:60]))
+        docs.append(
+            FaqDoc(f"s{k}", f"{real[a].question}，{real[b].question[:6]}", real[a].answer[:120] + real[b].answer[:60])
+        )
         tokens.append(head[a] + tail[b])
     return docs, BM25(tokens)
 
@@ -89,10 +91,17 @@ def vector_indexes(vectors: np.ndarray, qvecs: np.ndarray) -> tuple[list[dict], 
     def measure(name: str, index, build_s: float, params: dict) -> None:
         _, found = index.search(qvecs, 10)
         recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]))
-        rows.append({"index": name, **params, "build_seconds": round(build_s, 1),
-                     "size_mb": round(len(faiss.serialize_index(index)) / 1e6, 1), "recall@10": round(recall, 4),
-                     "top1_same": round(float(np.mean(found[:, 0] == truth[:, 0])), 4),
-                     **latencies(lambda q: index.search(q[None, :], CANDIDATES), qvecs)})
+        rows.append(
+            {
+                "index": name,
+                **params,
+                "build_seconds": round(build_s, 1),
+                "size_mb": round(len(faiss.serialize_index(index)) / 1e6, 1),
+                "recall@10": round(recall, 4),
+                "top1_same": round(float(np.mean(found[:, 0] == truth[:, 0])), 4),
+                **latencies(lambda q: index.search(q[None, :], CANDIDATES), qvecs),
+            }
+        )
 
     measure("exact (IndexFlatIP)", exact, 0.0, {})
     t0 = time.time()
@@ -122,17 +131,24 @@ def search_path(n: int, built: faiss.Index, embedder, queries: list[str], qvecs:
     bm25_build = time.time() - t0
     index = FaqIndex(docs, VectorIndex(built, {"count": int(built.ntotal)}), embedder, lexical=lexical)
     assert len(index.owner) == built.ntotal and type(built).__name__ == kind_for(built.ntotal)
-    out = {"articles": n, "passages": int(built.ntotal), "faiss_index": type(built).__name__, **parameters(built),
-           "bm25_build_seconds": round(bm25_build, 1),
-           "bm25_postings_mb": round(sum(i.nbytes + w.nbytes for i, w in lexical.postings.values()) / 1e6, 1)}
+    out = {
+        "articles": n,
+        "passages": int(built.ntotal),
+        "faiss_index": type(built).__name__,
+        **parameters(built),
+        "bm25_build_seconds": round(bm25_build, 1),
+        "bm25_postings_mb": round(sum(i.nbytes + w.nbytes for i, w in lexical.postings.values()) / 1e6, 1),
+    }
     pairs = [(q, v, lexical_tokens(q)) for q, v in zip(queries, qvecs)]
-    parts = {"hybrid": lambda qv: index.search_vec(qv[0], qv[1], 10, mode="hybrid"),
-             "dense": lambda qv: index.search_vec(qv[0], qv[1], 10, mode="dense"),
-             "bm25": lambda qv: index.search_vec(qv[0], qv[1], 10, mode="bm25"),
-             "part: faiss search": lambda qv: index.vectors.search(qv[1][None, :], CANDIDATES),
-             "part: query tokens": lambda qv: lexical_tokens(qv[0]),
-             "part: bm25 scores + top": lambda qv: best(lexical.scores(qv[2]), CANDIDATES),
-             "part: bm25 before (add per term, full sort)": lambda qv: np.argsort(-_scores_before(lexical, qv[2]))}
+    parts = {
+        "hybrid": lambda qv: index.search_vec(qv[0], qv[1], 10, mode="hybrid"),
+        "dense": lambda qv: index.search_vec(qv[0], qv[1], 10, mode="dense"),
+        "bm25": lambda qv: index.search_vec(qv[0], qv[1], 10, mode="bm25"),
+        "part: faiss search": lambda qv: index.vectors.search(qv[1][None, :], CANDIDATES),
+        "part: query tokens": lambda qv: lexical_tokens(qv[0]),
+        "part: bm25 scores + top": lambda qv: best(lexical.scores(qv[2]), CANDIDATES),
+        "part: bm25 before (add per term, full sort)": lambda qv: np.argsort(-_scores_before(lexical, qv[2])),
+    }
     counts = [sum(len(lexical.postings[t][0]) for t in set(tokens) if t in lexical.postings) for _, _, tokens in pairs]
     out["postings_per_query_p50_p99"] = [int(np.percentile(counts, 50)), int(np.percentile(counts, 99))]
     out["latency"] = {name: latencies(fn, pairs) for name, fn in parts.items()}
@@ -141,8 +157,13 @@ def search_path(n: int, built: faiss.Index, embedder, queries: list[str], qvecs:
 
 def run(embedder, sizes: list[int], qvecs: np.ndarray, queries: list[str], base: np.ndarray) -> dict:
     """`base`: the real KB passage vectors the synthetic ones are grown from."""
-    out = {"corpus": "synthetic, grown from the real KB (see benchmarks/retrieval/kb_scale.py)",
-           "noise_sigma": SIGMA, "queries": len(queries), "vector_indexes": {}, "search_path": []}
+    out = {
+        "corpus": "synthetic, grown from the real KB (see benchmarks/retrieval/kb_scale.py)",
+        "noise_sigma": SIGMA,
+        "queries": len(queries),
+        "vector_indexes": {},
+        "search_path": [],
+    }
     for n in sizes:
         vectors = synthetic_vectors(base, 2 * n, np.random.default_rng(SEED))
         out["vector_indexes"][str(n)], hnsw = vector_indexes(vectors, qvecs)
@@ -154,13 +175,41 @@ def run(embedder, sizes: list[int], qvecs: np.ndarray, queries: list[str], base:
 def report(res: dict) -> str:
     parts = []
     for n, rows in res["vector_indexes"].items():
-        parts.append(table([(r["index"], r.get("ef_search", r.get("nprobe", "-")), r["build_seconds"], r["size_mb"],
-                             r["recall@10"], r["top1_same"], r["p50_ms"], r["p99_ms"], r["cpu_p99_ms"]) for r in rows],
-                           (f"{n} articles ({2 * int(n)} passages)", "ef/nprobe", "build s", "MB", "recall@10",
-                            "top-1 same", "p50 ms", "p99 ms", "CPU p99 ms")))
+        parts.append(
+            table(
+                [
+                    (
+                        r["index"],
+                        r.get("ef_search", r.get("nprobe", "-")),
+                        r["build_seconds"],
+                        r["size_mb"],
+                        r["recall@10"],
+                        r["top1_same"],
+                        r["p50_ms"],
+                        r["p99_ms"],
+                        r["cpu_p99_ms"],
+                    )
+                    for r in rows
+                ],
+                (
+                    f"{n} articles ({2 * int(n)} passages)",
+                    "ef/nprobe",
+                    "build s",
+                    "MB",
+                    "recall@10",
+                    "top-1 same",
+                    "p50 ms",
+                    "p99 ms",
+                    "CPU p99 ms",
+                ),
+            )
+        )
     for s in res["search_path"]:
         parts.append(f"BM25 postings per query (p50, p99): {s['postings_per_query_p50_p99']}")
-        parts.append(table([(name, v["p50_ms"], v["p99_ms"], v["cpu_p99_ms"]) for name, v in s["latency"].items()],
-                           (f"KB search path, {s['articles']} articles, {s['faiss_index']}", "p50 ms", "p99 ms",
-                            "CPU p99 ms")))
+        parts.append(
+            table(
+                [(name, v["p50_ms"], v["p99_ms"], v["cpu_p99_ms"]) for name, v in s["latency"].items()],
+                (f"KB search path, {s['articles']} articles, {s['faiss_index']}", "p50 ms", "p99 ms", "CPU p99 ms"),
+            )
+        )
     return "\n".join(parts)

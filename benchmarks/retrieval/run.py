@@ -13,6 +13,7 @@ Sets:
 Metrics: top-1, top-3 and MRR@10 (a query may have several correct ids; the first correct hit counts).
 Writes benchmarks/retrieval/results.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,17 +46,22 @@ def maxnorm_fusion(dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
     return 0.65 * dense + 0.35 * lexical / max(float(lexical.max()), 1e-9)
 
 
-FUSIONS = {**{f"z-score, dense weight {w}": partial(zscore_fusion, dense_weight=w) for w in (0.5, 0.6, 0.7, 0.8, 0.9)},
-           "reciprocal rank (k=60)": rrf_fusion,
-           "before: 0.65 cos + 0.35 BM25/max": maxnorm_fusion}
+FUSIONS = {
+    **{f"z-score, dense weight {w}": partial(zscore_fusion, dense_weight=w) for w in (0.5, 0.6, 0.7, 0.8, 0.9)},
+    "reciprocal rank (k=60)": rrf_fusion,
+    "before: 0.65 cos + 0.35 BM25/max": maxnorm_fusion,
+}
 
 
 def ranks(results: list[list[str]], gold: list[set[str]]) -> dict:
     positions = [next((n for n, i in enumerate(ids, 1) if i in g), None) for ids, g in zip(results, gold)]
     n = len(gold)
-    return {"top1": round(sum(p == 1 for p in positions) / n, 4),
-            "top3": round(sum(bool(p and p <= 3) for p in positions) / n, 4),
-            "mrr@10": round(sum(1 / p for p in positions if p and p <= 10) / n, 4), "n": n}
+    return {
+        "top1": round(sum(p == 1 for p in positions) / n, 4),
+        "top3": round(sum(bool(p and p <= 3) for p in positions) / n, 4),
+        "mrr@10": round(sum(1 / p for p in positions if p and p <= 10) / n, 4),
+        "n": n,
+    }
 
 
 def evaluate(index: FaqIndex, queries: list[str], qvecs: np.ndarray, gold: list[set[str]], mode: str) -> dict:
@@ -65,8 +71,11 @@ def evaluate(index: FaqIndex, queries: list[str], qvecs: np.ndarray, gold: list[
 def open_set(embedder: Embedder, name: str, docs, folder: Path) -> FaqIndex:
     t0 = time.time()
     index = FaqIndex.open(folder, embedder, docs)
-    print(f"{name}: {len(docs)} entries, {index.vectors.index.ntotal} passages, "
-          f"{'built' if index.rebuilt else 'reused'} in {time.time() - t0:.0f} s", file=sys.stderr)
+    print(
+        f"{name}: {len(docs)} entries, {index.vectors.index.ntotal} passages, "
+        f"{'built' if index.rebuilt else 'reused'} in {time.time() - t0:.0f} s",
+        file=sys.stderr,
+    )
     return index
 
 
@@ -97,23 +106,45 @@ def fusion_choice(index: FaqIndex, rows: list[dict], qvecs: np.ndarray) -> dict:
 def cli_speed(index_dir: Path, queries: list[str]) -> dict:
     """`python -m knowledge search --queries FILE --json` end to end (process start, model load, index load,
     batched embedding, search, output), and with the start-up (a one-query run) taken out."""
+
     def run(texts: list[str]) -> float:
         with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as f:
             f.write("".join(json.dumps({"query": t}, ensure_ascii=False) + "\n" for t in texts))
         t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "knowledge", "search", "--index", str(index_dir), "--queries",
-                               f.name, "--json", "--top-k", "10"], cwd=ROOT, capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "knowledge",
+                "search",
+                "--index",
+                str(index_dir),
+                "--queries",
+                f.name,
+                "--json",
+                "--top-k",
+                "10",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         elapsed = time.perf_counter() - t0
         os.unlink(f.name)
         if done.returncode != 0 or len(done.stdout.splitlines()) != len(texts):
             raise RuntimeError(f"CLI search failed: {done.stderr[-500:]}")
         return elapsed
-    run(queries[:1])          # first start writes the BM25 token cache next to the index (as `index` would)
+
+    run(queries[:1])  # first start writes the BM25 token cache next to the index (as `index` would)
     one, everything = run(queries[:1]), run(queries)
-    return {"queries": len(queries), "wall_seconds": round(everything, 1), "startup_seconds": round(one, 1),
-            "queries_per_s_end_to_end": round(len(queries) / everything, 1),
-            "queries_per_s_after_startup": round((len(queries) - 1) / max(everything - one, 1e-9), 1)}
+    return {
+        "queries": len(queries),
+        "wall_seconds": round(everything, 1),
+        "startup_seconds": round(one, 1),
+        "queries_per_s_end_to_end": round(len(queries) / everything, 1),
+        "queries_per_s_after_startup": round((len(queries) - 1) / max(everything - one, 1e-9), 1),
+    }
 
 
 def main() -> None:
@@ -137,26 +168,56 @@ def main() -> None:
     ext["source"] = insuranceqa.SOURCE
 
     # ~2,900 distinct real questions (paraphrases of both sets, then the FAQ questions), as in issue 14's 3,000
-    cli = cli_speed(cache / "insuranceqa", [r["query"] for r in ext_rows] + [r["query"] for r in kb_rows]
-                    + [d.question for d in ext_index.docs])
-    results = {"embedder": embedder.name,
-               "fusion": {"method": "z-score per signal over the query's candidates, then weighted",
-                          "dense_weight": DENSE_WEIGHT, "modes": list(MODES)},
-               "kb": kb, "external_insuranceqa": ext, "fusion_choice_kb": choice, "faq_cli": cli}
+    cli = cli_speed(
+        cache / "insuranceqa",
+        [r["query"] for r in ext_rows] + [r["query"] for r in kb_rows] + [d.question for d in ext_index.docs],
+    )
+    results = {
+        "embedder": embedder.name,
+        "fusion": {
+            "method": "z-score per signal over the query's candidates, then weighted",
+            "dense_weight": DENSE_WEIGHT,
+            "modes": list(MODES),
+        },
+        "kb": kb,
+        "external_insuranceqa": ext,
+        "fusion_choice_kb": choice,
+        "faq_cli": cli,
+    }
     if not a.skip_scale:
         base = kb_index.vectors.reconstruct(np.arange(kb_index.vectors.index.ntotal))
-        results["kb_scale"] = kb_scale.run(embedder, [int(x) for x in a.sizes.split(",")], kb_qvecs,
-                                           [r["query"] for r in kb_rows], base)
+        results["kb_scale"] = kb_scale.run(
+            embedder, [int(x) for x in a.sizes.split(",")], kb_qvecs, [r["query"] for r in kb_rows], base
+        )
     write_results(OUT, command_line(), results)
 
-    rows = [(f"{name}: {mode}", s[mode]["top1"], s[mode]["top3"], s[mode]["mrr@10"])
-            for name, s in (("KB", kb), ("InsuranceQA", ext)) for mode in ("dense", "bm25", "hybrid")]
-    print(table(rows, (f"retrieval (KB {kb['queries']} q / {kb['entries']} articles; InsuranceQA "
-                       f"{ext['queries']} q / {ext['entries']} FAQs)", "top-1", "top-3", "MRR@10")))
-    print(table([(k, v["top1"], v["top3"], v["mrr@10"]) for k, v in choice.items()],
-                ("hybrid fusion, KB set (chosen here)", "top-1", "top-3", "MRR@10")))
-    print(f"FAQ CLI: {cli['queries_per_s_end_to_end']} queries/s end to end ({cli['queries']} queries, "
-          f"{cli['wall_seconds']} s), {cli['queries_per_s_after_startup']} queries/s after start-up")
+    rows = [
+        (f"{name}: {mode}", s[mode]["top1"], s[mode]["top3"], s[mode]["mrr@10"])
+        for name, s in (("KB", kb), ("InsuranceQA", ext))
+        for mode in ("dense", "bm25", "hybrid")
+    ]
+    print(
+        table(
+            rows,
+            (
+                f"retrieval (KB {kb['queries']} q / {kb['entries']} articles; InsuranceQA "
+                f"{ext['queries']} q / {ext['entries']} FAQs)",
+                "top-1",
+                "top-3",
+                "MRR@10",
+            ),
+        )
+    )
+    print(
+        table(
+            [(k, v["top1"], v["top3"], v["mrr@10"]) for k, v in choice.items()],
+            ("hybrid fusion, KB set (chosen here)", "top-1", "top-3", "MRR@10"),
+        )
+    )
+    print(
+        f"FAQ CLI: {cli['queries_per_s_end_to_end']} queries/s end to end ({cli['queries']} queries, "
+        f"{cli['wall_seconds']} s), {cli['queries_per_s_after_startup']} queries/s after start-up"
+    )
     if "kb_scale" in results:
         print(kb_scale.report(results["kb_scale"]))
     print(f"results -> {OUT}")

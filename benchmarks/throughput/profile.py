@@ -7,6 +7,7 @@ Finds the process listening on --port (the product from `make run`: Rasa 5005, k
 through Rasa's REST channel, and writes benchmarks/throughput/profiles/<port>-<label>.txt: the functions
 holding most samples, inclusive and own. Commit before/after pairs beside the change they explain.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,15 @@ from benchmarks.throughput.run import FLOWS, HISTORY, Sender
 
 HERE = Path(__file__).resolve().parent
 # leaves where a thread waits rather than works (py-spy's idle detection misses some): left out of the shares
-WAITING = ("_worker (concurrent/futures/thread.py", "serve (sanic/server/runners.py", "readinto (socket.py",
-           "select (selectors.py", "wait (threading.py", "_wait_for_tstate_lock", "poll (selectors.py")
+WAITING = (
+    "_worker (concurrent/futures/thread.py",
+    "serve (sanic/server/runners.py",
+    "readinto (socket.py",
+    "select (selectors.py",
+    "wait (threading.py",
+    "_wait_for_tstate_lock",
+    "poll (selectors.py",
+)
 
 
 def pid_on(port: int) -> int:
@@ -78,20 +86,24 @@ def main() -> None:
             send.turn(sender, HISTORY[i % len(HISTORY)])
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "stacks.txt"
-        rec = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(raw),
-                                "--rate", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        rec = subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(raw), "--rate", "200"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(1.5)
         for sender in senders:
             for text in FLOWS["repair"]:
                 send.turn(sender, text)
-        rec.send_signal(2)   # SIGINT: py-spy writes what it has
+        rec.send_signal(2)  # SIGINT: py-spy writes what it has
         rec.wait(timeout=60)
         text = summarise(raw.read_text() if raw.exists() else "")
     out = HERE / "profiles" / f"{a.port}-{a.label}.txt"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(f"# python -m benchmarks.throughput.profile --port {a.port} --label {a.label} --history {a.history}\n"
-                   + text,
-                   encoding="utf-8")
+    out.write_text(
+        f"# python -m benchmarks.throughput.profile --port {a.port} --label {a.label} --history {a.history}\n" + text,
+        encoding="utf-8",
+    )
     print(text[:3000])
     print(f"written to {out}")
 

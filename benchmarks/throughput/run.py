@@ -12,6 +12,7 @@ The baseline in the same table: a bare Rasa 3.6 (jieba + DIET with the product's
 intent by rule, SQLite tracker store; no actions, no matcher, no patches), trained on the same sentences
 (benchmarks/throughput/bare_rasa.py). Writes benchmarks/throughput/results.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,7 @@ def cpu_seconds(pid: int) -> float:
 
 def children(pid: int) -> list[int]:
     try:
-        direct = [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
-                  for c in (t / "children").read_text().split()]
+        direct = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
     except OSError:
         return []
     return direct + [g for c in direct for g in children(c)]
@@ -89,17 +89,26 @@ def measure(rasa_url: str, procs: dict[str, int], conversations: int, history: i
             walls = [send.turn(s, t) for s in senders for t in turns]
             n = len(walls)
             used = {name: (cpu_seconds(pid) - before[name]) / n * 1000 for name, pid in procs.items()}
-            out[flow][position] = {"turns": n, "cpu_ms": {k: round(v, 1) for k, v in used.items()},
-                                   "total_ms": round(sum(used.values()), 1),
-                                   "wall_ms_p50": round(statistics.median(walls), 1)}
+            out[flow][position] = {
+                "turns": n,
+                "cpu_ms": {k: round(v, 1) for k, v in used.items()},
+                "total_ms": round(sum(used.values()), 1),
+                "wall_ms_p50": round(statistics.median(walls), 1),
+            }
     return out
 
 
 def product(conversations: int, history: int) -> dict:
     from scripts.stack import Stack, ensure_model, free_port
+
     with tempfile.TemporaryDirectory() as var:
-        stack = Stack(var=Path(var), rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
-                      console_port=free_port())
+        stack = Stack(
+            var=Path(var),
+            rasa_port=free_port(),
+            action_port=free_port(),
+            knowledge_port=free_port(),
+            console_port=free_port(),
+        )
         try:
             stack.start(ensure_model())
             stack.wait_ready()
@@ -111,6 +120,7 @@ def product(conversations: int, history: int) -> dict:
 
 def bare(conversations: int, history: int) -> dict:
     from scripts.stack import free_port
+
     model = bare_rasa.ensure_model()
     with tempfile.TemporaryDirectory() as var:
         port = free_port()
@@ -135,8 +145,19 @@ def rows(name: str, result: dict) -> list[list]:
     for flow, positions in result.items():
         for position, r in positions.items():
             c = r["cpu_ms"]
-            out.append([name, flow, position, c.get("rasa", 0), c.get("knowledge", "-"), c.get("actions", "-"),
-                        c.get("console", "-"), r["total_ms"], r["wall_ms_p50"]])
+            out.append(
+                [
+                    name,
+                    flow,
+                    position,
+                    c.get("rasa", 0),
+                    c.get("knowledge", "-"),
+                    c.get("actions", "-"),
+                    c.get("console", "-"),
+                    r["total_ms"],
+                    r["wall_ms_p50"],
+                ]
+            )
     return out
 
 
@@ -149,16 +170,40 @@ def main() -> None:
     results = {"product": product(a.conversations, a.history)}
     if not a.no_bare:
         results["bare_rasa"] = bare(a.conversations, a.history)
-    body = rows("product", results["product"]) + (rows("bare Rasa", results["bare_rasa"]) if "bare_rasa" in results else [])
-    print(table(body, ("stack", "flow", "position", "rasa ms", "knowledge ms", "actions ms", "console ms",
-                       "total CPU ms", "wall p50 ms")))
+    body = rows("product", results["product"]) + (
+        rows("bare Rasa", results["bare_rasa"]) if "bare_rasa" in results else []
+    )
+    print(
+        table(
+            body,
+            (
+                "stack",
+                "flow",
+                "position",
+                "rasa ms",
+                "knowledge ms",
+                "actions ms",
+                "console ms",
+                "total CPU ms",
+                "wall p50 ms",
+            ),
+        )
+    )
     all_turns = [r for flow in results["product"].values() for r in flow.values()]
     overall = sum(r["total_ms"] * r["turns"] for r in all_turns) / sum(r["turns"] for r in all_turns)
     print(f"\nproduct, all flows and positions: {overall:.1f} ms CPU per turn (goal <= 40)")
-    write_results(HERE / "results.json", command_line(), {
-        "what": ("CPU ms per turn per process from /proc (user+system, children included); "
-                 "wall = one turn at a time"),
-        "goal_total_cpu_ms": 40, "product_cpu_ms_per_turn_all_flows": round(overall, 1), **results})
+    write_results(
+        HERE / "results.json",
+        command_line(),
+        {
+            "what": (
+                "CPU ms per turn per process from /proc (user+system, children included); wall = one turn at a time"
+            ),
+            "goal_total_cpu_ms": 40,
+            "product_cpu_ms_per_turn_all_flows": round(overall, 1),
+            **results,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ ScriptedRecognizer per call, and the product's TTS voice and prompt cache. What 
 * `/bench/*` routes: stats (RSS, CPU, loop lag, per-call ASR lag, frames sent), a call's turns and whether
   it is still speaking, transcript injection at the ASR boundary (scripted mode), a reset of the counters.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,8 @@ class TimedRecognizer:
 
     def __init__(self, inner):
         self.inner = inner
-        self.done: list[float] = []        # loop time each feed finished
-        self.feed: list[float] = []        # seconds each feed took (including waiting for a decoder thread)
+        self.done: list[float] = []  # loop time each feed finished
+        self.feed: list[float] = []  # seconds each feed took (including waiting for a decoder thread)
         self.audio = 0.0
         self.finals = 0
         self.partials = 0
@@ -79,17 +80,23 @@ class TimedRecognizer:
         """`since` (loop time): `lag_ms_max_since` covers the frames whose feed finished after it."""
         lags = [x * 1000 for x in self.lags()]
         recent = [lag for lag, done in zip(lags, self.done) if done >= since]
-        later = lags[int(2 / FRAME):]                 # after the call's first 2 s
+        later = lags[int(2 / FRAME) :]  # after the call's first 2 s
         tail = lags[-50:]
-        return {"frames": len(lags), "audio_seconds": round(self.audio, 2),
-                "lag_ms_p50": percentile(lags, 50), "lag_ms_p95": percentile(lags, 95),
-                "lag_ms_p99": percentile(lags, 99), "lag_ms_max": round(max(lags, default=0.0), 1),
-                "lag_ms_max_after_2s": round(max(later, default=0.0), 1),
-                "lag_ms_max_since": round(max(recent, default=0.0), 1),
-                "lag_ms_last_second": round(sum(tail) / len(tail), 1) if tail else 0.0,
-                "lag_ms_max_by_second": [round(max(lags[i:i + 50])) for i in range(0, len(lags), 50)],
-                "feed_ms_p99": percentile([x * 1000 for x in self.feed], 99),
-                "finals": self.finals, "partials": self.partials}
+        return {
+            "frames": len(lags),
+            "audio_seconds": round(self.audio, 2),
+            "lag_ms_p50": percentile(lags, 50),
+            "lag_ms_p95": percentile(lags, 95),
+            "lag_ms_p99": percentile(lags, 99),
+            "lag_ms_max": round(max(lags, default=0.0), 1),
+            "lag_ms_max_after_2s": round(max(later, default=0.0), 1),
+            "lag_ms_max_since": round(max(recent, default=0.0), 1),
+            "lag_ms_last_second": round(sum(tail) / len(tail), 1) if tail else 0.0,
+            "lag_ms_max_by_second": [round(max(lags[i : i + 50])) for i in range(0, len(lags), 50)],
+            "feed_ms_p99": percentile([x * 1000 for x in self.feed], 99),
+            "finals": self.finals,
+            "partials": self.partials,
+        }
 
 
 class MeasuredVoice(Voice):
@@ -103,13 +110,18 @@ class MeasuredVoice(Voice):
         loop = asyncio.get_running_loop()
         started = loop.time()
         entry = None
-        hits = getattr(self, "hits", 0)    # the voice's own count of pieces played from a cache, if it keeps one
+        hits = getattr(self, "hits", 0)  # the voice's own count of pieces played from a cache, if it keeps one
         async with contextlib.aclosing(super().chunks(text)) as chunks:
             async for chunk in chunks:
                 if entry is None:
-                    entry = {"text": text, "at": started, "first_chunk_ms": round((loop.time() - started) * 1000, 1),
-                             "cached": self.cached(text), "first_piece_cached": getattr(self, "hits", 0) > hits,
-                             "audio_seconds": 0.0}
+                    entry = {
+                        "text": text,
+                        "at": started,
+                        "first_chunk_ms": round((loop.time() - started) * 1000, 1),
+                        "cached": self.cached(text),
+                        "first_piece_cached": getattr(self, "hits", 0) > hits,
+                        "audio_seconds": 0.0,
+                    }
                     entry["first_piece_cached"] = entry["first_piece_cached"] or entry["cached"]
                     self.prompts.append(entry)
                 entry["audio_seconds"] = round(entry["audio_seconds"] + len(chunk) / SAMPLE_RATE, 3)
@@ -123,7 +135,7 @@ def make_voice(config: VoiceConfig) -> MeasuredVoice:
 
 class Probe:
     def __init__(self):
-        self.ticks: list[tuple[float, float]] = []    # (seconds since reset, lag in seconds) of every tick
+        self.ticks: list[tuple[float, float]] = []  # (seconds since reset, lag in seconds) of every tick
         self.recognizers: list[TimedRecognizer] = []
         self.cpu0 = sum(os.times()[:2])
         self.wall0 = time.monotonic()
@@ -148,22 +160,32 @@ def routes(app: web.Application) -> None:
 
     async def stats(request: web.Request) -> web.Response:
         voice: MeasuredVoice = app[SERVICES].voice
-        since = float(request.query.get("since", 0))     # loop lag of the ticks after this (s since reset)
+        since = float(request.query.get("since", 0))  # loop lag of the ticks after this (s since reset)
         lags = [lag * 1000 for t, lag in probe.ticks if t >= since]
         stalls = [(round(t, 2), round(lag * 1000, 1)) for t, lag in probe.ticks if lag > 0.020]
         ready = voice.cache is None or all(voice.cached(t) for t in voice.reusable)
-        return web.json_response({
-            "rss_mb": round(rss_mb(), 1), "cpu_seconds": round(sum(os.times()[:2]) - probe.cpu0, 2),
-            "wall_seconds": round(time.monotonic() - probe.wall0, 2), "cache_ready": ready,
-            "monotonic_at_reset": probe.wall0,
-            "tts": voice.engine.name,
-            "loop_lag_ms": {"n": len(lags), "p50": percentile(lags, 50), "p99": percentile(lags, 99),
-                            "max": round(max(lags, default=0.0), 1), "stalls_over_20ms": stalls[-50:]},
-            "calls_open": len(app[SESSIONS]),
-            "speaker_frames": {sid: s.speaker.frames_sent for sid, s in app[SESSIONS].items()},
-            "asr": [r.summary(probe.wall0 + since) for r in probe.recognizers],
-            "prompts": [{k: v for k, v in p.items() if k != "at"} for p in voice.prompts],
-            "voice_pieces": {"hits": getattr(voice, "hits", None), "misses": getattr(voice, "misses", None)}})
+        return web.json_response(
+            {
+                "rss_mb": round(rss_mb(), 1),
+                "cpu_seconds": round(sum(os.times()[:2]) - probe.cpu0, 2),
+                "wall_seconds": round(time.monotonic() - probe.wall0, 2),
+                "cache_ready": ready,
+                "monotonic_at_reset": probe.wall0,
+                "tts": voice.engine.name,
+                "loop_lag_ms": {
+                    "n": len(lags),
+                    "p50": percentile(lags, 50),
+                    "p99": percentile(lags, 99),
+                    "max": round(max(lags, default=0.0), 1),
+                    "stalls_over_20ms": stalls[-50:],
+                },
+                "calls_open": len(app[SESSIONS]),
+                "speaker_frames": {sid: s.speaker.frames_sent for sid, s in app[SESSIONS].items()},
+                "asr": [r.summary(probe.wall0 + since) for r in probe.recognizers],
+                "prompts": [{k: v for k, v in p.items() if k != "at"} for p in voice.prompts],
+                "voice_pieces": {"hits": getattr(voice, "hits", None), "misses": getattr(voice, "misses", None)},
+            }
+        )
 
     async def reset(request: web.Request) -> web.Response:
         probe.reset()
@@ -175,15 +197,20 @@ def routes(app: web.Application) -> None:
         record, session = app[CALLS].get(sid), app[SESSIONS].get(sid)
         if record is None:
             raise web.HTTPNotFound()
-        return web.json_response({
-            "speaking": bool(session and session.speaker.busy),
-            "said": record.said(),
-            "turns": [{"user": t.user, "bot": t.bot, "rasa_ms": t.rasa_ms, "first_audio_ms": t.first_audio_ms}
-                      for t in record.turns]})
+        return web.json_response(
+            {
+                "speaking": bool(session and session.speaker.busy),
+                "said": record.said(),
+                "turns": [
+                    {"user": t.user, "bot": t.bot, "rasa_ms": t.rasa_ms, "first_audio_ms": t.first_audio_ms}
+                    for t in record.turns
+                ],
+            }
+        )
 
     async def inject(request: web.Request) -> web.Response:
         body = await request.json()
-        probe.recognizers[-1].inject(body["text"])   # calls run one at a time in scripted mode
+        probe.recognizers[-1].inject(body["text"])  # calls run one at a time in scripted mode
         return web.json_response({"ok": True})
 
     async def prompt_seconds(request: web.Request) -> web.Response:
@@ -191,9 +218,15 @@ def routes(app: web.Application) -> None:
         audio = await asyncio.to_thread(voice.cache.get, request.query["text"])
         return web.json_response({"seconds": len(audio) / SAMPLE_RATE})
 
-    app.add_routes([web.get("/bench/stats", stats), web.post("/bench/reset", reset),
-                    web.get("/bench/call/{sid}", call), web.post("/bench/inject", inject),
-                    web.get("/bench/prompt_seconds", prompt_seconds)])
+    app.add_routes(
+        [
+            web.get("/bench/stats", stats),
+            web.post("/bench/reset", reset),
+            web.get("/bench/call/{sid}", call),
+            web.post("/bench/inject", inject),
+            web.get("/bench/prompt_seconds", prompt_seconds),
+        ]
+    )
 
 
 def nice_vosk_factory(config: VoiceConfig, nice: int):
@@ -202,10 +235,14 @@ def nice_vosk_factory(config: VoiceConfig, nice: int):
     from concurrent.futures import ThreadPoolExecutor
 
     from voice.asr import AsrConfig, CallRecognizer, kaldi_input_rate, load_model
+
     model = load_model(config.vosk_model)
     asr_config = AsrConfig(model_path=config.vosk_model, sample_rate=kaldi_input_rate(config.vosk_model))
-    executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="vosk",
-                                  initializer=lambda: os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice))
+    executor = ThreadPoolExecutor(
+        max_workers=os.cpu_count() or 2,
+        thread_name_prefix="vosk",
+        initializer=lambda: os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice),
+    )
     return lambda: CallRecognizer(model, asr_config, executor=executor)
 
 
@@ -217,18 +254,27 @@ def main() -> None:
     p.add_argument("--db-url", default=None)
     p.add_argument("--asr", choices=["vosk", "scripted"], required=True)
     p.add_argument("--vosk-model", default=None)
-    p.add_argument("--decoder-nice", type=int, default=0,
-                   help="experiment: the Vosk decoder threads at this nice level (0: the product as it is)")
+    p.add_argument(
+        "--decoder-nice",
+        type=int,
+        default=0,
+        help="experiment: the Vosk decoder threads at this nice level (0: the product as it is)",
+    )
     a = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     base = f"http://127.0.0.1:{a.port}"
-    config = VoiceConfig.from_env(public_url=base, auth_token=a.token, rasa_url=a.rasa_url,
-                                  vosk_model=a.vosk_model, **({"db_url": a.db_url} if a.db_url else {}))
+    config = VoiceConfig.from_env(
+        public_url=base,
+        auth_token=a.token,
+        rasa_url=a.rasa_url,
+        vosk_model=a.vosk_model,
+        **({"db_url": a.db_url} if a.db_url else {}),
+    )
     probe = Probe()
     if a.asr == "vosk" and a.decoder_nice:
         inner = nice_vosk_factory(config, a.decoder_nice)
     elif a.asr == "vosk":
-        inner = asyncio.run(_vosk_factory(config))     # the product's factory: shared model, its own thread pool
+        inner = asyncio.run(_vosk_factory(config))  # the product's factory: shared model, its own thread pool
     else:
         inner = ScriptedRecognizer
 

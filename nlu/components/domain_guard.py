@@ -8,6 +8,7 @@ and turns them into out_of_scope when that is the likelier reading, so they get 
 with electricity" answer and never a form. Content the training data never saw counts towards out of
 domain (Laplace smoothing over a larger in-domain corpus makes an unseen feature likelier out of domain).
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,15 +27,17 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 MODEL_FILE = "domain_guard.json"
-NUMBER = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]{4,}")   # a 户号, phone or order number: ours
+NUMBER = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]{4,}")  # a 户号, phone or order number: ours
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # words of our service, and of a conversation with it ("帮我撤销吧", "刚才那个单子"), even when no synonym is
-ANCHORS = re.compile(r"电|闸|户号|工单|单子|线|表|停|供|充|光伏|业务|人工|客服|投诉|你们|撤|取消|刚才|申请|开通|办理|不办|峰谷")
+ANCHORS = re.compile(
+    r"电|闸|户号|工单|单子|线|表|停|供|充|光伏|业务|人工|客服|投诉|你们|撤|取消|刚才|申请|开通|办理|不办|峰谷"
+)
 OUT = "out_of_scope"
 FALLBACK = "nlu_fallback"
 
 
-def features(text: str) -> List[str]:
+def features(text: str) -> list[str]:
     chars = [c for c in unicodedata.normalize("NFKC", text or "").lower() if unicodedata.category(c)[0] in ("L", "N")]
     return chars + [a + b for a, b in zip(chars, chars[1:])]
 
@@ -42,18 +45,28 @@ def features(text: str) -> List[str]:
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class OutOfDomainGuard(GraphComponent, IntentClassifier):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"threshold": 0.5}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: dict[str, Any] | None = None,
+    ) -> None:
         self.config = config
         self._storage, self._resource = model_storage, resource
         self.model = model or {}
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "OutOfDomainGuard":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> OutOfDomainGuard:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -69,8 +82,14 @@ class OutOfDomainGuard(GraphComponent, IntentClassifier):
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "OutOfDomainGuard":
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> OutOfDomainGuard:
         with model_storage.read_from(resource) as folder:
             model = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
         return cls(config, model_storage, resource, model)
@@ -91,13 +110,17 @@ class OutOfDomainGuard(GraphComponent, IntentClassifier):
         diff = max(-50.0, min(50.0, score["in"] - score["out"]))
         return 1.0 / (1.0 + math.exp(diff))
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = message.get("intent") or {}
             text = (message.get("text") or "").strip()
-            if intent.get("name") != FALLBACK or text.startswith("/") or NUMBER.search(re.sub(r"[\s\-]", "", text)) \
-                    or (message.get("vocabulary_share") is not None and len(set(CJK.findall(text))) < 4):
-                continue   # gibberish stays a clarification; numbers are account, phone or order numbers
+            if (
+                intent.get("name") != FALLBACK
+                or text.startswith("/")
+                or NUMBER.search(re.sub(r"[\s\-]", "", text))
+                or (message.get("vocabulary_share") is not None and len(set(CJK.findall(text))) < 4)
+            ):
+                continue  # gibberish stays a clarification; numbers are account, phone or order numbers
             p = max(self.out_of_domain(text), self.no_domain_evidence(message, text))
             message.set("out_of_domain", round(p, 3), add_to_output=True)
             if p >= float(self.config["threshold"]):
@@ -110,7 +133,7 @@ class OutOfDomainGuard(GraphComponent, IntentClassifier):
         nothing of electricity and still left DIET unsure is about something else: 0.55; otherwise 0."""
         matcher = message.get("matcher")
         if not isinstance(matcher, dict) or len(set(CJK.findall(text))) < 4:
-            return 0.0   # without the matcher's evidence, or too little content ("啊啊啊啊"), naive Bayes decides
+            return 0.0  # without the matcher's evidence, or too little content ("啊啊啊啊"), naive Bayes decides
         named = any(f.get("matched") for f in matcher.get("functions") or [])
         # 0.55: enough to answer "only electricity" at the top level (threshold 0.5), below the 0.6 at which a
         # form takes a message for a side question, so "对 三结尾的" inside a form is still the form's answer

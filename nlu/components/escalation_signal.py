@@ -4,6 +4,7 @@ The mark is `escalation: {"reason": "safety" | "anger"}` in the parse result; th
 message routes as before when nobody can take over. nlu.escalation_policy reads the mark and runs
 action_escalate_signal, which hands the customer over when an agent is online. Channels only carry messages.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,13 @@ SIGNAL = "escalation"
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class EscalationSignal(GraphComponent):
     @classmethod
-    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> EscalationSignal:
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> EscalationSignal:
         return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

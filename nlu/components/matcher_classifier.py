@@ -6,9 +6,10 @@ service functions is shared out between DIET and the matcher (dialogue acts such
 confidence), so the result is still a distribution and the FallbackClassifier's threshold keeps its meaning.
 If the service is down, DIET's result stands (warning).
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -20,10 +21,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from channels.knowledge import KnowledgeClient, knowledge_url
 
-YIELDING = ("inform",)   # dialogue acts that carry details and name no request of their own
+YIELDING = ("inform",)  # dialogue acts that carry details and name no request of their own
 
 
-def combine(diet: Dict[str, float], matcher: Dict[str, float], weight: float) -> List[Dict[str, Any]]:
+def combine(diet: dict[str, float], matcher: dict[str, float], weight: float) -> list[dict[str, Any]]:
     """Ranking over DIET's intents where service-function mass is split (1-weight) DIET / weight matcher."""
     functions = set(matcher)
     function_mass = sum(p for name, p in diet.items() if name in functions)
@@ -31,33 +32,40 @@ def combine(diet: Dict[str, float], matcher: Dict[str, float], weight: float) ->
     scores = {name: p for name, p in diet.items() if name not in functions}
     for name in functions | {n for n in diet if n in functions}:
         scores[name] = (1 - weight) * diet.get(name, 0.0) + weight * function_mass * matcher.get(name, 0.0) / total
-    ranking = sorted(({"name": n, "confidence": float(p)} for n, p in scores.items()),
-                     key=lambda r: -r["confidence"])
+    ranking = sorted(({"name": n, "confidence": float(p)} for n, p in scores.items()), key=lambda r: -r["confidence"])
     return ranking
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class MatcherIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         # lexical_weight: the matcher's share when the text names a catalog synonym outright (strong evidence)
         return {"url": None, "timeout": 1.5, "matcher_weight": 0.5, "lexical_weight": 0.7, "retry_after": 30}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
-        self.knowledge = KnowledgeClient(config.get("url") or knowledge_url(default=""),
-                                         timeout=float(config["timeout"]), retry_after=float(config["retry_after"]))
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.knowledge = KnowledgeClient(
+            config.get("url") or knowledge_url(default=""),
+            timeout=float(config["timeout"]),
+            retry_after=float(config["retry_after"]),
+        )
         self.weight = float(config["matcher_weight"])
         self.lexical_weight = float(config.get("lexical_weight", self.weight))
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "MatcherIntentClassifier":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> MatcherIntentClassifier:
         return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = (message.get("text") or "").strip()
             intent = message.get("intent") or {}
@@ -76,8 +84,11 @@ class MatcherIntentClassifier(GraphComponent, IntentClassifier):
                 diet[top["function"]] = diet.get(top["function"], 0.0) + diet.pop(intent["name"], 0.0)
             ranking = combine(diet, matcher, self.lexical_weight if named else self.weight)
             message.set("diet_intent", intent, add_to_output=True)
-            message.set("matcher", {"decision": result.get("decision"), "functions": result.get("functions", [])[:3]},
-                        add_to_output=True)
+            message.set(
+                "matcher",
+                {"decision": result.get("decision"), "functions": result.get("functions", [])[:3]},
+                add_to_output=True,
+            )
             message.set("intent", ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking[:10], add_to_output=True)
         return messages

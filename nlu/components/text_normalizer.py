@@ -3,6 +3,7 @@
 Replacements keep the string length, so token offsets still point into the original message and entity
 positions found on the original text stay valid.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -12,7 +13,7 @@ import yaml
 
 from backend.spoken import digits_in_place
 
-MAX_CHARS = 400   # long enough for a long complaint, short enough that 20 KB pastes stay cheap
+MAX_CHARS = 400  # long enough for a long complaint, short enough that 20 KB pastes stay cheap
 HOMOPHONES = Path(__file__).resolve().parent.parent / "lexicon" / "homophones.yml"
 
 
@@ -34,7 +35,7 @@ def fold(ch: str) -> str:
 
 
 def normalize(text: str, homophones: dict[str, str] | None = None, max_chars: int = MAX_CHARS) -> str:
-    text = digits_in_place("".join(fold(c) for c in (text or "")[:max_chars]))   # 幺三九… as a typed number
+    text = digits_in_place("".join(fold(c) for c in (text or "")[:max_chars]))  # 幺三九… as a typed number
     for wrong, right in (homophones or {}).items():
         if wrong in text:
             text = text.replace(wrong, right)

@@ -4,12 +4,13 @@ DIET still ranks intents for "呜呜呜呜", "😀😀😀" or "？？？", ofte
 features lands anywhere. This guard remembers the characters of the training data; when too few of a
 message's characters are known, it caps the confidence so the FallbackClassifier asks to clarify instead.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional, Set, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -23,7 +24,7 @@ VOCAB_FILE = "characters.json"
 LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
-def content_chars(text: str) -> List[str]:
+def content_chars(text: str) -> list[str]:
     """Content units: each CJK character or digit, and each Latin word as a whole ("app", "script").
     Punctuation, symbols, emoji and spaces do not count. Latin letters one by one would make any English
     or markup look familiar, so a Latin word is known only if it occurred as a word in training."""
@@ -32,35 +33,45 @@ def content_chars(text: str) -> List[str]:
     return units + [c for c in rest if unicodedata.category(c)[0] in ("L", "N")]
 
 
-def known_share(text: str, vocabulary: Set[str]) -> float:
+def known_share(text: str, vocabulary: set[str]) -> float:
     chars = content_chars(text)
     if not chars:
         return 0.0
     distinct = set(chars)
     if len(distinct) == 1 and len(chars) >= 3 and chars[0] not in {"嗯", "对", "好", "是", "行"}:
-        return 0.0   # one character over and over ("啊啊啊啊") carries no request
+        return 0.0  # one character over and over ("啊啊啊啊") carries no request
     return sum(c in vocabulary for c in chars) / len(chars)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class VocabularyGuard(GraphComponent, IntentClassifier):
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {"min_known_share": 0.6, "capped_confidence": 0.1}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 vocabulary: Optional[Set[str]] = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        vocabulary: set[str] | None = None,
+    ) -> None:
         self.config = config
         self._storage, self._resource = model_storage, resource
         self.vocabulary = vocabulary or set()
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "VocabularyGuard":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> VocabularyGuard:
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        chars: Set[str] = set()
+        chars: set[str] = set()
         for example in training_data.training_examples:
             chars.update(content_chars(example.get("text") or ""))
         with self._storage.write_to(self._resource) as folder:
@@ -69,8 +80,14 @@ class VocabularyGuard(GraphComponent, IntentClassifier):
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "VocabularyGuard":
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> VocabularyGuard:
         with model_storage.read_from(resource) as folder:
             vocabulary = set(json.loads((folder / VOCAB_FILE).read_text(encoding="utf-8")))
         return cls(config, model_storage, resource, vocabulary)
@@ -78,7 +95,7 @@ class VocabularyGuard(GraphComponent, IntentClassifier):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         cap = float(self.config["capped_confidence"])
         for message in messages:
             text = (message.get("text") or "").strip()
@@ -87,7 +104,8 @@ class VocabularyGuard(GraphComponent, IntentClassifier):
                 continue
             share = known_share(text, self.vocabulary)
             if share < float(self.config["min_known_share"]):
-                message.set("intent", {**intent, "confidence": min(cap, intent.get("confidence", 0.0))},
-                            add_to_output=True)
+                message.set(
+                    "intent", {**intent, "confidence": min(cap, intent.get("confidence", 0.0))}, add_to_output=True
+                )
                 message.set("vocabulary_share", round(share, 2), add_to_output=True)
         return messages

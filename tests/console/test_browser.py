@@ -1,6 +1,7 @@
 """A real browser (Debian chromium through Playwright): a customer chats on a phone-sized screen, asks for a
 person; an agent logs in, sees the full context, replies; the customer sees it; the agent returns the
 customer to the bot, which answers the next question. Screenshots land in tests/artifacts/."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,12 +13,15 @@ from backend.db import make_engine, make_sessionmaker
 from tests.conftest import ARTIFACTS, DEMO_PASSWORD
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (scripts/bootstrap.sh installs it)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian chromium not installed (scripts/bootstrap.sh installs it)"
+)
 
 
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         yield b
@@ -48,10 +52,11 @@ def test_chat_to_agent_and_back_to_the_bot(stack, browser):
     console.fill("input[name=password]", DEMO_PASSWORD)
     console.click("button[type=submit]")
     console.wait_for_url(f"{base}/console")
-    console.locator("#online:not(.off)").wait_for(timeout=10_000)      # live socket up: the agent is online
+    console.locator("#online:not(.off)").wait_for(timeout=10_000)  # live socket up: the agent is online
 
-    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                locale="zh-CN").new_page()
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
+    ).new_page()
     phone.goto(f"{base}/chat")
     phone.locator(".msg.bot .bubble").first.wait_for()
     say(phone, "帮我查一下电费", "户号")
@@ -68,14 +73,14 @@ def test_chat_to_agent_and_back_to_the_bot(stack, browser):
     timeline = console.locator("#timeline").inner_text()
     assert "帮我查一下电费" in timeline and "转人工" in timeline
     assert "王建国" in console.locator("#profile").inner_text()
-    assert "******0001" in console.locator("#slots").inner_text()      # not claimed yet: numbers masked
+    assert "******0001" in console.locator("#slots").inner_text()  # not claimed yet: numbers masked
     assert "王建国" in console.locator("#summary").inner_text()
     console.click("button.claim")
     console.wait_for_url(f"{base}/console/cases/{case_id}")
     console.locator("#reply:not(.hidden)").wait_for()
-    assert "3201000001" in console.locator("#slots").inner_text()      # the owner sees them whole
+    assert "3201000001" in console.locator("#slots").inner_text()  # the owner sees them whole
     console.locator("#reply:not(.hidden)").wait_for()
-    console.locator("#suggestions li").first.wait_for(timeout=15_000)   # knowledge-base replies to pick from
+    console.locator("#suggestions li").first.wait_for(timeout=15_000)  # knowledge-base replies to pick from
     console.fill("#reply-text", "王先生您好，您的电费情况我已经看到了，请稍等。")
     console.click("#reply button[type=submit]")
     console.screenshot(path=str(ARTIFACTS / "console-case-with-context.png"), full_page=True)
@@ -91,7 +96,7 @@ def test_chat_to_agent_and_back_to_the_bot(stack, browser):
     assert "户号" not in phone.locator(".msg.bot .bubble").last.inner_text()
     phone.screenshot(path=str(ARTIFACTS / "chat-back-with-the-bot.png"))
 
-    phone.reload()                                                     # history is kept across reloads
+    phone.reload()  # history is kept across reloads
     phone.locator(".msg.agent .bubble", has_text="您的电费情况我已经看到了").wait_for(timeout=15_000)
 
 
@@ -102,6 +107,7 @@ def test_the_readme_chat_address_opens_in_stock_chromium(browser, tmp_path):
     import subprocess
     import sys
     from pathlib import Path
+
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     port = int(re.search(r"http://127\.0\.0\.1:(\d+)/chat", readme).group(1))
     with socket.socket() as s:
@@ -109,15 +115,19 @@ def test_the_readme_chat_address_opens_in_stock_chromium(browser, tmp_path):
             pytest.skip(f"port {port} is in use here (the product is running?)")
     (tmp_path / "chat").mkdir()
     (tmp_path / "chat" / "index.html").write_text("<title>ok</title>", encoding="utf-8")
-    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         page = browser.new_page()
         for _ in range(50):
             try:
                 page.goto(f"http://127.0.0.1:{port}/chat")
                 break
-            except Exception as e:   # noqa: BLE001 - not listening yet; an unsafe port fails the same way every time
+            except Exception as e:  # noqa: BLE001 - not listening yet; an unsafe port fails the same way every time
                 assert "ERR_UNSAFE_PORT" not in str(e), f"Chromium refuses port {port}"
                 page.wait_for_timeout(100)
         assert page.title() == "ok"

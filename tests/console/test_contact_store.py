@@ -1,4 +1,5 @@
 """The contact centre's records on real SQLite and real PostgreSQL: logins, the queue, claims, codes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -87,13 +88,16 @@ def test_presence_wait_estimate_and_stats(store):
     assert store.agents_online() == []
     store.heartbeat(a.id)
     assert [x.username for x in store.agents_online()] == ["1001"]
-    assert store.wait_minutes(3) == 15            # default 5 minutes a case, one agent
-    for i in range(3):                            # three finished cases of 2 minutes each
+    assert store.wait_minutes(3) == 15  # default 5 minutes a case, one agent
+    for i in range(3):  # three finished cases of 2 minutes each
         case = store.claim(_case(store, f"chat:{i}").id, a.id)
         store.finish(case.id, CaseStatus.CLOSED, "resolved")
         with store._sessions.begin() as s:
-            s.execute(update(m.Escalation).where(m.Escalation.id == case.id)
-                      .values(closed_at=case.claimed_at + dt.timedelta(minutes=2)))
+            s.execute(
+                update(m.Escalation)
+                .where(m.Escalation.id == case.id)
+                .values(closed_at=case.claimed_at + dt.timedelta(minutes=2))
+            )
     assert store.wait_minutes(3) == 6
     _case(store, "chat:waiting", reason="anger")
     stats = store.stats_today()
@@ -125,7 +129,7 @@ def test_a_released_case_goes_back_to_its_place_in_the_queue(store):
     assert released.status == CaseStatus.WAITING and released.agent_id is None and released.claimed_at is None
     assert [c.id for c in store.queue()] == [first.id, second.id]
     with pytest.raises(Conflict):
-        store.release(first.id)   # only a claimed case can be released
+        store.release(first.id)  # only a claimed case can be released
 
 
 def test_statuses_reasons_and_channels_are_closed_sets_stored_as_before(store):
@@ -137,4 +141,4 @@ def test_statuses_reasons_and_channels_are_closed_sets_stored_as_before(store):
     with pytest.raises(ValueError):
         store.escalate("chat:other", "fax", "anger", summary="", context={})
     with pytest.raises(ValueError):
-        store.finish(case.id, CaseStatus.WAITING, "resolved")   # a case ends returned or closed
+        store.finish(case.id, CaseStatus.WAITING, "resolved")  # a case ends returned or closed

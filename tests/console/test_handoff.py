@@ -1,4 +1,5 @@
 """Handoff to a person through the running product: Rasa, actions, knowledge and the console app."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,11 +24,13 @@ def contact(seeded_db_url) -> ContactStore:
 @pytest.fixture(autouse=True)
 def nobody_online(contact):
     """Presence is shared by the whole test session: leave every agent offline for the next test."""
+
     def offline():
         for username in ("1001", "1002", "9001"):
             agent = contact.agent_by_username(username)
             if agent:
                 contact.heartbeat(agent.id, online=False)
+
     offline()
     yield
     offline()
@@ -47,7 +50,7 @@ def test_paused_bot_stays_silent_and_the_agent_has_everything(stack, contact):
     async def scenario():
         async with new_session() as http_a, new_session() as http_c:
             agent = await _agent(http_a, stack)
-            await asyncio.sleep(0.3)   # the socket's heartbeat has marked the agent online
+            await asyncio.sleep(0.3)  # the socket's heartbeat has marked the agent online
             customer = await ChatCustomer(http_c, stack.console_url).open()
             assert "户号" in texts(await customer.say("帮我查一下电费"))
             await customer.say("3201000001")
@@ -59,12 +62,12 @@ def test_paused_bot_stays_silent_and_the_agent_has_everything(stack, contact):
             await agent.wait_for("new_case", case=handoff["case"])
 
             silent = await customer.say("喂，还有人吗")
-            assert texts(silent) == ""                      # the bot says nothing while a person owns the case
+            assert texts(silent) == ""  # the bot says nothing while a person owns the case
             heard = await agent.wait_for("customer", case=handoff["case"])
             assert heard["text"] == "喂，还有人吗"
 
             status, peek = await agent.get(f"/console/api/cases/{handoff['case']}")
-            assert status == 200 and peek["slots"]["verified_account"] == "******0001"   # not claimed yet: masked
+            assert status == 200 and peek["slots"]["verified_account"] == "******0001"  # not claimed yet: masked
 
             status, _ = await agent.post(f"/console/api/cases/{handoff['case']}/claim")
             assert status == 200
@@ -76,18 +79,21 @@ def test_paused_bot_stays_silent_and_the_agent_has_everything(stack, contact):
             assert "bill_query" in [f["function"] for f in view["functions"]]
             assert view["profile"]["outages"] and "王建国" in view["summary"] and "电费" in view["summary"]
             assert (await customer.wait_for("message", who="agent"))["text"].startswith("您好，我是人工客服")
-            await agent.post(f"/console/api/cases/{handoff['case']}/messages", {"text": "王先生，上个月电费我帮您看了。"})
+            await agent.post(
+                f"/console/api/cases/{handoff['case']}/messages", {"text": "王先生，上个月电费我帮您看了。"}
+            )
             assert (await customer.wait_for("message", who="agent"))["text"] == "王先生，上个月电费我帮您看了。"
 
             status, _ = await agent.post(f"/console/api/cases/{handoff['case']}/return", {"disposition": "info_given"})
             assert status == 200
             await customer.wait_for("handoff", state="bot")
             reply = texts(await customer.say("再帮我查一下上个月的电费"))
-            assert "元" in reply and "户号" not in reply          # the bot resumed with the account it had
+            assert "元" in reply and "户号" not in reply  # the bot resumed with the account it had
             case = contact.case(handoff["case"])
             assert case.status == "returned" and case.disposition == "info_given"
             await customer.close()
             await agent.close()
+
     run(scenario())
 
 
@@ -100,27 +106,39 @@ def test_rest_channel_is_silent_while_paused(stack, contact):
             assert "转接人工" in reply and any("handoff" in (m.get("custom") or {}) for m in c.replies)
             assert await asyncio.to_thread(c.say, "你好") == "" and c.replies == []
             tracker = requests.get(stack.api(f"/conversations/{c.sender}/tracker"), timeout=10).json()
-            assert tracker["paused"] and tracker["events"][-1]["text"] == "你好"   # logged, not answered
+            assert tracker["paused"] and tracker["events"][-1]["text"] == "你好"  # logged, not answered
             assert contact.open_case(c.sender).status == "waiting"
             await agent.close()
+
     run(go_online())
 
 
 def test_agents_cannot_touch_each_others_cases_but_a_supervisor_can(stack, contact):
-    case, _ = contact.escalate("chat:role-test", "chat", "customer_request", summary="客户13912340001要求转人工",
-                               context={}, account_no="3201000001", phone="13912340001")
+    case, _ = contact.escalate(
+        "chat:role-test",
+        "chat",
+        "customer_request",
+        summary="客户13912340001要求转人工",
+        context={},
+        account_no="3201000001",
+        phone="13912340001",
+    )
 
     async def scenario():
         async with new_session() as h1, new_session() as h2, new_session() as h3:
-            a, b, boss = await _agent(h1, stack, "1001"), await _agent(h2, stack, "1002"), await _agent(h3, stack, "9001")
-            status, peek = await b.get(f"/console/api/cases/{case.id}")          # waiting: anyone may look, masked
+            a, b, boss = (
+                await _agent(h1, stack, "1001"),
+                await _agent(h2, stack, "1002"),
+                await _agent(h3, stack, "9001"),
+            )
+            status, peek = await b.get(f"/console/api/cases/{case.id}")  # waiting: anyone may look, masked
             assert status == 200 and peek["profile"]["phone"] == "139****0001"
             assert peek["profile"]["account_no"] == "******0001" and "13912340001" not in str(peek)
             status, queue = await b.get("/console/api/queue")
             assert "13912340001" not in str(queue)
             assert (await a.post(f"/console/api/cases/{case.id}/claim"))[0] == 200
             status, own = await a.get(f"/console/api/cases/{case.id}")
-            assert own["profile"]["phone"] == "13912340001"                      # the owner sees it whole
+            assert own["profile"]["phone"] == "13912340001"  # the owner sees it whole
             status, exported = await a.get(f"/console/api/cases/{case.id}/export")
             assert status == 200 and "139****0001" in exported and "13912340001" not in exported
             assert (await b.post(f"/console/api/cases/{case.id}/claim"))[0] == 403
@@ -140,6 +158,7 @@ def test_agents_cannot_touch_each_others_cases_but_a_supervisor_can(stack, conta
             assert (await b.post(f"/console/api/cases/{case.id}/close", {"disposition": "resolved"}))[0] == 200
             for x in (a, b, boss):
                 await x.close()
+
     run(scenario())
 
 
@@ -160,17 +179,20 @@ def test_csrf_origin_and_session_fixation_are_refused(stack, contact):
             assert (await agent.post(f"/console/api/cases/{case.id}/claim", csrf="forged"))[0] == 403
             assert (await agent.post(f"/console/api/cases/{case.id}/claim", origin="https://evil.example"))[0] == 403
             assert contact.case(case.id).status == "waiting"
-            async with http.post(f"{base}/console/logout", data={"csrf": agent.csrf}, headers={"Origin": base},
-                                 allow_redirects=False) as r:
+            async with http.post(
+                f"{base}/console/logout", data={"csrf": agent.csrf}, headers={"Origin": base}, allow_redirects=False
+            ) as r:
                 assert r.status == 302
             assert contact.login(session_cookie) is None
         async with new_session() as http:
             agent = ConsoleAgent(http, base)
-            async with http.post(f"{base}/console/login", data={"username": "1001", "password": DEMO_PASSWORD},
-                                 allow_redirects=False) as r:     # no login CSRF token: refused
+            async with http.post(
+                f"{base}/console/login", data={"username": "1001", "password": DEMO_PASSWORD}, allow_redirects=False
+            ) as r:  # no login CSRF token: refused
                 assert r.status == 401
             assert await agent.login("1001", "wrong-password") == 401
         contact.finish(case.id, "closed", "resolved")
+
     run(scenario())
 
 
@@ -191,10 +213,11 @@ def test_a_phone_case_continues_in_the_chat(stack, contact, cis):
             assert "转人工" in [m["text"] for m in history["messages"] if m["who"] == "customer"]
             await customer.say("好的谢谢")
             await customer.close()
+
     run(scenario())
     tracker = requests.get(stack.api("/conversations/voice:13912340004/tracker"), timeout=10).json()
     channels = [(e.get("metadata") or {}).get("channel") for e in tracker["events"] if e["event"] == "user"]
-    assert "voice" in channels and "chat" in channels       # one case, one timeline across the two channels
+    assert "voice" in channels and "chat" in channels  # one case, one timeline across the two channels
 
 
 def test_anger_brings_a_person_when_one_is_online(stack, contact):
@@ -210,24 +233,26 @@ def test_anger_brings_a_person_when_one_is_online(stack, contact):
             await agent.post(f"/console/api/cases/{handoff['case']}/close", {"disposition": "callback"})
             await customer.close()
             await agent.close()
+
     run(scenario())
 
 
 def test_danger_to_life_runs_the_ordinary_flow_when_nobody_is_online_and_brings_a_person_when_one_is(stack, contact):
     from backend.case_view import transcript
+
     words = "楼下配电箱着火了，还在冒烟"
 
     async def scenario():
         async with new_session() as http_a, new_session() as http_c, new_session() as http_d:
             alone = await ChatCustomer(http_c, stack.console_url).open()
-            got = await alone.say(words)               # nobody online: the bot's own answer (urgent report)
+            got = await alone.say(words)  # nobody online: the bot's own answer (urgent report)
             assert got and not [i for i in got if i["type"] == "handoff"] and texts(got)
             parsed = requests.post(stack.api("/model/parse"), json={"text": words}, timeout=10).json()
             assert parsed["escalation"] == {"reason": "safety"} and parsed["intent"]["name"] != "human_agent"
             negated = requests.post(stack.api("/model/parse"), json={"text": "没有着火，也没冒烟"}, timeout=10).json()
             assert "escalation" not in negated
             await alone.close()
-            again = await ChatCustomer(http_c, stack.console_url).open()   # the undone handoff left no trace
+            again = await ChatCustomer(http_c, stack.console_url).open()  # the undone handoff left no trace
             assert [m["text"] for m in again.history["messages"] if m["who"] == "customer"] == [words]
             await again.close()
 
@@ -244,25 +269,34 @@ def test_danger_to_life_runs_the_ordinary_flow_when_nobody_is_online_and_brings_
             await agent.post(f"/console/api/cases/{handoff['case']}/close", {"disposition": "offline"})
             await customer.close()
             await agent.close()
+
     run(scenario())
 
 
 def _signed(token: str) -> dict:
     import hashlib
     import time
-    timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10 ** 10))
-    return {"timestamp": timestamp, "nonce": nonce,
-            "signature": hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()}
+
+    timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
+    return {
+        "timestamp": timestamp,
+        "nonce": nonce,
+        "signature": hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest(),
+    }
 
 
 def test_wechat_webhook_routes_to_the_bot_and_refuses_forgeries(stack, contact):
     from xml.etree import ElementTree
+
     from tests.conftest import WECHAT_TOKEN
+
     url = f"{stack.console_url}/wechat"
     openid = "oWX-test-openid-0001"
-    message = ("<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{0}]]></FromUserName>"
-               "<CreateTime>1764300000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-               "<Content><![CDATA[{1}]]></Content><MsgId>{2}</MsgId></xml>")
+    message = (
+        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{0}]]></FromUserName>"
+        "<CreateTime>1764300000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        "<Content><![CDATA[{1}]]></Content><MsgId>{2}</MsgId></xml>"
+    )
     tracker_url = stack.api(f"/conversations/wechat:{openid}/tracker")
     forged = {**_signed("not-the-token")}
     r = requests.post(url, params=forged, data=message.format(openid, "我家停电了", 1).encode(), timeout=10)
@@ -270,9 +304,13 @@ def test_wechat_webhook_routes_to_the_bot_and_refuses_forgeries(stack, contact):
     r = requests.post(url, params=_signed(WECHAT_TOKEN), data=b"<xml><ToUserName>broken", timeout=10)
     assert r.status_code == 400
     assert not [e for e in requests.get(tracker_url, timeout=10).json().get("events", []) if e["event"] == "user"]
-    r = requests.post(url, params=_signed(WECHAT_TOKEN), data=message.format(openid, "我家停电了", 2).encode(), timeout=10)
+    r = requests.post(
+        url, params=_signed(WECHAT_TOKEN), data=message.format(openid, "我家停电了", 2).encode(), timeout=10
+    )
     reply = ElementTree.fromstring(r.text)
-    assert r.status_code == 200 and reply.findtext("ToUserName") == openid and reply.findtext("FromUserName") == "gh_test"
+    assert (
+        r.status_code == 200 and reply.findtext("ToUserName") == openid and reply.findtext("FromUserName") == "gh_test"
+    )
     assert "地址" in reply.findtext("Content")
     users = [e["text"] for e in requests.get(tracker_url, timeout=10).json()["events"] if e["event"] == "user"]
     assert users == ["我家停电了"]

@@ -1,4 +1,5 @@
 """Personal data masking, log masking and per-sender limits (no servers needed)."""
+
 from __future__ import annotations
 
 import logging
@@ -13,13 +14,13 @@ def test_numbers_are_masked_inside_sentences():
     assert "139****0001" in masked and "******0001" in masked and "320102********123X" in masked
     for whole in ("13912340001", "3201000001", "32010219800101123X"):
         assert whole not in masked
-    assert "G26112800062" in masked                     # order numbers are not personal data
+    assert "G26112800062" in masked  # order numbers are not personal data
     assert mask_value({"a": ["13912340001", 5], "b": None}) == {"a": ["139****0001", 5], "b": None}
 
 
 def test_log_records_are_masked_before_any_handler(caplog):
     install_log_masking()
-    install_log_masking()                                # idempotent
+    install_log_masking()  # idempotent
     with caplog.at_level(logging.INFO):
         logging.getLogger("p95598.test").info("caller %s account %s", "+8613912340001", "3201000001")
     assert caplog.records[-1].getMessage() == "caller +86139****0001 account ******0001"

@@ -5,12 +5,13 @@ message docs) signed with a fixed token. The console hub is the edge these unit 
 is a small scripted fake that records what it was told and may be slow. The WeChat API behind
 `WeChatApiSender` is a fake aiohttp server that issues, expires and checks access tokens.
 """
+
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import secrets
 import json
+import secrets
 import time
 import xml.etree.ElementTree as ET
 from contextlib import asynccontextmanager
@@ -21,8 +22,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from channels.wording import BUSY, WELCOME
-from console.wechat import (ACK, MAX_BODY_BYTES, NOT_CONFIGURED, TEXT_ONLY, VOICE_NOT_HEARD, RecordingSender,
-                            WeChatApiError, WeChatApiSender, signature_ok, wechat_routes)
+from console.wechat import (
+    ACK,
+    MAX_BODY_BYTES,
+    NOT_CONFIGURED,
+    TEXT_ONLY,
+    VOICE_NOT_HEARD,
+    RecordingSender,
+    WeChatApiError,
+    WeChatApiSender,
+    signature_ok,
+    wechat_routes,
+)
 
 TOKEN = "p95598WechatTestToken"
 ACCOUNT = "gh_3f1e9a95598c"
@@ -37,34 +48,42 @@ def wechat_signature(token: str, timestamp: str, nonce: str) -> str:
 def signed_query(timestamp: int | None = None, token: str = TOKEN, nonce: str | None = None, **extra) -> dict:
     """As WeChat signs each push: its own timestamp and a fresh nonce (a used pair is refused for another body)."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    nonce = nonce or str(secrets.randbelow(10 ** 10))
+    nonce = nonce or str(secrets.randbelow(10**10))
     return {"signature": wechat_signature(token, ts, nonce), "timestamp": ts, "nonce": nonce, **extra}
 
 
 def text_message(content: str, msg_id: str = "24512345678901234", openid: str = OPENID) -> str:
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def voice_message(recognition: str, msg_id: str = "24512345678905678") -> str:
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
-            f"<MediaId><![CDATA[Xa9kQm2_voiceMediaId]]></MediaId><Format><![CDATA[amr]]></Format>"
-            f"<Recognition><![CDATA[{recognition}]]></Recognition><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
+        f"<MediaId><![CDATA[Xa9kQm2_voiceMediaId]]></MediaId><Format><![CDATA[amr]]></Format>"
+        f"<Recognition><![CDATA[{recognition}]]></Recognition><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def event_message(event: str, create_time: int = 1732800000, **extra: str) -> str:
     fields = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in extra.items())
-    return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
-            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event><![CDATA[{event}]]></Event>{fields}</xml>")
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event>{fields}</xml>"
+    )
 
 
-IMAGE_MESSAGE = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
-                 "<CreateTime>1732800100</CreateTime><MsgType><![CDATA[image]]></MsgType>"
-                 "<PicUrl><![CDATA[http://mmbiz.qpic.cn/mmbiz_jpg/abc/0]]></PicUrl>"
-                 "<MediaId><![CDATA[imageMediaId]]></MediaId><MsgId>24512345678909999</MsgId></xml>")
+IMAGE_MESSAGE = (
+    f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
+    "<CreateTime>1732800100</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+    "<PicUrl><![CDATA[http://mmbiz.qpic.cn/mmbiz_jpg/abc/0]]></PicUrl>"
+    "<MediaId><![CDATA[imageMediaId]]></MediaId><MsgId>24512345678909999</MsgId></xml>"
+)
 
 
 class FakeHub:
@@ -94,8 +113,9 @@ async def wechat(hub: FakeHub, *, sender=None, window: float = 4.0, token: str =
 
 async def post(client: TestClient, body: str | bytes, query: dict | None = None) -> tuple[int, str]:
     data = body.encode() if isinstance(body, str) else body
-    async with client.post("/wechat", params=signed_query() if query is None else query, data=data,
-                           headers={"Content-Type": "text/xml"}) as r:
+    async with client.post(
+        "/wechat", params=signed_query() if query is None else query, data=data, headers={"Content-Type": "text/xml"}
+    ) as r:
         return r.status, await r.text()
 
 
@@ -114,6 +134,7 @@ async def wait_until(condition, timeout: float = 5.0) -> None:
 
 # --- signature and URL verification -----------------------------------------------------------------------
 
+
 def test_signature_ok_checks_hash_and_replay_window():
     now = 1732800000
     ts = str(now)
@@ -123,8 +144,8 @@ def test_signature_ok_checks_hash_and_replay_window():
     assert not signature_ok(TOKEN, ts, NONCE, wechat_signature("other-token", ts, NONCE), now=now)
     assert not signature_ok(TOKEN, ts, "other-nonce", good, now=now)
     assert signature_ok(TOKEN, ts, NONCE, good, now=now + 300)
-    assert not signature_ok(TOKEN, ts, NONCE, good, now=now + 301)        # replayed
-    assert not signature_ok(TOKEN, ts, NONCE, good, now=now - 301)        # from the future
+    assert not signature_ok(TOKEN, ts, NONCE, good, now=now + 301)  # replayed
+    assert not signature_ok(TOKEN, ts, NONCE, good, now=now - 301)  # from the future
     assert signature_ok(TOKEN, ts, NONCE, good, now=now + 900, max_skew=1000)
     assert not signature_ok(TOKEN, "not-a-time", NONCE, wechat_signature(TOKEN, "not-a-time", NONCE), now=now)
     assert not signature_ok("", ts, NONCE, wechat_signature("", ts, NONCE), now=now)
@@ -145,6 +166,7 @@ def test_url_verification_echoes_echostr_when_signed():
                 assert "7263544938261572093" not in await r.text()
             async with client.get("/wechat", params={"echostr": "1"}) as r:
                 assert r.status == 403
+
     asyncio.run(scenario())
 
 
@@ -154,6 +176,7 @@ def test_not_configured_answers_503():
             async with client.get("/wechat", params=signed_query(echostr="1", token="")) as r:
                 assert r.status == 503 and await r.text() == NOT_CONFIGURED
             assert await post(client, text_message("停电了"), signed_query(token="")) == (503, NOT_CONFIGURED)
+
     asyncio.run(scenario())
 
 
@@ -171,33 +194,43 @@ def test_forged_or_stale_post_is_refused_and_not_forwarded():
             status, _ = await post(client, text_message("我家停电了"))
             assert status == 200
         assert [c[2] for c in hub.calls] == ["我家停电了"]
+
     asyncio.run(scenario())
 
 
 # --- hostile and broken bodies ------------------------------------------------------------------------------
 
-BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY lol "lol">'
-                  + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-                            for i in range(1, 10))
-                  + f"]><xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName>"
-                    "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&lol9;</Content><MsgId>1</MsgId></xml>")
-EXTERNAL_ENTITY = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-                   f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName>"
-                   "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&xxe;</Content><MsgId>2</MsgId></xml>")
-EXTERNAL_DTD = ('<?xml version="1.0"?><!DOCTYPE xml SYSTEM "http://127.0.0.1:9/evil.dtd">'
-                f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName>"
-                "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>3</MsgId></xml>")
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+    + f"]><xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName>"
+    "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&lol9;</Content><MsgId>1</MsgId></xml>"
+)
+EXTERNAL_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName>"
+    "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&xxe;</Content><MsgId>2</MsgId></xml>"
+)
+EXTERNAL_DTD = (
+    '<?xml version="1.0"?><!DOCTYPE xml SYSTEM "http://127.0.0.1:9/evil.dtd">'
+    f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName>"
+    "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content><MsgId>3</MsgId></xml>"
+)
 
 
-@pytest.mark.parametrize("body", [
-    "我家停电了",
-    "<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName>",
-    f"<xml><ToUserName>{ACCOUNT}</ToUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
-    "<Content>停电</Content></xml>",
-    f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName><MsgType></MsgType></xml>",
-    b"\xff\xfe<xml>",
-    "",
-], ids=["not-xml", "truncated", "no-FromUserName", "empty-MsgType", "binary", "empty"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "我家停电了",
+        "<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName>",
+        f"<xml><ToUserName>{ACCOUNT}</ToUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
+        "<Content>停电</Content></xml>",
+        f"<xml><ToUserName>{ACCOUNT}</ToUserName><FromUserName>{OPENID}</FromUserName><MsgType></MsgType></xml>",
+        b"\xff\xfe<xml>",
+        "",
+    ],
+    ids=["not-xml", "truncated", "no-FromUserName", "empty-MsgType", "binary", "empty"],
+)
 def test_malformed_message_is_400_and_not_forwarded(body):
     async def scenario():
         hub = FakeHub()
@@ -206,11 +239,13 @@ def test_malformed_message_is_400_and_not_forwarded(body):
         assert status == 400
         assert 0 < len(text) < 200
         assert hub.calls == []
+
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY, EXTERNAL_DTD],
-                         ids=["billion-laughs", "external-entity", "external-dtd"])
+@pytest.mark.parametrize(
+    "body", [BILLION_LAUGHS, EXTERNAL_ENTITY, EXTERNAL_DTD], ids=["billion-laughs", "external-entity", "external-dtd"]
+)
 def test_xml_attacks_are_400_and_never_expanded(body):
     async def scenario():
         hub = FakeHub()
@@ -221,6 +256,7 @@ def test_xml_attacks_are_400_and_never_expanded(body):
         assert status == 400
         assert "lollol" not in text and "root:" not in text and len(text) < 200
         assert hub.calls == []
+
     asyncio.run(scenario())
 
 
@@ -232,9 +268,10 @@ def test_oversize_body_is_413():
             status, _ = await post(client, text_message(padding))
             assert status == 413
 
-            async def chunks():                       # no Content-Length: the limit holds while reading
+            async def chunks():  # no Content-Length: the limit holds while reading
                 for _ in range(20):
                     yield b"<xml>" + b" " * 8192
+
             async with client.post("/wechat", params=signed_query(), data=chunks()) as r:
                 assert r.status == 413
             at_limit = text_message("查电费")
@@ -243,19 +280,30 @@ def test_oversize_body_is_413():
             status, _ = await post(client, at_limit)
             assert status == 200
         assert [c[2] for c in hub.calls] == ["查电费"]
+
     asyncio.run(scenario())
 
 
 # --- message kinds ---------------------------------------------------------------------------------------------
 
+
 def test_text_gets_the_bots_answer_as_passive_reply():
     async def scenario():
-        hub = FakeHub({"我要查电费": [
-            {"text": "好的，请告诉我您的十位户号。"},
-            {"text": "您也可以选择：", "buttons": [{"title": "电费查询", "payload": "/query_bill"},
-                                                {"title": "缴费记录", "payload": "/payment_history"}]},
-            {"custom": {"handoff": False}},
-        ]})
+        hub = FakeHub(
+            {
+                "我要查电费": [
+                    {"text": "好的，请告诉我您的十位户号。"},
+                    {
+                        "text": "您也可以选择：",
+                        "buttons": [
+                            {"title": "电费查询", "payload": "/query_bill"},
+                            {"title": "缴费记录", "payload": "/payment_history"},
+                        ],
+                    },
+                    {"custom": {"handoff": False}},
+                ]
+            }
+        )
         async with wechat(hub) as client:
             async with client.post("/wechat", params=signed_query(), data=text_message("我要查电费").encode()) as r:
                 assert r.status == 200
@@ -267,6 +315,7 @@ def test_text_gets_the_bots_answer_as_passive_reply():
         assert abs(int(reply["CreateTime"]) - time.time()) < 10
         assert reply["Content"] == "好的，请告诉我您的十位户号。\n您也可以选择：\n· 电费查询\n· 缴费记录"
         assert hub.calls == [(f"wechat:{OPENID}", "wechat", "我要查电费", {"channel": "wechat", "openid": OPENID})]
+
     asyncio.run(scenario())
 
 
@@ -278,6 +327,7 @@ def test_voice_recognition_is_routed_to_the_bot():
         assert status == 200
         assert passive_reply(body)["Content"] == "好的，马上帮您报修。请问停电的详细地址是哪里？"
         assert [c[2] for c in hub.calls] == ["我家停电了"]
+
     asyncio.run(scenario())
 
 
@@ -290,6 +340,7 @@ def test_voice_without_recognition_gets_a_polite_reply():
         reply = passive_reply(body)
         assert (reply["Content"], reply["ToUserName"]) == (VOICE_NOT_HEARD, OPENID)
         assert hub.calls == []
+
     asyncio.run(scenario())
 
 
@@ -304,6 +355,7 @@ def test_subscribe_is_welcomed_and_other_events_acknowledged():
             status, body = await post(client, IMAGE_MESSAGE)
             assert status == 200 and passive_reply(body)["Content"] == TEXT_ONLY
         assert hub.calls == []
+
     asyncio.run(scenario())
 
 
@@ -318,19 +370,29 @@ def test_wechat_retries_are_forwarded_once():
             status, _ = await post(client, text_message("我家停电了", msg_id="24512345678900002"))
             assert status == 200
             # events carry no MsgId: a retried subscribe (same sender and CreateTime) is welcomed once
-            assert passive_reply((await post(client, event_message("subscribe", 1732800500)))[1])["Content"] == WELCOME.chat
+            assert (
+                passive_reply((await post(client, event_message("subscribe", 1732800500)))[1])["Content"]
+                == WELCOME.chat
+            )
             assert await post(client, event_message("subscribe", 1732800500)) == (200, ACK)
         assert [c[2] for c in hub.calls] == ["我家停电了", "我家停电了"]
+
     asyncio.run(scenario())
 
 
 # --- the 5-second window --------------------------------------------------------------------------------------
 
+
 def test_slow_bot_is_acknowledged_in_time_and_answered_through_the_sender():
     async def scenario():
-        hub = FakeHub({"电费为什么这么高": [{"text": "您本月用电 320 度，", "buttons": [{"title": "阶梯电价说明",
-                                                                               "payload": "/tariff"}]}]},
-                      delay=1.0)
+        hub = FakeHub(
+            {
+                "电费为什么这么高": [
+                    {"text": "您本月用电 320 度，", "buttons": [{"title": "阶梯电价说明", "payload": "/tariff"}]}
+                ]
+            },
+            delay=1.0,
+        )
         sender = RecordingSender()
         async with wechat(hub, sender=sender, window=0.3) as client:
             started = time.monotonic()
@@ -343,6 +405,7 @@ def test_slow_bot_is_acknowledged_in_time_and_answered_through_the_sender():
             await asyncio.sleep(0.2)
         assert sender.sent == [(OPENID, "您本月用电 320 度，\n· 阶梯电价说明")]
         assert len(hub.calls) == 1
+
     asyncio.run(scenario())
 
 
@@ -354,6 +417,7 @@ def test_paused_bot_is_acknowledged_with_success():
             assert await post(client, text_message("转人工", msg_id="1")) == (200, ACK)
             assert await post(client, text_message("在吗", msg_id="2")) == (200, ACK)
         assert len(hub.calls) == 2 and sender.sent == []
+
     asyncio.run(scenario())
 
 
@@ -363,11 +427,13 @@ def test_hub_failure_gets_an_apology():
         async with wechat(hub) as client:
             status, body = await post(client, text_message("查电费"))
         assert status == 200 and passive_reply(body)["Content"] == BUSY.chat
+
     asyncio.run(scenario())
 
 
 def test_cdata_terminator_in_bot_text_still_yields_valid_xml():
     tricky = "户号]]><MsgType>hack</MsgType> & <![CDATA[x]]> 结束\x07"
+
     async def scenario():
         hub = FakeHub({"hi": [{"text": tricky}]})
         async with wechat(hub) as client:
@@ -376,10 +442,12 @@ def test_cdata_terminator_in_bot_text_still_yields_valid_xml():
         reply = passive_reply(body)
         assert reply["Content"] == tricky.replace("\x07", "")
         assert reply["MsgType"] == "text"
+
     asyncio.run(scenario())
 
 
 # --- the customer-service message API -------------------------------------------------------------------------
+
 
 class FakeWeChatApi:
     """WeChat's token and custom/send endpoints: numbered tokens, revocable, calls recorded."""
@@ -399,7 +467,7 @@ class FakeWeChatApi:
 
     async def token(self, request: web.Request) -> web.Response:
         self.token_requests.append(dict(request.query))
-        await asyncio.sleep(0.05)                      # long enough for concurrent sends to overlap
+        await asyncio.sleep(0.05)  # long enough for concurrent sends to overlap
         if request.query.get("secret") != "s3cret":
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
         token = f"ACCESS_TOKEN_{len(self.issued) + 1}"
@@ -428,25 +496,29 @@ def test_sender_fetches_the_token_once_and_sends_utf8_json():
     async def scenario():
         api = FakeWeChatApi()
         async with wechat_api(api) as sender:
-            await asyncio.gather(*(sender.send_text(OPENID, f"第{i}条") for i in range(5)))   # all find no token
+            await asyncio.gather(*(sender.send_text(OPENID, f"第{i}条") for i in range(5)))  # all find no token
             await sender.send_text(OPENID, "您的户号 0123456789 本月电费 156.80 元。")
-        assert api.token_requests == [{"grant_type": "client_credential", "appid": "wx95598appid",
-                                       "secret": "s3cret"}]
+        assert api.token_requests == [{"grant_type": "client_credential", "appid": "wx95598appid", "secret": "s3cret"}]
         assert [token for token, _ in api.sends] == ["ACCESS_TOKEN_1"] * 6
         raw = api.sends[-1][1]
-        assert "本月电费".encode() in raw                      # ensure_ascii=False: UTF-8, not \\u escapes
-        assert json.loads(raw) == {"touser": OPENID, "msgtype": "text",
-                                   "text": {"content": "您的户号 0123456789 本月电费 156.80 元。"}}
+        assert "本月电费".encode() in raw  # ensure_ascii=False: UTF-8, not \\u escapes
+        assert json.loads(raw) == {
+            "touser": OPENID,
+            "msgtype": "text",
+            "text": {"content": "您的户号 0123456789 本月电费 156.80 元。"},
+        }
+
     asyncio.run(scenario())
 
 
 def test_sender_refreshes_a_token_near_expiry():
     async def scenario():
-        api = FakeWeChatApi(expires_in=300)                  # within the 5-minute margin: stale at once
+        api = FakeWeChatApi(expires_in=300)  # within the 5-minute margin: stale at once
         async with wechat_api(api) as sender:
             await sender.send_text(OPENID, "一")
             await sender.send_text(OPENID, "二")
         assert [token for token, _ in api.sends] == ["ACCESS_TOKEN_1", "ACCESS_TOKEN_2"]
+
     asyncio.run(scenario())
 
 
@@ -459,13 +531,19 @@ def test_sender_retries_once_with_a_new_token(errcode):
             api.expire_all()
             api.refuse_all_tokens = errcode
             with pytest.raises(WeChatApiError):
-                await sender.send_text(OPENID, "二")           # refused again after one refresh: give up
+                await sender.send_text(OPENID, "二")  # refused again after one refresh: give up
             api.refuse_all_tokens = 0
             api.expire_all()
             await sender.send_text(OPENID, "三")
-        assert [token for token, _ in api.sends] == ["ACCESS_TOKEN_1", "ACCESS_TOKEN_1", "ACCESS_TOKEN_2",
-                                                     "ACCESS_TOKEN_2", "ACCESS_TOKEN_3"]
+        assert [token for token, _ in api.sends] == [
+            "ACCESS_TOKEN_1",
+            "ACCESS_TOKEN_1",
+            "ACCESS_TOKEN_2",
+            "ACCESS_TOKEN_2",
+            "ACCESS_TOKEN_3",
+        ]
         assert json.loads(api.sends[-1][1])["text"]["content"] == "三"
+
     asyncio.run(scenario())
 
 
@@ -480,6 +558,7 @@ def test_sender_raises_on_other_errors_without_retry():
             wrong = WeChatApiSender(http, "wx95598appid", "wrong", base_url=str(server.make_url("")))
             with pytest.raises(WeChatApiError):
                 await wrong.send_text(OPENID, "hi")
+
     asyncio.run(scenario())
 
 
@@ -490,6 +569,10 @@ def test_late_answer_goes_out_through_the_wechat_api():
         async with wechat_api(api) as sender, wechat(hub, sender=sender, window=0.1) as client:
             assert await post(client, text_message("报修进度")) == (200, ACK)
             await wait_until(lambda: api.sends)
-        assert json.loads(api.sends[0][1]) == {"touser": OPENID, "msgtype": "text",
-                                               "text": {"content": "您的报修单已派单，抢修人员正在赶往现场。"}}
+        assert json.loads(api.sends[0][1]) == {
+            "touser": OPENID,
+            "msgtype": "text",
+            "text": {"content": "您的报修单已派单，抢修人员正在赶往现场。"},
+        }
+
     asyncio.run(scenario())

@@ -1,5 +1,6 @@
 """The scale profile for real: PostgreSQL, Redis and RabbitMQ on this machine, a scratch database, Redis key
 prefix and broker queue per test module. Skips with the reason when a service is genuinely absent."""
+
 from __future__ import annotations
 
 import time
@@ -28,6 +29,7 @@ def scratch_profile() -> ScaleProfile:
 def cleanup(profile: ScaleProfile) -> None:
     import pika
     import redis
+
     r = redis.from_url(profile.redis_url)
     for key in r.scan_iter(f"{profile.prefix}*"):
         r.delete(key)
@@ -41,9 +43,18 @@ def cleanup(profile: ScaleProfile) -> None:
 
 
 def start_stack(profile: ScaleProfile, var, *, knowledge_url: str | None = None, seed: bool = True) -> Stack:
-    stack = Stack(var=var, rasa_port=free_port(), action_port=free_port(), knowledge_port=free_port(),
-                  console_port=free_port(), scale=profile, with_knowledge=knowledge_url is None,
-                  knowledge_url=knowledge_url, seed=seed, extra_env={"P95598_DEMO_PASSWORD": DEMO_PASSWORD})
+    stack = Stack(
+        var=var,
+        rasa_port=free_port(),
+        action_port=free_port(),
+        knowledge_port=free_port(),
+        console_port=free_port(),
+        scale=profile,
+        with_knowledge=knowledge_url is None,
+        knowledge_url=knowledge_url,
+        seed=seed,
+        extra_env={"P95598_DEMO_PASSWORD": DEMO_PASSWORD},
+    )
     stack.start(ensure_model())
     return stack
 
@@ -67,8 +78,10 @@ def wait_for_analytics(profile: ScaleProfile, conversation: str, rows: int, time
     deadline, n = time.time() + timeout, 0
     while time.time() < deadline:
         with sessions() as s:
-            n = s.scalar(select(func.count(m.TurnAnalytics.id))
-                         .where(m.TurnAnalytics.conversation_id == conversation)) or 0
+            n = (
+                s.scalar(select(func.count(m.TurnAnalytics.id)).where(m.TurnAnalytics.conversation_id == conversation))
+                or 0
+            )
         if n >= rows:
             return n
         time.sleep(0.5)

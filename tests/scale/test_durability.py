@@ -1,6 +1,7 @@
 """kill -9 in the middle of a form, on the scale profile: the Rasa server, the action server (right after it
 wrote the work order, before it could answer) and the contact-centre app. After a restart the conversation
 goes on from the stored tracker, no turn is lost and no work order is doubled."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from scale_env import cleanup, dump_logs, orders_of, scratch_profile, start_stack
 
 from console.clients import ChatCustomer, new_session, texts
-from scale_env import cleanup, dump_logs, orders_of, scratch_profile, start_stack
 from tests.conftest import Conversation
 
 # a sitecustomize that SIGKILLs its process right after committing a new work order (fault injection kept in tests)
@@ -50,7 +51,7 @@ def test_rasa_killed_mid_form(scaled):
     stack.kill("rasa")
     stack.restart("rasa")
     stack.wait_ready(only=("rasa",))
-    assert "核对" in c.say("13912340002")                 # the form goes on where it was
+    assert "核对" in c.say("13912340002")  # the form goes on where it was
     c.say("对")
     assert user_turns(stack, c.sender) == ["我家停电了", "城西区建设路45号", "13912340002", "对"]
     assert len(orders_of(profile, c.sender, "fault_repair")) == 1
@@ -64,17 +65,17 @@ def test_action_server_killed_after_writing_the_order(scaled):
     assert "核对" in c.say("13912340003")
     stack.kill("actions")
     crashing = f"{CRASH_AFTER_WRITE}{os.pathsep}{stack.env['PYTHONPATH']}"
-    stack.restart("actions", env={"PYTHONPATH": crashing})   # dies (SIGKILL) right after the write
+    stack.restart("actions", env={"PYTHONPATH": crashing})  # dies (SIGKILL) right after the write
     stack.wait_ready(only=("actions",))
-    with contextlib.suppress(requests.RequestException):   # the customer saw an error (or nothing) for that turn
+    with contextlib.suppress(requests.RequestException):  # the customer saw an error (or nothing) for that turn
         c.say("对")
-    assert stack.proc("actions").wait(timeout=30) == -9   # killed by the injected fault, not by anything else
+    assert stack.proc("actions").wait(timeout=30) == -9  # killed by the injected fault, not by anything else
     written = orders_of(profile, c.sender, "fault_repair")
-    assert len(written) == 1                             # the order was written before the crash
-    stack.kill("actions")                                # gone already; forget it
+    assert len(written) == 1  # the order was written before the crash
+    stack.kill("actions")  # gone already; forget it
     stack.restart("actions", env={})
     stack.wait_ready(only=("actions",))
-    reply = c.say("对")                                   # the customer says it again
+    reply = c.say("对")  # the customer says it again
     orders = orders_of(profile, c.sender, "fault_repair")
     assert len(orders) == 1 and orders[0].number == written[0].number
     assert orders[0].number in reply.replace(" ", "")
@@ -93,13 +94,14 @@ def test_console_killed_while_a_customer_chats(scaled):
             stack.restart("console")
             await asyncio.to_thread(stack.wait_ready, 120, ("console",))
             await customer.close()
-            customer = await ChatCustomer(http, stack.console_url).open()   # the page reconnects
+            customer = await ChatCustomer(http, stack.console_url).open()  # the page reconnects
             said = [m["text"] for m in customer.history["messages"] if m["who"] == "customer"]
             assert said == ["家里停电了", "城北区人民路99号"]
             assert "核对" in texts(await customer.say("13912340004"))
             reply = texts(await customer.say("对"))
             await customer.close()
             return reply, "chat:" + next(c.value for c in http.cookie_jar if c.key == "p95598_chat")
+
     reply, conversation = asyncio.run(asyncio.wait_for(scenario(), 240))
     orders = orders_of(profile, conversation, "fault_repair")
     assert len(orders) == 1 and "工单号" in reply

@@ -1,6 +1,7 @@
 """Two of everything on the scale profile: two Rasa servers, two action servers and two contact-centre
 instances on different ports, sharing PostgreSQL, Redis and RabbitMQ. One conversation's turns alternate
 between the instances and stay consistent; the analytics consumer sees every turn."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,9 +9,9 @@ import concurrent.futures
 
 import pytest
 import requests
+from scale_env import cleanup, dump_logs, orders_of, scratch_profile, start_stack, wait_for_analytics
 
 from console.clients import ChatCustomer, ConsoleAgent, new_session, texts
-from scale_env import cleanup, dump_logs, orders_of, scratch_profile, start_stack, wait_for_analytics
 from tests.conftest import DEMO_PASSWORD, Conversation
 
 
@@ -52,8 +53,10 @@ def test_turns_alternating_between_instances_make_one_order(twin):
     orders = orders_of(profile, on_a.sender, "fault_repair")
     assert len(orders) == 1 and orders[0].number[1:5] in reply.replace(" ", "")
     said = ["我家停电了", "城东区和平路12号3单元501室", "13912340001", "对"]
-    assert user_turns(a.rasa_url, on_a.sender, a.rasa_token) == said == user_turns(b.rasa_url, on_a.sender, b.rasa_token)
-    assert wait_for_analytics(profile, on_a.sender, rows=4) == 4      # the broker feed has every turn once
+    assert (
+        user_turns(a.rasa_url, on_a.sender, a.rasa_token) == said == user_turns(b.rasa_url, on_a.sender, b.rasa_token)
+    )
+    assert wait_for_analytics(profile, on_a.sender, rows=4) == 4  # the broker feed has every turn once
 
 
 def test_simultaneous_turns_of_one_conversation_are_serialised_not_lost(twin):
@@ -81,20 +84,23 @@ def test_customer_and_agent_on_different_console_instances(twin):
             customer = await ChatCustomer(customer_http, a.console_url).open()
             got = await customer.say("我要转人工")
             handoff = next(i for i in got if i["type"] == "handoff")
-            await agent.wait_for("new_case", case=handoff["case"])          # popped up on the other instance
+            await agent.wait_for("new_case", case=handoff["case"])  # popped up on the other instance
             await customer.say("我在等")
             assert (await agent.wait_for("customer", case=handoff["case"]))["text"] == "我在等"
             assert (await agent.post(f"/console/api/cases/{handoff['case']}/claim"))[0] == 200
             await agent.post(f"/console/api/cases/{handoff['case']}/messages", {"text": "您好，我来处理。"})
             while (await customer.wait_for("message", who="agent"))["text"] != "您好，我来处理。":
-                pass                                                      # crossed instances over Redis
+                pass  # crossed instances over Redis
             await customer.close()
-            customer = ChatCustomer(customer_http, b.console_url)      # same browser, the other instance
+            customer = ChatCustomer(customer_http, b.console_url)  # same browser, the other instance
             await customer.open()
             said = [m["text"] for m in customer.history["messages"]]
             assert said[:1] == ["我要转人工"] and "您好，我来处理。" in said and "我在等" in said
-            assert (await agent.post(f"/console/api/cases/{handoff['case']}/return", {"disposition": "resolved"}))[0] == 200
+            assert (await agent.post(f"/console/api/cases/{handoff['case']}/return", {"disposition": "resolved"}))[
+                0
+            ] == 200
             assert "户号" in texts(await customer.say("帮我查一下电费"))
             await customer.close()
             await agent.close()
+
     asyncio.run(asyncio.wait_for(scenario(), 240))

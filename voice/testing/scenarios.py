@@ -1,5 +1,6 @@
 """The calls `python -m voice.testing.simulate` can place: what the caller wants, how they answer the bot's
 questions (by speech, or by keys where a key answer exists), and how the back end confirms the outcome."""
+
 from __future__ import annotations
 
 import re
@@ -9,29 +10,30 @@ from dataclasses import dataclass
 from channels.phone import national_number
 from voice.dtmf import last_sentence
 
-ACCOUNT, LAST4 = "3201000001", "0001"          # 王建国 in the seeded back end (backend/synthetic.py)
+ACCOUNT, LAST4 = "3201000001", "0001"  # 王建国 in the seeded back end (backend/synthetic.py)
 ADDRESS = "城东区和平路12号3单元501室"
 
 
 @dataclass(frozen=True)
 class Step:
-    words: tuple[str, ...]            # any of them in the bot's last sentence: this step answers it
-    say: str                          # what the caller says
-    keys: str | None = None           # or presses (with --keys); "{month}" / "{phone}" are filled in
+    words: tuple[str, ...]  # any of them in the bot's last sentence: this step answers it
+    say: str  # what the caller says
+    keys: str | None = None  # or presses (with --keys); "{month}" / "{phone}" are filled in
 
 
 @dataclass(frozen=True)
 class Scenario:
     title: str
-    caller: str                       # default caller ID
-    opening: Step                     # said after the greeting (unless the greeting asked something known)
+    caller: str  # default caller ID
+    opening: Step  # said after the greeting (unless the greeting asked something known)
     steps: tuple[Step, ...]
-    done: re.Pattern                  # the bot's answer that ends the call
-    check: Callable[[re.Match, object], tuple[str, bool]]   # (match, CIS) -> (verdict, ok)
+    done: re.Pattern  # the bot's answer that ends the call
+    check: Callable[[re.Match, object], tuple[str, bool]]  # (match, CIS) -> (verdict, ok)
 
 
-def answer_for(scenario: Scenario, bot_text: str, opened: bool, *, keys: bool, caller: str | None,
-               month: int) -> Step | None:
+def answer_for(
+    scenario: Scenario, bot_text: str, opened: bool, *, keys: bool, caller: str | None, month: int
+) -> Step | None:
     """The caller's answer to what the bot just said, with its placeholders filled in; None: no answer."""
     question = last_sentence(bot_text)
     step = next((s for s in scenario.steps if any(w in question for w in s.words)), None)
@@ -50,8 +52,10 @@ def _order_check(match: re.Match, cis) -> tuple[str, bool]:
     if order is None:
         return f"the bot read back work order {number}, but the back end has no such order", False
     where = order.details.get("address", "")
-    return (f"work order {number} is in the back end: {order.function_id}, channel {order.channel}, "
-            f"{where}, contact {order.details.get('contact_phone', '-')}"), True
+    return (
+        f"work order {number} is in the back end: {order.function_id}, channel {order.channel}, "
+        f"{where}, contact {order.details.get('contact_phone', '-')}"
+    ), True
 
 
 def _bill_check(match: re.Match, cis) -> tuple[str, bool]:
@@ -60,13 +64,16 @@ def _bill_check(match: re.Match, cis) -> tuple[str, bool]:
     if bill is None:
         return f"the bot read {amount:.2f}元 for {month}, but the back end has no bill for that month", False
     ok = abs(bill.amount - amount) < 0.005
-    return (f"the bot read {amount:.2f}元 for {ACCOUNT} {month}; the back end's bill is {bill.amount:.2f}元"
-            + ("" if ok else " — MISMATCH")), ok
+    return (
+        f"the bot read {amount:.2f}元 for {ACCOUNT} {month}; the back end's bill is {bill.amount:.2f}元"
+        + ("" if ok else " — MISMATCH")
+    ), ok
 
 
 SCENARIOS = {
     "outage": Scenario(
-        "power cut reported by voice", "+8613912340001",
+        "power cut reported by voice",
+        "+8613912340001",
         opening=Step((), "我家停电了", "1"),
         steps=(
             Step(("地址", "在哪"), ADDRESS),
@@ -76,9 +83,11 @@ SCENARIOS = {
             Step(("对吗", "对不对", "确认"), "对的"),
         ),
         done=re.compile(r"G ?(\d{11})"),
-        check=_order_check),
+        check=_order_check,
+    ),
     "bill": Scenario(
-        "bill query", "+8613800138000",
+        "bill query",
+        "+8613800138000",
         opening=Step((), "我要查电费", "2"),
         steps=(
             Step(("后四位",), LAST4, LAST4 + "#"),
@@ -86,5 +95,6 @@ SCENARIOS = {
             Step(("按键输入月份", "哪个月"), "{month}月", "{month}#"),
         ),
         done=re.compile(r"(\d{4})年(\d{1,2})月的电费是(\d+\.\d{2})元"),
-        check=_bill_check),
+        check=_bill_check,
+    ),
 }

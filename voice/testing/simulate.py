@@ -13,6 +13,7 @@ boundary at the end of each line, with `--asr vosk` the real recogniser (P95598_
 hears the audio. The bot's voice is the gateway's own TTS. Exit code 0 when the call reached its goal and
 the back end confirms it (the work order exists / the amount read is the bill's), 1 if not, 2 on setup.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("scenario", choices=sorted(SCENARIOS))
     p.add_argument("--keys", action="store_true", help="answer with keys wherever a key answer exists")
     p.add_argument("--caller", help="caller ID (default: per scenario; '' for a withheld number)")
-    p.add_argument("--rasa-url", default=os.environ.get("P95598_RASA_URL")
-                   or f"http://127.0.0.1:{os.environ.get('P95598_RASA_PORT', '5005')}")
-    var = Path(os.environ.get("P95598_VAR", Path(__file__).resolve().parents[1] / "var"))   # as `make run`
+    p.add_argument(
+        "--rasa-url",
+        default=os.environ.get("P95598_RASA_URL") or f"http://127.0.0.1:{os.environ.get('P95598_RASA_PORT', '5005')}",
+    )
+    var = Path(os.environ.get("P95598_VAR", Path(__file__).resolve().parents[1] / "var"))  # as `make run`
     p.add_argument("--db-url", default=os.environ.get("P95598_DB_URL") or f"sqlite:///{var / 'backend.db'}")
     p.add_argument("--asr", choices=["scripted", "vosk"], default="scripted")
     p.add_argument("--wav", help="write the whole call (both directions, 8 kHz mono) to this file")
@@ -49,8 +52,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         return asyncio.run(simulate(args))
     except SetupError as e:
@@ -72,21 +77,31 @@ async def simulate(args: argparse.Namespace) -> int:
     month = args.month or (dt.date.today().replace(day=1) - dt.timedelta(days=1)).month
     await _check_rasa(args.rasa_url)
     cis = _open_backend(args.db_url)
-    bot_voice, caller_voice = await asyncio.gather(asyncio.to_thread(_bot_voice),
-                                                   asyncio.to_thread(_caller_voice, args.caller_voice))
+    bot_voice, caller_voice = await asyncio.gather(
+        asyncio.to_thread(_bot_voice), asyncio.to_thread(_caller_voice, args.caller_voice)
+    )
     factory = await asyncio.to_thread(_vosk_factory) if args.asr == "vosk" else None
 
     from voice.testing.caller import SimCaller, call_audio, write_wav
     from voice.testing.fake_twilio import open_gateway
-    out(f"{scenario.title} — caller {caller_id or '(withheld)'}, {'keys' if args.keys else 'speech'}, "
-        f"ASR {args.asr}, bot TTS {bot_voice.engine.name}, Rasa {args.rasa_url}")
-    async with open_gateway(cis, args.rasa_url, bot_voice, recognizer_factory=factory,
-                            no_input_seconds=8.0, inter_digit_seconds=4.0) as h:
+
+    out(
+        f"{scenario.title} — caller {caller_id or '(withheld)'}, {'keys' if args.keys else 'speech'}, "
+        f"ASR {args.asr}, bot TTS {bot_voice.engine.name}, Rasa {args.rasa_url}"
+    )
+    async with open_gateway(
+        cis, args.rasa_url, bot_voice, recognizer_factory=factory, no_input_seconds=8.0, inter_digit_seconds=4.0
+    ) as h:
         async with h.dial(caller_id, record_audio=True) as tw:
             await tw.wait_for(lambda: h.session(tw.call_sid) is not None, 30)
             session = h.session(tw.call_sid)
-            caller = SimCaller(tw, session, voice=caller_voice, patient=not args.barge_in,
-                               inject=h.recognizers[-1].inject if args.asr == "scripted" else None)
+            caller = SimCaller(
+                tw,
+                session,
+                voice=caller_voice,
+                patient=not args.barge_in,
+                inject=h.recognizers[-1].inject if args.asr == "scripted" else None,
+            )
             started = asyncio.get_running_loop().time()
             said = await caller.greeting()
             out(f"  bot    : {said}")
@@ -102,14 +117,17 @@ async def simulate(args: argparse.Namespace) -> int:
                 opened = True
                 if args.barge_in:
                     await asyncio.sleep(0.3)
-                at = asyncio.get_running_loop().time() - started     # when the caller starts
-                timing = await (caller.press(step.keys) if step.keys else caller.say(step.say,
-                                                                                      timeout=30 if factory else 120))
+                at = asyncio.get_running_loop().time() - started  # when the caller starts
+                timing = await (
+                    caller.press(step.keys) if step.keys else caller.say(step.say, timeout=30 if factory else 120)
+                )
                 heard = f" · recognised 「{timing.recognised}」" if args.asr == "vosk" else ""
                 out(f"  caller : {timing.caller}   [{timing.how} {timing.input_s:.1f}s, from {at:.1f}s{heard}]")
                 out(f"  bot    : {timing.bot}")
-                out(f"           rasa {_ms(timing.rasa_ms)} · first audio {_ms(timing.first_audio_ms)} after the "
-                    f"input ended (gateway) · heard after {_ms(timing.heard_ms)} (caller)")
+                out(
+                    f"           rasa {_ms(timing.rasa_ms)} · first audio {_ms(timing.first_audio_ms)} after the "
+                    f"input ended (gateway) · heard after {_ms(timing.heard_ms)} (caller)"
+                )
                 said = timing.bot
             if result and not args.barge_in:
                 await caller.until_quiet()
@@ -131,16 +149,25 @@ def _summary(timings) -> None:
     first = [t.first_audio_ms for t in timings if t.first_audio_ms is not None]
     heard = [t.heard_ms for t in timings if t.heard_ms is not None]
     if first:
-        out(f"turn latency, end of input → first bot audio: median {statistics.median(first):.0f} ms, "
+        out(
+            f"turn latency, end of input → first bot audio: median {statistics.median(first):.0f} ms, "
             f"max {max(first):.0f} ms over {len(first)} turns (gateway)"
-            + (f"; as the caller heard it: median {statistics.median(heard):.0f} ms, max {max(heard):.0f} ms"
-               if heard else ""))
+            + (
+                f"; as the caller heard it: median {statistics.median(heard):.0f} ms, max {max(heard):.0f} ms"
+                if heard
+                else ""
+            )
+        )
 
 
 async def _check_rasa(url: str) -> None:
     import aiohttp
+
     try:
-        async with aiohttp.ClientSession() as http, http.get(f"{url}/", timeout=aiohttp.ClientTimeout(5)) as r:   # "/" needs no API token
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{url}/", timeout=aiohttp.ClientTimeout(5)) as r,
+        ):  # "/" needs no API token
             if r.status == 200:
                 return
     except (aiohttp.ClientError, asyncio.TimeoutError):
@@ -151,9 +178,12 @@ async def _check_rasa(url: str) -> None:
 def _open_backend(db_url: str):
     from backend.cis import SqlCIS
     from backend.db import make_engine, make_sessionmaker
+
     if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).is_file():
-        raise SetupError(f"no back-end database at {db_url}: start the product with `make run` first "
-                         "(it seeds one), or set P95598_DB_URL / --db-url")
+        raise SetupError(
+            f"no back-end database at {db_url}: start the product with `make run` first "
+            "(it seeds one), or set P95598_DB_URL / --db-url"
+        )
     return SqlCIS(make_sessionmaker(make_engine(db_url)))
 
 
@@ -163,6 +193,7 @@ def _bot_voice():
     from voice.config import VoiceConfig
     from voice.playback import Voice
     from voice.tts import PromptCache, TtsConfig, make_engine
+
     config = VoiceConfig.from_env(auth_token="unused")
     engine = make_engine(TtsConfig.from_env(**({"model_dir": config.tts_model} if config.tts_model else {})))
     voice = Voice(engine, PromptCache(config.prompt_cache_dir, engine), [*prompts.FIXED, *prompts.bot_responses()])
@@ -174,6 +205,7 @@ def _bot_voice():
 def _caller_voice(name: str):
     """A different voice for the caller (Kokoro's male zm_*), or espeak-ng; None: a tone stands for speech."""
     from voice.tts import TtsConfig, TtsUnavailable, make_engine
+
     try:
         return make_engine(TtsConfig.from_env(voice=name, speed=1.1))
     except TtsUnavailable as e:
@@ -183,6 +215,7 @@ def _caller_voice(name: str):
 
 def _vosk_factory():
     from voice.asr import AsrConfig, CallRecognizer, kaldi_input_rate, load_model
+
     path = os.environ.get("P95598_VOSK_MODEL")
     if not path:
         raise SetupError("--asr vosk needs P95598_VOSK_MODEL (a Mandarin model: see voice/README.md)")

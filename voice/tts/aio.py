@@ -3,11 +3,12 @@
 Synthesis is CPU-bound, so each chunk is computed in an executor thread. Stopping the iteration (the
 caller barged in and the ``async for`` was left) stops the synthesis after the chunk in flight.
 """
+
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor
-from typing import AsyncIterator
 
 import numpy as np
 
@@ -16,8 +17,7 @@ from .engine import TtsEngine
 _DONE = object()
 
 
-async def astream(engine: TtsEngine, text: str,
-                  executor: Executor | None = None) -> AsyncIterator[np.ndarray]:
+async def astream(engine: TtsEngine, text: str, executor: Executor | None = None) -> AsyncIterator[np.ndarray]:
     """``async for pcm in astream(engine, text)``: int16 chunks at ``engine.sample_rate``."""
     loop = asyncio.get_running_loop()
     chunks = iter(engine.stream(text))

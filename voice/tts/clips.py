@@ -18,13 +18,14 @@ Each clip is cut to its voiced part, given 5 ms fades and brought to one loudnes
     library.number("二十")            # int16 8 kHz, or None while it is not rendered yet
     library.phrase("工单号是")
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -33,53 +34,132 @@ from .cache import PromptCache
 from .say import DIGITS, LETTERS, cardinal
 
 NUMBER_SPEED = 1.2
-TARGET_DBFS = -16.0            # loudness of the voiced 10 ms frames of every clip (Kokoro's own is ≈ −15 … −17)
+TARGET_DBFS = -16.0  # loudness of the voiced 10 ms frames of every clip (Kokoro's own is ≈ −15 … −17)
 PUNCTUATION = "，,。！？；!?;：:、 "
 
 _ONE_TO_NINE = DIGITS[1:]
 _TEENS = [cardinal(n) for n in range(11, 20)]
-_COMPOUNDS = ([d + "十" for d in _ONE_TO_NINE[1:]]
-              + [d + u for d in (*_ONE_TO_NINE, "两") for u in "百千万"])
-NUMBER_WORDS: tuple[str, ...] = tuple(dict.fromkeys([
-    *"零幺一二两三四五六七八九十百千万亿点负到",
-    *"元角分度年月日号秒伏", "千瓦时", "千瓦", "千伏", "百分之",
-    *_TEENS, *_COMPOUNDS,
-    *(f"{d}角" for d in (*_ONE_TO_NINE, "两")), *(f"{d}分" for d in (*_ONE_TO_NINE, "两")),
-    *(f"{cardinal(m)}月" for m in range(1, 13)),
-    *(f"{cardinal(d)}日" for d in range(1, 32)),
-    *(cardinal(h, liang=True) + "点" for h in range(0, 25)),
-    *("".join(DIGITS[int(c)] for c in str(y)) + "年" for y in range(2024, 2031)),
-    *LETTERS.values(),
-]))
+_COMPOUNDS = [d + "十" for d in _ONE_TO_NINE[1:]] + [d + u for d in (*_ONE_TO_NINE, "两") for u in "百千万"]
+NUMBER_WORDS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            *"零幺一二两三四五六七八九十百千万亿点负到",
+            *"元角分度年月日号秒伏",
+            "千瓦时",
+            "千瓦",
+            "千伏",
+            "百分之",
+            *_TEENS,
+            *_COMPOUNDS,
+            *(f"{d}角" for d in (*_ONE_TO_NINE, "两")),
+            *(f"{d}分" for d in (*_ONE_TO_NINE, "两")),
+            *(f"{cardinal(m)}月" for m in range(1, 13)),
+            *(f"{cardinal(d)}日" for d in range(1, 32)),
+            *(cardinal(h, liang=True) + "点" for h in range(25)),
+            *("".join(DIGITS[int(c)] for c in str(y)) + "年" for y in range(2024, 2031)),
+            *LETTERS.values(),
+        ]
+    )
+)
 _DIGIT_CLIPS = set("零幺一二两三四五六七八九") | set(LETTERS.values())
 
 # Fixed words of the replies that carry numbers, cut at punctuation as `compose.plan` cuts them.
 LEAD_INS: tuple[str, ...] = (
     # work orders: actions/forms/outage.py, reports.py, account.py, handoff.py, withdraw.py, followups.py
-    "您的工单号是", "工单号是", "工单号", "工单", "已为您登记报修", "已按紧急情况处理", "我们同时为您登记了报修",
-    "抢修人员会尽快和您联系", "城区一般四十五分钟内到达现场", "请保持电话畅通", "还有别的需要帮您的吗",
-    "这个地址刚才已经为您报修过了", "不会重复登记", "这件事刚才已经登记过了", "这件事刚才已经为您登记了",
-    "新说的情况我已经补充进去", "工作人员会尽快处理并和您联系", "已经为您撤销", "刚才的",
-    "已为您登记复电申请", "缴费后会自动处理", "已为您登记复电", "一般二十四小时内恢复供电",
-    "如果超时没来电", "请再联系我们", "下个抄表周期起生效", "已为您受理开通峰谷电价", "已为您受理取消峰谷电价",
-    "已把联系电话改为尾号", "的号码", "以后的通知会发到这个号码", "我已经为您登记了人工回复",
+    "您的工单号是",
+    "工单号是",
+    "工单号",
+    "工单",
+    "已为您登记报修",
+    "已按紧急情况处理",
+    "我们同时为您登记了报修",
+    "抢修人员会尽快和您联系",
+    "城区一般四十五分钟内到达现场",
+    "请保持电话畅通",
+    "还有别的需要帮您的吗",
+    "这个地址刚才已经为您报修过了",
+    "不会重复登记",
+    "这件事刚才已经登记过了",
+    "这件事刚才已经为您登记了",
+    "新说的情况我已经补充进去",
+    "工作人员会尽快处理并和您联系",
+    "已经为您撤销",
+    "刚才的",
+    "已为您登记复电申请",
+    "缴费后会自动处理",
+    "已为您登记复电",
+    "一般二十四小时内恢复供电",
+    "如果超时没来电",
+    "请再联系我们",
+    "下个抄表周期起生效",
+    "已为您受理开通峰谷电价",
+    "已为您受理取消峰谷电价",
+    "已把联系电话改为尾号",
+    "的号码",
+    "以后的通知会发到这个号码",
+    "我已经为您登记了人工回复",
     # bills and balances: actions/forms/account.py
-    "您", "的电费是", "用电", "已经缴清", "还没有缴费", "您可以在网上国网诶批批或者微信", "支付宝生活缴费里交",
-    "这个月多了", "这个月少了", "电量多了", "电量少了", "是", "和", "一样",
-    "您的电费余额是", "余额不多了", "建议尽快充值", "您的电费账户目前欠费", "请尽快充值", "以免影响用电",
-    "系统显示还欠费", "缴清后", "复电一般在二十四小时内完成", "最近一期", "的电费", "还没有缴",
-    "的账单还没出", "还没有出账单", "可以查最近一年内已出账的月份",
+    "您",
+    "的电费是",
+    "用电",
+    "已经缴清",
+    "还没有缴费",
+    "您可以在网上国网诶批批或者微信",
+    "支付宝生活缴费里交",
+    "这个月多了",
+    "这个月少了",
+    "电量多了",
+    "电量少了",
+    "是",
+    "和",
+    "一样",
+    "您的电费余额是",
+    "余额不多了",
+    "建议尽快充值",
+    "您的电费账户目前欠费",
+    "请尽快充值",
+    "以免影响用电",
+    "系统显示还欠费",
+    "缴清后",
+    "复电一般在二十四小时内完成",
+    "最近一期",
+    "的电费",
+    "还没有缴",
+    "的账单还没出",
+    "还没有出账单",
+    "可以查最近一年内已出账的月份",
     # outages and progress: actions/forms/outage.py, progress.py, backend/spoken.py
-    "您所在的", "目前有故障停电", "目前有计划停电", "原因是", "预计", "恢复供电", "今天", "明天", "后天", "凌晨", "上午", "中午", "下午", "晚上", "目前", "的",
-    "另外还有", "张工单",
+    "您所在的",
+    "目前有故障停电",
+    "目前有计划停电",
+    "原因是",
+    "预计",
+    "恢复供电",
+    "今天",
+    "明天",
+    "后天",
+    "凌晨",
+    "上午",
+    "中午",
+    "下午",
+    "晚上",
+    "目前",
+    "的",
+    "另外还有",
+    "张工单",
 )
 
 
 class ClipLibrary:
     """Clips of `numbers` and `phrases`: looked up without ever synthesising on the caller's time."""
 
-    def __init__(self, directory: str | os.PathLike, engine, numbers: Iterable[str] = NUMBER_WORDS,
-                 phrases: Iterable[str] = LEAD_INS):
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        engine,
+        numbers: Iterable[str] = NUMBER_WORDS,
+        phrases: Iterable[str] = LEAD_INS,
+    ):
         self.engine = engine
         number_engine = engine.with_speed(NUMBER_SPEED) if hasattr(engine, "with_speed") else engine
         self._numbers = PromptCache(Path(directory) / "numbers", number_engine, memory_items=64)
@@ -88,7 +168,7 @@ class ClipLibrary:
         self.phrases = tuple(dict.fromkeys(p for p in phrases if p))
         self._words, self._phrase_set = frozenset(self.vocabulary), frozenset(self.phrases)
         self._longest = max(map(len, self.phrases), default=0)
-        self._ready: dict[str, np.ndarray] = {}     # "n:<word>" / "p:<phrase>" -> finished clip
+        self._ready: dict[str, np.ndarray] = {}  # "n:<word>" / "p:<phrase>" -> finished clip
 
     def number(self, word: str) -> np.ndarray | None:
         return self._clip("n", word, self._numbers) if word in self._words else None
@@ -118,13 +198,14 @@ class ClipLibrary:
     def warm(self) -> int:
         """Render the clips not on disk yet; returns how many were synthesised (blocking: run it in a thread)."""
         short = [p for p in self.phrases if len(p) == 1]
-        return (self._numbers.warm([*self.vocabulary, *short])
-                + self._phrases.warm([p for p in self.phrases if len(p) > 1]))
+        return self._numbers.warm([*self.vocabulary, *short]) + self._phrases.warm(
+            [p for p in self.phrases if len(p) > 1]
+        )
 
     def _clip(self, kind: str, text: str, cache: PromptCache) -> np.ndarray | None:
         key = f"{kind}:{text}"
         clip = self._ready.get(key)
-        if clip is None and text in cache:           # rendered (by `warm`): read it, never synthesise here
+        if clip is None and text in cache:  # rendered (by `warm`): read it, never synthesise here
             clip = finish(cache.get(text), cache.engine.sample_rate, tight=cache is self._numbers)
             clip.setflags(write=False)
             self._ready[key] = clip
@@ -147,12 +228,12 @@ def finish(audio: np.ndarray, rate: int, tight: bool = False) -> np.ndarray:
 def level(x: np.ndarray, rate: int, target_dbfs: float = TARGET_DBFS) -> np.ndarray:
     """Scale float audio so its voiced 10 ms frames (within 30 dB of the loudest) average ``target_dbfs``."""
     n = max(1, rate // 100)
-    frames = x[:len(x) // n * n].reshape(-1, n)
+    frames = x[: len(x) // n * n].reshape(-1, n)
     if not frames.size:
         return x
     rms = np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1))
     voiced = rms[rms > rms.max() * 10 ** (-30 / 20)]
-    current = float(np.sqrt((voiced ** 2).mean())) if voiced.size else 0.0
+    current = float(np.sqrt((voiced**2).mean())) if voiced.size else 0.0
     if current <= 1e-6:
         return x
     gain = min(4.0, max(0.25, 10 ** (target_dbfs / 20) / current))

@@ -18,6 +18,7 @@ crossfade (一百|二十|八 runs on), a fixed part and a number 40 ms, punctuat
 (`clips.level`). The chunks are int16 at the engine's rate; the speaker turns them into 8 kHz μ-law
 frames. Leaving the iteration (barge-in, hang-up) cancels the background synthesis.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,19 +33,19 @@ from . import say
 from .clips import ClipLibrary, finish, is_digit_clip, tokenize
 
 SENTENCE_PAUSE, CLAUSE_PAUSE = 0.35, 0.15
-JOIN_GAP = 0.04          # between a fixed part and a number, no punctuation between them
-DIGIT_GAP = 0.05         # digits read one by one
-GROUP_PAUSE = 0.15       # "、" between digit groups (幺三九、幺二三四)
-CROSSFADE = 0.015        # quantity words run on: 一百|二十|八
+JOIN_GAP = 0.04  # between a fixed part and a number, no punctuation between them
+DIGIT_GAP = 0.05  # digits read one by one
+GROUP_PAUSE = 0.15  # "、" between digit groups (幺三九、幺二三四)
+CROSSFADE = 0.015  # quantity words run on: 一百|二十|八
 _PUNCT = re.compile(r"([^，,。！？；!?;：:、\n]*)([，,。！？；!?;：:、\n]*)")
 
 
 @dataclass
 class Part:
-    text: str                   # spoken text (normalised, no punctuation)
-    number: bool                # a live number (from digits), else fixed words
-    pause: float = JOIN_GAP     # silence after it
-    clause: int = 0             # parts between the same punctuation share a number
+    text: str  # spoken text (normalised, no punctuation)
+    number: bool  # a live number (from digits), else fixed words
+    pause: float = JOIN_GAP  # silence after it
+    clause: int = 0  # parts between the same punctuation share a number
 
 
 def plan(text: str) -> list[Part]:
@@ -56,8 +57,7 @@ def plan(text: str) -> list[Part]:
             parts.append(Part(run.strip(), True, clause=clause))
             continue
         for words, punct in _PUNCT.findall(run):
-            pause = (SENTENCE_PAUSE if re.search(r"[。！？；!?;\n]", punct)
-                     else CLAUSE_PAUSE if punct else JOIN_GAP)
+            pause = SENTENCE_PAUSE if re.search(r"[。！？；!?;\n]", punct) else CLAUSE_PAUSE if punct else JOIN_GAP
             if words.strip():
                 parts.append(Part(words.strip(), False, pause, clause))
             elif punct and parts:
@@ -99,12 +99,12 @@ class Joiner:
         else:
             n = min(int(round(-join * self.rate)), len(self._tail), len(x))
             ramp = np.linspace(0, 1, n, dtype=np.float32)
-            mixed = self._tail[len(self._tail) - n:] * (1 - ramp) + x[:n] * ramp
-            out = np.concatenate([self._tail[:len(self._tail) - n], mixed])
+            mixed = self._tail[len(self._tail) - n :] * (1 - ramp) + x[:n] * ramp
+            out = np.concatenate([self._tail[: len(self._tail) - n], mixed])
             x = x[n:]
         keep = min(len(x), self._hold)
-        self._tail = x[len(x) - keep:]
-        return _int16(np.concatenate([out, x[:len(x) - keep]]))
+        self._tail = x[len(x) - keep :]
+        return _int16(np.concatenate([out, x[: len(x) - keep]]))
 
     def pause(self, seconds: float) -> np.ndarray:
         out = np.concatenate([self._tail, np.zeros(int(round(seconds * self.rate)), np.float32)])
@@ -178,7 +178,7 @@ class Composer:
                     if out.size:
                         yield out
                 if i < len(parts) - 1:
-                    yield joiner.pause(part.pause)   # out at once: covers the next part's synthesis
+                    yield joiner.pause(part.pause)  # out at once: covers the next part's synthesis
             out = joiner.flush()
             if out.size:
                 yield out
@@ -193,14 +193,14 @@ class Composer:
                 audio = await asyncio.to_thread(self._render, parts[i])
                 if not future.done():
                     future.set_result(audio)
-        except Exception as e:    # noqa: BLE001 - handed to the player, which re-raises it
+        except Exception as e:  # noqa: BLE001 - handed to the player, which re-raises it
             for future in pending.values():
                 if not future.done():
                     future.set_exception(e)
 
     def _render(self, part: Part) -> np.ndarray:
         clip = finish(self.engine.synthesize(part.text), self.rate)
-        if not part.number:   # fixed words recur across calls; memory only (they may hold a name)
+        if not part.number:  # fixed words recur across calls; memory only (they may hold a name)
             self._learned[part.text] = clip
             while len(self._learned) > self._learned_items:
                 self._learned.popitem(last=False)

@@ -7,15 +7,17 @@ first piece is cut short (first comma after six characters) for that reason.
 
     engine = voice.tts.make_engine(TtsConfig.from_env())   # Kokoro when its model folder exists, else espeak-ng
 """
+
 from __future__ import annotations
 
 import copy
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -31,13 +33,13 @@ class TtsUnavailable(RuntimeError):
 
 @runtime_checkable
 class TtsEngine(Protocol):
-    name: str          # engine and model, e.g. "kokoro-v1.0-int8"
-    voice: str         # speaker, e.g. "zf_xiaoxiao"
-    sample_rate: int   # of the audio returned (8000 for the phone)
+    name: str  # engine and model, e.g. "kokoro-v1.0-int8"
+    voice: str  # speaker, e.g. "zf_xiaoxiao"
+    sample_rate: int  # of the audio returned (8000 for the phone)
 
-    def synthesize(self, text: str) -> np.ndarray: ...          # int16 mono, whole reply
+    def synthesize(self, text: str) -> np.ndarray: ...  # int16 mono, whole reply
 
-    def stream(self, text: str) -> Iterator[np.ndarray]: ...    # int16 mono, clause by clause
+    def stream(self, text: str) -> Iterator[np.ndarray]: ...  # int16 mono, clause by clause
 
 
 class Piece(NamedTuple):
@@ -49,8 +51,9 @@ _SENTENCE = re.compile(r"(?<=[。！？；!?;\n])")
 _CLAUSE = re.compile(r"(?<=[，,：:])")
 
 
-def split_text(text: str, max_chars: int = 30, first_min: int = 6,
-               sentence_pause: float = 0.35, clause_pause: float = 0.15) -> list[Piece]:
+def split_text(
+    text: str, max_chars: int = 30, first_min: int = 6, sentence_pause: float = 0.35, clause_pause: float = 0.15
+) -> list[Piece]:
     """Split normalised text into pieces of ≤ ``max_chars`` at punctuation, sentences never merged.
 
     The first piece ends at the first comma after ``first_min`` characters, so a stream's first
@@ -114,16 +117,27 @@ class KokoroEngine(ChunkedEngine):
 
     MAX_TOKENS = 510
 
-    def __init__(self, model_dir: str | os.PathLike, voice: str = "zf_xiaoxiao", speed: float = 1.0,
-                 threads: int = 2, sample_rate: int = 8000, sandhi: bool = True, warm_up: bool = True):
+    def __init__(
+        self,
+        model_dir: str | os.PathLike,
+        voice: str = "zf_xiaoxiao",
+        speed: float = 1.0,
+        threads: int = 2,
+        sample_rate: int = 8000,
+        sandhi: bool = True,
+        warm_up: bool = True,
+    ):
         super().__init__(sample_rate)
         import onnxruntime as ort
 
         from .g2p import MandarinG2P
 
         folder = Path(model_dir)
-        model, vocab, style = (folder / "kokoro-v1.0.int8.onnx", folder / "vocab.json",
-                               folder / "voices" / f"{voice}.bin")
+        model, vocab, style = (
+            folder / "kokoro-v1.0.int8.onnx",
+            folder / "vocab.json",
+            folder / "voices" / f"{voice}.bin",
+        )
         for path in (model, vocab, style):
             if not path.is_file():
                 raise TtsUnavailable(f"Kokoro: {path} is missing (python -m voice.tts.assemble {folder})")
@@ -136,18 +150,18 @@ class KokoroEngine(ChunkedEngine):
         # Idle threads sleep instead of spinning: on a box shared with Rasa and ASR, spinning burns
         # ~50 % more CPU per second of speech for no gain in latency.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(str(model), sess_options=opts,
-                                             providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
         self._g2p = MandarinG2P(sandhi=sandhi)
         if warm_up:  # the first run of a session is several times slower; pay it at start-up
             self._render("您好。")
 
     def _name(self) -> str:
         """Covers every setting that changes the audio (prompt cache keys depend on it)."""
-        return ("kokoro-v1.0-int8" + ("" if self.speed == 1 else f"-x{self.speed:g}")
-                + ("" if self._sandhi else "-legacy"))
+        return (
+            "kokoro-v1.0-int8" + ("" if self.speed == 1 else f"-x{self.speed:g}") + ("" if self._sandhi else "-legacy")
+        )
 
-    def with_speed(self, speed: float) -> "KokoroEngine":
+    def with_speed(self, speed: float) -> KokoroEngine:
         """The same session, voice and G2P at another speed (number clips are read a little faster)."""
         clone = copy.copy(self)
         clone.speed = float(speed)
@@ -165,11 +179,14 @@ class KokoroEngine(ChunkedEngine):
 
     def _infer(self, ids: list[int]) -> np.ndarray:
         style = self._style[min(len(ids), len(self._style)) - 1][None, :]
-        audio = self._session.run(None, {
-            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
-            "style": style.astype(np.float32),
-            "speed": np.array([self.speed], dtype=np.float32),
-        })[0]
+        audio = self._session.run(
+            None,
+            {
+                "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+                "style": style.astype(np.float32),
+                "speed": np.array([self.speed], dtype=np.float32),
+            },
+        )[0]
         return np.asarray(audio, dtype=np.float32).ravel()
 
 
@@ -186,11 +203,11 @@ def _batches(ids: list[int], limit: int, vocab: dict[str, int]) -> Iterator[list
 
 @dataclass(frozen=True)
 class TtsConfig:
-    engine: str = "auto"             # auto | kokoro | espeak
-    model_dir: str | None = None     # Kokoro folder; None = assemble.default_model_dir()
-    voice: str = "zf_xiaoxiao"       # Kokoro voice (zf_* female, zm_* male)
+    engine: str = "auto"  # auto | kokoro | espeak
+    model_dir: str | None = None  # Kokoro folder; None = assemble.default_model_dir()
+    voice: str = "zf_xiaoxiao"  # Kokoro voice (zf_* female, zm_* male)
     speed: float = 1.0
-    threads: int = 2                 # onnxruntime intra-op threads
+    threads: int = 2  # onnxruntime intra-op threads
     sample_rate: int = 8000
 
     def __post_init__(self):
@@ -202,16 +219,19 @@ class TtsConfig:
             raise TtsUnavailable("TTS threads must be ≥ 1 and sample rate ≥ 8000")
 
     @classmethod
-    def from_env(cls, env: dict | None = None, **overrides) -> "TtsConfig":
+    def from_env(cls, env: dict | None = None, **overrides) -> TtsConfig:
         env = os.environ if env is None else env
-        values = dict(engine=env.get("P95598_TTS_ENGINE", "auto"),
-                      model_dir=env.get("P95598_TTS_MODEL") or None,
-                      voice=env.get("P95598_TTS_VOICE", "zf_xiaoxiao"),
-                      speed=float(env.get("P95598_TTS_SPEED", "1.0")),
-                      threads=int(env.get("P95598_TTS_THREADS", "2")))
+        values = dict(
+            engine=env.get("P95598_TTS_ENGINE", "auto"),
+            model_dir=env.get("P95598_TTS_MODEL") or None,
+            voice=env.get("P95598_TTS_VOICE", "zf_xiaoxiao"),
+            speed=float(env.get("P95598_TTS_SPEED", "1.0")),
+            threads=int(env.get("P95598_TTS_THREADS", "2")),
+        )
         values.update(overrides)
         return cls(**values)
 
     def kokoro_dir(self) -> Path:
         from .assemble import default_model_dir
+
         return Path(self.model_dir).expanduser() if self.model_dir else default_model_dir()

@@ -4,6 +4,7 @@ espeak-ng's ``cmn`` voice reads Chinese characters through English rules (您好
 so the text is turned into pinyin with pypinyin first (您好 → ``nin2 hao3``), which that voice reads as
 Mandarin. Fast (real-time factor ≈ 0.005) and always available, but robotic: for when Kokoro is not.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,9 @@ def to_pinyin(text: str) -> str:
     from pypinyin import Style, lazy_pinyin
 
     words = []
-    for item in lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True,
-                            errors=lambda chars: list(chars.translate(_PUNCT))):
+    for item in lazy_pinyin(
+        text, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda chars: list(chars.translate(_PUNCT))
+    ):
         item = item.strip()
         if item and not _HAN.search(item):
             words.append(item)
@@ -53,8 +55,12 @@ class EspeakEngine(ChunkedEngine):
             return np.zeros(0, np.float32)
         with tempfile.TemporaryDirectory(prefix="espeak-") as tmp:
             out = Path(tmp) / "out.wav"
-            proc = subprocess.run([self._binary, "-v", "cmn-latn-pinyin", "-s", self._wpm, "-w", str(out),
-                                   "--", pinyin], capture_output=True, text=True, timeout=60)
+            proc = subprocess.run(
+                [self._binary, "-v", "cmn-latn-pinyin", "-s", self._wpm, "-w", str(out), "--", pinyin],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             if proc.returncode != 0 or not out.exists():
                 raise RuntimeError(f"espeak-ng failed ({proc.returncode}): {proc.stderr.strip()[-300:]}")
             with wave.open(str(out), "rb") as wav:

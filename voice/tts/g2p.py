@@ -7,6 +7,7 @@ spoken tone changes first (misaki's ``ToneSandhi``, from PaddleSpeech): 你好 n
 不是 bu4shi4 → bu2shi4, 一个 yi1ge4 → yi2ge4, neutral tones of particles and suffixes; and it fixes a few
 readings pypinyin gets wrong in this domain (``PHRASES``: 长时间 chang2, 三相 xiang4, 还款 huan2).
 """
+
 from __future__ import annotations
 
 import re
@@ -14,11 +15,21 @@ import threading
 
 _ZH = re.compile(r"[\u4E00-\u9FFF]+|[^\u4E00-\u9FFF]+")
 # jieba words whose pypinyin reading is wrong for a power utility (长 chang2, 相 xiang4, 还 huan2).
-PHRASES = {w: p.split() for w, p in {
-    "长时间": "chang2 shi2 jian1", "较长": "jiao4 chang2", "很长": "hen3 chang2", "多长": "duo1 chang2",
-    "三相": "san1 xiang4", "单相": "dan1 xiang4", "单相电": "dan1 xiang4 dian4", "三相电": "san1 xiang4 dian4",
-    "还款": "huan2 kuan3", "还钱": "huan2 qian2",
-}.items()}
+PHRASES = {
+    w: p.split()
+    for w, p in {
+        "长时间": "chang2 shi2 jian1",
+        "较长": "jiao4 chang2",
+        "很长": "hen3 chang2",
+        "多长": "duo1 chang2",
+        "三相": "san1 xiang4",
+        "单相": "dan1 xiang4",
+        "单相电": "dan1 xiang4 dian4",
+        "三相电": "san1 xiang4 dian4",
+        "还款": "huan2 kuan3",
+        "还钱": "huan2 qian2",
+    }.items()
+}
 
 
 class MandarinG2P:
@@ -42,17 +53,18 @@ class MandarinG2P:
         if not text:
             return ""
         with self._lock:
-            pieces = [self._words(seg) if _ZH.fullmatch(seg) and seg[0] >= "\u4E00" else seg
-                      for seg in _ZH.findall(text)]
+            pieces = [
+                self._words(seg) if _ZH.fullmatch(seg) and seg[0] >= "\u4e00" else seg for seg in _ZH.findall(text)
+            ]
         return "".join(pieces).replace(chr(815), "")
 
     def _words(self, segment: str) -> str:
         if self._sandhi is None:
             import jieba
+
             return " ".join(self._zh.word2ipa(w) for w in jieba.lcut(segment, cut_all=False))
         words: list[tuple[str, str]] = []
-        for word, pos in self._sandhi.pre_merge_for_modify(
-                [(w.word, w.flag) for w in self._psg.lcut(segment)]):
+        for word, pos in self._sandhi.pre_merge_for_modify([(w.word, w.flag) for w in self._psg.lcut(segment)]):
             if words and words[-1][0] + word in PHRASES:  # 较|长 → 较长
                 words[-1] = (words[-1][0] + word, pos)
             else:

@@ -10,19 +10,52 @@ Runs before grapheme-to-phoneme conversion, which would otherwise read every dig
 * percentages ``5.5%`` → 百分之五点五; energy ``120度`` / ``120kWh`` → 一百二十度; ``10kV`` → 十千伏;
 * other numbers as quantities (``3户`` → 三户, ``2.5`` → 二点五); Latin letters spelled (``APP`` → 诶批批).
 """
+
 from __future__ import annotations
 
 import re
 
 DIGITS = "零一二三四五六七八九"
 PHONE_DIGITS = "零幺二三四五六七八九"
-LETTERS = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", (
-    "诶", "必", "西", "迪", "伊", "艾弗", "吉", "艾尺", "艾", "杰", "开", "艾勒", "艾姆", "恩", "欧", "批",
-    "吉优", "阿", "艾斯", "提", "优", "维", "达不溜", "艾克斯", "歪", "贼德")))
-_WIDE = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)}
-                      | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
-                      | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
-                      | {"％": "%", "．": ".", "￥": "¥", "－": "-", "～": "~", "＃": "#", "＊": "*"})
+LETTERS = dict(
+    zip(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        (
+            "诶",
+            "必",
+            "西",
+            "迪",
+            "伊",
+            "艾弗",
+            "吉",
+            "艾尺",
+            "艾",
+            "杰",
+            "开",
+            "艾勒",
+            "艾姆",
+            "恩",
+            "欧",
+            "批",
+            "吉优",
+            "阿",
+            "艾斯",
+            "提",
+            "优",
+            "维",
+            "达不溜",
+            "艾克斯",
+            "歪",
+            "贼德",
+        ),
+    )
+)
+_WIDE = str.maketrans(
+    {chr(0xFF10 + i): str(i) for i in range(10)}
+    | {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
+    | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
+    | {"％": "%", "．": ".", "￥": "¥", "－": "-", "～": "~", "＃": "#", "＊": "*"}
+)
 # A number followed by one of these is a quantity even when long ("12000户"), never a code.
 _COUNTERS = "户人个次天周小时分钟秒元块角度千瓦伏条位台张份项家所公里米万亿多余笔期栋楼层号月年岁倍"
 _NUM = r"\d+(?:\.\d+)?"
@@ -45,7 +78,7 @@ def group_digits(digits: str) -> str:
     sizes = [n // count + (i >= count - n % count) for i in range(count)]  # remainder to the last groups
     out, i = [], 0
     for size in sizes:
-        out.append(read_digits(digits[i:i + size]))
+        out.append(read_digits(digits[i : i + size]))
         i += size
     return "、".join(out)
 
@@ -154,32 +187,35 @@ def _n(text: str) -> str:
     return f"{NUM_OPEN}{text}{NUM_CLOSE}"
 
 
-_RULES: tuple[tuple[re.Pattern, object], ...] = tuple((re.compile(p), r) for p, r in (
-    (r"#号?", "井号"),
-    (r"(?<![A-Za-z])No\.\s*(?=\d)", "第"),
-    (r"\*号?", "星号"),
-    (r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)", lambda m: _n(_date(m))),
-    (r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)", lambda m: _n(f"{group_digits(m[1])}、{group_digits(m[2])}")),
-    (r"(?<=\d)\s*[-~]\s*(?=\d)", "到"),
-    (r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)", lambda m: _n(_time(m))),
-    (r"(?<![\d.])(\d{1,2})点(?:零?(\d{1,2})分)?", lambda m: _n(clock(int(m[1]), int(m[2] or 0)))),   # 3点20分
-    (r"(?<!\d)(\d{4})\s*年", lambda m: _n(read_digits(m[1], yao=False) + "年")),
-    (r"(?<!\d)(?<!\d\.)(\d{1,2})\s*(月|日|号)", lambda m: _n(cardinal(int(m[1])) + m[2])),
-    (rf"¥\s*(-?{_NUM})", lambda m: _n(money(m[1]))),
-    (rf"(?<!\d)(?<!\d\.)(-?{_NUM})\s*元", lambda m: _n(money(m[1]))),
-    (rf"({_NUM})\s*%", lambda m: _n("百分之" + decimal(m[1]))),
-    (rf"({_NUM})\s*(?:kWh|kwh|KWH|KWh)", lambda m: _n(decimal(m[1], liang=True) + "度")),
-    (rf"({_NUM})\s*(度|千瓦时|千瓦|千伏)", lambda m: _n(decimal(m[1], liang=True) + m[2])),
-    (rf"({_NUM})\s*(?:kW|KW|kw)(?![A-Za-z])", lambda m: _n(decimal(m[1], liang=True) + "千瓦")),
-    (rf"({_NUM})\s*(?:kV|KV|kv)(?![A-Za-z])", lambda m: _n(decimal(m[1], liang=True) + "千伏")),
-    (rf"({_NUM})\s*V(?![A-Za-z])", lambda m: _n(decimal(m[1]) + "伏")),
-    (r"(?<![A-Za-z\d])([A-Za-z]{1,3})-?(\d{4,})(?![\d.])", lambda m: _n(_code(m))),
-    (rf"((?:{_KEYED})(?:是|为|:|：)?\s*)(\d+)(?![\d.])", lambda m: m[1] + _n(group_digits(m[2]))),
-    (rf"(?<!\d)(?<!\d\.)(\d{{5,}}|0\d+)(?![\d.])(?!\s*[{_COUNTERS}])", lambda m: _n(group_digits(m[1]))),
-    (rf"(?<!\d)(?<!\d\.)(?<!第)({_NUM})(?=\s*(?:{_MEASURES}))", lambda m: _n(decimal(m[1], liang=True))),
-    (rf"(?<!\d)(?<!\d\.)({_NUM})", lambda m: _n(decimal(m[1]))),
-    (r"[A-Za-z]", lambda m: LETTERS[m[0].upper()]),
-))
+_RULES: tuple[tuple[re.Pattern, object], ...] = tuple(
+    (re.compile(p), r)
+    for p, r in (
+        (r"#号?", "井号"),
+        (r"(?<![A-Za-z])No\.\s*(?=\d)", "第"),
+        (r"\*号?", "星号"),
+        (r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)", lambda m: _n(_date(m))),
+        (r"(?<!\d)(0\d{2,3})-(\d{7,8})(?!\d)", lambda m: _n(f"{group_digits(m[1])}、{group_digits(m[2])}")),
+        (r"(?<=\d)\s*[-~]\s*(?=\d)", "到"),
+        (r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)", lambda m: _n(_time(m))),
+        (r"(?<![\d.])(\d{1,2})点(?:零?(\d{1,2})分)?", lambda m: _n(clock(int(m[1]), int(m[2] or 0)))),  # 3点20分
+        (r"(?<!\d)(\d{4})\s*年", lambda m: _n(read_digits(m[1], yao=False) + "年")),
+        (r"(?<!\d)(?<!\d\.)(\d{1,2})\s*(月|日|号)", lambda m: _n(cardinal(int(m[1])) + m[2])),
+        (rf"¥\s*(-?{_NUM})", lambda m: _n(money(m[1]))),
+        (rf"(?<!\d)(?<!\d\.)(-?{_NUM})\s*元", lambda m: _n(money(m[1]))),
+        (rf"({_NUM})\s*%", lambda m: _n("百分之" + decimal(m[1]))),
+        (rf"({_NUM})\s*(?:kWh|kwh|KWH|KWh)", lambda m: _n(decimal(m[1], liang=True) + "度")),
+        (rf"({_NUM})\s*(度|千瓦时|千瓦|千伏)", lambda m: _n(decimal(m[1], liang=True) + m[2])),
+        (rf"({_NUM})\s*(?:kW|KW|kw)(?![A-Za-z])", lambda m: _n(decimal(m[1], liang=True) + "千瓦")),
+        (rf"({_NUM})\s*(?:kV|KV|kv)(?![A-Za-z])", lambda m: _n(decimal(m[1], liang=True) + "千伏")),
+        (rf"({_NUM})\s*V(?![A-Za-z])", lambda m: _n(decimal(m[1]) + "伏")),
+        (r"(?<![A-Za-z\d])([A-Za-z]{1,3})-?(\d{4,})(?![\d.])", lambda m: _n(_code(m))),
+        (rf"((?:{_KEYED})(?:是|为|:|：)?\s*)(\d+)(?![\d.])", lambda m: m[1] + _n(group_digits(m[2]))),
+        (rf"(?<!\d)(?<!\d\.)(\d{{5,}}|0\d+)(?![\d.])(?!\s*[{_COUNTERS}])", lambda m: _n(group_digits(m[1]))),
+        (rf"(?<!\d)(?<!\d\.)(?<!第)({_NUM})(?=\s*(?:{_MEASURES}))", lambda m: _n(decimal(m[1], liang=True))),
+        (rf"(?<!\d)(?<!\d\.)({_NUM})", lambda m: _n(decimal(m[1]))),
+        (r"[A-Za-z]", lambda m: LETTERS[m[0].upper()]),
+    )
+)
 
 
 def normalize(text: str) -> str:
@@ -198,7 +234,7 @@ def spans(text: str) -> list[tuple[str, bool]]:
         if not part:
             continue
         number = i % 2 == 1
-        if out and out[-1][1] == number:    # two numbers side by side (2026年11月) are one run
+        if out and out[-1][1] == number:  # two numbers side by side (2026年11月) are one run
             out[-1] = (out[-1][0] + part, number)
         else:
             out.append((part, number))
