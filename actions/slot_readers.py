@@ -19,26 +19,12 @@ import re
 from typing import Any
 
 from actions.extract import CORRECTING, compact
-from backend.spoken import LOCAL_TZ
+from backend.spoken import DIGITS, LOCAL_TZ
 from knowledge.catalog import GENERIC_KINDS, SlotSpec
 
 __all__ = ["GENERIC_KINDS", "SlotSpec", "cn_number", "dates", "moment", "problem", "read", "shown"]
 
-CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "幺": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
+CN_DIGITS = {word: int(digit) for word, digit in DIGITS.items()}
 CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 NUM = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+)"
 WEEKDAYS = {
