@@ -62,12 +62,14 @@ RELATIVE_DAYS = {
 }
 FULL_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?")
 MONTH_DAY = re.compile(rf"(?:(下个?月|这个?月|本月)|({NUM})\s*月份?)\s*({NUM})\s*[日号]")
+MONTH_PART = re.compile(rf"({NUM})\s*月份?\s*(初|上旬|中旬|下旬|底|末)")  # "3月中旬", "5月底"
+MONTH_PART_DAY = {"初": 1, "上旬": 5, "中旬": 15, "下旬": 25}
 WEEKDAY = re.compile(r"(下下|下个?|这个?|本)?(?:周|星期|礼拜)([一二三四五六日天末1-7])")
 RELATIVE = re.compile("|".join(sorted(RELATIVE_DAYS, key=len, reverse=True)))
 BARE_DAY = re.compile(rf"(?<![\d月号路街巷楼栋室])({NUM})\s*[日号](?![楼栋院室])")
 # "三个月", "10天", "两周", "半年"; not the 12月 of a date or the 2026年 of a full date
-DURATION = re.compile(
-    rf"(?<![周期拜\d零一二两三四五六七八九十])({NUM}|半)\s*"
+DURATION = re.compile(  # "星期三" / "礼拜三" are days, but "工期三个月" is a period
+    rf"(?<!星期)(?<!礼拜)(?<![周\d零一二两三四五六七八九十])({NUM}|半)\s*"
     rf"(?:个\s*(月|星期|礼拜)|(天|周|星期|礼拜|年)(?![\d零一二两三四五六七八九十]{{1,2}}月))"
 )
 RANGE_WORDS = re.compile(r"到|至|~|～|—|－")
@@ -153,6 +155,11 @@ def dates(text: str, today: dt.date, bare: bool = False) -> list[tuple[int, dt.d
             add(m, _day(base.year, base.month, _int(m.group(3))))
         else:
             add(m, _day(today.year, _int(m.group(2)), _int(m.group(3))))
+    for m in MONTH_PART.finditer(text):
+        named = _int(m.group(1))
+        if named and 1 <= named <= 12:
+            last = calendar.monthrange(today.year, named)[1]
+            add(m, _day(today.year, named, MONTH_PART_DAY.get(m.group(2), last)))
     for m in WEEKDAY.finditer(text):
         week = {"下下": 2, "下": 1, "下个": 1}.get(m.group(1) or "", 0)
         monday = today - dt.timedelta(days=today.weekday()) + dt.timedelta(weeks=week)

@@ -57,6 +57,10 @@ def test_numbers_in_words(words, number):
         ("20号", "end_date", {"start_date": "2026-12-10"}, {"end_date": "2026-12-20"}),
         ("用两个月", "end_date", {"start_date": "2026-12-10"}, {"end_date": "2027-02-09"}),
         ("1月5号", "start_date", {}, {"start_date": "2027-01-05"}),  # a month gone by this year: next year's
+        ("1月8号动工，工期六个礼拜", None, {}, {"start_date": "2027-01-08", "end_date": "2027-02-18"}),
+        ("后天开始，一直用到2月底", None, {}, {"start_date": "2026-12-06", "end_date": "2027-02-28"}),
+        ("估计要到4月上旬吧", "end_date", {"start_date": "2026-12-10"}, {"end_date": "2027-04-05"}),
+        ("下星期三开始", "start_date", {}, {"start_date": "2026-12-09"}),  # a weekday, not three weeks
         ("一百", "capacity_kva", {}, {"capacity_kva": "100"}),
         ("五十千瓦左右", None, {}, {"capacity_kva": "50"}),
         ("城北区振兴路18号", "address", {}, {}),  # a house number, not a day
