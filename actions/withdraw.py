@@ -9,8 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import extract, wording
 from actions.services import services
-
-OPEN = ("accepted", "dispatched", "in_progress", "awaiting_payment", "resolved")
+from backend.workorders.states import can_withdraw
 
 
 def withdrawable(tracker: Tracker):
@@ -21,7 +20,7 @@ def withdrawable(tracker: Tracker):
     orders = cis.conversation_orders(tracker.sender_id)
     if number:
         orders = [o for o in orders if o.number == number]
-    return next((o for o in orders if o.status in OPEN and o.function_id != "human_agent"), None)
+    return next((o for o in orders if can_withdraw(o.status) and o.function_id != "human_agent"), None)
 
 
 def withdraw(dispatcher: CollectingDispatcher, tracker: Tracker, order, lead: str = "好的，") -> list:

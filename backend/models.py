@@ -24,6 +24,7 @@ class Area(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     district: Mapped[str] = mapped_column(String(32))
     streets: Mapped[list] = mapped_column(JSON, default=list)  # street/village names inside the area
+    area_class: Mapped[str] = mapped_column(String(8), default="urban")  # urban | rural | remote: time limits
 
 
 class Customer(Base):
@@ -37,6 +38,7 @@ class Customer(Base):
     tags: Mapped[list] = mapped_column(JSON, default=list)  # 低保户, 光伏用户, 预付费, 高频来电, 欠费风险
     channels: Mapped[list] = mapped_column(JSON, default=list)  # self-service channels the customer uses
     tou_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    tq_code: Mapped[str | None] = mapped_column(ForeignKey("transformer_districts.code"), nullable=True, index=True)
     area: Mapped[Area] = relationship()
 
 
@@ -71,12 +73,69 @@ class Outage(Base):
     area: Mapped[Area] = relationship()
 
 
+class FeederLine(Base):
+    """A 10 kV feeder (线路) out of a substation; its 台区 hang off it."""
+
+    __tablename__ = "feeder_lines"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    substation: Mapped[str] = mapped_column(String(64))
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+
+
+class TransformerDistrict(Base):
+    """A 台区: the customers one distribution transformer feeds. customer -> 台区 -> line -> area."""
+
+    __tablename__ = "transformer_districts"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    line_code: Mapped[str] = mapped_column(ForeignKey("feeder_lines.code"), index=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    capacity_kva: Mapped[int] = mapped_column(Integer, default=400)
+
+
+class GridTeam(Base):
+    """The grid team (供电网格) that owns a service area's orders."""
+
+    __tablename__ = "grid_teams"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+
+class TeamMember(Base):
+    """Field staff: 台区经理, 抢修班 or 营业, the functions they handle, when they are on duty, their app login."""
+
+    __tablename__ = "team_members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("grid_teams.id"), index=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str] = mapped_column(String(11))
+    role: Mapped[str] = mapped_column(String(16))  # district_manager | repair | business
+    leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    skills: Mapped[list] = mapped_column(JSON, default=list)  # function ids
+    shifts: Mapped[list] = mapped_column(JSON, default=list)  # [[weekdays 0-6], "HH:MM", "HH:MM"], local time
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+
+
+class FieldSession(Base):
+    """A field-app login; only a hash of the cookie value is stored."""
+
+    __tablename__ = "field_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("team_members.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class WorkOrder(Base):
     __tablename__ = "work_orders"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(16), unique=True, index=True)
     function_id: Mapped[str] = mapped_column(String(32), index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # backend.workorders.states.OrderStatus
     priority: Mapped[str] = mapped_column(String(8), default="normal")  # normal | urgent
     channel: Mapped[str] = mapped_column(String(16))
     account_no: Mapped[str | None] = mapped_column(ForeignKey("customers.account_no"), nullable=True, index=True)
@@ -85,18 +144,90 @@ class WorkOrder(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # dispatch: where, to whom
+    area_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    area_class: Mapped[str] = mapped_column(String(8), default="urban")
+    tq_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("grid_teams.id"), nullable=True, index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("team_members.id"), nullable=True, index=True)
+    # time limits and supervision (督办): the step being chased, and when the sweeper must look again
+    clock_start: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    due_step: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    step_allowed_s: Mapped[int] = mapped_column(Integer, default=0)
+    supervision_stage: Mapped[int] = mapped_column(Integer, default=0)  # 0 on time, 1 warned, 2 leader, 3 supervisor
+    next_check_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}  # a change made on a stale copy fails (two phones at once)
     history: Mapped[list[WorkOrderEvent]] = relationship(order_by="WorkOrderEvent.id", cascade="all, delete-orphan")
+    team: Mapped[GridTeam | None] = relationship()
+    assignee: Mapped[TeamMember | None] = relationship()
 
 
 class WorkOrderEvent(Base):
-    """One status change of a work order (its history)."""
+    """One entry of an order's append-only history: a status change, a dispatch, a note, a supervision step."""
 
     __tablename__ = "work_order_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # the status after the event
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default="status")  # status | dispatch | note | supervision | survey
+    actor: Mapped[str] = mapped_column(
+        String(64), default="system"
+    )  # bot | customer | agent:<id> | field:<id> | system
+    source: Mapped[str] = mapped_column(
+        String(16), default="system"
+    )  # chat | voice | wechat | console | field_app | ...
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class OrderNotice(Base):
+    """Outbox of messages about orders: to the customer (status, survey), to staff (page, warning, overdue).
+
+    Written in the same transaction as the change that causes it; `dedupe_key` makes each one exist once.
+    A sender claims a notice for a while, sends it with its id (receivers drop repeats), and marks it sent."""
+
+    __tablename__ = "order_notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(
+        String(16)
+    )  # status | survey | page | warning | overdue_leader | overdue_supervisor
+    audience: Mapped[str] = mapped_column(String(16))  # customer | staff | supervisor
+    channel: Mapped[str] = mapped_column(String(16))  # chat | wechat | sms | console | field_app
+    recipient: Mapped[str] = mapped_column(String(128), default="")  # conversation id, openid, phone, member id
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    send_after: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Survey(Base):
+    """The satisfaction follow-up (回访) of a closed order, answered 1-5 on the customer's channel."""
+
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)  # a reopened and closed again order is asked again
+    channel: Mapped[str] = mapped_column(String(16))
+    recipient: Mapped[str] = mapped_column(String(128), default="")
+    team_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    member_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # satisfied | reopened | review
+    __table_args__ = (UniqueConstraint("order_id", "round"),)
 
 
 # ---- contact centre: agents, their sessions, escalations to a person, cross-channel continuation ----

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import sessionmaker
 
 from backend import models as m
+from backend.workorders.grid import seed_grid
 
 DISTRICTS = ["城东区", "城西区", "城南区", "城北区", "高新区", "江北区"]
 GRIDS = ["一网格", "二网格", "三网格", "四网格"]
@@ -156,9 +157,7 @@ def seed(
                 ~m.Customer.account_no.in_(select(m.WorkOrder.account_no).where(m.WorkOrder.account_no.is_not(None)))
             )
         )
-        s.execute(delete(m.Area).where(~m.Area.code.in_(select(m.Customer.area_code))))
-        for a in areas:
-            s.merge(a)
+        districts = seed_grid(s, areas, random.Random(seed_value + 1))  # its own stream: customers stay the same
         seen_phones: set[str] = set()
         rows = [(acc, name, phone, addr, areas[i], tags) for acc, name, phone, addr, i, tags in DEMO_CUSTOMERS]
         while len(rows) < customers:
@@ -190,6 +189,7 @@ def seed(
                     tags=tags,
                     channels=channels,
                     tou_enabled=rng.random() < 0.2,
+                    tq_code=districts[area.code][int(acc[-3:]) % len(districts[area.code])],
                 )
             )
             customers_rows.append((acc, tags))
@@ -227,5 +227,5 @@ def counts(sessions: sessionmaker) -> dict:
     with sessions() as s:
         return {
             model.__tablename__: s.scalar(select(func.count()).select_from(model))
-            for model in (m.Area, m.Customer, m.Bill, m.Balance, m.Outage, m.WorkOrder)
+            for model in (m.Area, m.Customer, m.Bill, m.Balance, m.Outage, m.WorkOrder, m.GridTeam, m.TeamMember)
         }

@@ -13,6 +13,7 @@ from backend.case_view import CONTEXT_SLOTS, customer_profile, knowledge_shown, 
 from backend.contact_centre import AgentInfo, CaseStatus, Conflict, EscalationInfo, Priority
 from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS
 from backend.pii import mask, mask_value
+from backend.workorders import IllegalTransition
 from channels.phone import masked_phone
 from console import casework
 from console.auth import agent_of, require_supervisor
@@ -27,7 +28,12 @@ DISPOSITIONS = {
     "no_response": "客户无应答",
     "offline": "转线下处理",
 }
-ORDER_STATUSES = ("accepted", "dispatched", "in_progress", "resolved", "closed")
+ORDER_STATUSES = (
+    "resolved",
+    "closed",
+    "withdrawn",
+    "reopened",
+)  # what an agent may do on the phone; field steps are the field app's
 MAX_MESSAGE = 1000
 
 
@@ -231,7 +237,12 @@ async def update_order(request: web.Request) -> web.Response:
     if status not in ORDER_STATUSES:
         raise web.HTTPBadRequest(text=f"status must be one of {', '.join(ORDER_STATUSES)}")
     note = f"{agent_of(request).display_name}: {str(body.get('note') or '')[:300]}"
-    order = await asyncio.to_thread(cis.update_work_order, order.number, status, note)
+    try:
+        order = await asyncio.to_thread(
+            cis.update_work_order, order.number, status, note, f"agent:{agent_of(request).username}", "console"
+        )
+    except IllegalTransition as e:
+        raise web.HTTPConflict(text=str(e)) from None
     return web.json_response({"number": order.number, "status": order.status_label})
 
 

@@ -19,12 +19,13 @@ from aiohttp import web
 from backend.cis import SqlCIS
 from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
+from backend.workorders import WorkOrders
 from channels.knowledge import KnowledgeClient
 from channels.rasa import RasaClient
-from console import agent_api, chat, pages
+from console import agent_api, chat, order_updates, pages
 from console.auth import make_auth_middleware
 from console.bus import make_bus
-from console.config import CATALOG, CIS, CONFIG, CONTACT, HTTP, HUB, KNOWLEDGE, WECHAT, ConsoleConfig
+from console.config import CATALOG, CIS, CONFIG, CONTACT, HTTP, HUB, KNOWLEDGE, ORDERS, WECHAT, ConsoleConfig
 from console.hub import Hub
 from console.wechat import CustomerServiceSender, RecordingSender, WeChatApiSender, WeChatWebhook
 from knowledge.catalog import catalog
@@ -45,7 +46,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 async def database(app: web.Application) -> AsyncIterator[None]:
     engine = make_engine(app[CONFIG].db_url)
     sessions = make_sessionmaker(engine)
-    app[CONTACT], app[CIS] = ContactStore(sessions), SqlCIS(sessions)
+    app[CONTACT], app[CIS], app[ORDERS] = ContactStore(sessions), SqlCIS(sessions), WorkOrders(sessions)
     yield
     engine.dispose()
 
@@ -92,6 +93,7 @@ def create_app(cfg: ConsoleConfig, wechat_sender: CustomerServiceSender | None =
     chat.add_routes(app)
     pages.add_routes(app)
     agent_api.add_routes(app)
+    order_updates.add_routes(app)
     app.router.add_get("/wechat", wechat_verify)
     app.router.add_post("/wechat", wechat_receive)
     app.router.add_get("/health", health)

@@ -17,7 +17,10 @@ from backend import cis
 from backend.contact_centre import ContactStore
 from backend.db import REPO, database_url
 from backend.settings import stored_secrets
+from backend.workorders import WorkOrders
+from backend.workorders.runner import NoticeRunner
 from channels.knowledge import KnowledgeClient
+from channels.sms import SmsSender
 from console.hub import Hub
 from console.wechat import WeChatWebhook
 from knowledge.catalog import Catalog
@@ -55,6 +58,10 @@ class ConsoleConfig:
     wechat_secret: str = ""
     redis_url: str = ""  # scale profile: deliveries between instances over Redis pub/sub
     redis_prefix: str = "p95598"
+    sms_url: str = ""  # the operator's SMS gateway ('' = messages are only logged)
+    sms_key: str = ""  # shared key signing SMS requests both ways (replies are refused without one)
+    payment_key: str = ""  # shared key of the payment feed (/payments/notify refused without one)
+    orders_interval: float = 1.0  # seconds between rounds of the work-order loop (0: not in this process)
 
     def __post_init__(self) -> None:
         if "://" not in self.db_url:
@@ -95,6 +102,10 @@ class ConsoleConfig:
             wechat_secret=env.get("P95598_WECHAT_SECRET", ""),
             redis_url=env.get("P95598_REDIS_URL", "") if env.get("P95598_PROFILE") == "scale" else "",
             redis_prefix=env.get("P95598_REDIS_PREFIX", "p95598"),
+            sms_url=env.get("P95598_SMS_URL", ""),
+            sms_key=env.get("P95598_SMS_KEY", ""),
+            payment_key=env.get("P95598_PAYMENT_KEY", ""),
+            orders_interval=float(env.get("P95598_ORDERS_INTERVAL", "1.0")),
         )
 
 
@@ -106,3 +117,6 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 HUB = web.AppKey("hub", Hub)
 KNOWLEDGE = web.AppKey("knowledge", KnowledgeClient)  # answers an agent may send (empty without a service URL)
 WECHAT = web.AppKey("wechat", WeChatWebhook)
+ORDERS = web.AppKey("orders", WorkOrders)  # the work-order desk (backend.workorders), opened in app.database
+ORDERS_RUNNER = web.AppKey("orders_runner", NoticeRunner)  # this instance's work-order loop (console.order_updates)
+SMS = web.AppKey("sms", SmsSender)

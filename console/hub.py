@@ -96,9 +96,12 @@ class Hub:
     async def to_customer(self, conversation: str, payload: dict) -> None:
         await self.bus.publish({"to": "customer", "conversation": conversation, "payload": payload})
 
-    async def deliver(self, conversation: str, text: str, who: str, name: str = "") -> None:
+    async def deliver(
+        self, conversation: str, text: str, who: str, name: str = "", buttons: list | None = None, message_id: str = ""
+    ) -> None:
         """A message for the customer on every channel they are on (chat sockets, WeChat)."""
-        await self.to_customer(conversation, {"type": "message", "who": who, "text": text, "name": name})
+        payload = {"type": "message", "who": who, "text": text, "name": name, "buttons": buttons or []}
+        await self.to_customer(conversation, {**payload, "id": message_id} if message_id else payload)
         if self.wechat is not None:
             for identity in await self._db(self.contact.identities_of, conversation):
                 if identity.startswith("wechat:"):

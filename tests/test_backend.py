@@ -62,9 +62,11 @@ def test_work_orders_are_idempotent_and_keep_history(sessions):
     assert o1.number == o2.number and o1.number.startswith("G") and len(o1.number) == 12
     o3 = cis.create_work_order("complaint", "voice", {"details": "抢修太慢"})
     assert o3.number != o1.number
-    cis.update_work_order(o1.number, "dispatched", "已派抢修班组")
-    got = cis.get_work_order(o1.number.lower())
-    assert [h[0] for h in got.history] == ["accepted", "dispatched"] and got.status_label == "已派单"
+    got = cis.get_work_order(o1.number.lower())  # taken in, then dispatched to the area's team at once
+    assert [h[0] for h in got.history] == ["received", "dispatched"] and got.status_label == "已派单"
+    assert got.team == "城东区一网格供电服务班" and got.assignee and got.due_at is not None
+    cis.update_work_order(o1.number, "dispatched", "客户补充：楼道也没电")  # same status: a note
+    assert [h[0] for h in cis.get_work_order(o1.number).history] == ["received", "dispatched", "dispatched"]
     assert [o.number for o in cis.open_work_orders("3201000001")] == [o1.number]
     assert counts(sessions)["work_orders"] == 2
 

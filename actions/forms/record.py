@@ -60,7 +60,7 @@ def file_order(
     *,
     account_no: str | None = None,
     priority: str = "normal",
-    status: str = "accepted",
+    status: str = "received",
 ) -> tuple[OrderInfo, bool]:
     """(order, True) for a new order; (the earlier order, False) when this request was filed already, the
     new details noted in its history."""
@@ -82,7 +82,7 @@ def record(
     *,
     account_no: str | None = None,
     priority: str = "normal",
-    status: str = "accepted",
+    status: str = "received",
 ) -> OrderInfo:
     return services().cis.create_work_order(
         function_id,

@@ -10,16 +10,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-STATUS_LABELS = {
-    "accepted": "已受理",
-    "dispatched": "已派单",
-    "in_progress": "处理中",
-    "awaiting_payment": "待缴费",
-    "resolved": "已办结",
-    "closed": "已关闭",
-    "withdrawn": "已撤销",
-}
-OPEN_STATUSES = ("accepted", "dispatched", "in_progress", "awaiting_payment")
+from backend.workorders.states import LABELS, OrderStatus, label
+from backend.workorders.states import OPEN_STATUSES as ORDER_OPEN
+
+STATUS_LABELS = LABELS  # one home: backend.workorders.states
+OPEN_STATUSES = tuple(s.value for s in ORDER_OPEN if s != OrderStatus.RESOLVED)  # what a customer still waits on
 
 
 @dataclass(frozen=True)
@@ -70,10 +65,14 @@ class OrderInfo:
     created_at: dt.datetime
     history: list[tuple[str, str, dt.datetime]] = field(default_factory=list)
     conversation_id: str | None = None
+    due_at: dt.datetime | None = None  # the step of the time limit the order is held to now (naive UTC)
+    due_step: str | None = None
+    team: str | None = None
+    assignee: str | None = None  # full name: mask it before telling a customer (backend.workorders.wording)
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return label(self.status)
 
 
 class CIS(Protocol):
@@ -93,14 +92,16 @@ class CIS(Protocol):
         account_no: str | None = None,
         conversation_id: str | None = None,
         priority: str = "normal",
-        status: str = "accepted",
+        status: str = "received",
         idempotency_key: str | None = None,
     ) -> OrderInfo: ...
     def get_work_order(self, number: str) -> OrderInfo | None: ...
     def open_work_orders(self, account_no: str) -> list[OrderInfo]: ...
     def conversation_orders(self, conversation_id: str) -> list[OrderInfo]: ...
     def place_in(self, text: str) -> str | None: ...
-    def update_work_order(self, number: str, status: str, note: str = "") -> OrderInfo | None: ...
+    def update_work_order(
+        self, number: str, status: str, note: str = "", actor: str = "bot", source: str = "chat"
+    ) -> OrderInfo | None: ...
     def amend_work_order(
         self, number: str, details: dict[str, Any], note: str, priority: str | None = None
     ) -> OrderInfo | None: ...

@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import models as m
 from backend.cis.interface import OPEN_STATUSES, BillInfo, CustomerInfo, OrderInfo, OutageInfo
+from backend.topology import area_named_in
+from backend.workorders import lifecycle
+from backend.workorders.lifecycle import Actor
 
 
 def _customer(c: m.Customer) -> CustomerInfo:
@@ -39,6 +42,10 @@ def _order(o: m.WorkOrder) -> OrderInfo:
         o.created_at,
         [(e.status, e.note, e.at) for e in o.history],
         o.conversation_id,
+        o.due_at,
+        o.due_step,
+        o.team.name if o.team else None,
+        o.assignee.display_name if o.assignee else None,
     )
 
 
@@ -80,23 +87,10 @@ class SqlCIS:
             return b.balance if b else None
 
     def find_area(self, text: str) -> tuple[str, str] | None:
-        """The (code, name) of the service area an address mentions, by area name or a street in it.
-
-        A district the customer names decides: a street of that name in another district is not this
-        address's area (None: the dispatcher places it within the district)."""
-        if not text:
-            return None
+        """The (code, name) of the service area an address mentions (backend.topology.area_named_in)."""
         with self._sessions() as s:
-            areas = list(s.scalars(select(m.Area)))
-            districts = {a.district for a in areas if a.district and a.district in text}
-            if districts:
-                areas = [a for a in areas if a.district in districts]
-            best = None
-            for a in areas:
-                for token in [a.name, *a.streets]:
-                    if token and token in text and (best is None or len(token) > best[0]):
-                        best = (len(token), a.code, a.name)
-            return (best[1], best[2]) if best else None
+            area = area_named_in(s, text)
+            return (area.code, area.name) if area else None
 
     def active_outages(self, area_code: str | None = None, at: dt.datetime | None = None) -> list[OutageInfo]:
         at = at or m.utcnow()
@@ -118,7 +112,7 @@ class SqlCIS:
         account_no: str | None = None,
         conversation_id: str | None = None,
         priority: str = "normal",
-        status: str = "accepted",
+        status: str = "received",
         idempotency_key: str | None = None,
     ) -> OrderInfo:
         """Creates the order, or returns the one already created under the same idempotency key."""
@@ -142,7 +136,9 @@ class SqlCIS:
                 s.add(o)
                 s.flush()
                 o.number = f"G{o.created_at:%y%m%d}{o.id % 100000:05d}"
-                o.history.append(m.WorkOrderEvent(status=status, note="客户来电/留言受理"))
+                actor = Actor("bot", channel, "智能客服")
+                lifecycle.record(o, actor, "客户来电/留言受理", now=o.created_at)
+                lifecycle.intake(s, o, actor, o.created_at)
                 s.flush()
                 return _order(o)
         except IntegrityError:  # a concurrent call with the same key won the race
@@ -165,7 +161,7 @@ class SqlCIS:
         with self._sessions() as s:
             q = (
                 select(m.WorkOrder)
-                .where(m.WorkOrder.account_no == account_no, or_(*[m.WorkOrder.status == st for st in OPEN_STATUSES]))
+                .where(m.WorkOrder.account_no == account_no, m.WorkOrder.status.in_(OPEN_STATUSES))
                 .order_by(m.WorkOrder.id.desc())
             )
             return [_order(o) for o in s.scalars(q)]
@@ -187,13 +183,20 @@ class SqlCIS:
             )
             return [_order(o) for o in s.scalars(q)]
 
-    def update_work_order(self, number: str, status: str, note: str = "") -> OrderInfo | None:
+    def update_work_order(
+        self, number: str, status: str, note: str = "", actor: str = "bot", source: str = "chat"
+    ) -> OrderInfo | None:
+        """A status change through the work-order lifecycle (IllegalTransition if not allowed); the same status
+        again only adds the note to the history."""
         with self._sessions.begin() as s:
-            o = s.scalars(select(m.WorkOrder).where(m.WorkOrder.number == number)).first()
+            o = s.scalars(select(m.WorkOrder).where(m.WorkOrder.number == number).with_for_update()).first()
             if o is None:
                 return None
-            o.status = status
-            o.history.append(m.WorkOrderEvent(status=status, note=note))
+            who = Actor(actor, source)
+            if status == o.status:
+                lifecycle.record(o, who, note, kind="note")
+            else:
+                lifecycle.move(s, o, status, who, m.utcnow(), note=note)
             s.flush()
             return _order(o)
 
@@ -207,9 +210,10 @@ class SqlCIS:
             if o is None:
                 return None
             o.details = {**(o.details or {}), **details}
-            if priority:
+            if priority and priority != o.priority:
                 o.priority = priority
-            o.history.append(m.WorkOrderEvent(status=o.status, note=note))
+                lifecycle.schedule(o)  # an urgent order is held to the urgent limit from now on
+            lifecycle.record(o, Actor("bot", o.channel), note, kind="note")
             s.flush()
             return _order(o)
 

@@ -1,0 +1,25 @@
+"""Where an address is: the service area a text names (by district, area name, street, estate or village)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend import models as m
+
+
+def area_named_in(session: Session, text: str) -> m.Area | None:
+    """The service area an address mentions. A district the customer names decides: a street of that name in
+    another district is not this address's area (None: the dispatcher places it within the district)."""
+    if not text:
+        return None
+    areas = list(session.scalars(select(m.Area)))
+    districts = {a.district for a in areas if a.district and a.district in text}
+    if districts:
+        areas = [a for a in areas if a.district in districts]
+    best: tuple[int, m.Area] | None = None
+    for a in areas:
+        for token in [a.name, *(a.streets or [])]:
+            if token and token in text and (best is None or len(token) > best[0]):
+                best = (len(token), a)
+    return best[1] if best else None

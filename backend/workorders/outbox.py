@@ -1,0 +1,105 @@
+"""The notice outbox: written with the change that causes it, claimed by one sender at a time, marked sent.
+
+A notice exists once (its dedupe key). A sender that dies between sending and marking leaves the claim to
+lapse and the notice is sent again with the same id, which receivers (SMS gateway, chat) use to drop repeats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend import models as m
+
+LEASE = dt.timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: int
+    order_id: int
+    kind: str
+    audience: str
+    channel: str
+    recipient: str
+    text: str
+    payload: dict[str, Any]
+
+
+def add(
+    session: Session,
+    order: m.WorkOrder,
+    key: str,
+    *,
+    kind: str,
+    audience: str,
+    channel: str,
+    recipient: str,
+    text: str,
+    payload: dict[str, Any] | None = None,
+    send_after: dt.datetime | None = None,
+) -> bool:
+    """Adds the notice unless one with this key exists (False then). Runs in the caller's transaction."""
+    if session.scalar(select(m.OrderNotice.id).where(m.OrderNotice.dedupe_key == key)) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(
+                m.OrderNotice(
+                    order_id=order.id,
+                    dedupe_key=key[:128],
+                    kind=kind,
+                    audience=audience,
+                    channel=channel,
+                    recipient=recipient,
+                    text=text,
+                    payload=payload or {},
+                    send_after=send_after or m.utcnow(),
+                )
+            )
+    except IntegrityError:  # another instance wrote it first
+        return False
+    return True
+
+
+def claim(
+    sessions: sessionmaker[Session], now: dt.datetime, batch: int = 50, channels: set[str] | None = None
+) -> list[Notice]:
+    """Notices due to be sent that nobody holds (of these channels); each is held for LEASE by this caller."""
+    with sessions.begin() as s:
+        q = (
+            select(m.OrderNotice)
+            .where(
+                m.OrderNotice.sent_at.is_(None),
+                m.OrderNotice.send_after <= now,
+                or_(m.OrderNotice.claimed_until.is_(None), m.OrderNotice.claimed_until < now),
+            )
+            .where(m.OrderNotice.channel.in_(sorted(channels)) if channels is not None else True)
+            .order_by(m.OrderNotice.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        out = []
+        for n in s.scalars(q):
+            n.claimed_until, n.attempts = now + LEASE, n.attempts + 1
+            out.append(Notice(n.id, n.order_id, n.kind, n.audience, n.channel, n.recipient, n.text, dict(n.payload)))
+        return out
+
+
+def mark_sent(sessions: sessionmaker[Session], notice_id: int, now: dt.datetime) -> None:
+    with sessions.begin() as s:
+        n = s.get(m.OrderNotice, notice_id)
+        if n is not None:
+            n.sent_at, n.error = now, ""
+
+
+def mark_failed(sessions: sessionmaker[Session], notice_id: int, error: str, retry_at: dt.datetime) -> None:
+    with sessions.begin() as s:
+        n = s.get(m.OrderNotice, notice_id)
+        if n is not None:
+            n.claimed_until, n.error = retry_at, error[:200]

@@ -1,0 +1,1 @@
+"""Test doubles for the edges we cannot reach from here (an operator's SMS gateway)."""
