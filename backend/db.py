@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +39,14 @@ def make_engine(url: str | None = None) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def write_lock(session: Session) -> None:
+    """On SQLite, take the database's write lock now, at the start of a read-then-write transaction: a reader
+    that later writes after another writer committed fails at once ("database is locked", no busy wait), while
+    a writer from the start waits its turn. PostgreSQL needs nothing (row locks do it)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE work_orders SET id = id WHERE 0"))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

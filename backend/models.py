@@ -196,9 +196,7 @@ class OrderNotice(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
-    kind: Mapped[str] = mapped_column(
-        String(16)
-    )  # status | survey | page | warning | overdue_leader | overdue_supervisor
+    kind: Mapped[str] = mapped_column(String(24))  # status survey page assigned warning overdue_leader/_supervisor
     audience: Mapped[str] = mapped_column(String(16))  # customer | staff | supervisor
     channel: Mapped[str] = mapped_column(String(16))  # chat | wechat | sms | console | field_app
     recipient: Mapped[str] = mapped_column(String(128), default="")  # conversation id, openid, phone, member id

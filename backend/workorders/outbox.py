@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import models as m
+from backend.db import write_lock
 
 LEASE = dt.timedelta(seconds=30)
 
@@ -72,6 +73,7 @@ def claim(
 ) -> list[Notice]:
     """Notices due to be sent that nobody holds (of these channels); each is held for LEASE by this caller."""
     with sessions.begin() as s:
+        write_lock(s)
         q = (
             select(m.OrderNotice)
             .where(
@@ -79,11 +81,12 @@ def claim(
                 m.OrderNotice.send_after <= now,
                 or_(m.OrderNotice.claimed_until.is_(None), m.OrderNotice.claimed_until < now),
             )
-            .where(m.OrderNotice.channel.in_(sorted(channels)) if channels is not None else True)
             .order_by(m.OrderNotice.id)
             .limit(batch)
             .with_for_update(skip_locked=True)
         )
+        if channels is not None:
+            q = q.where(m.OrderNotice.channel.in_(sorted(channels)))
         out = []
         for n in s.scalars(q):
             n.claimed_until, n.attempts = now + LEASE, n.attempts + 1

@@ -19,6 +19,7 @@ from backend import models as m
 from backend.workorders import outbox
 from backend.workorders.outbox import Notice
 from backend.workorders.supervision import sweep
+from channels.sms import SmsSender
 
 log = logging.getLogger(__name__)
 RETRY = dt.timedelta(seconds=20)
@@ -78,7 +79,7 @@ class NoticeRunner:
 class SmsNotices:
     """Notices whose channel is sms, through any SmsSender (channels/sms.py)."""
 
-    def __init__(self, sms):
+    def __init__(self, sms: SmsSender):
         self.sms = sms
 
     async def send(self, notice: Notice) -> None:

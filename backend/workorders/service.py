@@ -8,6 +8,7 @@ in the history and told to whoever must know.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend import models as m
+from backend.db import write_lock
 from backend.workorders import lifecycle
 from backend.workorders.lifecycle import REVIEW_FUNCTIONS, SYSTEM, Actor
 from backend.workorders.states import FIELD_MOVES, OPEN_STATUSES, IllegalTransition, OrderStatus, label, parse
@@ -102,9 +104,10 @@ class WorkOrders:
             raise OrderNotFound(number)
         return o
 
-    def _change(self, number: str, fn) -> OrderView:
+    def _change(self, number: str, fn: Callable[[Session, m.WorkOrder, dt.datetime], None]) -> OrderView:
         try:
             with self.sessions.begin() as s:
+                write_lock(s)
                 o = self._locked(s, number)
                 fn(s, o, m.utcnow())
                 s.flush()
@@ -120,7 +123,7 @@ class WorkOrders:
             return view(s, o, with_timeline=True) if o else None
 
     def transition(
-        self, number: str, to: str, actor: Actor, *, note: str = "", detail: dict | None = None,
+        self, number: str, to: str, actor: Actor, *, note: str = "", detail: dict[str, Any] | None = None,
         member_id: int | None = None,
     ) -> OrderView:  # fmt: skip
         """A status change. With `member_id` (the field app) only field moves on the member's own orders."""
@@ -152,7 +155,7 @@ class WorkOrders:
 
         return self._change(number, apply)
 
-    def add_note(self, number: str, actor: Actor, note: str, detail: dict | None = None) -> OrderView:
+    def add_note(self, number: str, actor: Actor, note: str, detail: dict[str, Any] | None = None) -> OrderView:
         def apply(s: Session, o: m.WorkOrder, now: dt.datetime) -> None:
             if not S(o.status).open:
                 raise IllegalTransition(o.status, "note")
@@ -184,6 +187,7 @@ class WorkOrders:
         """The latest open survey sent to this recipient gets the score: satisfied | reopened | review | none."""
         now = m.utcnow()
         with self.sessions.begin() as s:
+            write_lock(s)
             survey = s.scalars(
                 select(m.Survey)
                 .where(
@@ -233,9 +237,18 @@ class WorkOrders:
         open_values = [x.value for x in OPEN_STATUSES]
         with self.sessions() as s:
             teams = {t.id: t for t in s.scalars(select(m.GridTeam))}
-            rows = {tid: {"team": t.name, "area": t.area_code, "open": 0, "warned": 0, "overdue": 0,
-                          "done_in_time": 0, "done_late": 0, "surveys": 0, "answered": 0, "mean_score": None}
-                    for tid, t in teams.items()}  # fmt: skip
+            zero = {
+                "open": 0,
+                "warned": 0,
+                "overdue": 0,
+                "done_in_time": 0,
+                "done_late": 0,
+                "surveys": 0,
+                "answered": 0,
+            }
+            rows: dict[int, dict[str, Any]] = {
+                tid: {"team": t.name, "area": t.area_code, **zero, "mean_score": None} for tid, t in teams.items()
+            }
             for tid, stage, n in s.execute(
                 select(m.WorkOrder.team_id, m.WorkOrder.supervision_stage, func.count())
                 .where(m.WorkOrder.status.in_(open_values), m.WorkOrder.team_id.is_not(None))

@@ -9,12 +9,14 @@ the notice's dedupe key refuses a second copy whatever happens.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend import models as m
+from backend.db import write_lock
 from backend.workorders import outbox, wording
 from backend.workorders.clock import due_stage, next_check
 from backend.workorders.lifecycle import SYSTEM, member_name, record, service_name
@@ -39,7 +41,7 @@ def escalate(session: Session, order: m.WorkOrder, stage: int, now: dt.datetime)
         member = session.get(m.TeamMember, order.assignee_id) if order.assignee_id else None
         targets = [("staff", "sms", member.phone)] if member else []
     elif stage == 2:
-        leaders = (
+        leaders: Iterable[m.TeamMember] = (
             session.scalars(
                 select(m.TeamMember).where(m.TeamMember.team_id == order.team_id, m.TeamMember.leader.is_(True))
             )
@@ -90,6 +92,7 @@ def sweep(sessions: sessionmaker[Session], now: dt.datetime | None = None, batch
     """Advances every order whose check time has come; the number of orders looked at."""
     now = now or m.utcnow()
     with sessions.begin() as s:
+        write_lock(s)
         q = (
             select(m.WorkOrder)
             .where(m.WorkOrder.next_check_at <= now, m.WorkOrder.status.in_([x.value for x in OPEN_STATUSES]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -22,14 +23,14 @@ from channels.sms import SIGNATURE, sign, signed
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 class FakeSmsGateway:
     def __init__(self, key: str):
         self.key = key
-        self.received: list[dict] = []
-        self.delivered: dict[str, dict] = {}
+        self.received: list[dict[str, Any]] = []
+        self.delivered: dict[str, dict[str, Any]] = {}
         self.rejected = 0
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -58,7 +59,7 @@ class FakeSmsGateway:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def to(self, phone: str) -> list[dict]:
+    def to(self, phone: str) -> list[dict[str, Any]]:
         return [m for m in self.delivered.values() if m["to"] == phone]
 
     async def reply(self, http: aiohttp.ClientSession, inbound_url: str, phone: str, text: str) -> int:

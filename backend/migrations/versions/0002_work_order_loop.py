@@ -112,7 +112,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("order_id", sa.Integer(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=128), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False, server_default="status"),
+        sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("audience", sa.String(length=16), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("recipient", sa.String(length=128), nullable=False),
