@@ -48,6 +48,7 @@
     const msg = JSON.stringify({type: "text", text: text});
     if (ws && ws.readyState === 1) ws.send(msg); else queued.push(msg);
   }
+  const seen = new Set();
   function connect() {
     ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/chat/ws");
     ws.onopen = () => { backoff = 500; queued.splice(0).forEach(m => ws.send(m)); };
@@ -58,7 +59,11 @@
         if (!m.messages.length) add("bot", m.welcome);
         m.messages.forEach(t => add(t.who, t.text, t.name));
         setState(m.state);
-      } else if (m.type === "message") { add(m.who, m.text, m.name); buttons(m.buttons); }
+      } else if (m.type === "message") {
+        if (m.id && seen.has(m.id)) return;  // an order update sent again after a restart
+        if (m.id) seen.add(m.id);
+        add(m.who, m.text, m.name); buttons(m.buttons);
+      }
       else if (m.type === "typing") typing.classList.toggle("hidden", !m.on);
       else if (m.type === "handoff") setState(m.state, m);
       else if (m.type === "error") add("system", m.text);
