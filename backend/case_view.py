@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from backend.cis import CIS
+from backend.cis import CIS, OrderInfo
 from backend.spoken import local_time
+from backend.workorders.commitments import to_local
+from backend.workorders.wording import STEP_WORDS
 from knowledge.catalog import catalog
 
 # every slot a form collects (the catalog's, proofs left out) and the conversation state an agent needs
@@ -120,6 +122,19 @@ def knowledge_shown(events: list[Event]) -> list[dict[str, Any]]:
     return shown
 
 
+def order_card(o: OrderInfo) -> dict[str, Any]:
+    """An order as a case shows it: status, the time limit it is held to (Shanghai clock), team and assignee."""
+    return {
+        "number": o.number,
+        "function": o.function_id,
+        "status": o.status_label,
+        "due": to_local(o.due_at).strftime("%m-%d %H:%M") if o.due_at else "",
+        "due_step": STEP_WORDS.get(o.due_step or "", ""),
+        "team": o.team or "",
+        "assignee": o.assignee or "",
+    }
+
+
 def customer_profile(cis: CIS, account: str | None, phone: str | None) -> dict[str, Any] | None:
     """The customer by account (else by phone): contact details, open orders and outages in their area."""
     customer = cis.get_customer(account) if account else None
@@ -136,10 +151,7 @@ def customer_profile(cis: CIS, account: str | None, phone: str | None) -> dict[s
         "area": customer.area_name,
         "tags": list(customer.tags),
         "channels": list(customer.channels),
-        "open_orders": [
-            {"number": o.number, "function": o.function_id, "status": o.status_label}
-            for o in cis.open_work_orders(customer.account_no)
-        ][:10],
+        "open_orders": [order_card(o) for o in cis.open_work_orders(customer.account_no)][:10],
         "outages": [
             {
                 "kind": o.kind,

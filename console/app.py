@@ -22,7 +22,7 @@ from backend.db import make_engine, make_sessionmaker
 from backend.workorders import WorkOrders
 from channels.knowledge import KnowledgeClient
 from channels.rasa import RasaClient
-from console import agent_api, chat, order_updates, pages
+from console import agent_api, chat, order_api, order_updates, pages
 from console.auth import make_auth_middleware
 from console.bus import make_bus
 from console.config import CATALOG, CIS, CONFIG, CONTACT, HTTP, HUB, KNOWLEDGE, ORDERS, WECHAT, ConsoleConfig
@@ -93,6 +93,7 @@ def create_app(cfg: ConsoleConfig, wechat_sender: CustomerServiceSender | None =
     chat.add_routes(app)
     pages.add_routes(app)
     agent_api.add_routes(app)
+    order_api.add_routes(app)
     order_updates.add_routes(app)
     app.router.add_get("/wechat", wechat_verify)
     app.router.add_post("/wechat", wechat_receive)

@@ -14,7 +14,7 @@ from backend.case_view import SLOT_LABELS
 from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS, STATUS_LABELS
 from backend.identity import IdentityStore
 from backend.spoken import local_time
-from console import agent_api
+from console import agent_api, order_api
 from console.auth import (
     SESSION_COOKIE,
     LoginThrottle,
@@ -25,7 +25,7 @@ from console.auth import (
     set_login_csrf,
     set_session_cookie,
 )
-from console.config import CATALOG, CONFIG, CONTACT, HUB
+from console.config import CATALOG, CONFIG, CONTACT, HUB, ORDERS
 
 SECURITY_KINDS = {"identity_lockout": "身份核验多次失败，已暂停在线核验"}
 
@@ -141,6 +141,7 @@ async def supervisor_page(request: web.Request) -> web.Response:
         claimed=cases["mine"],
         security=security,
         security_kinds=SECURITY_KINDS,
+        orders=await asyncio.to_thread(order_api.board, request.app[ORDERS], request.app[CATALOG].name),
     )
 
 

@@ -102,6 +102,7 @@
     ws.onclose = () => { dot && dot.classList.add("off"); clearInterval(ws.ping); setTimeout(connect, 2000); };
     ws.onmessage = ev => {
       const m = JSON.parse(ev.data);
+      document.dispatchEvent(new CustomEvent("console-message", {detail: m})); // for orders.js (order alerts)
       if (m.type === "new_case") { pop(`新的转人工 #${m.case}：${m.summary}`, m.case); refreshQueue(); }
       else if (m.type === "queue" || m.type === "case") refreshQueue();
       else if (caseId && String(m.case) === caseId && m.type === "customer") { turn("customer", m.text); suggestions(); }
