@@ -17,6 +17,7 @@ from backend.contact_centre import AgentStore
 from backend.contact_centre.demo import ensure_demo_agents
 from backend.db import current_revision, make_engine, make_sessionmaker, upgrade
 from backend.synthetic import counts, seed
+from backend.workorders.demo import ensure_demo_field_logins
 
 log = logging.getLogger("backend")
 
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> None:
                 made = ensure_demo_agents(AgentStore(sessions), cfg.demo_password)
                 if made:
                     log.warning("created demo console logins %s (password from P95598_DEMO_PASSWORD)", ", ".join(made))
+                field = ensure_demo_field_logins(sessions, cfg.demo_password)
+                if field:
+                    log.warning("demo field-app logins %s (the same password)", ", ".join(field))
         if a.command == "counts":
             print(json.dumps(counts(sessions), ensure_ascii=False))
     finally:

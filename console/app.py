@@ -28,6 +28,7 @@ from console.bus import make_bus
 from console.config import CATALOG, CIS, CONFIG, CONTACT, HTTP, HUB, KNOWLEDGE, ORDERS, WECHAT, ConsoleConfig
 from console.hub import Hub
 from console.wechat import CustomerServiceSender, RecordingSender, WeChatApiSender, WeChatWebhook
+from field import routes as field_app
 from knowledge.catalog import catalog
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def create_app(cfg: ConsoleConfig, wechat_sender: CustomerServiceSender | None =
     chat.add_routes(app)
     pages.add_routes(app)
     agent_api.add_routes(app)
+    field_app.add_routes(app)  # grid staff's phone page under /field, with its own logins
     order_api.add_routes(app)
     order_updates.add_routes(app)
     app.router.add_get("/wechat", wechat_verify)
