@@ -20,6 +20,7 @@ PACKAGES = (
     "benchmarks",
     "channels",
     "console",
+    "field",
     "knowledge",
     "nlu",
     "scripts",
