@@ -70,6 +70,8 @@ def schedule(order: m.WorkOrder) -> None:
     if step is None:
         order.due_at = order.due_step = order.next_check_at = None
         order.supervision_stage = 0
+        if order.status == S.RESOLVED and order.resolved_at is not None:  # the sweep closes it (归档) then
+            order.next_check_at = c.close_at(order.resolved_at)
         return
     if (order.due_step, order.due_at) != (step.status.value, step.due):
         order.due_step, order.due_at, order.supervision_stage = step.status.value, step.due, 0

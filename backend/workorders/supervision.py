@@ -19,8 +19,8 @@ from backend import models as m
 from backend.db import write_lock
 from backend.workorders import outbox, wording
 from backend.workorders.clock import due_stage, next_check
-from backend.workorders.lifecycle import SYSTEM, member_name, record, service_name
-from backend.workorders.states import OPEN_STATUSES
+from backend.workorders.lifecycle import SYSTEM, member_name, move, record, service_name
+from backend.workorders.states import OPEN_STATUSES, OrderStatus
 
 STAGES = {1: "warning", 2: "overdue_leader", 3: "overdue_supervisor"}
 
@@ -80,6 +80,10 @@ def escalate(session: Session, order: m.WorkOrder, stage: int, now: dt.datetime)
 
 
 def advance(session: Session, order: m.WorkOrder, now: dt.datetime) -> None:
+    if order.status == OrderStatus.RESOLVED:  # nothing more to chase: archived once the customer had time to object
+        if order.next_check_at is not None and now >= order.next_check_at:
+            move(session, order, OrderStatus.CLOSED, SYSTEM, now, note="处理完毕，系统归档")
+        return
     reached = due_stage(order, now)
     if reached > order.supervision_stage:
         # a step passed while nobody looked (a restart): the latest stage is told, the earlier ones are moot

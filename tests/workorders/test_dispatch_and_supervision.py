@@ -184,3 +184,20 @@ def test_closing_plans_a_survey_and_an_unsatisfied_answer_reopens(desk):
     view = orders.get(o.number)
     assert view.status == "dispatched" and [e.status for e in view.timeline][-2:] == ["reopened", "dispatched"]
     assert orders.answer_survey("chat", "c-7", 5) == "none"  # answered once
+
+
+def test_a_resolved_order_is_archived_by_the_sweep_and_its_survey_planned(desk):
+    cis, orders, sessions = desk
+    o = cis.create_work_order("fault_repair", "chat", {"address": "城东区和平路6号"}, conversation_id="c-8")
+    member = orders.get(o.number).assignee_id
+    me = Actor(f"field:{member}", FIELD)
+    for step in ("accepted", "on_site", "resolved"):
+        orders.transition(o.number, step, me, note="好了", member_id=member)
+    with sessions() as s:
+        resolved_at = s.scalar(select(m.WorkOrder.resolved_at).where(m.WorkOrder.number == o.number))
+    sweep(sessions, resolved_at + dt.timedelta(minutes=9))
+    assert orders.get(o.number).status == "resolved"  # the customer still has time to say it is not fixed
+    sweep(sessions, resolved_at + dt.timedelta(minutes=11))
+    view = orders.get(o.number)
+    assert view.status == "closed" and view.timeline[-1].actor == "system" and "归档" in view.timeline[-1].note
+    assert [n.recipient for n in notices(sessions, "survey")] == ["c-8"]
