@@ -115,10 +115,14 @@ class Commitments:
 
     @classmethod
     def from_file(cls, path: Path = FILE, env: Mapping[str, str] | None = None) -> Commitments:
-        """The table; P95598_SURVEY_DELAY (e.g. 0m, 2m) overrides its survey_delay (tests, demonstrations)."""
+        """The table; P95598_SURVEY_DELAY and P95598_CLOSE_AFTER (e.g. 0m, 2m) override its survey_delay and
+        close_after (tests, demonstrations)."""
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        delay = (os.environ if env is None else env).get("P95598_SURVEY_DELAY", "").strip()
-        return cls({**raw, "survey_delay": delay} if delay else raw)
+        env = os.environ if env is None else env
+        for key, name in (("survey_delay", "P95598_SURVEY_DELAY"), ("close_after", "P95598_CLOSE_AFTER")):
+            if env.get(name, "").strip():
+                raw = {**raw, key: env[name].strip()}
+        return cls(raw)
 
     def limits(self, function_id: str, priority: str, area_class: str) -> list[tuple[OrderStatus, Limit]]:
         """The steps of one kind of order, earliest status first."""
