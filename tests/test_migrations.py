@@ -76,7 +76,9 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows(tmp_path: An
     upgrade(engine, BASELINE)  # the schema the set-up's create_all made before migrations, without their table
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
-        conn.execute(text("INSERT INTO areas (code, name, district, streets) VALUES ('A01', '城东区一网格', '城东区', '[]')"))
+        conn.execute(
+            text("INSERT INTO areas (code, name, district, streets) VALUES ('A01', '城东区一网格', '城东区', '[]')")
+        )
     upgrade(engine)
     assert current_revision(engine) is not None and current_revision(engine) >= BASELINE
     with make_sessionmaker(engine)() as s:

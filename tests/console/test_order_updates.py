@@ -14,13 +14,19 @@ from backend import models as m
 from backend.cis import SqlCIS
 from backend.db import open_database
 from backend.synthetic import seed
-from backend.workorders import Actor, WorkOrders
+from backend.workorders import Actor, OrderView, WorkOrders
 from channels.sms import SIGNATURE, sign
 from channels.testing.fake_sms import FakeSmsGateway
 from console.app import create_app
 from console.config import ORDERS_RUNNER, ConsoleConfig
 
 KEY, PAY = "sms-test-key", "pay-test-key"
+
+
+def found(orders: WorkOrders, number: str) -> OrderView:
+    view = orders.get(number)
+    assert view is not None
+    return view
 
 
 def database(tmp_path: Path) -> str:
@@ -56,7 +62,7 @@ def test_sms_notices_surveys_by_sms_and_the_payment_feed(tmp_path: Path) -> None
                 staff = [x for x in gateway.delivered.values() if x["to"] != phone]
                 assert staff and all(repair.number in x["text"] for x in staff)  # the assignee's new-order SMS
 
-                member = orders.get(repair.number).assignee_id
+                member = found(orders, repair.number).assignee_id
                 me = Actor(f"field:{member}", "field_app")
                 for step in ("accepted", "en_route", "on_site", "resolved"):
                     orders.transition(repair.number, step, me, note="已恢复供电", member_id=member)
@@ -90,10 +96,10 @@ def test_sms_notices_surveys_by_sms_and_the_payment_feed(tmp_path: Path) -> None
                 for bad in (b"{}", b"[1]", json.dumps({"account_no": "x' OR 1", "reference": 1}).encode()):
                     r = await client.post("/payments/notify", data=bad, headers={SIGNATURE: sign(PAY, bad)})
                     assert r.status == 400
-                assert orders.get(waiting.number).status == "awaiting_payment"  # nothing changed so far
+                assert found(orders, waiting.number).status == "awaiting_payment"  # nothing changed so far
                 r = await client.post("/payments/notify", data=pay, headers={SIGNATURE: sign(PAY, pay)})
                 assert r.status == 200 and (await r.json())["released"] == [waiting.number]
-                assert orders.get(waiting.number).status == "dispatched"
+                assert found(orders, waiting.number).status == "dispatched"
                 assert gateway.rejected == 0
 
     asyncio.run(scenario())
