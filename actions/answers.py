@@ -30,6 +30,10 @@ class ActionAnswerFunction(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         intent, _ = latest_intent(tracker)
         text = tracker.latest_message.get("text") or ""
+        if intent == "out_of_scope":  # "那啥时候再来人啊" after filing reads as nothing the bot serves
+            told = followups.tell_progress(dispatcher, tracker)
+            if told is not None:
+                return told
         if intent == "account_binding" and extract.account_no(text):
             from actions import context  # a 户号 given for something else, not a question about 户号
 

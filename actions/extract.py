@@ -141,7 +141,7 @@ def month(text: str, today: dt.date | None = None) -> str | None:
     return f"{y:04d}-{mo:02d}"
 
 
-DISTRICT_RE = re.compile(r"[\u4e00-\u9fa5]{2}新?(?:区|县)")
+DISTRICT_RE = re.compile(r"[\u4e00-\u9fa5]{2}新?(?<![小社园校景片])(?:区|县)")  # 城东区, 高新区; not 港湾小区, 社区
 LANDMARK_RE = re.compile(
     r"(?:[\u4e00-\u9fa5]{2}新?(?:区|县|镇|乡))?"
     r"(?:[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道)(?:(?:跟|和|与|及)[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道))?"

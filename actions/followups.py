@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import extract, wording
+from actions import extract, order_status, wording
 from actions.services import services
 
 CONNECTORS = re.compile(
@@ -102,12 +102,35 @@ def refined_address(old: str, new: str | None) -> str | None:
     return None
 
 
+def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
+    """ "现在复电到哪一步了", "那啥时候再来人啊" after filing: how the order filed here stands (whatever the NLU
+    made of the words: the same request again, a detail, out of scope)."""
+    order = recent_order(tracker)
+    text = tracker.latest_message.get("text") or ""
+    if (
+        order is None
+        or order.conversation_id != tracker.sender_id
+        or not order_status.asks_progress(text)
+        or extract.mobile(text)
+        or extract.dangerous(text)
+    ):
+        return None
+    name = services().catalog.name(order.function_id)
+    told = order_status.state(tracker, order, order_status.now_utc())
+    number = wording.order_number(tracker, order.number)
+    dispatcher.utter_message(text=f"您的{name}工单{number}，{told}。{wording.CLOSING}")
+    return []
+
+
 def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
     """ "我电话13800001111", the district, more about the problem, right after filing: it belongs to that order."""
     order = recent_order(tracker)
     text = tracker.latest_message.get("text") or ""
     if order is None or not text or order.conversation_id != tracker.sender_id:
         return None
+    told = tell_progress(dispatcher, tracker)
+    if told is not None:
+        return told
     phone = extract.mobile(text) or (
         tracker.get_slot("caller_phone") if extract.caller_means_this_phone(text) else None
     )

@@ -1,4 +1,4 @@
-"""What the actions talk to: the CIS, the knowledge service and the catalog.
+"""What the actions talk to: the CIS, the work-order desk, the knowledge service and the catalog.
 
 rasa_sdk makes the action classes without arguments, so they reach these through `services()`: the action
 server's main opens them once from its configuration (`configure`); elsewhere (tests, tools) they are opened
@@ -16,6 +16,7 @@ from backend.cis import CIS, SqlCIS
 from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
 from backend.identity import IdentityStore
+from backend.workorders import WorkOrders
 from channels.knowledge import KnowledgeClient
 from knowledge.catalog import Catalog, catalog
 
@@ -27,6 +28,7 @@ class Services:
     catalog: Catalog
     contact: ContactStore
     identity: IdentityStore
+    orders: WorkOrders  # the work-order desk (backend.workorders): survey answers
 
 
 _configured: list[ServicesConfig] = []
@@ -40,6 +42,7 @@ def open_services(cfg: ServicesConfig) -> Services:
         catalog(),
         ContactStore(sessions),
         IdentityStore(sessions),
+        WorkOrders(sessions),
     )
 
 

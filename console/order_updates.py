@@ -18,17 +18,15 @@ from aiohttp import web
 
 from backend.workorders.outbox import Notice
 from backend.workorders.runner import NoticeRunner, Sender, SmsNotices
-from backend.workorders.wording import SURVEY_THANKS
+from backend.workorders.wording import SCALE, SURVEY_THANKS, score_of
 from channels.sms import SIGNATURE, HttpSmsGateway, RecordingSms, parse_reply, signed
 from console.config import CONFIG, HTTP, HUB, ORDERS, ORDERS_RUNNER, SMS
 from console.hub import Hub
 
 log = logging.getLogger(__name__)
 SURVEY_BUTTONS = [
-    {"title": f"{score} {words}", "payload": f'/survey_answer{{"survey_score": "{score}"}}'}
-    for score, words in ((5, "非常满意"), (4, "满意"), (3, "一般"), (2, "不满意"), (1, "非常不满意"))
+    {"title": f"{score} {words}", "payload": f'/survey_answer{{"survey_score": "{score}"}}'} for score, words in SCALE
 ]
-SCORE_WORDS = {"非常满意": 5, "满意": 4, "一般": 3, "不满意": 2, "非常不满意": 1}
 
 
 class ChatNotices:
@@ -75,13 +73,6 @@ async def order_loop(app: web.Application) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-
-def score_of(text: str) -> int | None:
-    text = text.strip().strip("。！!分")
-    if text in ("1", "2", "3", "4", "5"):
-        return int(text)
-    return SCORE_WORDS.get(text)
 
 
 async def sms_inbound(request: web.Request) -> web.Response:

@@ -126,9 +126,10 @@ class ValidateArrearsReconnectForm(ServiceForm):
             order, _ = file_order(
                 tracker, self.function_id, {"owed": owed}, account_no=account, status="awaiting_payment"
             )
+            told = wording.pick(tracker, "在这里通知您", "发短信通知您")
             text = (
-                f"系统显示还欠费{money(owed)}。缴清后，复电一般在二十四小时内完成。"
-                f"已为您登记复电申请，工单号{wording.order_number(tracker, order.number)}，缴费后会自动处理。"
+                f"系统显示还欠费{money(owed)}。已为您登记复电，工单号{wording.order_number(tracker, order.number)}。"
+                f"您缴清后，系统会自动安排复电并{told}，一般二十四小时内来电，不用再联系我们。"
             )
         else:
             order, _ = file_order(tracker, self.function_id, {"owed": 0}, account_no=account)

@@ -7,14 +7,18 @@ or to someone who proves the order's account; anyone else hears only that the or
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk.events import SlotSet
 
 from actions import wording
 from actions.forms.base import ServiceForm
 from actions.forms.identity import verified
+from actions.order_status import now_utc, state
 from actions.services import services
 
 NOT_FOUND = "没有查到{}，请您核对一下。"
+FINISHED = ("closed", "withdrawn")
 
 
 class ValidateProgressQueryForm(ServiceForm):
@@ -22,14 +26,17 @@ class ValidateProgressQueryForm(ServiceForm):
     function_id = "progress_query"
 
     def prefill(self, tracker, required):
-        """ "我刚才那个单子": the order filed earlier in this conversation."""
+        """ "我刚才那个单子": the order filed last in this conversation; "师傅啥时候到": the newest one still open.
+        A number said names its own order or account."""
         events = super().prefill(tracker, required)
         text = tracker.latest_message.get("text") or ""
-        if not tracker.get_slot("order_ref") and any(w in text for w in ("刚才", "那个", "刚刚", "我的单", "这个单")):
+        if not tracker.get_slot("order_ref") and not re.search(r"\d{4,}", text):
             orders = services().cis.conversation_orders(tracker.sender_id)
-            if orders:
-                events.append(SlotSet("order_ref", orders[0].number))
-                tracker.slots["order_ref"] = orders[0].number
+            pointed = any(w in text for w in ("刚才", "那个", "刚刚", "我的单", "这个单"))
+            chosen = orders if pointed else [o for o in orders if o.status not in FINISHED]
+            if chosen:
+                events.append(SlotSet("order_ref", chosen[0].number))
+                tracker.slots["order_ref"] = chosen[0].number
         if tracker.get_slot("order_ref") and not tracker.get_slot("phone_last4") and self.entitled(tracker):
             events.append(SlotSet("phone_last4", "已核验"))
         return events
@@ -94,11 +101,13 @@ class ValidateProgressQueryForm(ServiceForm):
         if not orders:
             dispatcher.utter_message(text="这个户号目前没有正在处理的工单。" + wording.CLOSING)
             return []
+        now = now_utc()
         parts = []
         for o in orders[:3]:
-            when = f"{o.created_at.month}月{o.created_at.day}日"
+            made = wording.local_time(o.created_at)
             number = wording.order_number(tracker, o.number)
-            parts.append(f"{when}的{catalog.name(o.function_id)}工单{number}，目前{o.status_label}")
+            what = f"{made.month}月{made.day}日的{catalog.name(o.function_id)}工单{number}"
+            parts.append(f"{what}，{state(tracker, o, now)}")
         more = f"另外还有{len(orders) - 3}张工单。" if len(orders) > 3 else ""
         dispatcher.utter_message(text="；".join(parts) + "。" + more + wording.CLOSING)
         return []

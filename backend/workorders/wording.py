@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from backend.survey_scale import SCALE as SCALE  # re-exported: the survey scale is read here and in the Rasa process
+from backend.survey_scale import score_of as score_of
+from backend.survey_scale import survey_reply as survey_reply
 from backend.workorders.commitments import to_local
 from backend.workorders.states import OrderStatus
 
@@ -16,7 +19,7 @@ def masked_name(name: str) -> str:
 
 
 def when(due: dt.datetime | None, now: dt.datetime) -> str:
-    """预计 14:30 前 / 预计 12月7日 前, on the Shanghai clock."""
+    """预计 14:30 前 / 明天09:00前 / 12月8日09:00前, on the Shanghai clock."""
     if due is None:
         return ""
     local, today = to_local(due), to_local(now).date()
@@ -24,14 +27,17 @@ def when(due: dt.datetime | None, now: dt.datetime) -> str:
         return f"{local:%H:%M}前"
     if local.date() == today + dt.timedelta(days=1):
         return f"明天{local:%H:%M}前"
-    return f"{local.month}月{local.day}日前"
+    return f"{local.month}月{local.day}日{local:%H:%M}前"  # "12月8日前" would read as by the 7th
+
+
+# a step of the time limit as the customer waits for it
+GOALS = {"accepted": "联系您", "en_route": "出发", "on_site": "到达现场", "resolved": "处理完毕"}
 
 
 def expectation(step: str | None, due: dt.datetime | None, now: dt.datetime) -> str:
     if due is None or step is None:
         return ""
-    goal = {"accepted": "联系您", "en_route": "出发", "on_site": "到达现场", "resolved": "处理完毕"}.get(step, "处理")
-    return f"预计{when(due, now)}{goal}"
+    return f"预计{when(due, now)}{GOALS.get(step, '处理')}"
 
 
 def customer_update(
@@ -76,6 +82,7 @@ SURVEY_THANKS = {
     "unsatisfied": "很抱歉这次没让您满意。我们已经安排专人复核，会尽快和您联系。",
     "none": "目前没有需要您评价的工单，谢谢。",
     "bad": "请回复1到5之间的数字：5非常满意，1非常不满意。",
+    "noted": "您提的意见已经记下，会转给负责的班组。",  # before the thanks, when the answer came with a comment
 }
 STAFF = {
     "page": "【紧急工单】{number} {service}：{address}。{detail}请立即处理。",
