@@ -38,7 +38,9 @@ class ChatNotices:
     async def send(self, notice: Notice) -> None:
         buttons = SURVEY_BUTTONS if notice.kind == "survey" else []
         meta = {"order_notice": notice.id, "kind": notice.kind, "system": True}
-        events: list[dict] = [{"event": "bot", "text": notice.text, "data": {"buttons": buttons}, "metadata": meta}]
+        events: list[dict[str, object]] = [
+            {"event": "bot", "text": notice.text, "data": {"buttons": buttons}, "metadata": meta}
+        ]
         if notice.kind == "survey":  # the bot knows which order a "5" or a button answers
             events.append({"event": "slot", "name": "survey_order", "value": notice.payload.get("number")})
         await self.hub.rasa.append(notice.recipient, events)

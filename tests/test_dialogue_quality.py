@@ -87,7 +87,7 @@ def test_withdrawing_the_order_just_filed(conversation, seeded_db_url, cis):
     c.say("我想开通峰谷电 户号3201000003 后四位0003")
     c.say("对")
     [order] = orders(seeded_db_url, c.sender)
-    assert order.function_id == "tou_apply" and order.status == "accepted"
+    assert order.function_id == "tou_apply" and order.status == "dispatched"  # sent to the area team at once
     reply = c.say("我想了想还是不开了 帮我撤销吧")
     [order] = orders(seeded_db_url, c.sender)
     assert order.status == "withdrawn" and "撤销" in reply

@@ -54,6 +54,7 @@ def customer_update(
     """The message a status change sends the customer (None: nothing worth telling)."""
     head = f"您的{service}工单{number}"
     tail = f"，{expect}" if expect else ""
+    note = note.strip().rstrip("。.！!；;，, ")  # the field note is set in our sentence, which has its own stop
     if status == S.DISPATCHED:
         by = f"，由{who}负责" if who else ""
         return f"{head}已派给{team or '供电网格'}{by}{tail}。"

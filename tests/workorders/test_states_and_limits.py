@@ -88,3 +88,10 @@ def test_complaints_get_a_reply_within_one_working_day_and_urgent_repairs_are_ta
 def test_a_bad_table_fails_at_start_up():
     with pytest.raises(ValueError):
         Commitments({"functions": {"fault_repair": {"accepted": "soon"}}})
+
+
+def test_a_field_note_sits_in_the_customers_sentence_with_one_full_stop():
+    from backend.workorders.wording import customer_update
+
+    text = customer_update("resolved", service="故障报修", number="G1", note="已更换空开，恢复供电。")
+    assert text == "您的故障报修工单G1已处理完毕：已更换空开，恢复供电。如果还有问题，请随时告诉我们。"
