@@ -59,14 +59,16 @@ def state(tracker: Tracker, o: OrderInfo, now: dt.datetime) -> str:
 
 
 def expected(tracker: Tracker, o: OrderInfo, now: dt.datetime) -> str:
-    """ "，预计10:40前到达现场" (spoken on a call); past it, that it is being chased."""
-    if o.due_at is None or o.due_step is None:
+    """ "，预计10:40前到达现场": the time the customer was promised (the same as in the dispatch message; spoken
+    on a call); past it, that it is being chased."""
+    due, step = (o.promised_at, o.promised_step) if o.promised_at else (o.due_at, o.due_step)
+    if due is None or step is None:
         return ""
-    if o.due_at <= now:
+    if due <= now:
         return "。已经超过承诺的时间，我们正在催办，请您再稍等一下"
     if wording.is_voice(tracker):
-        return f"，预计{wording.spoken_time(o.due_at)}前{GOALS.get(o.due_step, '处理')}"
-    return "，" + expectation(o.due_step, o.due_at, now)
+        return f"，预计{wording.spoken_time(due)}前{GOALS.get(step, '处理')}"
+    return "，" + expectation(step, due, now)
 
 
 def last_note(o: OrderInfo, status: str) -> str:

@@ -69,6 +69,8 @@ class OrderInfo:
     due_step: str | None = None
     team: str | None = None
     assignee: str | None = None  # full name: mask it before telling a customer (backend.workorders.wording)
+    promised_at: dt.datetime | None = None  # what the customer was promised: arrival, else completion
+    promised_step: str | None = None
 
     @property
     def status_label(self) -> str:

@@ -31,6 +31,7 @@ def _customer(c: m.Customer) -> CustomerInfo:
 
 
 def _order(o: m.WorkOrder) -> OrderInfo:
+    promise = lifecycle.promised(o)
     return OrderInfo(
         o.number,
         o.function_id,
@@ -46,6 +47,8 @@ def _order(o: m.WorkOrder) -> OrderInfo:
         o.due_step,
         o.team.name if o.team else None,
         o.assignee.display_name if o.assignee else None,
+        promise.due if promise else None,
+        promise.status.value if promise else None,
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from backend import models as m
 from backend.workorders import outbox, wording
 from backend.workorders.clock import next_check
-from backend.workorders.commitments import commitments
+from backend.workorders.commitments import Step, commitments
 from backend.workorders.dispatch import choose, on_duty_members, place, team_of
 from backend.workorders.states import PROGRESS, OrderStatus, check
 from knowledge.catalog import catalog
@@ -79,15 +79,23 @@ def schedule(order: m.WorkOrder) -> None:
     order.next_check_at = next_check(order)
 
 
-def promise(order: m.WorkOrder, now: dt.datetime) -> str:
-    """What the customer waits for: arrival where the work is on site, else completion (not internal steps)."""
+def promised(order: m.WorkOrder) -> Step | None:
+    """What the customer waits for: arrival where the work is on site, else completion (not internal steps
+    such as accepting, which the supervision chases). None once there is nothing left to wait for."""
+    if order.status in (S.AWAITING_PAYMENT, S.CLOSED, S.WITHDRAWN):
+        return None
     steps = commitments().steps(order.function_id, order.priority, order.area_class, order.clock_start)
     reached = PROGRESS.get(OrderStatus(order.status), 0)
     for wanted in (S.ON_SITE, S.RESOLVED):
         step = next((x for x in steps if x.status == wanted and PROGRESS[wanted] > reached), None)
         if step is not None:
-            return wording.expectation(step.status.value, step.due, now)
-    return ""
+            return step
+    return None
+
+
+def promise(order: m.WorkOrder, now: dt.datetime) -> str:
+    step = promised(order)
+    return wording.expectation(step.status.value, step.due, now) if step else ""
 
 
 def customer_route(session: Session, order: m.WorkOrder) -> tuple[str, str] | None:
