@@ -23,3 +23,13 @@ def area_named_in(session: Session, text: str) -> m.Area | None:
             if token and token in text and (best is None or len(token) > best[0]):
                 best = (len(token), a)
     return best[1] if best else None
+
+
+def district_area(session: Session, text: str) -> m.Area | None:
+    """The first grid of the one district a text names (None unless exactly one is named): where an order goes
+    when its street is not one we know in that district, for that grid's team to pass on."""
+    areas = list(session.scalars(select(m.Area).order_by(m.Area.code)))
+    named = {a.district for a in areas if a.district and a.district in (text or "")}
+    if len(named) != 1:
+        return None
+    return next(a for a in areas if a.district in named)

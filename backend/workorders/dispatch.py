@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend import models as m
-from backend.topology import area_named_in
+from backend.topology import area_named_in, district_area
 from backend.workorders.commitments import to_local
 from backend.workorders.states import OrderStatus
 
@@ -33,7 +33,10 @@ def place(session: Session, order: m.WorkOrder) -> None:
         if customer is not None:
             order.area_code, order.tq_code = customer.area_code, customer.tq_code
     if order.area_code is None:
-        area = area_named_in(session, str((order.details or {}).get("address") or ""))
+        address = str((order.details or {}).get("address") or "")
+        area = area_named_in(session, address)
+        if area is None and (area := district_area(session, address)) is not None:
+            order.details = {**(order.details or {}), "placed_by": "district"}  # the grid to be checked
         order.area_code = area.code if area else None
     area = session.get(m.Area, order.area_code) if order.area_code else None
     order.area_class = area.area_class if area else "urban"

@@ -180,15 +180,21 @@ def dispatch(
     *,
     member: m.TeamMember | None = None,
     note: str = "",
+    came_from: str = "",
 ) -> None:
-    """To the area's team and one of its members (or the member given: a manual re-dispatch)."""
+    """To the area's team and one of its members (or the member given: a manual re-dispatch). `came_from`: the
+    status before the move that led here (a payment, a reopening), told to the customer in the same message."""
     team = session.get(m.GridTeam, member.team_id) if member else team_of(session, order.area_code)
     if team is None:
         record(order, actor, "未能确定所属供电网格，待人工派单", kind="note", now=now)
+        if came_from:
+            tell_customer(session, order, came_from, "", now)
         return
     why = note or "人工改派"
     if member is None:
         member, why = choose(session, team, order.function_id, now)
+        if (order.details or {}).get("placed_by") == "district":
+            why += "；地址的街道不在所述区的网格内，按区派往该区第一网格，请核实"
     before = order.status
     order.status = check(before, S.DISPATCHED)
     order.team_id, order.assignee_id = team.id, member.id if member else None
@@ -203,7 +209,7 @@ def dispatch(
         detail=detail,
         now=now,
     )
-    tell_customer(session, order, before, "", now)
+    tell_customer(session, order, came_from or before, "", now)
     tell_staff(session, order, now)
 
 
@@ -238,11 +244,12 @@ def move(
         order.clock_start, order.closed_at, order.resolved_at = now, None, None
     schedule(order)
     record(order, actor, note, before=before, detail=detail, now=now)
+    if wanted in (S.REOPENED, S.RECEIVED):  # straight on to the team: one message to the customer, not two
+        dispatch(session, order, SYSTEM, now, note="", came_from=before)
+        return
     tell_customer(session, order, before, note, now)
     if wanted == S.CLOSED:
         plan_survey(session, order, now)
-    if wanted in (S.REOPENED, S.RECEIVED):
-        dispatch(session, order, SYSTEM, now, note="")
 
 
 def plan_survey(session: Session, order: m.WorkOrder, now: dt.datetime) -> None:

@@ -57,6 +57,10 @@ def customer_update(
     note = note.strip().rstrip("。.！!；;，, ")  # the field note is set in our sentence, which has its own stop
     if status == S.DISPATCHED:
         by = f"，由{who}负责" if who else ""
+        if previous == S.AWAITING_PAYMENT:
+            return f"已收到您的缴费。{head}已安排复电，派给{team or '供电网格'}{by}{tail}。"
+        if previous == S.CLOSED or previous == S.RESOLVED or previous == S.REOPENED:
+            return f"{head}已重新安排处理，派给{team or '供电网格'}{by}{tail}。"
         return f"{head}已派给{team or '供电网格'}{by}{tail}。"
     if status == S.RECEIVED and previous == S.AWAITING_PAYMENT:
         return f"已收到您的缴费，{head}已安排复电{tail}。"

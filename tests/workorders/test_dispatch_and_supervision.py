@@ -201,3 +201,13 @@ def test_a_resolved_order_is_archived_by_the_sweep_and_its_survey_planned(desk):
     view = orders.get(o.number)
     assert view.status == "closed" and view.timeline[-1].actor == "system" and "归档" in view.timeline[-1].note
     assert [n.recipient for n in notices(sessions, "survey")] == ["c-8"]
+
+
+def test_an_address_whose_street_is_not_in_the_named_district_goes_to_that_districts_first_grid(desk):
+    cis, orders, sessions = desk
+    o = cis.create_work_order("fault_repair", "chat", {"address": "城南区中山路8号5栋"}, conversation_id="c-9")
+    view = orders.get(o.number)
+    assert view.status == "dispatched" and view.area_code == "A09"  # 城南区一网格 (中山路 is in 城东区)
+    assert "请核实" in view.timeline[-1].detail["why"]
+    nowhere = cis.create_work_order("fault_repair", "chat", {"address": "火星大道1号"}, conversation_id="c-10")
+    assert orders.get(nowhere.number).status == "received"  # no district, no area: a dispatcher places it
