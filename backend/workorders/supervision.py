@@ -52,8 +52,9 @@ def escalate(session: Session, order: m.WorkOrder, stage: int, now: dt.datetime)
     else:
         targets = [("supervisor", "console", "supervisors")]
     clock = f"{order.due_step}:{order.clock_start:%Y%m%d%H%M%S}"
+    told = []
     for audience, channel, recipient in targets:
-        outbox.add(
+        added = outbox.add(
             session,
             order,
             f"{kind}:{order.id}:{clock}:{recipient}",
@@ -68,7 +69,8 @@ def escalate(session: Session, order: m.WorkOrder, stage: int, now: dt.datetime)
                 "due_at": order.due_at.isoformat() if order.due_at else "",
             },
         )
-    if stage >= 2:
+        told.append(added)
+    if stage >= 2 and any(told):  # an order back at a step it was escalated for (re-dispatched) is not recorded twice
         record(
             order,
             SYSTEM,
