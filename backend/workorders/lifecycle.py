@@ -151,7 +151,7 @@ def tell_staff(session: Session, order: m.WorkOrder, now: dt.datetime) -> None:
         "service": service_name(order.function_id),
         "address": details.get("address") or "地址见工单",
         "detail": f"{details.get('fault_desc') or details.get('details') or ''}".strip()[:60],
-        "expect": wording.expectation(order.due_step, order.due_at, now) or "请按时限处理",
+        "expect": wording.staff_deadline(order.due_step, order.due_at, now),
     }
     targets = on_duty_members(session, order.team_id, now) if order.priority == "urgent" and order.team_id else []
     kind = "page" if targets else "assigned"

@@ -101,13 +101,16 @@ def sweep(sessions: sessionmaker[Session], now: dt.datetime | None = None, batch
         write_lock(s)
         q = (
             select(m.WorkOrder)
-            .where(m.WorkOrder.next_check_at <= now, m.WorkOrder.status.in_([x.value for x in OPEN_STATUSES]))
+            .where(m.WorkOrder.next_check_at <= now)  # only open orders have one (lifecycle.schedule)
             .order_by(m.WorkOrder.next_check_at)
             .limit(batch)
             .with_for_update(skip_locked=True)
         )
         orders = list(s.scalars(q))
         for order in orders:
+            if order.status not in OPEN_STATUSES:  # not expected; cleared so it is never looked at again
+                order.next_check_at = None
+                continue
             try:
                 with s.begin_nested():
                     advance(s, order, now)

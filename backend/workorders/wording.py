@@ -40,6 +40,13 @@ def expectation(step: str | None, due: dt.datetime | None, now: dt.datetime) -> 
     return f"预计{when(due, now)}{GOALS.get(step, '处理')}"
 
 
+def staff_deadline(step: str | None, due: dt.datetime | None, now: dt.datetime) -> str:
+    """What the assignee must do by when: "请在18:25前接单"."""
+    if due is None or step is None:
+        return "请按时限处理"
+    return f"请在{when(due, now)}{STEP_WORDS.get(step, '处理完毕')}"
+
+
 def customer_update(
     status: str,
     *,
