@@ -171,7 +171,8 @@ def test_progress_by_account_needs_verification(talk, seeded_db_url):
 def test_progress_by_order_number_tells_strangers_only_that_it_exists(talk, seeded_db_url):
     owner = talk()
     number = file_theft_report(owner, "举报窃电，城西区建设路9号门面私接电表", "13912340002")
-    assert "受理" in owner.say(f"查一下工单{number}的进度") or "目前" in owner.replies_text
+    told = owner.say(f"查一下工单{number}的进度")
+    assert "已派给" in told or "受理" in told or "目前" in told  # the filer hears the status
     stranger = talk()
     stranger.say(f"查询工单{number}进度")
     for _ in range(2):
@@ -180,6 +181,7 @@ def test_progress_by_order_number_tells_strangers_only_that_it_exists(talk, seed
         stranger.say("0000")
     said = stranger.replies_text
     assert "目前" not in said and "139" not in said and "窃电" not in said and "3201" not in said
+    assert "已派给" not in said and "负责" not in said and "预计" not in said  # nor who has it, nor when
 
 
 # --- 7. verification never outlives its session -------------------------------------------------------

@@ -22,5 +22,7 @@ def _note_new_order(session: Session, flush_context: Any) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _die_once_committed(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released (the order's notices): not in the database yet
+        return
     if session.info.pop(WROTE_AN_ORDER, False):
         os.kill(os.getpid(), signal.SIGKILL)
