@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from backend.synthetic import seed
 pytest_plugins = ("tests.markers", "pytester")  # test kinds (unit/stack/scale/browser) and CI's no-skip rule
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WECHAT_TOKEN = "test-wechat-token"
 DEMO_PASSWORD = "demo-pass-95598"
 
@@ -132,3 +134,16 @@ def conversation(stack):
 def pytest_configure(config):
     ARTIFACTS.mkdir(exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def browser():
+    """Debian chromium through Playwright (one per test); skipped where it is not installed (a failure in CI)."""
+    if CHROMIUM is None:
+        pytest.skip("Debian chromium not installed (scripts/bootstrap.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()

@@ -7,9 +7,7 @@ Screenshots: tests/artifacts/loop-*.png."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 
-import pytest
 from sqlalchemy import select
 
 from backend import models as m
@@ -19,20 +17,8 @@ from backend.workorders.commitments import commitments
 from backend.workorders.supervision import sweep
 from tests.conftest import ARTIFACTS
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (scripts/bootstrap.sh)")
 ADDRESS = "城东区和平路18号2单元302室"
 PASSWORD = "loop-field-pass"
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 def phone(browser):

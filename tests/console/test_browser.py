@@ -4,28 +4,11 @@ customer to the bot, which answers the next question. Screenshots land in tests/
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
 from tests.conftest import ARTIFACTS, DEMO_PASSWORD
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian chromium not installed (scripts/bootstrap.sh installs it)"
-)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
-import shutil
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -263,21 +262,6 @@ def test_a_field_member_and_the_review_queue_show_by_name(db) -> None:
         assert sum(f["answered"] for f in board["figures"]) == 1
 
     run(url, scenario)
-
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Debian chromium not installed (scripts/bootstrap.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ tests/artifacts/field-*.png."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 from collections.abc import Iterator
 
@@ -17,21 +16,6 @@ from sqlalchemy import select
 from backend import models as m
 from tests.conftest import ARTIFACTS
 from tests.field.conftest import ADDRESS, PASSWORD, World, png
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian chromium not installed (scripts/bootstrap.sh installs it)"
-)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 @pytest.fixture
