@@ -74,7 +74,8 @@ def main() -> None:
     rasa_patches.apply()  # the action-response schema is checked once, not on every turn
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", "run", "--enable-api", "--auth-token", token, *sys.argv[1:]]
+    # one word: a random token may start with "-", which argparse would take for an option
+    sys.argv = ["rasa", "run", "--enable-api", f"--auth-token={token}", *sys.argv[1:]]
     rasa_main()
 
 
