@@ -24,6 +24,11 @@ def profile(account: str | None, phone: str | None) -> dict | None:
     return customer_profile(services().cis, account, phone)
 
 
+def _short(value: object, limit: int = 40) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def summary(reason: str, channel: str, who: dict | None, functions: list[dict], slots: dict, turns: list[dict]) -> str:
     """Three short lines an agent reads first: who, what they want, what is already known."""
     name = f"{who['name']}（户号{who['account_no']}）" if who else "未识别身份的客户"
@@ -35,8 +40,8 @@ def summary(reason: str, channel: str, who: dict | None, functions: list[dict], 
     said = next((t["text"] for t in turns if t["who"] == "customer" and len(t["text"]) >= 4), "")
     if slots.get("verified_account") == slots.get("account_no"):
         slots = {k: v for k, v in slots.items() if k != "account_no"}
-    facts = "，".join(
-        f"{LABELS.get(k, k)}{v if v is not True else ''}"
+    facts = "，".join(  # each value cut short: the summary is read at a glance, the timeline has the whole text
+        f"{LABELS.get(k, k)}{_short(v) if v is not True else ''}"
         for k, v in slots.items()
         if k not in ("channel", "last_function") and v
     )

@@ -441,3 +441,28 @@ def supplements(text: str) -> bool:
 
 def upset(text: str) -> bool:
     return asserted(text or "", UPSET)
+
+
+ONLY_THIS_HOME = re.compile(
+    r"只有我家|就我家|只是我家|单单我家|邻居(?:家)?(?:都|也)?有电|别人家(?:都)?有电|楼上楼下(?:都)?有电|跳闸|闸(?:也)?没跳"
+)
+ASKS_FOR_REPAIR = re.compile(r"报修|登记|派人|上门|来修|修一下|(?<!不)(?:要|想)报")
+
+
+def only_this_home(text: str) -> bool:
+    """The power cut is the customer's own ("邻居家都有电，就我家没电"), not the area's."""
+    return bool(ONLY_THIS_HOME.search(text or ""))
+
+
+def asks_for_repair(text: str) -> bool:
+    """An explicit request to file a repair ("还是帮我报修吧"), which stands even during a known outage."""
+    return bool(ASKS_FOR_REPAIR.search(text or ""))
+
+
+ACKNOWLEDGES = re.compile(r"谢谢|多谢|知道了|明白了|了解了|我等着|等通知|那就等|那我等")
+
+
+def acknowledges(text: str) -> bool:
+    """Thanks for news, not an answer or a request ("好的 知道了 谢谢")."""
+    t = text or ""
+    return bool(ACKNOWLEDGES.search(t)) and not re.search(r"\d", t) and not asks_for_repair(t)

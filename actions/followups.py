@@ -140,7 +140,8 @@ def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     place = refined_address(str(order.details.get("address") or ""), extract.address(text))
     if place:
         added["address"] = place
-    if not added and extract.describes(text):
+    if not added and extract.describes(text) and named_request(text, {order.function_id}, need_verb=False) is None:
+        # "我咋充值 微信能充不" after a complaint names another service: a new request, not more about this one
         added["note"] = f"{order.details.get('note') or ''}；{text}".strip("；")[:500]
     urgent = order.priority != "urgent" and extract.dangerous(text)
     if not added and not urgent:

@@ -7,6 +7,7 @@ from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import extract
+from actions.forms.outage import outage_message
 from actions.services import services
 from backend.contact_centre import Channel
 
@@ -36,4 +37,15 @@ class ActionSessionStart(Action):
             events.append(SlotSet("channel", channel))
         if caller:
             events.append(SlotSet("caller_phone", caller))
+        if caller and channel != Channel.VOICE:  # calls hear it in the IVR greeting (voice.prompts)
+            tell_outage_first(dispatcher, tracker, caller)
         return events + [ActionExecuted("action_listen")]
+
+
+def tell_outage_first(dispatcher: CollectingDispatcher, tracker: Tracker, phone: str) -> None:
+    """A customer the channel knows (their registered phone) whose area has a known or suspected outage is told
+    before anything else."""
+    customer = services().cis.find_customer_by_phone(phone)
+    told = outage_message(customer.area_code, tracker) if customer else None
+    if told:
+        dispatcher.utter_message(text=told, notice="outage")

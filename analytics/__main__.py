@@ -1,26 +1,58 @@
-"""python -m analytics consume [--queue Q] [--exchange X] [--amqp URL]: the broker-to-table consumer."""
+"""python -m analytics feed [--tracker PATH]: the embedded profile's feed (Rasa's SQLite tracker store -> contacts).
+python -m analytics consume [--queue Q] [--exchange X] [--amqp URL]: the scale profile's broker-to-table consumer.
+python -m analytics synth --days 30 --contacts 1000000: the synthetic contact stream (analytics.synthetic).
+python -m analytics report --kind weekly --from 2026-11-23 [--area A01]: one report (analytics.report_cli).
+
+feed and consume write turn_analytics and contacts from the same mapping (analytics.events) and run the periodic
+tasks of `periodic_tasks` (open contacts settled, settled days' KPI results kept; other analytics loops add theirs
+there) in the same process."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import sys
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.consumer import consume
+from analytics.feed import Task, refresh_contacts, run, tracker_engine
+from analytics.kpi_days import keep_task
+from analytics.surge import surge_task
 from backend.db import make_engine, make_sessionmaker
 from backend.pii import install_log_masking
 
 
+def periodic_tasks(sessions: sessionmaker[Session]) -> list[Task]:
+    """What the analytics process does every few seconds besides feeding, in both profiles."""
+    return [refresh_contacts(sessions), surge_task(sessions), keep_task(sessions)]
+
+
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["synth"]:  # the synthetic contact stream (analytics.synthetic), its own options
+        from analytics.synthetic import cli
+
+        return cli(args[1:])
+    if args[:1] == ["report"]:  # one weekly / monthly report (analytics.report_cli), its own options
+        from analytics.report_cli import cli as report_cli
+
+        sys.exit(report_cli(args[1:]))
     p = argparse.ArgumentParser(prog="python -m analytics")
-    p.add_argument("command", choices=["consume"])
+    p.add_argument("command", choices=["consume", "feed"])
     p.add_argument("--queue", default=os.environ.get("P95598_EVENTS_QUEUE", "p95598_events"))
     p.add_argument("--exchange", default=os.environ.get("P95598_EVENTS_EXCHANGE", "rasa-exchange"))
     p.add_argument("--amqp", default=os.environ.get("P95598_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"))
+    p.add_argument("--tracker", default=os.environ.get("P95598_TRACKER_DB", "var/tracker.db"))  # feed: Rasa's store
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()
-    consume(make_sessionmaker(make_engine()), a.amqp, a.queue, a.exchange)
+    sessions = make_sessionmaker(make_engine())
+    if a.command == "feed":
+        run(tracker_engine(a.tracker), sessions, periodic_tasks(sessions))
+    else:
+        consume(sessions, a.amqp, a.queue, a.exchange, tasks=periodic_tasks(sessions))
 
 
 if __name__ == "__main__":

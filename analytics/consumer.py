@@ -1,80 +1,73 @@
-"""Reads Rasa's conversation events from RabbitMQ into the analytics table (turn_analytics).
+"""Reads Rasa's conversation events from RabbitMQ into the analytics tables (turn_analytics, contacts).
 
     python -m analytics consume [--queue p95598_events] [--amqp amqp://guest:guest@127.0.0.1:5672/%2F]
 
-One row per customer turn (function, confidence, channel, fallback) and per handoff / resume. A message
-is acknowledged only after its row is committed, and rows are keyed by the event itself, so a consumer
-killed mid-way and redelivered messages never lose or double a row.
+One turn row per customer turn (function, confidence, channel, fallback), handoff, resume and session start, and
+the contact of each conversation session (analytics.contacts), from the same mapping as the embedded feed
+(analytics.events). A message is acknowledged only after its rows are committed, and rows are keyed by the event
+itself, so a consumer killed mid-way and redelivered messages never lose or double a row. While the database is
+unavailable messages are put back and wait in the queue.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
+import time
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
-from backend import models as m
+from analytics.contacts import apply
+from analytics.events import BadEvent, changes_of
+from analytics.feed import Task, run_task
+from backend.db import write_lock
 
 log = logging.getLogger(__name__)
-FALLBACK = "nlu_fallback"
 
 
-def row_of(event: dict) -> dict | None:
-    """The analytics row for one broker message (None for events the feed does not keep)."""
-    kind = {"user": "turn", "pause": "handoff", "resume": "resume"}.get(event.get("event"))
-    sender, ts = event.get("sender_id"), event.get("timestamp")
-    if kind is None or not sender or ts is None:
-        return None
-    text = event.get("text") or ""
-    if kind == "turn" and (not text or text.startswith("EXTERNAL:")):
-        kind = "handoff" if text.startswith("EXTERNAL: human_agent") else None
-        if kind is None:
-            return None
-    intent = (event.get("parse_data") or {}).get("intent") or {}
-    meta = event.get("metadata") or {}
-    key = f"{sender}:{event.get('event')}:{ts}:{event.get('message_id') or ''}"
-    return {
-        "event_key": key[:200],
-        "conversation_id": str(sender)[:64],
-        "at": dt.datetime.fromtimestamp(float(ts), dt.timezone.utc).replace(tzinfo=None),
-        "kind": kind,
-        "function": intent.get("name") if kind == "turn" else None,
-        "confidence": float(intent["confidence"]) if kind == "turn" and intent.get("confidence") is not None else None,
-        "channel": (meta.get("channel") or event.get("input_channel") or None),
-        "fallback": kind == "turn" and intent.get("name") == FALLBACK,
-    }
-
-
-def store(sessions: sessionmaker, body: bytes) -> bool:
-    """Writes the row for one message; True when it is safe to acknowledge (written, duplicate or unusable)."""
+def row_of(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The turn_analytics row for one broker message (None for events without one, or malformed)."""
     try:
-        event = json.loads(body)
-    except ValueError:
-        log.warning("dropping a message that is not JSON: %r", body[:80])
+        changes = changes_of(event)
+    except BadEvent:
+        return None
+    return changes.turn_row if changes else None
+
+
+def store(sessions: sessionmaker[Session], body: bytes | str) -> bool:
+    """Writes the rows of one message; True when it is safe to acknowledge (written, duplicate or unusable).
+    Raises OperationalError when the database is unavailable (the message must stay in the queue)."""
+    try:
+        changes = changes_of(json.loads(body))
+    except (ValueError, BadEvent) as e:
+        log.warning("skipping a broker message (%s): %r", e, bytes(body[:80]) if isinstance(body, bytes) else body[:80])
         return True
-    row = row_of(event) if isinstance(event, dict) else None
-    if row is None:
+    if changes is None:
         return True
     try:
         with sessions.begin() as s:
-            s.add(m.TurnAnalytics(**row))
-    except IntegrityError:  # redelivered: already written
+            write_lock(s)
+            apply(s, changes)
+    except IntegrityError:  # redelivered to two consumers at once: the other one wrote it
         pass
     return True
 
 
 def consume(
-    sessions: sessionmaker,
+    sessions: sessionmaker[Session],
     amqp_url: str,
     queue: str,
     exchange: str | None = None,
     stop_after: int | None = None,
     idle_seconds: float | None = None,
+    tasks: Sequence[Task] = (),
+    task_seconds: float = 15.0,
 ) -> int:
-    """Consumes until stopped (or `stop_after` messages / `idle_seconds` without one); returns the count."""
+    """Consumes until stopped (or `stop_after` messages / `idle_seconds` without one); returns the count.
+    `tasks` (contact refresh, surge detection...) run every `task_seconds`, messages or not."""
     import pika  # only the scale profile needs it
 
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
@@ -84,12 +77,30 @@ def consume(
         channel.exchange_declare(exchange=exchange, exchange_type="fanout")
         channel.queue_bind(queue=queue, exchange=exchange)
     channel.basic_qos(prefetch_count=50)
-    seen = 0
+    seen, last_message, next_tasks = 0, time.monotonic(), 0.0
+    wake = min(idle_seconds or task_seconds, task_seconds)
     try:
-        for method, _props, body in channel.consume(queue, inactivity_timeout=idle_seconds):
-            if method is None:  # idle long enough
-                break
-            if store(sessions, body):
+        for method, _props, body in channel.consume(queue, inactivity_timeout=wake):
+            if time.monotonic() >= next_tasks:
+                next_tasks = time.monotonic() + task_seconds
+                for task in tasks:
+                    try:
+                        run_task(task)
+                    except OperationalError as e:
+                        log.warning("analytics task skipped, database unavailable: %s", str(e).splitlines()[0])
+            if method is None:
+                if idle_seconds is not None and time.monotonic() - last_message >= idle_seconds:
+                    break
+                continue
+            last_message = time.monotonic()
+            try:
+                done = store(sessions, body)
+            except OperationalError as e:  # the database is down: the message goes back and waits
+                log.warning("database unavailable, message kept in the queue: %s", str(e).splitlines()[0][:120])
+                channel.basic_nack(method.delivery_tag, requeue=True)
+                time.sleep(2)
+                continue
+            if done:
                 channel.basic_ack(method.delivery_tag)
             seen += 1
             if stop_after and seen >= stop_after:

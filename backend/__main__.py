@@ -14,6 +14,7 @@ import logging
 
 from backend.config import BackendConfig, ConfigError
 from backend.contact_centre import AgentStore
+from backend.contact_centre.canned import ensure_team_replies
 from backend.contact_centre.demo import ensure_demo_agents
 from backend.db import current_revision, make_engine, make_sessionmaker, upgrade
 from backend.synthetic import counts, seed
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> None:
             upgrade(engine)
             log.info("schema at revision %s", current_revision(engine))
         sessions = make_sessionmaker(engine)
+        if a.command in ("migrate", "seed") and ensure_team_replies(sessions):
+            log.info("wrote the starting team canned replies (常用语)")
         if a.command == "seed":
             seeded = not (a.if_empty and counts(sessions)["customers"])
             print(json.dumps(seed(sessions, customers=a.customers) if seeded else counts(sessions), ensure_ascii=False))

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from backend.cis import CIS, OrderInfo
+from backend.customer_insight import CustomerInsight
 from backend.spoken import local_time
 from backend.workorders.commitments import to_local
 from backend.workorders.wording import STEP_WORDS
@@ -36,6 +37,19 @@ SLOT_LABELS = {
 }
 NOT_REQUESTS = ("affirm", "deny", "inform", "greet", "goodbye", "thanks", "human_agent", "nlu_fallback")
 ACT_TITLES = {"affirm": "好的", "deny": "不用了", "human_agent": "转人工", "cancel": "取消"}
+# what a recognised dialogue act is called on the agent's screen; small talk and "not understood" are left out
+ACT_NAMES = {
+    "affirm": "确认",
+    "deny": "否定",
+    "human_agent": "要求转人工",
+    "cancel": "取消",
+    "inform": "补充信息",
+    "goodbye": "结束对话",
+    "thanks": "致谢",
+}
+HIDDEN_INTENTS = ("nlu_fallback", "greet", "chitchat", "out_of_scope")
+CERTAINTY = ((0.85, "很确定"), (0.6, "较确定"), (0.0, "不太确定"))  # the recogniser's confidence, in words
+CHANNELS = ("voice", "wechat", "chat", "app", "console")  # backend.contact_centre.kinds.Channel; "rest" is none
 
 Event = dict[str, Any]
 
@@ -54,19 +68,43 @@ def payload_title(payload: str) -> str:
     return ACT_TITLES.get(intent) or (functions[intent].name if intent in functions else "")
 
 
+def external(e: Event) -> bool:
+    """A user event no person typed: an intent triggered through Rasa's API ("EXTERNAL: human_agent")."""
+    return str(e.get("text") or "").lstrip().upper().startswith("EXTERNAL")
+
+
+def channel_of(e: Event, meta: dict[str, Any]) -> str:
+    """The product's channel of a turn (chat, voice, wechat...); Rasa's own input channel ("rest") is none."""
+    for name in (meta.get("channel"), e.get("input_channel")):
+        if name in CHANNELS:
+            return str(name)
+    return ""
+
+
 def transcript(events: list[Event], limit: int = 60) -> list[dict[str, Any]]:
-    """Customer and bot turns with time and channel (agents' turns carry the agent in metadata)."""
+    """What the customer and the bot (or an agent) really said to each other, with time and channel.
+
+    Left out: intents triggered from outside (no words of the customer's), and anything the bot produced while
+    the conversation was paused for a person (never delivered: the channels drop replies of a paused bot)."""
     turns: list[dict[str, Any]] = []
     buttons: dict[Any, Any] = {}
+    paused = False
     for e in events:
-        if e.get("event") not in ("user", "bot") or not (e.get("text") or "").strip():
+        kind = e.get("event")
+        if kind == "pause":
+            paused = True
+        elif kind in ("resume", "restart", "session_started"):
+            paused = False
+        if kind not in ("user", "bot") or not (e.get("text") or "").strip():
             continue
         meta: dict[str, Any] = e["metadata"] if isinstance(e.get("metadata"), dict) else {}
-        who = "customer" if e["event"] == "user" else ("agent" if meta.get("agent") else "bot")
+        who = "customer" if kind == "user" else ("agent" if meta.get("agent") else "bot")
         text = e.get("text") or ""
         if who == "bot":
+            if paused and not meta.get("agent") and not meta.get("system"):
+                continue  # the bot is silent while a person has the case: nothing it produced reached the customer
             buttons = {b.get("payload"): b.get("title") for b in (e.get("data") or {}).get("buttons") or []}
-        elif text.startswith("EXTERNAL:"):  # an intent triggered from outside, not words the customer said
+        elif external(e):  # an intent triggered from outside, not words the customer said
             continue
         elif text.startswith("/"):  # a pressed button: show what the button said
             text = buttons.get(text) or payload_title(text)
@@ -77,7 +115,7 @@ def transcript(events: list[Event], limit: int = 60) -> list[dict[str, Any]]:
                 "who": who,
                 "text": text,
                 "at": event_time(e.get("timestamp")),
-                "channel": meta.get("channel") or e.get("input_channel") or "",
+                "channel": channel_of(e, meta),
                 "agent": meta.get("agent_name"),
             }
         )
@@ -88,7 +126,9 @@ def recognised(events: list[Event]) -> list[dict[str, Any]]:
     """The function recognised for each customer turn, with its confidence (how the request evolved)."""
     out = []
     for e in events:
-        if e.get("event") == "user" and e.get("text"):
+        if e.get("event") == "user" and e.get("text") and not external(e):
+            if (e.get("metadata") or {}).get("attachment"):  # a photo: no words were understood
+                continue
             intent = (e.get("parse_data") or {}).get("intent") or {}
             if intent.get("name"):
                 out.append(
@@ -99,6 +139,26 @@ def recognised(events: list[Event]) -> list[dict[str, Any]]:
                         "confidence": round(float(intent.get("confidence") or 0), 3),
                     }
                 )
+    return out
+
+
+def certainty(confidence: float) -> str:
+    return next(word for floor, word in CERTAINTY if confidence >= floor)
+
+
+def requests_for_agent(functions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recognised requests as an agent reads them: the service's Chinese name and how sure the recogniser
+    was in words; small talk and "not understood" left out, a button's payload shown as the button."""
+    names = catalog().functions
+    out = []
+    for f in functions:
+        fid = str(f.get("function") or "")
+        name = names[fid].name if fid in names else ACT_NAMES.get(fid)
+        if fid in HIDDEN_INTENTS or not name:
+            continue
+        text = str(f.get("text") or "")
+        shown = payload_title(text) if text.startswith("/") else text
+        out.append({"name": name, "certainty": certainty(float(f.get("confidence") or 0)), "text": shown})
     return out
 
 
@@ -135,14 +195,19 @@ def order_card(o: OrderInfo) -> dict[str, Any]:
     }
 
 
-def customer_profile(cis: CIS, account: str | None, phone: str | None) -> dict[str, Any] | None:
-    """The customer by account (else by phone): contact details, open orders and outages in their area."""
+def customer_profile(
+    cis: CIS, account: str | None, phone: str | None, insight: CustomerInsight | None = None
+) -> dict[str, Any] | None:
+    """The customer by account (else by phone): contact details, open orders and outages in their area; with
+    `insight`, the published tags with their reasons and the arrears risk, only for the proved account (the
+    caller's number alone does not show them)."""
     customer = cis.get_customer(account) if account else None
     if customer is None and phone:
         customer = cis.find_customer_by_phone(phone)
     if customer is None:
         return None
     outages = cis.active_outages(customer.area_code)
+    verified = bool(account and account == customer.account_no)
     return {
         "account_no": customer.account_no,
         "name": customer.name,
@@ -161,5 +226,6 @@ def customer_profile(cis: CIS, account: str | None, phone: str | None) -> dict[s
             }
             for o in outages
         ],
-        "verified": bool(account and account == customer.account_no),
+        "verified": verified,
+        "insight": insight.profile(customer.account_no) if insight is not None and verified else None,
     }

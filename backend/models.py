@@ -5,15 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from backend.model_base import Base, utcnow
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    pass
+__all__ = ["Base", "utcnow"]  # re-exported: most code reaches the base and the clock through this module
 
 
 class Area(Base):
@@ -35,7 +31,7 @@ class Customer(Base):
     phone: Mapped[str] = mapped_column(String(11), index=True)
     address: Mapped[str] = mapped_column(String(128))
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
-    tags: Mapped[list] = mapped_column(JSON, default=list)  # 低保户, 光伏用户, 预付费, 高频来电, 欠费风险
+    tags: Mapped[list] = mapped_column(JSON, default=list)  # CIS facts: 低保户, 光伏用户, 预付费 (else customer_tags)
     channels: Mapped[list] = mapped_column(JSON, default=list)  # self-service channels the customer uses
     tou_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     tq_code: Mapped[str | None] = mapped_column(ForeignKey("transformer_districts.code"), nullable=True, index=True)
@@ -239,6 +235,13 @@ class Agent(Base):
     role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | supervisor
     password_hash: Mapped[str] = mapped_column(String(200))
     last_seen: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # console connected
+    # presence (示闲 available / 示忙 busy / 小休 break / 离线 offline) and routing: kinds.AgentStatus
+    status: Mapped[str] = mapped_column(String(16), default="offline")
+    status_reason: Mapped[str] = mapped_column(String(32), default="")
+    status_since: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    idle_since: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # longest idle is offered first
+    skills: Mapped[list] = mapped_column(JSON, default=list)  # catalog function ids and skill groups; [] = any
+    max_cases: Mapped[int] = mapped_column(Integer, default=3)  # concurrent chats
 
 
 class AgentSession(Base):
@@ -268,9 +271,83 @@ class Escalation(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True, index=True)
     disposition: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)  # today's figures
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, index=True)
+    # routing: the skill the case needs (a catalog function id or a skill group), the live offer
+    skill: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    offered_to: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    offer_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    declined_by: Mapped[list] = mapped_column(JSON, default=list)  # agent ids who declined or let the offer lapse
+    abandoned_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # customer left while waiting
+    # the transcript as indexed for search when the case ended (backend.contact_centre.search); null: not yet
+    transcript_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CaseNote(Base):
+    """What happened on a case besides messages: internal notes, transfers with a note, whispers, identity checks
+    made by an agent, binding to a customer, monitoring. Never shown to the customer."""
+
+    __tablename__ = "case_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # note | transfer | whisper | verify | bind | monitor | takeover
+    text: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class CannedReply(Base):
+    """常用语: a team reply (agent_id null) or one agent's own; {客户称呼} {工单号} style variables."""
+
+    __tablename__ = "canned_replies"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True, index=True)
+    title: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Rating(Base):
+    """A customer's 1-5 satisfaction with one contact: a bot-only chat or an agent's case, on any channel."""
+
+    __tablename__ = "ratings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_key: Mapped[str] = mapped_column(String(96), unique=True)  # case:<id> | bot:<conversation>:<n>
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), nullable=True, index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), nullable=True, index=True)
+    account_no: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # null: asked, not answered yet
+    comment: Mapped[str] = mapped_column(String(300), default="")
+    asked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Attachment(Base):
+    """A customer's photo (meter display, downed line): checked, re-encoded, stored with the conversation/case."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), nullable=True, index=True)
+    path: Mapped[str] = mapped_column(String(200))  # relative to the attachment directory
+    mime: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseTerm(Base):
+    """The transcript search index: each case's distinct Chinese character bigrams and latin/digit words."""
+
+    __tablename__ = "case_terms"
+    case_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
 
 
 class ContinuationCode(Base):
@@ -342,3 +419,8 @@ class SecurityEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     subject: Mapped[str] = mapped_column(String(64))  # masked
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+# Tables of the proactive-service and analytics parts live in their own modules; importing them here registers
+# them on Base.metadata for create_all and the migrations check.
+from backend import models_analytics, models_incidents, models_insight, models_notices, models_reports  # noqa: E402, F401

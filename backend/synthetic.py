@@ -2,6 +2,11 @@
 
 The same seed and reference date always give the same rows. A few fixed demo customers (DEMO_CUSTOMERS)
 exist for the README and the tests.
+
+Customer.tags holds only what the CIS records as fact (低保户, 光伏用户, 预付费). Behaviour tags (高频来电, 欠费风险,
+敏感客户, 老年 ...) are not drawn here: the insight jobs derive them from the customer's history (insight/refresh.py,
+published to customer_tags). A prepaid balance below zero comes from a stated payment behaviour
+(PREPAID_OVERDRAWN_CHANCE), not from a tag.
 """
 
 from __future__ import annotations
@@ -89,16 +94,22 @@ VILLAGES = [
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华慧建国玲桂兰红霞平刚飞鹏辉波宁志文斌燕俊峰海凤琴云"
-TAGS = ["低保户", "光伏用户", "预付费", "高频来电", "欠费风险"]
+FACT_TAGS = ["低保户", "光伏用户", "预付费"]  # CIS attributes; each customer holds each with FACT_TAG_CHANCE
+FACT_TAG_CHANCE = 0.08
+PREPAID_OVERDRAWN_CHANCE = 0.08  # a prepaid customer who has let the balance run below zero
 FAULT_REASONS = ["线路故障抢修", "变压器故障抢修", "大风导致线路跳闸，正在抢修", "电缆被施工挖断，正在抢修"]
 PLANNED_REASONS = ["线路检修", "配电设备升级改造", "变压器增容改造", "配合市政道路施工迁改线路"]
 
-DEMO_CUSTOMERS = [  # account_no, name, phone, address, area index, tags
+DEMO_CUSTOMERS = [  # account_no, name, phone, address, area index, CIS tags
+    # 3201000002 is prepaid and overdrawn (DEMO_OVERDRAWN): the README's and the tests' customer in arrears
     ("3201000001", "王建国", "13912340001", "城东区和平路12号3单元501室", 0, []),
-    ("3201000002", "李秀英", "13912340002", "城西区建设路45号2栋1单元302室", 4, ["预付费", "欠费风险"]),
+    ("3201000002", "李秀英", "13912340002", "城西区建设路45号2栋1单元302室", 4, ["预付费"]),
     ("3201000003", "陈明", "13912340003", "城南区中山路8号5栋2单元201室", 8, ["光伏用户"]),
     ("3201000004", "赵桂兰", "13912340004", "江北区李家村三组16号", 20, ["低保户"]),
 ]
+
+
+DEMO_OVERDRAWN = {"3201000002"}
 
 
 def _month_list(today: dt.date, n: int = 12) -> list[str]:
@@ -159,7 +170,10 @@ def seed(
         )
         districts = seed_grid(s, areas, random.Random(seed_value + 1))  # its own stream: customers stay the same
         seen_phones: set[str] = set()
-        rows = [(acc, name, phone, addr, areas[i], tags) for acc, name, phone, addr, i, tags in DEMO_CUSTOMERS]
+        rows = [
+            (acc, name, phone, addr, areas[i], tags, acc in DEMO_OVERDRAWN)
+            for acc, name, phone, addr, i, tags in DEMO_CUSTOMERS
+        ]
         while len(rows) < customers:
             acc = f"32{rng.randint(10_000_000, 99_999_999)}"
             phone = f"1{rng.choice('3456789')}{rng.randint(0, 999_999_999):09d}"
@@ -168,11 +182,13 @@ def seed(
             seen_phones.add(phone)
             area = rng.choice(areas)
             name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
-            tags = [t for t in TAGS if rng.random() < 0.08]
-            rows.append((acc, name, phone, _address(rng, area), area, tags))
+            tags = [t for t in FACT_TAGS if rng.random() < FACT_TAG_CHANCE]
+            rng.random()  # the draw that once gave 高频来电: kept so every later customer's data stays as it was
+            overdrawn = rng.random() < PREPAID_OVERDRAWN_CHANCE
+            rows.append((acc, name, phone, _address(rng, area), area, tags, overdrawn))
         seen: set[str] = set()
         customers_rows = []
-        for acc, name, phone, addr, area, tags in rows:
+        for acc, name, phone, addr, area, tags, overdrawn in rows:
             if acc in seen:
                 continue
             seen.add(acc)
@@ -192,9 +208,9 @@ def seed(
                     tq_code=districts[area.code][int(acc[-3:]) % len(districts[area.code])],
                 )
             )
-            customers_rows.append((acc, tags))
+            customers_rows.append((acc, tags, overdrawn))
         s.flush()  # bills reference customers by a bare foreign key: customers must exist first
-        for acc, tags in customers_rows:
+        for acc, tags, overdrawn in customers_rows:
             base = rng.uniform(80, 420)
             for i, month in enumerate(months):
                 season = 1.35 if month[5:] in ("01", "02", "07", "08", "12") else 1.0
@@ -203,7 +219,7 @@ def seed(
                 paid = i < len(months) - 1 or rng.random() < 0.7
                 s.add(m.Bill(account_no=acc, month=month, kwh=kwh, amount=amount, paid=paid))
             if "预付费" in tags:
-                bal = round(rng.uniform(-80, -5), 2) if "欠费风险" in tags else round(rng.uniform(5, 300), 2)
+                bal = round(rng.uniform(-80, -5), 2) if overdrawn else round(rng.uniform(5, 300), 2)
                 s.add(m.Balance(account_no=acc, balance=bal, updated_at=now))
         # Active outages: a fault in the demo customer's area and some others; past and future planned ones.
         h = dt.timedelta(hours=1)

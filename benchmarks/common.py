@@ -122,3 +122,18 @@ def decisions(parsed: list[dict]) -> dict[str, list[str]]:
         top = (r.get("matcher") or {}).get("functions") or [{"function": "none"}]
         out["matcher_top1"].append(top[0]["function"])
     return out
+
+
+@contextlib.contextmanager
+def scratch_postgres():
+    """Yields the URL of a new database on the machine's PostgreSQL (127.0.0.1:5432), dropped afterwards."""
+    from sqlalchemy import text
+
+    from tests.conftest import _postgres_url
+
+    admin, name, url = _postgres_url()
+    try:
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

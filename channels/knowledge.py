@@ -3,7 +3,8 @@
 Used by the actions, by the agent console and by the NLU component that runs inside Rasa's own Python, so it
 needs nothing but `requests` and the standard library. Calls block (the console runs them in a thread). When
 the service cannot be reached the answer is empty, and after a failure the client waits `retry_after`
-seconds before trying again, so a service that is down costs one timeout, not one per message.
+seconds before trying again, so a service that is down costs one timeout, not one per message. A request the
+service refuses (4xx, e.g. a message too long to match) is not a failure of the service: the next one is sent.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class KnowledgeClient:
             return None
         try:
             r = requests.post(f"{self.base_url}{path}", json=body, timeout=self.timeout)
+            if 400 <= r.status_code < 500:  # up, but refused this request (e.g. 413 for a 20 KB message): no rest
+                log.info("knowledge service refused %s: %s", path, r.status_code)
+                self._down_since = None
+                return None
             r.raise_for_status()
             answer = r.json()
         except (requests.RequestException, ValueError) as e:

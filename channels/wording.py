@@ -25,3 +25,15 @@ BUSY = Sentence(
     voice="不好意思，系统有点忙，请稍后再说一遍，或者按0转人工。",
 )
 TOO_FAST = "您发得太快了，请稍等一下再发。"  # chat and WeChat: more messages than a person types
+STILL_WAITING = Sentence(  # a customer writes while waiting for a person: their place, at most every half minute
+    chat="请您稍等，{ahead}。您的留言客服接入后都能看到。",
+    voice="请您稍等，{ahead}。",
+)
+AHEAD_NONE = "您已经排在第一位，客服马上接入"
+AHEAD = "您前面还有{n}位客户"
+CUT_SHORT = "您的消息比较长，我先看了前{n}个字；其余的可以分几次发给我。"
+SUSPECTED_OUTAGE_SEEN = "您所在的{area}疑似发生停电，我们正在核实并安排抢修。"  # as a repair is filed anyway
+SUSPECTED_OUTAGE = Sentence(  # an open surge incident (analytics.surge) in the customer's area, told first
+    chat=SUSPECTED_OUTAGE_SEEN.removesuffix("。") + "，暂不需要重复报修。",
+    voice=SUSPECTED_OUTAGE_SEEN.removesuffix("。") + "，暂时不需要重复报修。",
+)

@@ -1,4 +1,5 @@
 """The agents' JSON API: queue, case context, claim, chat, work orders, transfer, release, return to bot, close.
+(Transfer with a note, canned replies and internal notes: console/reply_api.py.)
 
 Handlers check who may do what and validate input; the steps of a use case are in console/casework.py."""
 
@@ -9,25 +10,28 @@ import re
 
 from aiohttp import web
 
-from backend.case_view import CONTEXT_SLOTS, customer_profile, knowledge_shown, recognised, requested, transcript
-from backend.contact_centre import AgentInfo, CaseStatus, Conflict, EscalationInfo, Priority
-from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS
+from backend.case_view import (
+    CONTEXT_SLOTS,
+    customer_profile,
+    knowledge_shown,
+    recognised,
+    requested,
+    requests_for_agent,
+    transcript,
+)
+from backend.contact_centre import AgentInfo, CaseStatus, Conflict, EscalationInfo, NoteKind, Priority
+from backend.contact_centre.canned import unfilled
+from backend.contact_centre.kinds import CHANNEL_LABELS, DISPOSITION_LABELS, DISPOSITIONS, REASON_LABELS
+from backend.contact_centre.skills import skill_groups
 from backend.pii import mask, mask_value
 from backend.workorders import IllegalTransition
+from backend.workorders.states import label as order_label
 from channels.phone import masked_phone
-from console import casework
+from console import case_orders_api, casework, customer_api, routing
 from console.auth import agent_of, require_supervisor
-from console.casework import UnknownAgent
 from console.config import CATALOG, CIS, CONTACT, HUB, KNOWLEDGE
+from console.errors import NOT_YOURS
 
-DISPOSITIONS = {
-    "resolved": "问题已解决",
-    "order_created": "已派工单",
-    "info_given": "已答复咨询",
-    "callback": "需要回访",
-    "no_response": "客户无应答",
-    "offline": "转线下处理",
-}
 ORDER_STATUSES = (
     "resolved",
     "closed",
@@ -35,6 +39,8 @@ ORDER_STATUSES = (
     "reopened",
 )  # what an agent may do on the phone; field steps are the field app's
 MAX_MESSAGE = 1000
+NO_CASE = "没有找到这个会话。"
+CHANGED = "这个会话刚刚有变化（可能已由其他同事接入或已结束），请刷新后再看。"
 
 
 def case_card(case: EscalationInfo, owner: str | None = None) -> dict:
@@ -51,6 +57,8 @@ def case_card(case: EscalationInfo, owner: str | None = None) -> dict:
         "waited": case.waited_seconds(),
         "agent": owner,
         "created_at": case.created_at.isoformat(),
+        "skill_name": skill_groups().name(case.skill),  # the desk it waits for (catalog/skills.yml)
+        "on_offer": case.offered_to is not None,  # being offered to an agent right now (console/routing.py)
     }
 
 
@@ -67,18 +75,18 @@ async def _case(request: web.Request, act: bool = True) -> EscalationInfo:
     try:
         case_id = int(request.match_info["case_id"])
     except ValueError:
-        raise web.HTTPNotFound(text="no such case") from None
+        raise web.HTTPNotFound(text=NO_CASE) from None
     if not 0 < case_id < 2**31:
-        raise web.HTTPNotFound(text="no such case")
+        raise web.HTTPNotFound(text=NO_CASE)
     case = await asyncio.to_thread(request.app[CONTACT].case, case_id)
     agent = agent_of(request)
     if case is None or not may_see(agent, case):
-        raise web.HTTPNotFound(text="no such case") if case is None else web.HTTPForbidden(text="not your case")
+        raise web.HTTPNotFound(text=NO_CASE) if case is None else web.HTTPForbidden(text=NOT_YOURS)
     if act and not may_act(agent, case):
         raise (
-            web.HTTPConflict(text="claim the case first")
+            web.HTTPConflict(text="请先接入这个会话。")
             if case.status == CaseStatus.WAITING
-            else web.HTTPForbidden(text="not your case")
+            else web.HTTPForbidden(text=NOT_YOURS)
         )
     return case
 
@@ -87,9 +95,9 @@ async def _body(request: web.Request) -> dict:
     try:
         body = await request.json()
     except ValueError:
-        raise web.HTTPBadRequest(text="JSON body expected") from None
+        raise web.HTTPBadRequest(text="提交的格式不对，请刷新页面后再试。") from None
     if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="JSON object expected")
+        raise web.HTTPBadRequest(text="提交的格式不对，请刷新页面后再试。")
     return body
 
 
@@ -98,7 +106,7 @@ async def queue_view(request: web.Request) -> dict:
     contact, agent = request.app[CONTACT], agent_of(request)
     waiting = await asyncio.to_thread(contact.queue)
     mine = await asyncio.to_thread(contact.cases_of, None if agent.supervisor else agent.id)
-    names = {a.id: a.display_name for a in await asyncio.to_thread(contact.agents_online)}
+    names = await asyncio.to_thread(contact.agent_names)  # a supervisor's cases too
     return {"waiting": [case_card(c) for c in waiting], "mine": [case_card(c, names.get(c.agent_id)) for c in mine]}
 
 
@@ -114,7 +122,17 @@ async def case_view(request: web.Request, case: EscalationInfo) -> dict:
     """Everything about the case an agent sees: summary, one timeline across channels, slots, profile."""
     tracker = await request.app[HUB].rasa.tracker(case.conversation_id)
     events = tracker.get("events") or case.context.get("events") or []
-    profile = await asyncio.to_thread(customer_profile, request.app[CIS], case.account_no, case.phone)
+    # the bound account's record only once proved in this conversation (an agent may bind before verifying)
+    proved = bool(case.account_no) and await asyncio.to_thread(
+        request.app[customer_api.LOOKUP].verified, case, case.account_no
+    )
+    profile = await asyncio.to_thread(
+        customer_profile,
+        request.app[CIS],
+        case.account_no if proved else None,
+        case.phone,
+        request.app[customer_api.INSIGHT],
+    )
     contact = request.app[CONTACT]
     history = await asyncio.to_thread(contact.history_of, case.account_no) if case.account_no else []
     slots = {
@@ -133,11 +151,19 @@ async def case_view(request: web.Request, case: EscalationInfo) -> dict:
         "profile": profile,
         "reason": REASON_LABELS.get(case.reason, case.reason),
         "earlier_cases": [case_card(c) for c in history if c.id != case.id],
+        "notes": [  # internal: reply_api; listening in and the router's offers are for supervisors only
+            n.card()
+            for n in await asyncio.to_thread(contact.notes_of, case.id)
+            if agent_of(request).supervisor or n.kind not in (NoteKind.MONITOR, NoteKind.OFFER)
+        ],
         "dispositions": DISPOSITIONS,
+        # the closing code, once finished
+        "disposition": DISPOSITION_LABELS.get(case.disposition or "", case.disposition or ""),
+        "requests": requests_for_agent(recognised(events) if events else case.context.get("functions", [])),
         "mine": may_act(agent_of(request), case),
     }
-    if not view["mine"] and not agent_of(request).supervisor:  # a colleague deciding whether to claim
-        for key in ("summary", "transcript", "functions", "slots", "profile", "earlier_cases", "conversation"):
+    if not customer_api.handler_of(agent_of(request), case):  # a colleague deciding whether to claim
+        for key in ("summary", "transcript", "functions", "slots", "profile", "earlier_cases", "conversation", "notes"):
             view[key] = mask_value(view[key])
     return view
 
@@ -162,10 +188,12 @@ async def export(request: web.Request) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     case = await _case(request, act=False)
     agent = agent_of(request)
+    if routing.may_pick(agent, case):  # on offer to a colleague (console/routing.py)
+        raise web.HTTPConflict(text=routing.may_pick(agent, case))
     try:
         case = await casework.claim(request.app[HUB], case, agent)
-    except Conflict as e:
-        raise web.HTTPConflict(text=str(e)) from None
+    except Conflict:
+        raise web.HTTPConflict(text=CHANGED) from None
     return web.json_response(case_card(case, agent.display_name))
 
 
@@ -173,7 +201,9 @@ async def send_message(request: web.Request) -> web.Response:
     case = await _case(request)
     text = str((await _body(request)).get("text") or "").strip()
     if not text or len(text) > MAX_MESSAGE:
-        raise web.HTTPBadRequest(text=f"message must be 1–{MAX_MESSAGE} characters")
+        raise web.HTTPBadRequest(text=f"请输入回复内容（不超过{MAX_MESSAGE}字）。")
+    if unfilled(text):  # a canned reply's {变量} left without a value never reaches the customer
+        raise web.HTTPBadRequest(text=f"回复里还有没填的{{{unfilled(text)[0]}}}，请改成实际内容后再发送。")
     agent = agent_of(request)
     await request.app[HUB].agent_says(case, agent.display_name, agent.username, text)
     return web.json_response({"ok": True})
@@ -208,17 +238,20 @@ async def create_order(request: web.Request) -> web.Response:
     note = str(body.get("note") or "").strip()[:500]
     request_id = re.sub(r"[^A-Za-z0-9_-]", "", str(body.get("request_id") or ""))[:40]
     if function_id not in request.app[CATALOG].functions or not note or not request_id:
-        raise web.HTTPBadRequest(text="function_id (a catalog id), note and request_id are required")
+        raise web.HTTPBadRequest(text="请选择业务类型并填写工单说明。")
+    details = customer_api.order_details(body)  # the prefilled fields (address, fault description, phone...)
+    account = await customer_api.order_account(request, case)  # the case's, else the one proved to the bot
     order = await asyncio.to_thread(
         request.app[CIS].create_work_order,
         function_id,
         case.channel,
-        {"note": note, "agent": agent.username},
-        account_no=case.account_no,
+        {**details, "note": note, "agent": agent.username},
+        account_no=account,
         conversation_id=case.conversation_id,
         priority=Priority.URGENT if body.get("urgent") else Priority.NORMAL,
         idempotency_key=f"console:{case.id}:{request_id}",
     )
+    await case_orders_api.created_by_agent(request, case, order.number)  # the agent in the order's history
     return web.json_response({"number": order.number, "status": order.status_label})
 
 
@@ -232,30 +265,19 @@ async def update_order(request: web.Request) -> web.Response:
         or (case.account_no is not None and order.account_no == case.account_no)
     )
     if not ours:
-        raise web.HTTPNotFound(text="no such order for this customer")
+        raise web.HTTPNotFound(text="这位客户没有这张工单，请核对工单号。")
     status = str(body.get("status") or "")
     if status not in ORDER_STATUSES:
-        raise web.HTTPBadRequest(text=f"status must be one of {', '.join(ORDER_STATUSES)}")
+        raise web.HTTPBadRequest(text="请选择要改成的工单状态。")
     note = f"{agent_of(request).display_name}: {str(body.get('note') or '')[:300]}"
     try:
         order = await asyncio.to_thread(
             cis.update_work_order, order.number, status, note, f"agent:{agent_of(request).username}", "console"
         )
     except IllegalTransition as e:
-        raise web.HTTPConflict(text=str(e)) from None
+        now, wanted = order_label(e.current), order_label(e.wanted)
+        raise web.HTTPConflict(text=f"这张工单现在是“{now}”，不能改为“{wanted}”。") from None
     return web.json_response({"number": order.number, "status": order.status_label})
-
-
-async def transfer(request: web.Request) -> web.Response:
-    case = await _case(request)
-    to = str((await _body(request)).get("to") or "")
-    try:
-        case, target = await casework.transfer(request.app[HUB], case, agent_of(request), to)
-    except UnknownAgent:
-        raise web.HTTPBadRequest(text="no such agent") from None
-    except Conflict as e:
-        raise web.HTTPConflict(text=str(e)) from None
-    return web.json_response(case_card(case, target.display_name))
 
 
 async def release(request: web.Request) -> web.Response:
@@ -263,8 +285,8 @@ async def release(request: web.Request) -> web.Response:
     case = await _case(request)
     try:
         case = await casework.release(request.app[HUB], case, agent_of(request))
-    except Conflict as e:
-        raise web.HTTPConflict(text=str(e)) from None
+    except Conflict:
+        raise web.HTTPConflict(text=CHANGED) from None
     return web.json_response(case_card(case))
 
 
@@ -274,12 +296,12 @@ async def finish(request: web.Request) -> web.Response:
     body = await _body(request)
     disposition = str(body.get("disposition") or "")
     if disposition not in DISPOSITIONS:
-        raise web.HTTPBadRequest(text=f"disposition must be one of {', '.join(DISPOSITIONS)}")
+        raise web.HTTPBadRequest(text="请选择处理结果。")
     ending = CaseStatus.RETURNED if request.match_info["how"] == "return" else CaseStatus.CLOSED
     try:
         case = await casework.finish(request.app[HUB], case, ending, disposition)
-    except Conflict as e:
-        raise web.HTTPConflict(text=str(e)) from None
+    except Conflict:
+        raise web.HTTPConflict(text=CHANGED) from None
     return web.json_response(case_card(case))
 
 
@@ -307,7 +329,6 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/console/api/cases/{case_id}/messages", send_message)
     r.add_post("/console/api/cases/{case_id}/orders", create_order)
     r.add_post("/console/api/cases/{case_id}/orders/{number}", update_order)
-    r.add_post("/console/api/cases/{case_id}/transfer", transfer)
     r.add_post("/console/api/cases/{case_id}/code", continuation_code)
     r.add_post("/console/api/cases/{case_id}/release", release)
     r.add_post("/console/api/cases/{case_id}/{how:return|close}", finish)

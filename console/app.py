@@ -22,14 +22,35 @@ from backend.db import make_engine, make_sessionmaker
 from backend.workorders import WorkOrders
 from channels.knowledge import KnowledgeClient
 from channels.rasa import RasaClient
-from console import agent_api, chat, order_api, order_updates, pages
+from channels.wechat_api import WeChatApiSender
+from console import (
+    agent_api,
+    case_orders_api,
+    chat,
+    customer_api,
+    history_api,
+    incidents_api,
+    insight_api,
+    kpi_api,
+    order_api,
+    order_updates,
+    pages,
+    profile_api,
+    reply_api,
+    reports_api,
+    routing,
+    supervise_api,
+)
 from console.auth import make_auth_middleware
 from console.bus import make_bus
 from console.config import CATALOG, CIS, CONFIG, CONTACT, HTTP, HUB, KNOWLEDGE, ORDERS, WECHAT, ConsoleConfig
+from console.errors import chinese_errors
 from console.hub import Hub
-from console.wechat import CustomerServiceSender, RecordingSender, WeChatApiSender, WeChatWebhook
+from console.wechat import CustomerServiceSender, RecordingSender, WeChatWebhook
+from console.wechat_rating import WeChatRatings
 from field import routes as field_app
 from knowledge.catalog import catalog
+from notices import console_alerts as notice_alerts
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -62,7 +83,7 @@ async def conversations(app: web.Application, wechat_sender: CustomerServiceSend
         bus = make_bus(cfg.redis_url, cfg.redis_prefix)
         hub = app[HUB] = Hub(RasaClient(http, cfg.rasa_url, token=cfg.rasa_token), app[CONTACT], sender, bus)
         webhook = app[WECHAT] = WeChatWebhook(
-            token=cfg.wechat_token, account=cfg.wechat_account, hub=hub, sender=sender
+            token=cfg.wechat_token, account=cfg.wechat_account, hub=hub, sender=sender, ratings=WeChatRatings(hub)
         )
         await bus.start(hub.on_bus)
         watcher = asyncio.create_task(hub.watch_queue())
@@ -85,18 +106,35 @@ async def wechat_receive(request: web.Request) -> web.Response:
 
 
 def create_app(cfg: ConsoleConfig, wechat_sender: CustomerServiceSender | None = None) -> web.Application:
-    app = web.Application(middlewares=[security_headers, make_auth_middleware()], client_max_size=256 * 1024)
+    app = web.Application(  # refusals in Chinese (console/errors.py) for every route, the auth's included
+        middlewares=[security_headers, chinese_errors, make_auth_middleware()], client_max_size=256 * 1024
+    )
     app[CONFIG] = cfg
     app[CATALOG] = catalog()
     app[KNOWLEDGE] = KnowledgeClient(cfg.knowledge_url, timeout=5.0)
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(partial(conversations, wechat_sender=wechat_sender))
+    app.cleanup_ctx.append(routing.routing)  # automatic routing: offers pushed over the hub
     chat.add_routes(app)
     pages.add_routes(app)
     agent_api.add_routes(app)
+    supervise_api.add_routes(app)  # supervisor live view: monitor, whisper, take over
+    incidents_api.add_routes(app)  # suspected outages (surge incidents): list, confirm, dismiss
+    customer_api.add_routes(app)  # the customer panel: search, verify, bind, history
+    case_orders_api.add_routes(app)  # the case's orders: draft from the request, edit, link
+    reply_api.add_routes(app)  # canned replies, internal notes, transfer with a note
     field_app.add_routes(app)  # grid staff's phone page under /field, with its own logins
     order_api.add_routes(app)
     order_updates.add_routes(app)
+    notice_alerts.add_to_console(  # staff alerts of notices/ on the consoles; notice delivery receipts
+        app, sessions=lambda: app[ORDERS].sessions, hub=lambda: app[HUB], wechat=lambda: app[WECHAT]
+    )
+    routing.add_routes(app)  # agents' status, offers, a supervisor's assignment
+    history_api.add_routes(app)  # 会话记录: finished cases, transcript search, export
+    kpi_api.add_routes(app)  # supervisors' KPI dashboard: KPIs, 实时话务, forecast, alert checks
+    reports_api.add_routes(app)  # one-click weekly / monthly reports and their archive
+    insight_api.add_routes(app)  # supervisors' customer insight: fault and complaint hot spots, drill-down
+    profile_api.add_routes(app)  # 客户画像: a verified case's customer, or any account for supervisors
     app.router.add_get("/wechat", wechat_verify)
     app.router.add_post("/wechat", wechat_receive)
     app.router.add_get("/health", health)

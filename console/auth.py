@@ -13,6 +13,7 @@ from aiohttp import web
 from backend.contact_centre import AgentInfo
 from backend.ratelimit import SlidingWindow
 from console.config import CONFIG, CONTACT, Network
+from console.errors import SESSION_EXPIRED
 
 SESSION_COOKIE = "p95598_console"
 LOGIN_CSRF_COOKIE = "p95598_login_csrf"
@@ -109,17 +110,17 @@ def make_auth_middleware() -> Callable[[web.Request, Handler], Awaitable[web.Str
         session = await asyncio.to_thread(request.app[CONTACT].login, request.cookies.get(SESSION_COOKIE, ""))
         if session is None:
             if path.startswith("/console/api") or path == "/console/ws" or request.method in UNSAFE:
-                raise web.HTTPUnauthorized(text="login required")
+                raise web.HTTPUnauthorized(text=SESSION_EXPIRED)
             raise web.HTTPFound("/console/login")
         request["agent"], request["csrf"] = session
         if not same_origin(request):
-            raise web.HTTPForbidden(text="cross-origin request refused")
+            raise web.HTTPForbidden(text="请在本系统的页面里操作。")
         if request.method in UNSAFE:
             sent = request.headers.get("X-CSRF-Token", "")
             if not sent and request.content_type == "application/x-www-form-urlencoded":
                 sent = (await request.post()).get("csrf", "")
             if not hmac.compare_digest(str(sent), request["csrf"]):
-                raise web.HTTPForbidden(text="CSRF token missing or wrong")
+                raise web.HTTPForbidden(text="页面已过期，请刷新后再试。")
         return await handler(request)
 
     return auth
@@ -128,5 +129,5 @@ def make_auth_middleware() -> Callable[[web.Request, Handler], Awaitable[web.Str
 def require_supervisor(request: web.Request) -> AgentInfo:
     agent = agent_of(request)
     if not agent.supervisor:
-        raise web.HTTPForbidden(text="supervisors only")
+        raise web.HTTPForbidden(text="这个操作只有班长可以进行。")
     return agent

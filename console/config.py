@@ -43,6 +43,13 @@ def parse_proxies(text: str) -> tuple[Network, ...]:
     return tuple(nets)
 
 
+def _seconds(text: str, name: str = "P95598_OFFER_SECONDS") -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {text!r}") from None
+
+
 @dataclass(frozen=True)
 class ConsoleConfig:
     db_url: str
@@ -62,6 +69,12 @@ class ConsoleConfig:
     sms_key: str = ""  # shared key signing SMS requests both ways (replies are refused without one)
     payment_key: str = ""  # shared key of the payment feed (/payments/notify refused without one)
     orders_interval: float = 1.0  # seconds between rounds of the work-order loop (0: not in this process)
+    offer_seconds: float = 20.0  # how long an agent has to accept a routed case (P95598_OFFER_SECONDS)
+    chat_leave_seconds: float = 120.0  # a waiting customer gone so long leaves (P95598_CHAT_LEAVE_SECONDS)
+    routing_policy: str = "longest_idle"  # or first_free, the benchmark's baseline (P95598_ROUTING_POLICY)
+    tracker_db: str = ""  # Rasa's SQLite tracker store, embedded profile (P95598_TRACKER_DB): the bot's figures
+    attachments_dir: str = str(REPO / "var" / "attachments")  # customers' photos (P95598_ATTACHMENTS_DIR)
+    insight_history: str = str(REPO / "var" / "insight" / "history")  # the insight Parquet (P95598_INSIGHT_HISTORY)
 
     def __post_init__(self) -> None:
         if "://" not in self.db_url:
@@ -77,6 +90,12 @@ class ConsoleConfig:
             raise ConfigError("P95598_WECHAT_SECRET must be set with P95598_WECHAT_APPID")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError(f"P95598_REDIS_URL must be a redis:// URL, got {self.redis_url!r}")
+        if not 1 <= self.chat_leave_seconds <= 3600:
+            raise ConfigError(f"P95598_CHAT_LEAVE_SECONDS must be 1-3600 seconds, got {self.chat_leave_seconds}")
+        if not 3 <= self.offer_seconds <= 300:
+            raise ConfigError(f"P95598_OFFER_SECONDS must be 3-300 seconds, got {self.offer_seconds}")
+        if self.routing_policy not in ("longest_idle", "first_free"):
+            raise ConfigError(f"P95598_ROUTING_POLICY must be longest_idle or first_free, got {self.routing_policy!r}")
         object.__setattr__(self, "rasa_url", self.rasa_url.rstrip("/"))
         object.__setattr__(self, "knowledge_url", self.knowledge_url.rstrip("/"))
 
@@ -106,6 +125,12 @@ class ConsoleConfig:
             sms_key=env.get("P95598_SMS_KEY", ""),
             payment_key=env.get("P95598_PAYMENT_KEY", ""),
             orders_interval=float(env.get("P95598_ORDERS_INTERVAL", "1.0")),
+            offer_seconds=_seconds(env.get("P95598_OFFER_SECONDS", "20")),
+            chat_leave_seconds=_seconds(env.get("P95598_CHAT_LEAVE_SECONDS", "120"), "P95598_CHAT_LEAVE_SECONDS"),
+            routing_policy=env.get("P95598_ROUTING_POLICY", "longest_idle"),
+            tracker_db=env.get("P95598_TRACKER_DB", ""),
+            attachments_dir=env.get("P95598_ATTACHMENTS_DIR") or str(var / "attachments"),
+            insight_history=env.get("P95598_INSIGHT_HISTORY") or str(var / "insight" / "history"),
         )
 
 

@@ -24,12 +24,13 @@ from backend.models import utcnow
 from backend.pii import mask, mask_value
 from backend.ratelimit import SlidingWindow
 from channels.rasa import RasaClient, RasaUnavailable, handoff_of
-from channels.wording import BUSY
+from channels.wording import AHEAD, AHEAD_NONE, BUSY, CUT_SHORT, STILL_WAITING
 from console.bus import LocalBus
 
 log = logging.getLogger(__name__)
 CODE = re.compile(r"^\s*续办码?\s*[:：]?\s*(\d{6})\s*$")
 MAX_TEXT = 2000
+REMIND_EVERY = 30.0  # seconds between two "please wait, N ahead" replies to a waiting customer
 
 
 class Hub:
@@ -39,6 +40,7 @@ class Hub:
         self.customers: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self.agents: dict[int, set[web.WebSocketResponse]] = defaultdict(set)
         self.supervisors: set[int] = set()
+        self.reminded: dict[str, float] = {}  # conversation -> when a waiting customer was last told their place
         self.code_failures = {
             "identity": SlidingWindow(5, 600),
             "client": SlidingWindow(10, 600),
@@ -51,6 +53,7 @@ class Hub:
     # ---- customers ----
     async def customer_says(self, channel_user: str, channel: str, text: str, metadata: dict) -> list[dict]:
         """One customer message from any text channel; the bot's replies (none while a person owns the case)."""
+        cut = len(text or "") > MAX_TEXT
         text = (text or "")[:MAX_TEXT]
         code = CODE.match(text)
         if code:
@@ -67,7 +70,33 @@ class Hub:
             await self.to_case_agents(case, {"type": "customer", "case": case.id, "text": text, "channel": channel})
         if handoff_of(replies):
             await self.broadcast({"type": "queue"})
-        return replies
+        said = []
+        if cut:
+            said.append(CUT_SHORT.format(n=MAX_TEXT))
+        if case and case.status == CaseStatus.WAITING and not replies and self._remind_now(conversation):
+            position = await self._db(self.contact.position, case)
+            ahead = AHEAD.format(n=position - 1) if position > 1 else AHEAD_NONE
+            said.append(STILL_WAITING.on(channel).format(ahead=ahead))
+        for line in said:  # written into the conversation, so a reload shows what was shown live
+            await self._system_says(conversation, line, channel)
+        return replies + [{"text": line} for line in said]
+
+    def _remind_now(self, conversation: str) -> bool:
+        now = asyncio.get_running_loop().time()
+        if now - self.reminded.get(conversation, -REMIND_EVERY) < REMIND_EVERY:
+            return False
+        self.reminded[conversation] = now
+        if len(self.reminded) > 10_000:  # forget the oldest half: a bound, not a cache policy
+            for key in sorted(self.reminded, key=self.reminded.__getitem__)[:5_000]:
+                del self.reminded[key]
+        return True
+
+    async def _system_says(self, conversation: str, text: str, channel: str) -> None:
+        meta = {"channel": channel, "system": True}
+        try:
+            await self.rasa.append(conversation, [{"event": "bot", "text": text, "metadata": meta}])
+        except RasaUnavailable as e:
+            log.warning("notice not stored in %s: %s", conversation, e)
 
     async def continue_case(self, channel_user: str, code: str, client: str = "") -> list[dict]:
         """A continuation code: single use; wrong guesses limited per identity, per client address and overall."""
@@ -114,7 +143,7 @@ class Hub:
     async def agent_says(
         self, case: EscalationInfo, agent_name: str, agent_user: str, text: str, who: str = "agent"
     ) -> None:
-        meta = {"agent": agent_user, "agent_name": agent_name, "channel": Channel.CONSOLE}
+        meta = {"agent": agent_user, "agent_name": agent_name, "channel": Channel.CONSOLE, "shown_as": who}
         await self.rasa.append(case.conversation_id, [{"event": "bot", "text": text, "metadata": meta}])
         await self.deliver(case.conversation_id, text, who, agent_name)
         await self.to_case_agents(case, {"type": "agent", "case": case.id, "text": text, "name": agent_name})
@@ -147,6 +176,10 @@ class Hub:
         """The owner and supervisors; everyone while the case is still waiting in the queue."""
         await self.bus.publish({"to": "case_agents", "owner": case.agent_id, "payload": payload})
 
+    async def to_agent(self, agent_id: int, payload: dict, supervisors: bool = False) -> None:
+        """One agent's console tabs only (and every supervisor's, if asked): a whisper, a takeover notice."""
+        await self.bus.publish({"to": "agent", "agent": agent_id, "supervisors": supervisors, "payload": payload})
+
     async def broadcast(self, payload: dict) -> None:
         await self.bus.publish({"to": "agents", "payload": payload})
 
@@ -155,6 +188,12 @@ class Hub:
         payload, to = message.get("payload") or {}, message.get("to")
         if to == "customer":
             sockets = list(self.customers.get(message.get("conversation", ""), ()))
+        elif to == "agent":
+            one = message.get("agent")
+            ids = {one} if isinstance(one, int) else set()
+            if message.get("supervisors"):
+                ids |= self.supervisors
+            sockets = [ws for agent_id in ids for ws in list(self.agents.get(agent_id, ()))]
         elif to == "case_agents":  # personal numbers in full for the case's owner only, as in the HTTP views
             owner = message.get("owner")
             ids = set(self.agents) if owner is None else {owner} | self.supervisors

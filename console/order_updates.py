@@ -81,10 +81,10 @@ async def sms_inbound(request: web.Request) -> web.Response:
     """A customer's SMS reply, forwarded by the operator: a survey score."""
     cfg, body = request.app[CONFIG], await request.read()
     if not signed(cfg.sms_key, body, request.headers.get(SIGNATURE)):
-        raise web.HTTPUnauthorized(text="bad signature")
+        raise web.HTTPUnauthorized(text="签名不对，已拒绝。")
     reply = parse_reply(body)
     if reply is None:
-        raise web.HTTPBadRequest(text="expected JSON {from, text}")
+        raise web.HTTPBadRequest(text="格式不对：需要 JSON {from, text}。")
     phone, text = reply
     score = score_of(text)
     orders = request.app[ORDERS]
@@ -99,14 +99,14 @@ async def payment_notify(request: web.Request) -> web.Response:
     """The payment feed (网上国网, 支付宝, counters): arrears paid, so the account's reconnection moves on."""
     cfg, body = request.app[CONFIG], await request.read()
     if not signed(cfg.payment_key, body, request.headers.get(SIGNATURE)):
-        raise web.HTTPUnauthorized(text="bad signature")
+        raise web.HTTPUnauthorized(text="签名不对，已拒绝。")
     try:
         data = json.loads(body)
         account, reference = str(data["account_no"]), str(data["reference"])[:64]
     except (ValueError, KeyError, TypeError):
-        raise web.HTTPBadRequest(text="expected JSON {account_no, reference}") from None
+        raise web.HTTPBadRequest(text="格式不对：需要 JSON {account_no, reference}。") from None
     if not (account.isdigit() and len(account) == 10):
-        raise web.HTTPBadRequest(text="account_no is ten digits")
+        raise web.HTTPBadRequest(text="户号应为10位数字。")
     orders = request.app[ORDERS]
     moved = await asyncio.to_thread(orders.payment_received, account, reference)
     return web.json_response({"released": [o.number for o in moved]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 from pathlib import Path
@@ -11,10 +12,11 @@ import jinja2
 from aiohttp import WSMsgType, web
 
 from backend.case_view import SLOT_LABELS
+from backend.contact_centre import Conflict
 from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS, STATUS_LABELS
 from backend.identity import IdentityStore
 from backend.spoken import local_time
-from console import agent_api, order_api
+from console import agent_api, casework, order_api, routing
 from console.auth import (
     SESSION_COOKIE,
     LoginThrottle,
@@ -94,7 +96,10 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     contact, agent = request.app[CONTACT], agent_of(request)
     await asyncio.to_thread(contact.logout, request.cookies.get(SESSION_COOKIE, ""))
-    await asyncio.to_thread(contact.heartbeat, agent.id, False)
+    await asyncio.to_thread(contact.go_offline, agent.id)  # 离线 at once; an offer in hand goes to the next
+    for case in await asyncio.to_thread(contact.cases_of, agent.id):  # nobody left to answer: back in the queue
+        with contextlib.suppress(Conflict):
+            await casework.release(request.app[HUB], case, agent)
     response = web.HTTPFound("/console/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -151,17 +156,20 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=4096)
     await ws.prepare(request)
     hub.join(agent.id, agent.supervisor, ws)
-    await asyncio.to_thread(contact.heartbeat, agent.id)
+    await asyncio.to_thread(contact.console_opened, agent.id)  # back from 离线: 示忙 until they choose 示闲
+    token = request.cookies.get(SESSION_COOKIE, "")
+    keeper = asyncio.create_task(routing.keep_online(contact, agent.id, token, ws))
     try:
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:  # the page pings; any message keeps the agent online
-                await asyncio.to_thread(contact.heartbeat, agent.id)
+                await asyncio.to_thread(contact.console_opened, agent.id)
             elif msg.type == WSMsgType.ERROR:
                 break
     finally:
+        keeper.cancel()
         hub.leave(agent.id, ws)
         if agent.id not in hub.agents:
-            await asyncio.to_thread(contact.heartbeat, agent.id, False)
+            await asyncio.to_thread(contact.console_left, agent.id)  # 离线 unless a new page connects soon
     return ws
 
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 from xml.etree.ElementTree import ParseError
 
-import aiohttp
 from aiohttp import web
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -32,12 +31,10 @@ MAX_BODY_BYTES = 64 * 1024
 DEDUP_SECONDS = 300
 DEDUP_MAX_ENTRIES = 10_000
 REQUIRED_FIELDS = ("ToUserName", "FromUserName", "MsgType")
-TOKEN_EXPIRED_ERRCODES = {40001, 42001}
-TOKEN_REFRESH_MARGIN = 300
 
 VOICE_NOT_HEARD = "不好意思，没有听清您的语音，请再说一遍或者发文字。"
 TEXT_ONLY = "不好意思，目前只能处理文字和语音消息，请用文字描述您的问题。"
-NOT_CONFIGURED = "WeChat is not configured (set P95598_WECHAT_TOKEN)"
+NOT_CONFIGURED = "微信公众号接入尚未配置（P95598_WECHAT_TOKEN）。"
 ACK = "success"  # what WeChat expects when there is no passive reply
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed even in CDATA
@@ -47,12 +44,12 @@ class Hub(Protocol):
     async def customer_says(self, channel_user: str, channel: str, text: str, metadata: dict) -> list[dict]: ...
 
 
+class Ratings(Protocol):  # console/wechat_rating.py
+    async def take(self, channel_user: str, text: str) -> str | None: ...
+
+
 class CustomerServiceSender(Protocol):
     async def send_text(self, openid: str, text: str) -> None: ...
-
-
-class WeChatApiError(RuntimeError):
-    """An errcode from the WeChat API (other than an expired token, which is refreshed once)."""
 
 
 def signature_ok(
@@ -124,8 +121,11 @@ class WeChatWebhook:
         sender: CustomerServiceSender,
         window: float = 4.0,
         max_skew: float = 300,
+        ratings: Ratings | None = None,
     ):
         self.token, self.account, self.hub, self.sender = token, account, hub, sender
+        self.ratings = ratings  # a reply to the end-of-service rating question is taken before the bot
+        self.on_event: Callable[[dict[str, str]], Awaitable[bool]] | None = None  # True: taken (notice receipts)
         self.window, self.max_skew = window, max_skew
         self.seen: OrderedDict[str, float] = OrderedDict()
         self.signed: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()  # (timestamp, nonce) -> message
@@ -139,7 +139,7 @@ class WeChatWebhook:
         if not signature_ok(
             self.token, q.get("timestamp", ""), q.get("nonce", ""), q.get("signature", ""), max_skew=self.max_skew
         ):
-            raise web.HTTPForbidden(text="bad signature")
+            raise web.HTTPForbidden(text="签名不对，已拒绝。")
 
     async def verify_url(self, request: web.Request) -> web.Response:
         self.check_signed(request)
@@ -151,14 +151,19 @@ class WeChatWebhook:
             # the app's own limit may be larger; read() stops and raises 413 once the body passes ours
             message = parse_message(await request.clone(client_max_size=MAX_BODY_BYTES + 1).read())
         except ValueError as e:
-            return web.Response(status=400, text=str(e))
+            log.info("unreadable WeChat message: %s", e)
+            return web.Response(status=400, text="消息格式不对。")
         if not self.first_use(request.query.get("timestamp", ""), request.query.get("nonce", ""), message):
-            raise web.HTTPForbidden(text="signature already used for another message")
+            raise web.HTTPForbidden(text="这个签名已用于另一条消息，已拒绝。")
         if self.already_seen(message):
+            return web.Response(text=ACK)
+        if message.get("MsgType") == "event" and self.on_event is not None and await self.on_event(message):
             return web.Response(text=ACK)
         text = text_for_bot(message)
         if text and not self.per_sender.allow(message["FromUserName"]):
             answer = TOO_FAST
+        elif text and (thanks := await self.rated(message["FromUserName"], text)):
+            answer = thanks
         else:
             answer = await self.ask_bot(message["FromUserName"], text) if text else direct_answer(message)
         if not answer:
@@ -193,6 +198,16 @@ class WeChatWebhook:
             return True
         self.seen[key] = now
         return False
+
+    async def rated(self, openid: str, text: str) -> str | None:
+        """The thanks when the text answered an open satisfaction rating; None: the bot takes the text."""
+        if self.ratings is None:
+            return None
+        try:
+            return await self.ratings.take(f"wechat:{openid}", text)
+        except Exception:  # noqa: BLE001 - a rating that cannot be stored must not cost the customer an answer
+            log.exception("rating reply of wechat:%s not taken", openid)
+            return None
 
     async def ask_bot(self, openid: str, text: str) -> str | None:
         """The bot's answer if it comes within the window; otherwise None, and it is sent when it comes."""
@@ -244,50 +259,3 @@ class RecordingSender:
 
     async def send_text(self, openid: str, text: str) -> None:
         self.sent.append((openid, text))
-
-
-class WeChatApiSender:
-    """The customer-service message API, with the access_token fetched, cached and refreshed as needed."""
-
-    def __init__(
-        self, http: aiohttp.ClientSession, appid: str, secret: str, base_url: str = "https://api.weixin.qq.com"
-    ):
-        self.http, self.appid, self.secret, self.base_url = http, appid, secret, base_url.rstrip("/")
-        self.token, self.token_expires_at = None, 0.0
-        self.token_lock = asyncio.Lock()
-
-    async def send_text(self, openid: str, text: str) -> None:
-        body = json.dumps({"touser": openid, "msgtype": "text", "text": {"content": text}}, ensure_ascii=False)
-        token = await self.access_token()
-        result = await self.post_message(token, body)
-        if result.get("errcode") in TOKEN_EXPIRED_ERRCODES:
-            result = await self.post_message(await self.access_token(replacing=token), body)
-        if result.get("errcode", 0) != 0:
-            raise WeChatApiError(f"custom/send: {result['errcode']} {result.get('errmsg', '')}")
-
-    async def access_token(self, replacing: str | None = None) -> str:
-        """The cached token; a new one when it is near expiry or is `replacing` (refused by WeChat)."""
-        async with self.token_lock:  # one fetch when many sends find the token stale at once
-            if self.token is None or self.token == replacing or time.monotonic() >= self.token_expires_at:
-                await self.fetch_token()
-            return self.token
-
-    async def fetch_token(self) -> None:
-        params = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret}
-        async with self.http.get(f"{self.base_url}/cgi-bin/token", params=params) as r:
-            r.raise_for_status()
-            result = await r.json(content_type=None)
-        if "access_token" not in result:
-            raise WeChatApiError(f"token: {result.get('errcode')} {result.get('errmsg', 'no access_token')}")
-        self.token = result["access_token"]
-        self.token_expires_at = time.monotonic() + int(result.get("expires_in", 7200)) - TOKEN_REFRESH_MARGIN
-
-    async def post_message(self, token: str, body: str) -> dict:
-        async with self.http.post(
-            f"{self.base_url}/cgi-bin/message/custom/send",
-            params={"access_token": token},
-            data=body.encode(),
-            headers={"Content-Type": "application/json"},
-        ) as r:
-            r.raise_for_status()
-            return await r.json(content_type=None)

@@ -11,10 +11,10 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from backend.photos import too_big
 from console.auth import same_origin
 from field.config import FIELD
 from field.logins import Member
-from field.photos import too_big
 
 SESSION_COOKIE = "p95598_field"
 LOGIN_COOKIE = "p95598_field_login"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from backend.photos import PhotoRefused, PhotoTooBig, reencode
 from backend.workorders import Actor, Conflict, IllegalTransition, NotYours, OrderNotFound, OrderView
 from backend.workorders.states import OrderStatus, label
 from console.auth import client_address
@@ -28,7 +29,7 @@ from console.config import CONFIG, CONTACT
 from field.api import LOGIN_COOKIE, SESSION_COOKIE, Refused, api, form_body, json_body, member_of, same, text_of
 from field.config import FIELD, FieldDesk, FieldSettings
 from field.orders import MOVE_LABELS, visible
-from field.photos import BadPhoto, PhotoTooBig, check, content_type
+from field.photos import content_type
 
 S = OrderStatus
 HERE = Path(__file__).parent
@@ -168,14 +169,14 @@ async def read_move(request: web.Request, desk: FieldDesk) -> tuple[OrderStatus,
 async def move(request: web.Request) -> web.Response:
     desk, member = request.app[FIELD], member_of(request)
     wanted, note, photo = await read_move(request, desk)
-    kind = None
-    if photo is not None:
+    jpeg = None
+    if photo is not None:  # checked and encoded anew (no EXIF/GPS kept) before the order is even looked up
         try:
-            kind = await asyncio.to_thread(check, photo, desk.settings.max_photo_bytes)
-        except BadPhoto as e:
+            jpeg, _, _ = await asyncio.to_thread(reencode, photo, desk.settings.max_photo_bytes)
+        except PhotoRefused as e:
             raise Refused(413 if isinstance(e, PhotoTooBig) else 400, str(e)) from None
     found = await visible_order(request)
-    saved = await asyncio.to_thread(desk.photos.save, found.number, photo, kind) if photo and kind else None
+    saved = await asyncio.to_thread(desk.photos.save, found.number, jpeg, "jpg") if jpeg else None
     actor = Actor(f"field:{member.id}", "field_app", member.name)
     change = partial(
         desk.orders.transition, found.number, wanted, actor, note=note,

@@ -30,6 +30,18 @@ class Article:
         """Texts that stand for this article in the indexes: title, each question, and the answer."""
         return [self.title, *self.questions, self.spoken]
 
+    def hit(self, score: float) -> dict[str, object]:
+        """This article as one hit of /kb/search (what the action server and the console read)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "function": self.function,
+            "spoken": self.spoken,
+            "text": self.text,
+            "channels": list(self.channels),
+            "score": round(score, 4),
+        }
+
 
 class ArticleError(ValueError):
     pass

@@ -68,21 +68,7 @@ class Knowledge:
         allowed = {a.id for a in self.articles.values() if a.function == function} if function else None
         if allowed == set():
             allowed = None
-        hits = []
-        for doc, score in self.kb.search(query, top_k, allowed):
-            a = self.articles[doc.id]
-            hits.append(
-                {
-                    "id": a.id,
-                    "title": a.title,
-                    "function": a.function,
-                    "spoken": a.spoken,
-                    "text": a.text,
-                    "channels": list(a.channels),
-                    "score": round(score, 4),
-                }
-            )
-        return hits
+        return [self.articles[doc.id].hit(score) for doc, score in self.kb.search(query, top_k, allowed)]
 
 
 KNOWLEDGE = web.AppKey("knowledge", Knowledge)

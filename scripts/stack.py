@@ -22,6 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -141,6 +142,19 @@ class Stack:
     commands: dict = field(default_factory=dict)
     secrets: dict = field(default_factory=dict)  # shared tokens (backend/settings.py), filled by start()
 
+    @classmethod
+    def on_free_ports(cls, var: Path, *, console: bool = True, voice: bool = False, **options: Any) -> Stack:
+        """A product of its own in `var` on free ports (tests and benchmarks, beside a running `make run`)."""
+        return cls(
+            var=var,
+            rasa_port=free_port(),
+            action_port=free_port(),
+            knowledge_port=free_port(),
+            console_port=free_port() if console else None,
+            voice_port=free_port() if voice else None,
+            **options,
+        )
+
     @property
     def rasa_token(self) -> str:
         return self.secrets.get("P95598_RASA_TOKEN", "")
@@ -160,6 +174,8 @@ class Stack:
                 "P95598_DB_URL": self.db_url or f"sqlite:///{self.var / 'backend.db'}",
                 **(self.scale.env() if self.scale else {}),
                 "P95598_TRACKER_DB": str(self.var / "tracker.db"),
+                "P95598_INSIGHT_HISTORY": os.environ.get("P95598_INSIGHT_HISTORY")
+                or str(self.var / "insight" / "history"),  # insight refresh writes it, the console reads it
                 "P95598_ACTION_URL": f"http://127.0.0.1:{self.action_port}/webhook",
                 "P95598_KNOWLEDGE_URL": self.knowledge_url
                 or (f"http://127.0.0.1:{self.knowledge_port}" if self.with_knowledge else ""),
@@ -235,8 +251,10 @@ class Stack:
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-        if self.scale:
-            self._spawn("analytics", [app, "-m", "analytics", "consume"])
+            self._insight_refresh(app)
+        # analytics: the broker's consumer (scale) or the tracker store's feed (embedded); never inside Rasa's turn
+        self._spawn("analytics", [app, "-m", "analytics", "consume" if self.scale else "feed"])
+        self._spawn("notices", [app, "-m", "notices", "run"])  # customer notices: triggers' scan and senders
         self._spawn("actions", [app, "-m", "actions.server", "--port", str(self.action_port)])
         if self.with_knowledge:
             self._spawn("knowledge", [app, "-m", "knowledge", "serve", "--port", str(self.knowledge_port)])
@@ -266,6 +284,16 @@ class Stack:
             ],
         )
         return self
+
+    def _insight_refresh(self, app: str) -> None:
+        """The customers' tags and arrears risk on a database without any (issue 19; seconds on DuckDB). The
+        product runs without them: a failure is reported, not fatal."""
+        with open(self.var / "insight.log", "ab") as log:
+            done = subprocess.run(
+                [app, "-m", "insight", "refresh", "--if-none"], cwd=ROOT, env=self.env, stdout=log, stderr=log
+            )
+        if done.returncode != 0:
+            print(f"[stack] insight refresh failed (see {self.var / 'insight.log'}): no tags or risk grades yet")
 
     def wait_ready(self, timeout: float = 900, only: tuple[str, ...] | None = None) -> None:
         checks = {"rasa": self.api("/status"), "actions": f"http://127.0.0.1:{self.action_port}/health"}

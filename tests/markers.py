@@ -3,6 +3,7 @@ rule that the scale and browser tests must really run: with CI=true their skips 
 
     scale    tests/scale/, and the PostgreSQL variant of a back-end test (a fixture parameter "postgresql")
     browser  uses the `browser` fixture (Playwright driving Debian chromium)
+    spark    runs an insight job on Apache Spark (local mode): the `spark` fixture or a dataset on the spark engine
     stack    uses the `stack` fixture (the whole product on free ports), directly or through another fixture
     unit     everything else
 
@@ -21,8 +22,9 @@ KINDS = {
     "stack": "starts the product (Rasa, actions, knowledge, console) through the `stack` fixture",
     "scale": "needs PostgreSQL, Redis and RabbitMQ; may not be skipped when CI=true",
     "browser": "drives Debian chromium through Playwright; may not be skipped when CI=true",
+    "spark": "runs an insight job on Apache Spark in local mode (Java 17); may not be skipped when CI=true",
 }
-MUST_RUN_IN_CI = ("scale", "browser")
+MUST_RUN_IN_CI = ("scale", "browser", "spark")
 
 
 def in_ci() -> bool:
@@ -44,6 +46,8 @@ def kinds_of(item: pytest.Item) -> list[str]:
         kinds.append("browser")
     if "stack" in fixtures:
         kinds.append("stack")
+    if "spark" in fixtures or "spark" in params:
+        kinds.append("spark")
     return kinds
 
 

@@ -68,12 +68,14 @@ def slot_events(events):
 
 
 def test_opening_message_fills_description_and_address(domain):
-    events, texts, _ = run(
+    events, texts, messages = run(
         ValidateFaultRepairForm(), tracker("家里停电了，我家在城东区和平路12号", "fault_repair"), domain
     )
     slots = slot_events(events)
     assert slots["address"] == "城东区和平路12号" and slots["fault_desc"].startswith("家里停电了")
-    assert "requested_slot" not in slots and not texts
+    assert "requested_slot" not in slots
+    [told] = messages  # the area's fault outage, told before any question (the report may go on)
+    assert told["notice"] == "outage" and "故障停电" in told["text"] and "不用了" in told["text"]
 
 
 def test_correction_is_announced_and_pending_question_kept(domain):

@@ -21,17 +21,31 @@ def order_number(reply: str) -> str:
 def test_repair_report_creates_a_stored_work_order(conversation, cis):
     c = conversation()
     assert "地址" in c.say("我家停电了")
-    assert "电话" in c.say("城东区和平路12号3单元501室")
+    told = c.say("城东区和平路12号3单元501室")
+    assert "电话" in told and "城东区一网格" in told and "故障停电" in told  # the area's known outage, at once
     readback = c.say("13912340001")
     assert "核对" in readback and "和平路12号" in readback and not ORDER.search(readback)  # nothing filed yet
-    assert "如果现场有冒烟" in readback  # no danger was said: the read-back invites a correction
+    assert readback.index("如果现场有冒烟") > readback.index("联系电话")  # no danger said: asked last
     reply = c.say("对")
     number = order_number(reply)
     order = cis.get_work_order(number)
     assert order is not None and order.function_id == "fault_repair"
     assert order.details["address"] == "城东区和平路12号3单元501室"
     assert order.details["contact_phone"] == "13912340001" and order.priority == "normal"
-    assert "城东区一网格" in reply and "故障停电" in reply  # the known outage in that area is told first
+    assert "一并核实" in reply and "故障停电" not in reply  # the outage is not told twice
+
+
+def test_a_bare_no_to_the_danger_line_is_no_danger_not_a_correction(conversation, cis):
+    c = conversation()
+    c.say("喂 你好 我家没电了")
+    c.say("城西区建设路45号")
+    readback = c.say("13800001111")
+    assert readback.rstrip().endswith("对吗？") and "如果现场有冒烟" in readback
+    assert "情况：我家没电了" in readback  # the greeting is not read back as the problem
+    again = c.say("没有")
+    assert "没有危险" in again and "哪一项需要改" not in again and "如果现场有冒烟" not in again
+    order = cis.get_work_order(order_number(c.say("对的")))
+    assert order.details["address"] == "城西区建设路45号" and order.priority == "normal"
 
 
 def test_correction_and_danger_make_an_urgent_order(conversation, cis):
@@ -109,3 +123,20 @@ def test_bad_input_gets_a_polite_reply_and_the_conversation_goes_on(conversation
     assert "地址" in c.say("我家停电了")
     parse = requests.post(stack.api("/model/parse"), json={"text": "家里没电了"}, timeout=30).json()
     assert parse["intent"]["name"] == "fault_repair"
+
+
+def test_a_call_that_opens_with_a_greeting_is_served_its_request(conversation):
+    """ "喂 你好 …" is how a phone call starts: the request in the same breath is what is served."""
+    c = conversation(metadata={"channel": "voice"})
+    assert "地址" in c.say("喂 你好 我家又停电了 这是咋回事啊")
+
+
+def test_another_service_asked_after_filing_is_not_added_to_the_order(conversation, cis):
+    c = conversation()
+    assert "电话" in c.say("我要投诉 你们供电所的人态度太差了")
+    assert "核对" in c.say("13912340001")
+    number = order_number(c.say("对"))
+    note = cis.get_work_order(number).details.get("note")
+    reply = c.say("我咋充值 微信能充不")
+    assert "补充到工单" not in reply
+    assert cis.get_work_order(number).details.get("note") == note  # the complaint is as it was filed

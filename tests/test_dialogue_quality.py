@@ -134,3 +134,48 @@ def test_one_part_of_the_address_corrected_at_the_read_back(conversation, seeded
     c.say("对")
     [order] = orders(seeded_db_url, c.sender)
     assert order.details["address"] == "城南区中山路8号5栋3单元201室"
+
+
+def test_a_repair_offered_after_a_look_up_keeps_what_was_said_first(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我们小区黑了一片 什么时候来电")
+    offer = c.say("城南区中山路8号5栋")  # 城南区一网格: no outage known there
+    assert "没有查到" in offer and "报修" in offer
+    asked = c.say("对")
+    assert "什么情况" not in asked and "电话" in asked  # the problem was said at the start
+    c.say("13800002222")
+    [order] = orders(seeded_db_url, c.sender) or [None]
+    assert order is None  # nothing filed before the read-back is confirmed
+    c.say("对的")
+    [order] = orders(seeded_db_url, c.sender)
+    assert "黑了一片" in order.details["description"]
+
+
+def test_told_of_the_outage_mid_report_the_customer_can_stop_without_an_order(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我家没电了")
+    told = c.say("城东区和平路20号")  # 城东区一网格: a fault outage is known there
+    assert "故障停电" in told and "不用了" in told
+    reply = c.say("不用了")
+    assert "取消" in reply or "不给您" in reply or "好的" in reply
+    assert orders(seeded_db_url, c.sender) == []
+
+
+def test_told_of_the_outage_a_caller_whose_power_is_out_too_files_nothing(conversation, seeded_db_url):
+    told = {"channel": "voice", "caller": "13912340001", "told_outage": True}  # 王建国: 城东区一网格, fault outage
+    c = conversation(metadata=told)  # the IVR greeting told him of the area's outage before the menu
+    reply = c.say("对对 我家也没电 那大概要多久能来电啊")  # read as a repair (answered) or a look-up (answered too)
+    assert "恢复供电" in reply and "地址" not in reply and "工单号" not in reply
+    assert orders(seeded_db_url, c.sender) == []
+    other = conversation(metadata=told)  # his case differs: the report goes on
+    assert "核对" in other.say("邻居家都有电 就我家没电 帮我报修一下") or orders(seeded_db_url, other.sender) == []
+    assert "不用单独报修" not in other.replies_text
+
+
+def test_thanks_for_the_outage_news_mid_report_ends_it_politely(conversation, seeded_db_url):
+    c = conversation()
+    c.say("停电了 麻烦帮我看一下")
+    assert "故障停电" in c.say("城东区和平路20号")  # 城东区一网格: told at once
+    reply = c.say("好的 知道了 谢谢")
+    assert "通知您" in reply and "电话号码" not in reply
+    assert orders(seeded_db_url, c.sender) == []

@@ -23,6 +23,7 @@ PACKAGES = (
     "field",
     "knowledge",
     "nlu",
+    "notices",
     "scripts",
     "voice",
 )
@@ -165,3 +166,15 @@ def test_the_shared_channel_layer_imports_no_channel_and_not_the_action_server()
 
 def test_cycles_are_found():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_back_end_and_its_services_import_no_channel_and_not_the_action_server():
+    back_end = ("backend", "analytics", "notices")
+    crossings = sorted(
+        f"{m} -> {d}"
+        for m, deps in graph().items()
+        if top(m) in back_end and ".testing" not in m
+        for d in deps
+        if top(d) in (*CHANNELS, "field", "actions")
+    )
+    assert crossings == []

@@ -16,22 +16,10 @@ from backend.db import make_engine, make_sessionmaker
 from backend.workorders.commitments import commitments
 from backend.workorders.supervision import sweep
 from tests.conftest import ARTIFACTS
+from tests.console.browser_steps import BOT_REPLY, phone, say
 
 ADDRESS = "城东区和平路18号2单元302室"
 PASSWORD = "loop-field-pass"
-
-
-def phone(browser):
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
-    )
-    return context.new_page()
-
-
-def say(page, text: str, expect: str) -> None:
-    page.fill("#text", text)
-    page.press("#text", "Enter")
-    page.locator(".msg.bot .bubble", has_text=expect).last.wait_for(timeout=60_000)
 
 
 def bot_says(page, text: str, timeout: float = 20_000) -> None:
@@ -46,10 +34,10 @@ def test_a_chat_repair_goes_round_the_ring_in_real_browsers(stack, browser, seed
     customer.on("pageerror", lambda e: errors.append(str(e)))
     customer.goto(f"{base}/chat")
     customer.locator(".msg.bot .bubble").first.wait_for()
-    say(customer, "师傅，我家突然没电了，邻居家好像有电", "地址")
-    say(customer, ADDRESS, "电话")
-    say(customer, "13912348888", "核对")
-    say(customer, "对，没问题", "工单")
+    say(customer, "师傅，我家突然没电了，邻居家好像有电", "地址", BOT_REPLY)
+    say(customer, ADDRESS, "电话", BOT_REPLY)
+    say(customer, "13912348888", "核对", BOT_REPLY)
+    say(customer, "对，没问题", "工单", BOT_REPLY)
 
     with sessions() as s:
         order = s.scalars(select(m.WorkOrder).where(m.WorkOrder.details["address"].as_string() == ADDRESS)).one()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from channels.phone import national_number
 from channels.rasa import RasaClient, RasaUnavailable, handoff_of
-from voice import prompts
+from voice import prompts, rating
 from voice.audio import VoiceActivity
 from voice.call_log import CallRecord, Turn
 from voice.config import VoiceConfig
@@ -29,6 +29,7 @@ from voice.twiml import StreamEvent
 
 log = logging.getLogger(__name__)
 BARGE_IN_FRAMES = 6  # 120 ms of speech cut a prompt
+SIMPLE_PATIENCE = 1.5  # a caller given the simple menu (prompts.wants_simple_menu) has this much longer to answer
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class CallSession:
         recognizer,
         config: VoiceConfig,
         record: CallRecord,
+        simple_voice: Voice | None = None,
     ):
         self.call_sid = start.call_sid or start.parameters.get("callSid", "")
         self.raw_caller = start.parameters.get("caller", "")
@@ -72,7 +74,13 @@ class CallSession:
         self._hangup_when_idle = False
         self._hangup_task: asyncio.Task | None = None
         self.ended = False
+        self.simple = False  # a known elderly caller: the simple menu, a slower voice, more time to answer
+        self._simple_voice = simple_voice
         record.caller, record.sender = record.caller or self.caller, self.sender
+
+    def _told_outage(self) -> None:
+        """The outage notice is being spoken: the caller's messages say so to the analytics feed."""
+        self.metadata["told_outage"] = True
 
     # --- driven by the receive loop -------------------------------------------------------------------
     async def begin(self) -> None:
@@ -81,6 +89,10 @@ class CallSession:
         caller, resume = await asyncio.gather(self._lookup.find(self.raw_caller), pending)
         if caller.customer:
             self.record.customer = caller.customer.account_no
+        if prompts.wants_simple_menu(caller.customer):
+            self.simple = True
+            if self._simple_voice is not None:
+                self.speaker.use(self._simple_voice)
         text = prompts.greeting(
             caller.customer,
             caller.outage,
@@ -88,7 +100,8 @@ class CallSession:
             resume_question=resume.question if resume else None,
         )
         self.keypad.expect(resume.question if resume else "")
-        self.say(text)
+        told = caller.customer is not None and caller.outage is not None  # the greeting tells the outage first
+        self.say(text, on_start=self._told_outage if told else None)
         self._dialogue = asyncio.create_task(self._dialogue_loop(), name=f"dialogue-{self.call_sid}")
 
     async def on_media(self, audio: bytes) -> None:
@@ -120,7 +133,7 @@ class CallSession:
         elif result.pending:
             self._restart("_digit_pause", self._after_digit_pause())
         elif result.unknown and self.keypad.mode is None:
-            self.say(prompts.UNKNOWN_KEY)
+            self.say(prompts.UNKNOWN_KEY_SIMPLE if self.simple else prompts.UNKNOWN_KEY)
 
     def on_mark(self, name: str) -> None:
         """Twilio played a prompt to its end (or dropped it on `clear`)."""
@@ -188,7 +201,7 @@ class CallSession:
         self._restart("_no_input", self._after_silence())
 
     async def _after_silence(self) -> None:
-        await asyncio.sleep(self.config.no_input_seconds)
+        await asyncio.sleep(self.config.no_input_seconds * (SIMPLE_PATIENCE if self.simple else 1))
         self._silences += 1
         if self._silences <= self.config.no_input_reprompts:
             self.say(prompts.NO_INPUT[min(self._silences, len(prompts.NO_INPUT)) - 1])
@@ -234,6 +247,8 @@ class CallSession:
         self.keypad.expect(turn.bot[-1])
         if turn.bot[-1].rstrip("。！!").endswith("再见"):
             self._hangup_when_idle = True
+            # a request served and a goodbye (not a caller who only said goodbye): rated after the stream
+            self.record.bot_completed = len(self.record.turns) >= rating.MIN_TURNS
         for i, text in enumerate(turn.bot):
             self.say(text, on_start=self._latency_probe(turn, item) if i == 0 else None)
 

@@ -2,6 +2,8 @@
 
     POST /voice/incoming   TwiML that connects the call's audio to wss://<public>/voice/stream
     POST /voice/status     call status callbacks (recorded in the call log)
+    POST /voice/after-stream, /voice/after-queue   what follows the stream / the agents' queue (a rating)
+    POST /voice/rating     the caller's key 1-5 for the rating question (voice/rating.py)
     GET  /voice/stream     the bidirectional Media Stream (websocket), one CallSession per call
     GET  /health
 
@@ -32,7 +34,7 @@ from backend.customer_facts import customer_facts
 from backend.ratelimit import SlidingWindow
 from channels.phone import national_number
 from channels.rasa import RasaClient
-from voice import call_token, prompts, twiml
+from voice import call_token, prompts, rating, twiml
 from voice.call import CallSession
 from voice.call_log import CallLog
 from voice.config import VoiceConfig
@@ -49,6 +51,7 @@ class Services:
     lookup: CallerLookup
     voice: Voice
     recognizer_factory: Callable[[], object] | None  # None: DTMF only
+    simple_voice: Voice | None = None  # slower, for the callers who get the simple menu (prompts.SIMPLE_SPEED)
 
 
 CONFIG = web.AppKey("config", VoiceConfig)
@@ -79,6 +82,8 @@ def create_app(
             web.post("/voice/incoming", incoming),
             web.post("/voice/status", status),
             web.post("/voice/after-stream", after_stream),
+            web.post("/voice/after-queue", after_queue),
+            web.post("/voice/rating", rating_key),
             web.get("/voice/stream", stream),
             web.get("/health", health),
         ]
@@ -101,6 +106,7 @@ def _services(facts: CustomerFacts | None, voice: Voice | None, recognizer_facto
                     CallerLookup(facts_),
                     speech,
                     factory,
+                    speech.slower(prompts.SIMPLE_SPEED),
                 )
                 yield
             warm.cancel()
@@ -168,7 +174,7 @@ def _signed(request: web.Request, url: str, params: dict) -> bool:
 async def _signed_form(request: web.Request) -> dict | None:
     """The POSTed form if its signature is valid for our public URL, else None."""
     form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-    url = request.app[CONFIG].webhook_url(request.path_qs)
+    url = request.app[CONFIG].webhook_url(request.raw_path)  # as Twilio requested it (a rating key's %3A kept)
     if not _signed(request, url, form):
         log.warning("refused %s from %s: missing or bad X-Twilio-Signature", request.path, request.remote)
         return None
@@ -210,10 +216,56 @@ async def after_stream(request: web.Request) -> web.Response:
     if case_id:
         if record is not None:
             record.note("system", f"转人工排队，会话 #{case_id}")
-        body = twiml.enqueue(request.app[CONFIG].agent_queue, case_id)
+        after = request.app[CONFIG].webhook_url(f"/voice/after-queue?case={int(case_id)}")
+        body = twiml.enqueue(request.app[CONFIG].agent_queue, case_id, action_url=after)
+    elif record is not None and record.bot_completed and record.sender:  # the bot served the caller: rate it
+        body = await _rating_question(request, record.sender, None)
     else:
         body = twiml.hang_up()
     return web.Response(text=body, content_type="text/xml")
+
+
+async def after_queue(request: web.Request) -> web.Response:
+    """The call left the agents' queue: once the agent hung up on a bridged call the caller rates the service."""
+    form = await _signed_form(request)
+    if form is None:
+        raise web.HTTPForbidden(text="invalid signature")
+    case = request.query.get("case", "")
+    if form.get("QueueResult") == "bridged" and case.isdigit():
+        body = await _rating_question(request, None, int(case))
+    else:  # hung up while waiting, queue full, an error: nothing to rate
+        body = twiml.hang_up()
+    return web.Response(text=body, content_type="text/xml")
+
+
+async def _rating_question(request: web.Request, conversation: str | None, case_id: int | None) -> str:
+    """The rating question (voice/rating.py) for the contact, asked in the back end; a hang-up if it cannot be."""
+    try:
+        key = await asyncio.to_thread(request.app[SERVICES].facts.ask_rating, conversation, case_id)
+    except Exception:  # noqa: BLE001 - the caller must hear a goodbye, not silence, if the back end fails
+        log.exception("rating not asked for %s / case %s", conversation, case_id)
+        key = None
+    if key is None:
+        return twiml.hang_up()
+    return rating.question(request.app[CONFIG].webhook_url(rating.action_path(key)))
+
+
+async def rating_key(request: web.Request) -> web.Response:
+    """The caller's key for the rating question: 1-5 is stored and thanked, anything else a plain goodbye."""
+    form = await _signed_form(request)
+    if form is None:
+        raise web.HTTPForbidden(text="invalid signature")
+    score, key = rating.score_of(form.get("Digits")), request.query.get("key", "")
+    stored = False
+    if score is not None and key:
+        try:
+            stored = await asyncio.to_thread(request.app[SERVICES].facts.answer_rating, key, score)
+        except Exception:  # noqa: BLE001 - the caller still hears a polite goodbye
+            log.exception("rating %s not stored", key)
+    record = request.app[CALLS].get(form.get("CallSid", ""))
+    if record is not None:
+        record.note("caller", f"[评价按键 {form.get('Digits', '')}]")
+    return web.Response(text=rating.answered(stored), content_type="text/xml")
 
 
 async def status(request: web.Request) -> web.Response:
@@ -328,6 +380,7 @@ async def _start_call(app: web.Application, ws: web.WebSocketResponse, event: tw
         config=config,
         record=record,
         recognizer=services.recognizer_factory() if services.recognizer_factory else None,
+        simple_voice=services.simple_voice,
     )
     app[SESSIONS][session.call_sid] = session
     await session.begin()

@@ -29,6 +29,14 @@ class CustomerFacts(Protocol):
         """The open phone case of this conversation: the bot handed the call to a person."""
         ...
 
+    def ask_rating(self, conversation_id: str | None, case_id: int | None = None) -> str | None:
+        """Asks for a satisfaction rating of the contact (an agent's case, else the bot-only call): its key."""
+        ...
+
+    def answer_rating(self, contact_key: str, score: int) -> bool:
+        """Stores the caller's key 1-5 for the rating asked; False when none was asked."""
+        ...
+
 
 @dataclass(frozen=True)
 class Caller:

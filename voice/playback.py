@@ -59,6 +59,17 @@ class Voice:
         self._learned_items = learned_items
         self.hits = self.misses = 0
 
+    def slower(self, speed: float) -> Voice:
+        """This voice at `speed` (a known elderly caller's whole call) when the engine can change speed (Kokoro),
+        else this voice itself. Its prompts are cached beside this voice's (the engine's name carries the speed);
+        numbers are read by the engine too, not from the clips (recorded at the usual speed)."""
+        with_speed = getattr(self.engine, "with_speed", None)
+        if with_speed is None:
+            return self
+        engine = with_speed(speed)
+        cache = type(self.cache)(self.cache.directory, engine) if self.cache is not None else None
+        return Voice(engine, cache, learned_items=self._learned_items)
+
     def cached(self, text: str) -> bool:
         return self.cache is not None and text in self.cache
 
@@ -129,6 +140,10 @@ class Speaker:
         """A prompt is being sent, or Twilio still has audio of ours to play."""
         loop = asyncio.get_running_loop()
         return bool(self._task and not self._task.done()) or loop.time() < self._t0 + self._sent * FRAME
+
+    def use(self, voice: Voice) -> None:
+        """Prompts played from now on are spoken by `voice`."""
+        self._voice = voice
 
     def play(self, text: str, *, on_start: Callable[[], None] | None = None) -> None:
         """Queue a prompt; `on_start` runs when its first frame is sent."""

@@ -35,10 +35,11 @@ def connect_stream(stream_url: str, parameters: dict[str, str], action_url: str 
     return str(response)
 
 
-def enqueue(queue: str, case_id: int) -> str:
-    """The caller waits in the agents' queue; the console has already popped the case up with its context."""
+def enqueue(queue: str, case_id: int, action_url: str | None = None) -> str:
+    """The caller waits in the agents' queue; the console has already popped the case up with its context.
+    When the call leaves the queue (after the agent hangs up, too) Twilio asks `action_url` what follows."""
     response = VoiceResponse()
-    enqueue = Enqueue(queue)
+    enqueue = Enqueue(queue, action=action_url) if action_url else Enqueue(queue)
     enqueue.task(f'{{"case": {int(case_id)}}}')  # read by TaskRouter if the queue is a workflow; harmless otherwise
     response.append(enqueue)
     return str(response)

@@ -4,6 +4,8 @@ is taken as information, not as a no)."""
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -17,6 +19,10 @@ SLOTS = catalog().slots  # each slot's label and how it is read back: catalog/se
 DESCRIPTION_SLOTS = tuple(name for name, s in SLOTS.items() if s.readback == "description")
 SLOT_LABELS = {name: s.label for name, s in SLOTS.items() if s.labelled}
 CONFIRM_REPROMPT = (SLOTS[CONFIRM_SLOT].reprompt.chat, SLOTS[CONFIRM_SLOT].reprompt.voice)
+DANGER_SLOT = "safety_risk"  # read back last, as the line "如果现场有冒烟、打火或电线掉落，请马上告诉我"
+# "没有" right after that line answers it ("no smoke, no sparks"); "不对" would be the no to the read-back
+OPENING_WORDS = re.compile(r"^(?:[\s，,。.!！~…]|喂+|你好|您好|哈喽|嗯|呃|啊|哎|那个|请问)+")  # not read back
+BARE_NO = re.compile(r"^[\s，,。.…~嗯呃啊哦]*(?:没有|没|都没有|啥都没有|什么都没有)(?:没有)?[\s，,。.!！~啊呀的呢哦]*$")
 
 
 class ReadBack:
@@ -35,7 +41,7 @@ class ReadBack:
         changed = {k for k, v in values.items() if k != CONFIRM_SLOT and tracker.get_slot(k) != v}
         if corrected or changed:
             return [SlotSet(CONFIRM_SLOT, None)]  # the form reads the corrected summary back
-        if extract.no_danger(text):  # "没冒烟，就是没电": about the danger, not a no to the read-back
+        if answered_no_danger(tracker, text):  # "没冒烟，就是没电": about the danger, not a no to the read-back
             dispatcher.utter_message(text="好的，没有危险情况。")
             return [SlotSet(CONFIRM_SLOT, None)]
         answer = extract.yes_no(text, intent)
@@ -53,15 +59,24 @@ class ReadBack:
 
     def summary(self, tracker: Tracker, domain: DomainDict) -> str:
         """The read-back before filing: what, where, who to call."""
-        parts = [services().catalog.name(self.function_id)]
+        parts, last = [services().catalog.name(self.function_id)], []
         for slot in self.required(domain, self.form):
             value, spec = tracker.get_slot(slot), SLOTS.get(slot)
             if value in (None, "") or spec is None or spec.readback == "skip":  # proofs are not read back
                 continue
-            if spec.readback == "description":
-                parts.append(f"情况：{str(value)[:40]}")
+            if slot == DANGER_SLOT and isinstance(spec.readback, dict):
+                if value or not answered_no_danger(tracker, tracker.latest_message.get("text") or ""):
+                    last.append(spec.readback.get(value, ""))  # not again right after "没有，没冒烟"
+            elif spec.readback == "description":
+                parts.append(f"情况：{(OPENING_WORDS.sub('', str(value)) or str(value))[:40]}")
             elif isinstance(spec.readback, dict):
                 parts.append(spec.readback.get(value, ""))
             else:
                 parts.append(f"{spec.label}{slot_readers.shown(spec, value)}")
-        return "我跟您核对一下：" + "，".join(parts) + "。"
+        return "我跟您核对一下：" + "，".join(p for p in parts + last if p) + "。"
+
+
+def answered_no_danger(tracker: Tracker, text: str) -> bool:
+    """The customer's answer says there is no hazard: in words ("没冒烟"), or a bare "没有" to a read-back that
+    ended on the danger line (a safety_risk already read as none)."""
+    return extract.no_danger(text) or (tracker.get_slot(DANGER_SLOT) is False and bool(BARE_NO.match(text or "")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rasa_sdk.events import SlotSet
 
 from actions import extract, wording
@@ -9,22 +11,132 @@ from actions.forms.base import ServiceForm, safety_advice
 from actions.forms.identity import known_account
 from actions.forms.record import file_order
 from actions.services import services
+from backend.cis.interface import SUSPECTED
+from channels.wording import SUSPECTED_OUTAGE, SUSPECTED_OUTAGE_SEEN
 
 
-def outage_message(area_code: str, tracker=None) -> str | None:
+def outage_message(area_code: str, tracker=None, filing: bool = False) -> str | None:
+    """What the bot says about an outage in the area (known ones first, else a suspected one), or None; while a
+    repair is being filed (`filing`) without "暂不需要重复报修". The message that carries it is sent with
+    notice="outage" (the analytics feed counts who was told)."""
     outages = services().cis.active_outages(area_code)
     if not outages:
         return None
-    o = outages[0]
+    o = outages[0]  # known outages come before a suspected one (backend.cis SqlCIS.active_outages)
+    if o.kind == SUSPECTED and filing:
+        return SUSPECTED_OUTAGE_SEEN.format(area=o.area_name)
+    if o.kind == SUSPECTED:
+        return SUSPECTED_OUTAGE.on("voice" if tracker is not None and wording.is_voice(tracker) else "chat").format(
+            area=o.area_name
+        )
     kind = "计划停电" if o.kind == "planned" else "故障停电"
     when = wording.time_of(tracker, o.expected_end) if tracker is not None else wording.spoken_time(o.expected_end)
     return f"您所在的{o.area_name}目前有{kind}，原因是{o.reason}，预计{when}恢复供电。"
+
+
+OUTAGE_NOTICE = "outage"  # the metadata of a bot message that told of an outage (analytics.events counts it)
+CARRY_ON = (  # after an outage told in the middle of a repair report: the report goes on only if it differs
+    "如果只是您家没电、邻居家都有电，请接着回答下面的问题，我帮您登记报修；不需要的话，说“不用了”就行。",
+    "如果只是您家没电，邻居家都有电，请接着回答，我帮您登记报修；不需要的话，说不用了就行。",
+)
+
+
+SAME_OUTAGE = (  # a customer told of the area's outage says their power is out as well
+    "您家停电应该就是{area}这次停电，抢修人员正在处理，不用单独报修。{when}"
+    "如果邻居家都有电、只有您家没电，请告诉我，我帮您登记报修。",
+    "您家停电应该就是{area}这次停电，抢修人员正在处理，不用单独报修。{when}"
+    "如果邻居家都有电，只有您家没电，请告诉我，我帮您登记报修。",
+)
+SUSPECTED_WHEN = ("恢复时间核实后会尽快通知您。", "恢复时间核实以后会尽快通知您。")
+
+
+def outage_told(tracker):
+    """The outage (known or suspected) of the area this customer was told about: the caller's registered area,
+    else the address they gave."""
+    cis, phone = services().cis, tracker.get_slot("caller_phone")
+    customer = cis.find_customer_by_phone(phone) if phone else None
+    area = customer.area_code if customer else None
+    if area is None and tracker.get_slot("address"):
+        found = cis.find_area(tracker.get_slot("address"))
+        area = found[0] if found else None
+    outages = cis.active_outages(area) if area else []
+    return outages[0] if outages else None
+
+
+def just_told_outage(tracker) -> bool:
+    """The bot's answer to the customer's previous message told of an outage (notice="outage")."""
+    users = 0
+    for e in reversed(tracker.events):
+        if e.get("event") == "user":
+            users += 1
+            if users > 1:
+                return False
+        elif e.get("event") == "bot" and users == 1 and (e.get("metadata") or {}).get("notice") == OUTAGE_NOTICE:
+            return True
+    return False
+
+
+def told_outage(tracker) -> bool:
+    """Whether this session already told the customer of an outage: a bot message with notice="outage", or the
+    IVR greeting (the call's metadata says told_outage)."""
+    for e in reversed(tracker.events):
+        kind, meta = e.get("event"), e.get("metadata") or {}
+        if kind == "session_started":
+            return False
+        if (kind == "bot" and meta.get("notice") == OUTAGE_NOTICE) or (kind == "user" and meta.get("told_outage")):
+            return True
+    return False
 
 
 class ValidateFaultRepairForm(ServiceForm):
     form = "fault_repair_form"
     function_id = "fault_repair"
     opening_min_chars = 4
+
+    async def validate_address(self, value, dispatcher, tracker, domain):
+        """An address in an area with a known or suspected outage: told at once, before any other question."""
+        checked = await super().validate_address(value, dispatcher, tracker, domain)
+        area = services().cis.find_area(checked["address"]) if checked.get("address") else None
+        told = outage_message(area[0], tracker) if area and not told_outage(tracker) else None
+        if told:
+            dispatcher.utter_message(text=told + wording.pick(tracker, *CARRY_ON), notice=OUTAGE_NOTICE)
+        return checked
+
+    async def run(self, dispatcher, tracker, domain):
+        text = tracker.latest_message.get("text") or ""
+        if tracker.get_slot("requested_slot") and just_told_outage(tracker) and extract.acknowledges(text):
+            dispatcher.utter_message(text="好的，有新进展我们会尽快通知您。" + wording.CLOSING)  # thanks for the news
+            return self.stop("dismissed")
+        return await super().run(dispatcher, tracker, domain)
+
+    def opening(self, dispatcher, tracker, text, required):
+        """Told of the area's outage in this contact, a customer who says their power is out too ("对对，我家也没电，
+        要多久能来电") is answered about that outage instead of filing the same fault again; one whose case
+        differs ("邻居家都有电") or who asks for a repair outright goes on to the report."""
+        done = super().opening(dispatcher, tracker, text, required)
+        if done is not None or not told_outage(tracker):
+            return done
+        if extract.only_this_home(text) or extract.asks_for_repair(text):
+            return None
+        outage = outage_told(tracker)
+        if outage is None:
+            return None
+        if outage.kind == SUSPECTED:
+            when = wording.pick(tracker, *SUSPECTED_WHEN)
+        else:
+            when = f"预计{wording.time_of(tracker, outage.expected_end)}恢复供电。"
+        dispatcher.utter_message(
+            text=wording.pick(tracker, *SAME_OUTAGE).format(area=outage.area_name, when=when) + wording.CLOSING,
+            notice=OUTAGE_NOTICE,
+        )
+        return self.stop("dismissed")
+
+    def prefill(self, tracker, required):
+        events = super().prefill(tracker, required)
+        said = query_opening(tracker)
+        if said and "fault_desc" in required and not tracker.get_slot("fault_desc"):
+            events.append(SlotSet("fault_desc", said))  # the repair offered after a look-up: not asked again
+        return events
 
     async def validate_safety_risk(self, value, dispatcher, tracker, domain):
         text = tracker.latest_message.get("text") or ""
@@ -57,16 +169,38 @@ class ValidateFaultRepairForm(ServiceForm):
                 "抢修人员会尽快和您联系，请保持电话畅通。"
             )
             return [SlotSet("last_order_no", order.number)]
-        known = outage_message(area[0], tracker) if area else None
+        told_before = told_outage(tracker)
+        known = outage_message(area[0], tracker, filing=True) if area and not told_before else None
+        own = extract.only_this_home(" ".join(self.form_texts(tracker)))  # not the area's outage: no 一并
         lines = [
-            known + "我们同时为您登记了报修。" if known else "已为您登记报修。",
+            known + "您的报修也已登记。" if known else "已为您登记报修。",
+            "我们会一并核实您家的情况。" if (known or told_before) and not own else "",
             f"工单号是{number}。",
             "抢修人员会尽快和您联系，城区一般四十五分钟内到达现场，请保持电话畅通。",
         ]
         if urgent:
             lines.insert(1, "已按紧急情况处理。")
-        dispatcher.utter_message(text="".join(lines))
+        dispatcher.utter_message(text="".join(lines), **({"notice": "outage"} if known else {}))
         return [SlotSet("last_order_no", order.number)]
+
+
+def query_opening(tracker) -> str | None:
+    """What the customer said to start the outage look-up whose repair offer they have just taken ("我们小区黑了
+    一片 什么时候来电"); None on any other turn."""
+    said, opening, offered, taken_on, users = None, None, False, None, 0
+    for e in tracker.events:
+        kind = e.get("event")
+        if kind == "user":
+            users, said = users + 1, e.get("text") or ""
+        elif kind == "active_loop" and e.get("name") == ValidateOutageQueryForm.form:
+            opening, offered = said, False
+        elif kind == "slot" and e.get("name") == "offered_function":
+            if e.get("value") == ValidateFaultRepairForm.function_id:
+                offered = True
+            elif offered:  # taken up (actions.dialogue) on this user turn
+                offered, taken_on = False, users
+    enough = opening and len(re.findall(r"[\u4e00-\u9fa5]", opening)) >= 4
+    return opening if enough and taken_on == users else None
 
 
 class ValidateOutageQueryForm(ServiceForm):
@@ -97,7 +231,9 @@ class ValidateOutageQueryForm(ServiceForm):
         area = cis.find_area(address)
         now = outage_message(area[0], tracker) if area else None
         if now:
-            dispatcher.utter_message(text=now + "如果周围邻居都有电，只有您家没电，可以告诉我，帮您报修。")
+            dispatcher.utter_message(
+                text=now + "如果周围邻居都有电，只有您家没电，可以告诉我，帮您报修。", notice="outage"
+            )
             return []
         where = area[1] if area else "这个地址"
         dispatcher.utter_message(

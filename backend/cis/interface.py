@@ -43,6 +43,9 @@ class BillInfo:
     paid: bool
 
 
+SUSPECTED = "suspected"  # OutageInfo.kind of an open surge incident (疑似停电), besides planned | fault
+
+
 @dataclass(frozen=True)
 class OutageInfo:
     area_code: str

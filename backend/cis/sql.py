@@ -10,10 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import models as m
-from backend.cis.interface import OPEN_STATUSES, BillInfo, CustomerInfo, OrderInfo, OutageInfo
+from backend.cis.interface import OPEN_STATUSES, SUSPECTED, BillInfo, CustomerInfo, OrderInfo, OutageInfo
+from backend.models_incidents import Incident, IncidentStatus
 from backend.topology import area_named_in
 from backend.workorders import lifecycle
 from backend.workorders.lifecycle import Actor
+
+SUSPECTED_FOR = dt.timedelta(hours=3)  # an undecided incident is told for this long after its last surge
 
 
 def _customer(c: m.Customer) -> CustomerInfo:
@@ -96,15 +99,34 @@ class SqlCIS:
             return (area.code, area.name) if area else None
 
     def active_outages(self, area_code: str | None = None, at: dt.datetime | None = None) -> list[OutageInfo]:
+        """Known outages at `at`, then open suspected-outage incidents (kind SUSPECTED) of areas none covers."""
         at = at or m.utcnow()
         with self._sessions() as s:
             q = select(m.Outage).where(m.Outage.start <= at, m.Outage.expected_end >= at)
             if area_code:
                 q = q.where(m.Outage.area_code == area_code)
-            return [
+            known = [
                 OutageInfo(o.area_code, o.area.name, o.kind, o.start, o.expected_end, o.reason)
                 for o in s.scalars(q.order_by(m.Outage.start))
             ]
+            return known + self._suspected(s, area_code, at, {o.area_code for o in known})
+
+    def _suspected(self, s: Session, area_code: str | None, at: dt.datetime, covered: set[str]) -> list[OutageInfo]:
+        """Open incidents whose surge was seen within SUSPECTED_FOR, one per area, for the areas asked."""
+        q = select(Incident).where(
+            Incident.status == IncidentStatus.OPEN,
+            Incident.first_window <= at,
+            Incident.last_surge_at >= at - SUSPECTED_FOR,
+        )
+        found: dict[str, OutageInfo] = {}
+        for i in s.scalars(q.order_by(Incident.opened_at)):
+            for code in i.area_codes or []:
+                if code in covered or code in found or (area_code and code != area_code):
+                    continue
+                area = s.get(m.Area, code)
+                end = i.last_surge_at + SUSPECTED_FOR
+                found[code] = OutageInfo(code, area.name if area else code, SUSPECTED, i.first_window, end, "疑似停电")
+        return list(found.values())
 
     def create_work_order(
         self,

@@ -7,19 +7,28 @@ Shared by the action server (which escalates), the console (where agents work) a
 from __future__ import annotations
 
 from backend.contact_centre.agents import AgentInfo, AgentStore, check_password, hash_password
+from backend.contact_centre.canned import CannedStore
 from backend.contact_centre.cases import CaseStore, Conflict, EscalationInfo
 from backend.contact_centre.continuation import CODE_TTL, ContinuationStore
 from backend.contact_centre.kinds import (
     OPEN_STATUSES,
     AgentRole,
+    AgentStatus,
     CaseStatus,
     Channel,
     EscalationReason,
+    NoteKind,
     Priority,
 )
+from backend.contact_centre.notes import NoteStore
+from backend.contact_centre.presence import Presence, PresenceStore
+from backend.contact_centre.ratings import RatingInfo, RatingStore
+from backend.contact_centre.routing import OfferGone, RoutingStore
 
 
-class ContactStore(AgentStore, CaseStore, ContinuationStore):
+class ContactStore(
+    AgentStore, CaseStore, ContinuationStore, RatingStore, NoteStore, CannedStore, RoutingStore, PresenceStore
+):
     """Agents, cases and continuations in one object (each store keeps only the session factory)."""
 
 
@@ -28,7 +37,9 @@ __all__ = [
     "OPEN_STATUSES",
     "AgentInfo",
     "AgentRole",
+    "AgentStatus",
     "AgentStore",
+    "CannedStore",
     "CaseStatus",
     "CaseStore",
     "Channel",
@@ -37,7 +48,15 @@ __all__ = [
     "ContinuationStore",
     "EscalationInfo",
     "EscalationReason",
+    "NoteKind",
+    "NoteStore",
+    "OfferGone",
+    "Presence",
+    "PresenceStore",
     "Priority",
+    "RatingInfo",
+    "RatingStore",
+    "RoutingStore",
     "check_password",
     "hash_password",
 ]

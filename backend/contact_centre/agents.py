@@ -53,7 +53,12 @@ def _token_hash(token: str) -> str:
 
 
 def online_agents(s: Session) -> list[AgentInfo]:
-    q = select(m.Agent).where(m.Agent.last_seen > m.utcnow() - ONLINE_WINDOW).order_by(m.Agent.username)
+    """Agents with a console open; supervisors watch the desk and are not counted (routing, transfer, stats)."""
+    q = (
+        select(m.Agent)
+        .where(m.Agent.last_seen > m.utcnow() - ONLINE_WINDOW, m.Agent.role == AgentRole.AGENT)
+        .order_by(m.Agent.username)
+    )
     return [agent_info(a) for a in s.scalars(q)]
 
 

@@ -11,15 +11,38 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import models as m
+from backend.contact_centre import metrics
 from backend.contact_centre.agents import online_agents
-from backend.contact_centre.kinds import OPEN_STATUSES, CaseStatus, Channel, EscalationReason, Priority
+from backend.contact_centre.kinds import (
+    OPEN_STATUSES,
+    QUEUE_ORDER,
+    CaseStatus,
+    Channel,
+    EscalationReason,
+    Priority,
+)
+from backend.contact_centre.skills import skill_groups
+from backend.customer_insight import SENSITIVE, holds
 
 DEFAULT_HANDLE_MINUTES = 5.0
 ENDINGS = (CaseStatus.RETURNED, CaseStatus.CLOSED)
+
+
+def queue_order() -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """ORDER BY of waiting cases: by QUEUE_ORDER, then oldest first."""
+    rank = case({p.value: i for i, p in enumerate(QUEUE_ORDER)}, value=m.Escalation.priority, else_=len(QUEUE_ORDER))
+    return rank, m.Escalation.id.expression
+
+
+def raised_priority(s: Session, priority: str, account_no: str | None) -> Priority:
+    """A normal case of a customer tagged 敏感客户 waits as CARE (urgent stays urgent)."""
+    if priority == Priority.NORMAL and account_no and holds(s, account_no, SENSITIVE):
+        return Priority.CARE
+    return Priority(priority)
 
 
 class Conflict(RuntimeError):
@@ -44,6 +67,11 @@ class EscalationInfo:
     claimed_at: dt.datetime | None
     closed_at: dt.datetime | None
     updated_at: dt.datetime
+    # routing (backend.contact_centre.routing): the skill group needed, the live offer, who passed on it
+    skill: str | None = None
+    offered_to: int | None = None
+    offer_expires_at: dt.datetime | None = None
+    declined_by: tuple[int, ...] = ()
 
     def waited_seconds(self, now: dt.datetime | None = None) -> int:
         end = self.claimed_at or now or m.utcnow()
@@ -68,6 +96,10 @@ def case_info(e: m.Escalation) -> EscalationInfo:
         e.claimed_at,
         e.closed_at,
         e.updated_at,
+        e.skill,
+        e.offered_to,
+        e.offer_expires_at,
+        tuple(e.declined_by or ()),
     )
 
 
@@ -88,8 +120,10 @@ class CaseStore:
         account_no: str | None = None,
         phone: str | None = None,
         priority: str = Priority.NORMAL,
+        skill: str | None = None,
     ) -> tuple[EscalationInfo, bool]:
-        """Opens a case for the conversation, or returns the one already open (and False)."""
+        """Opens a case for the conversation, or returns the one already open (and False). The skill group it
+        needs is that of the service the customer last asked for (catalog/skills.yml) unless given."""
         existing = self.open_case(conversation_id)
         if existing:
             return existing, False
@@ -98,12 +132,13 @@ class CaseStore:
                 conversation_id=conversation_id,
                 channel=Channel(channel),
                 reason=EscalationReason(reason),
-                priority=Priority(priority),
+                priority=raised_priority(s, priority, account_no),
                 status=CaseStatus.WAITING,
                 account_no=account_no,
                 phone=phone,
                 summary=summary,
                 context=context,
+                skill=skill or skill_groups().needed_by_context(context),
             )
             s.add(e)
             s.flush()
@@ -125,13 +160,9 @@ class CaseStore:
             return case_info(e) if e else None
 
     def queue(self) -> list[EscalationInfo]:
-        """Waiting cases, urgent first, then oldest first."""
+        """Waiting cases in the order a person takes them (QUEUE_ORDER, then oldest first)."""
         with self._sessions() as s:
-            q = (
-                select(m.Escalation)
-                .where(m.Escalation.status == CaseStatus.WAITING)
-                .order_by((m.Escalation.priority == Priority.URGENT).desc(), m.Escalation.id)
-            )
+            q = select(m.Escalation).where(m.Escalation.status == CaseStatus.WAITING).order_by(*queue_order())
             return [case_info(e) for e in s.scalars(q)]
 
     def cases_of(self, agent_id: int | None = None) -> list[EscalationInfo]:
@@ -193,8 +224,33 @@ class CaseStore:
 
     def claim(self, case_id: int, agent_id: int) -> EscalationInfo:
         return self._transition(
-            case_id, (CaseStatus.WAITING,), status=CaseStatus.CLAIMED, agent_id=agent_id, claimed_at=m.utcnow()
+            case_id,
+            (CaseStatus.WAITING,),
+            status=CaseStatus.CLAIMED,
+            agent_id=agent_id,
+            claimed_at=m.utcnow(),
+            offered_to=None,  # an offer to someone else is withdrawn: their accept is refused
+            offer_expires_at=None,
         )
+
+    def take_over(self, case_id: int, supervisor_id: int, from_agent_id: int) -> EscalationInfo:
+        """A supervisor becomes the owner of a case that `from_agent_id` is handling (Conflict if it was moved,
+        released or finished meanwhile: the guard names the owner the supervisor saw)."""
+        with self._sessions.begin() as s:
+            done = s.execute(
+                update(m.Escalation)
+                .where(
+                    m.Escalation.id == case_id,
+                    m.Escalation.status == CaseStatus.CLAIMED,
+                    m.Escalation.agent_id == from_agent_id,
+                )
+                .values(agent_id=supervisor_id, updated_at=m.utcnow())
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+                raise Conflict(f"case {case_id} is not handled by agent {from_agent_id} any more")
+            row = s.get(m.Escalation, case_id)
+            assert row is not None
+            return case_info(row)
 
     def transfer(self, case_id: int, to_agent_id: int) -> EscalationInfo:
         return self._transition(case_id, (CaseStatus.CLAIMED,), agent_id=to_agent_id)
@@ -205,12 +261,49 @@ class CaseStore:
             case_id, (CaseStatus.CLAIMED,), status=CaseStatus.WAITING, agent_id=None, claimed_at=None
         )
 
+    def to_group(self, case_id: int, skill: str) -> EscalationInfo:
+        """A claimed case goes back to the queue for a skill group (a transfer): no owner, no live offer, and
+        nobody counted as having declined it, so the router offers it afresh to that group's agents."""
+        return self._transition(
+            case_id,
+            (CaseStatus.CLAIMED,),
+            status=CaseStatus.WAITING,
+            agent_id=None,
+            claimed_at=None,
+            skill=skill,
+            declined_by=[],
+            offered_to=None,
+            offer_expires_at=None,
+        )
+
     def finish(self, case_id: int, status: str, disposition: str) -> EscalationInfo:
         """Ends the person's part: returned (the bot resumes) or closed."""
         ending = CaseStatus(status)
         if ending not in ENDINGS:
             raise ValueError(f"a case ends {' or '.join(ENDINGS)}, not {status}")
-        return self._transition(case_id, OPEN_STATUSES, status=ending, disposition=disposition, closed_at=m.utcnow())
+        return self._transition(
+            case_id,
+            OPEN_STATUSES,
+            status=ending,
+            disposition=disposition,
+            closed_at=m.utcnow(),
+            offered_to=None,
+            offer_expires_at=None,
+        )
+
+    def abandon(self, case_id: int, disposition: str) -> EscalationInfo:
+        """The customer left while still waiting for a person: closed, and counted as abandoned."""
+        now = m.utcnow()
+        return self._transition(
+            case_id,
+            (CaseStatus.WAITING,),
+            status=CaseStatus.CLOSED,
+            disposition=disposition,
+            closed_at=now,
+            abandoned_at=now,
+            offered_to=None,
+            offer_expires_at=None,
+        )
 
     def stats_today(self) -> dict[str, Any]:
         start = m.utcnow() - dt.timedelta(hours=24)
@@ -222,13 +315,15 @@ class CaseStore:
             ).all()
             by_reason = {str(reason): int(n) for reason, n in rows}
             online = online_agents(s)
+            spans = [span for _, span in metrics.handled_today(s, metrics.today())]
         queue = self.queue()
         now = m.utcnow()
         return {
             "queue_length": len(queue),
-            "longest_wait_seconds": max((e.waited_seconds(now) for e in queue), default=0),
+            "longest_wait_seconds": max((e.waited_seconds(now) for e in queue), default=None),
             "agents_online": [a.display_name for a in online],
             "claimed": len(self.cases_of()),
             "by_reason": by_reason,
-            "handle_minutes": round(self.handle_minutes(), 1),
+            # real figures only: None (shown "—") when nobody finished a case today, never the estimate's default
+            "handle_minutes": round(sum(spans) / len(spans) / 60, 1) if spans else None,
         }

@@ -41,12 +41,40 @@ class Channel(StrEnum):
 
 class Priority(StrEnum):
     NORMAL = "normal"
-    URGENT = "urgent"
+    CARE = "care"  # the customer holds the insight tag 敏感客户 (backend.customer_insight.SENSITIVE)
+    URGENT = "urgent"  # a safety risk
+
+
+# Who a person takes first, stated once (the queue, the router's offers, the caller's place in line): urgent
+# safety cases, then sensitive customers, then the rest; oldest first within each.
+QUEUE_ORDER = (Priority.URGENT, Priority.CARE, Priority.NORMAL)
 
 
 class AgentRole(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+
+
+class AgentStatus(StrEnum):
+    """An agent's presence: only AVAILABLE agents are offered cases automatically."""
+
+    AVAILABLE = "available"  # 示闲
+    BUSY = "busy"  # 示忙 (after-call work, a meeting)
+    BREAK = "break"  # 小休
+    OFFLINE = "offline"  # 离线
+
+
+class NoteKind(StrEnum):
+    """What a case note records (backend.models.CaseNote); none of it is shown to the customer."""
+
+    NOTE = "note"  # an internal note
+    TRANSFER = "transfer"  # moved to an agent or a skill group, with the reason
+    WHISPER = "whisper"  # a supervisor's hint to the agent
+    VERIFY = "verify"  # identity verified by the agent on the caller's behalf
+    BIND = "bind"  # case bound to a customer account
+    MONITOR = "monitor"  # a supervisor opened the live chat
+    TAKEOVER = "takeover"  # a supervisor took the case over
+    OFFER = "offer"  # offered to an agent, declined or lapsed
 
 
 CHANNEL_LABELS: dict[str, str] = {
@@ -62,6 +90,23 @@ REASON_LABELS: dict[str, str] = {
     EscalationReason.FORM_FAILED: "业务办理没能完成",
     EscalationReason.ANGER: "客户情绪激动",
     EscalationReason.SAFETY: "涉及安全风险",
+}
+DISPOSITIONS: dict[str, str] = {  # the closing codes an agent picks when a case ends
+    "resolved": "问题已解决",
+    "order_created": "已派工单",
+    "info_given": "已答复咨询",
+    "callback": "需要回访",
+    "no_response": "客户无应答",
+    "offline": "转线下处理",
+}
+CUSTOMER_ENDED = "customer_ended"  # the customer ended the chat (set by the system, not an agent's choice)
+CUSTOMER_LEFT = "customer_left"  # the customer closed the chat page while waiting and did not come back
+DISPOSITION_LABELS: dict[str, str] = {**DISPOSITIONS, CUSTOMER_ENDED: "客户结束会话", CUSTOMER_LEFT: "客户排队时离开"}
+AGENT_STATUS_LABELS: dict[str, str] = {
+    AgentStatus.AVAILABLE: "示闲",
+    AgentStatus.BUSY: "示忙",
+    AgentStatus.BREAK: "小休",
+    AgentStatus.OFFLINE: "离线",
 }
 STATUS_LABELS: dict[str, str] = {
     CaseStatus.WAITING: "排队中",

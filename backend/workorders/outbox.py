@@ -68,30 +68,41 @@ def add(
     return True
 
 
+def claim_due(
+    session: Session, model: Any, now: dt.datetime, batch: int, lease: dt.timedelta, *where: Any
+) -> list[Any]:
+    """Rows of an outbox table (`model` with id, sent_at, send_after, claimed_until and attempts) that are due and
+    that nobody holds, matching `where`; each is held for `lease` and its attempt counted. In the caller's
+    transaction; shared by the work-order notices and the customer notices (notices/)."""
+    write_lock(session)
+    q = (
+        select(model)
+        .where(
+            model.sent_at.is_(None),
+            model.send_after <= now,
+            or_(model.claimed_until.is_(None), model.claimed_until < now),
+            *where,
+        )
+        .order_by(model.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.scalars(q))
+    for row in rows:
+        row.claimed_until, row.attempts = now + lease, row.attempts + 1
+    return rows
+
+
 def claim(
     sessions: sessionmaker[Session], now: dt.datetime, batch: int = 50, channels: set[str] | None = None
 ) -> list[Notice]:
     """Notices due to be sent that nobody holds (of these channels); each is held for LEASE by this caller."""
+    where = [m.OrderNotice.channel.in_(sorted(channels))] if channels is not None else []
     with sessions.begin() as s:
-        write_lock(s)
-        q = (
-            select(m.OrderNotice)
-            .where(
-                m.OrderNotice.sent_at.is_(None),
-                m.OrderNotice.send_after <= now,
-                or_(m.OrderNotice.claimed_until.is_(None), m.OrderNotice.claimed_until < now),
-            )
-            .order_by(m.OrderNotice.id)
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        )
-        if channels is not None:
-            q = q.where(m.OrderNotice.channel.in_(sorted(channels)))
-        out = []
-        for n in s.scalars(q):
-            n.claimed_until, n.attempts = now + LEASE, n.attempts + 1
-            out.append(Notice(n.id, n.order_id, n.kind, n.audience, n.channel, n.recipient, n.text, dict(n.payload)))
-        return out
+        return [
+            Notice(n.id, n.order_id, n.kind, n.audience, n.channel, n.recipient, n.text, dict(n.payload))
+            for n in claim_due(s, m.OrderNotice, now, batch, LEASE, *where)
+        ]
 
 
 def mark_sent(sessions: sessionmaker[Session], notice_id: int, now: dt.datetime) -> None:

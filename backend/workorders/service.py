@@ -163,6 +163,26 @@ class WorkOrders:
 
         return self._change(number, apply)
 
+    def amend(
+        self, number: str, actor: Actor, details: dict[str, Any], priority: str | None = None, note: str = ""
+    ) -> OrderView:
+        """Fields corrected on an open order (contact phone, address, description) and its priority: an urgent
+        order is held to the urgent limit from now on. One history entry names what changed."""
+
+        def apply(s: Session, o: m.WorkOrder, now: dt.datetime) -> None:
+            if not S(o.status).open:
+                raise IllegalTransition(o.status, "amend")
+            changed = sorted(k for k, v in details.items() if (o.details or {}).get(k) != v)
+            if changed:
+                o.details = {**(o.details or {}), **{k: details[k] for k in changed}}
+            moved = bool(priority and priority != o.priority)
+            if moved:
+                o.priority = str(priority)
+                lifecycle.schedule(o)
+            lifecycle.record(o, actor, note, kind="note", detail={"changed": changed, "priority": o.priority}, now=now)
+
+        return self._change(number, apply)
+
     def payment_received(self, account_no: str, reference: str) -> list[OrderView]:
         """A payment for the account: its reconnection orders waiting for it move on (复电)."""
         with self.sessions() as s:

@@ -295,16 +295,12 @@ def main() -> None:
         "console_api": 2000,
     }
     n = {k: max(1, int(v * a.scale)) for k, v in base.items()}
-    from scripts.stack import Stack, ensure_model, free_port
+    from scripts.stack import Stack, ensure_model
 
     with tempfile.TemporaryDirectory() as var:
-        stack = Stack(
-            var=Path(var),
-            rasa_port=free_port(),
-            action_port=free_port(),
-            knowledge_port=free_port(),
-            console_port=free_port(),
-            voice_port=free_port(),
+        stack = Stack.on_free_ports(
+            Path(var),
+            voice=True,
             extra_env={
                 "TWILIO_AUTH_TOKEN": TOKEN,
                 "P95598_PUBLIC_URL": PUBLIC,

@@ -9,6 +9,9 @@ say one sentence, then all ask for a person at once. Per case we record:
   - escalation_to_visible_ms: the case row is written (its created_at) -> the agent's console receives the
     screen pop for it (`new_case`, pushed over the console's socket);
   - request_to_visible_ms: customer sends -> screen pop.
+
+Automatic routing under load (offer-to-accept, wait-to-answer, evenness across agents, against the "first
+free agent" baseline) is the routing scenario: python -m benchmarks.handoff.routing (routing.py).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -108,17 +112,10 @@ def main() -> None:
     if a.console:
         results = asyncio.run(measure(a.console, a.password, a.chats))
     else:
-        from scripts.stack import Stack, ensure_model, free_port
+        from scripts.stack import Stack, ensure_model
 
         with tempfile.TemporaryDirectory() as var:
-            stack = Stack(
-                var=Path(var),
-                rasa_port=free_port(),
-                action_port=free_port(),
-                knowledge_port=free_port(),
-                console_port=free_port(),
-                extra_env={"P95598_DEMO_PASSWORD": a.password},
-            )
+            stack = Stack.on_free_ports(Path(var), extra_env={"P95598_DEMO_PASSWORD": a.password})
             try:
                 stack.start(ensure_model())
                 stack.wait_ready()
@@ -131,7 +128,9 @@ def main() -> None:
         f"{results['escalated']}/{results['chats']} escalated, {results['popped_up']} popped up on the console, "
         f"{results['in_console_queue']} in its queue"
     )
-    write_results(HERE / "results.json", command_line(), results)
+    path = HERE / "results.json"
+    kept = json.loads(path.read_text(encoding="utf-8")).get("routing") if path.exists() else None
+    write_results(path, command_line(), {**results, **({"routing": kept} if kept else {})})  # routing.py's section
 
 
 if __name__ == "__main__":

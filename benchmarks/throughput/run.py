@@ -99,16 +99,10 @@ def measure(rasa_url: str, procs: dict[str, int], conversations: int, history: i
 
 
 def product(conversations: int, history: int) -> dict:
-    from scripts.stack import Stack, ensure_model, free_port
+    from scripts.stack import Stack, ensure_model
 
     with tempfile.TemporaryDirectory() as var:
-        stack = Stack(
-            var=Path(var),
-            rasa_port=free_port(),
-            action_port=free_port(),
-            knowledge_port=free_port(),
-            console_port=free_port(),
-        )
+        stack = Stack.on_free_ports(Path(var))
         try:
             stack.start(ensure_model())
             stack.wait_ready()

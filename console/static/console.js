@@ -7,12 +7,53 @@
   const WHO = {customer: "客户", bot: "机器人"};
 
   async function post(url, body) {
-    const r = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
-                                body: JSON.stringify(body || {})});
-    const text = await r.text();
-    if (!r.ok) { note(text || r.statusText); throw new Error(text); }
-    return text ? JSON.parse(text) : {};
+    try { return await api.call("POST", url, body || {}); } catch (e) { note(e.message); throw e; }
   }
+  // A refused call says why in Chinese ({"error": ...}); a stale tab after logout gets a link to log in again.
+  function refusal(r, text) {
+    let why = "操作没有成功，请稍后再试。";
+    try { why = JSON.parse(text).error || why; } catch (e) { /* not JSON: keep the general sentence */ }
+    if (r.status === 401) { expired(); why = "登录已过期，请重新登录"; }
+    return why;
+  }
+  function expired() {
+    let bar = $("session-expired"); if (bar) return;
+    bar = document.createElement("div"); bar.id = "session-expired"; bar.className = "expired"; bar.setAttribute("role", "alert");
+    const a = document.createElement("a"); a.href = "/console/login"; a.textContent = "重新登录";
+    bar.append("登录已过期，请重新登录。", a); document.body.prepend(bar);
+  }
+  window.consoleRefusal = refusal; // other console scripts (orders.js, history.js) show refusals the same way
+  // The console's JSON API for every console script (loaded first on each page, see templates/base.html): the
+  // CSRF token on every call; a refusal is the Chinese sentence of consoleRefusal (a 401 also shows the bar
+  // above), a lost connection a sentence of its own. Each script shows the sentence in its own place.
+  //   consoleApi.call(method, url, body)    -> the parsed JSON answer, or throws Error(sentence) (.status, .data)
+  //   consoleApi.attempt(method, url, body) -> {ok, status, data, error} and never throws (error: the sentence)
+  //   consoleApi.el(tag, text, cls)         -> a new element with that text and class
+  async function attempt(method, url, body) {
+    let r;
+    try {
+      r = await fetch(url, {method, headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+                            body: body === undefined ? undefined : JSON.stringify(body)});
+    } catch (e) {
+      return {ok: false, status: 0, data: {}, error: "网络连接中断，请检查网络后再试。"};
+    }
+    const text = await r.text().catch(() => "");
+    let data = {};
+    try { data = text ? JSON.parse(text) : {}; } catch (e) { /* not JSON: no data, and the general sentence */ }
+    return {ok: r.ok, status: r.status, data, error: r.ok ? "" : refusal(r, text)};
+  }
+  const api = window.consoleApi = {
+    attempt,
+    async call(method, url, body) {
+      const r = await attempt(method, url, body);
+      if (!r.ok) throw Object.assign(new Error(r.error), {status: r.status, data: r.data});
+      return r.data;
+    },
+    el(tag, text, cls) {
+      const e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = text;
+      if (cls) e.className = cls; return e;
+    },
+  };
   function note(text) { const n = $("message"); if (n) n.textContent = text; }
   function turn(who, text, label) {
     const list = $("timeline"); if (!list) return;
@@ -26,86 +67,32 @@
     p.onclick = () => { location.href = "/console/cases/" + id; };
     setTimeout(() => p.classList.add("hidden"), 15000);
   }
-  // The queue is redrawn from the JSON API, never by reloading: a reload races the agent's own navigation.
-  function caseRow(c, action) {
-    const li = document.createElement("li"); li.className = "case " + c.priority; li.dataset.case = c.id;
-    const a = document.createElement("a"); a.href = "/console/cases/" + c.id;
-    a.textContent = `#${c.id} · ${c.channel_name}` + (c.priority === "urgent" ? " · 紧急" : "");
-    const s = document.createElement("span"); s.className = "summary"; s.textContent = c.summary;
-    const m = document.createElement("span"); m.className = "meta";
-    m.textContent = `${c.phone || ""} 等待 ${Math.floor(c.waited / 60)}分${c.waited % 60}秒` + (c.agent ? ` · ${c.agent}` : "");
-    li.append(a, s, m);
-    if (action === "claim") {
-      const b = document.createElement("button"); b.className = "claim"; b.dataset.case = c.id; b.textContent = "接入";
-      li.appendChild(b);
-    }
-    return li;
-  }
-  function fillCases(list, cases, action) {
-    if (!list) return;
-    list.textContent = "";
-    if (!cases.length) { const li = document.createElement("li"); li.className = "empty"; li.textContent = "暂无"; list.appendChild(li); }
-    cases.forEach(c => list.appendChild(caseRow(c, action)));
-  }
-  async function refreshQueue() {
-    if (!$("waiting") || casePage) return;
-    const r = await fetch("/console/api/queue"); if (!r.ok) return;
-    const q = await r.json();
-    fillCases($("waiting"), q.waiting, "claim"); fillCases($("mine"), q.mine, "open");
-    const n = $("queue-count"); if (n) n.textContent = q.waiting.length;
-  }
-  async function suggestions() {
-    const box = $("suggestions"); if (!box || box.classList.contains("hidden")) return;
-    const r = await fetch(`/console/api/cases/${caseId}/suggestions`); if (!r.ok) return;
-    const ul = box.querySelector("ul"); ul.textContent = "";
-    (await r.json()).hits.forEach(h => {
-      const li = document.createElement("li"); li.textContent = h.title + "：" + h.text;
-      li.onclick = () => { $("reply-text").value = h.text; }; ul.appendChild(li);
-    });
-  }
-  document.addEventListener("click", async e => {
-    const b = e.target.closest("button.claim"); if (!b) return;
-    await post(`/console/api/cases/${b.dataset.case}/claim`);
-    location.href = "/console/cases/" + b.dataset.case;
-  });
+  // the queue lists, their live waits, 接入 and 指派: queue.js; status and routed offers: presence.js
   if (casePage) {
-    $("reply").onsubmit = async e => {
-      e.preventDefault(); const text = $("reply-text").value.trim(); if (!text) return;
-      await post(`/console/api/cases/${caseId}/messages`, {text}); $("reply-text").value = "";
-    };
-    $("order-form").onsubmit = async e => {
-      e.preventDefault();
-      const d = await post(`/console/api/cases/${caseId}/orders`, {function_id: $("order-function").value,
-        note: $("order-note").value, urgent: $("order-urgent").checked, request_id: String(Date.now())});
-      note(`已新建工单 ${d.number}（${d.status}）`);
-    };
-    $("order-update").onsubmit = async e => {
-      e.preventDefault();
-      const d = await post(`/console/api/cases/${caseId}/orders/${encodeURIComponent($("update-number").value.trim())}`,
-                           {status: $("update-status").value, note: $("update-note").value});
-      note(`工单 ${d.number} 已更新为${d.status}`);
-    };
-    $("transfer-form").onsubmit = async e => {
-      e.preventDefault(); if (!$("transfer-to").value) return;
-      await post(`/console/api/cases/${caseId}/transfer`, {to: $("transfer-to").value}); location.href = "/console";
-    };
+    // the reply box, canned replies, suggestions, notes and transfer: reply.js
+    // the customer panel and the case's orders (search, verify, bind, new/edit order): customer.js, case_orders.js
     $("code").onclick = async () => { const d = await post(`/console/api/cases/${caseId}/code`); $("code-out").textContent = `续办码 ${d.code}`; };
     $("return-bot").onclick = async () => { await post(`/console/api/cases/${caseId}/return`, {disposition: $("disposition").value}); location.href = "/console"; };
     $("close-case").onclick = async () => { await post(`/console/api/cases/${caseId}/close`, {disposition: $("disposition").value}); location.href = "/console"; };
     $("release-case").onclick = async () => { await post(`/console/api/cases/${caseId}/release`); location.href = "/console"; };
-    suggestions();
   }
   function connect() {
     const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/console/ws");
     const dot = $("online");
     ws.onopen = () => { dot && dot.classList.remove("off"); ws.ping = setInterval(() => ws.send("ping"), 20000); };
-    ws.onclose = () => { dot && dot.classList.add("off"); clearInterval(ws.ping); setTimeout(connect, 2000); };
+    ws.onclose = async () => {
+      dot && dot.classList.add("off"); clearInterval(ws.ping);
+      const r = await fetch("/console/api/queue").catch(() => null); // logged out in another tab: say so, stop
+      if (r && r.status === 401) { refusal(r, ""); return; }
+      setTimeout(connect, 2000);
+    };
     ws.onmessage = ev => {
       const m = JSON.parse(ev.data);
       document.dispatchEvent(new CustomEvent("console-message", {detail: m})); // for orders.js (order alerts)
-      if (m.type === "new_case") { pop(`新的转人工 #${m.case}：${m.summary}`, m.case); refreshQueue(); }
-      else if (m.type === "queue" || m.type === "case") refreshQueue();
-      else if (caseId && String(m.case) === caseId && m.type === "customer") { turn("customer", m.text); suggestions(); }
+      if (m.type === "new_case") pop(`新的转人工 #${m.case}：${m.summary}`, m.case);
+      else if (m.type === "note" && m.for && m.for === document.body.dataset.agent && String(m.case) !== caseId)
+        pop(`${m.agent}转给您会话 #${m.case}：${m.text}`, m.case); // a colleague's transfer, with its note
+      else if (caseId && String(m.case) === caseId && m.type === "customer") { turn("customer", m.text); }
       else if (caseId && String(m.case) === caseId && m.type === "agent") turn("agent", m.text, m.name);
     };
   }

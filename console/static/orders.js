@@ -1,16 +1,13 @@
 // Work orders in the console: an order's timeline on the case page; the supervisor's board (overdue orders,
 // team figures, follow-up reviews) redrawn every 30 s and on overdue alerts, with manual re-dispatch.
 (function () {
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const api = window.consoleApi;
   const $ = id => document.getElementById(id);
 
   function say(text) { const n = $("board-note") || $("message"); if (n) n.textContent = text; }
-  async function call(url, body) {
-    const r = await fetch(url, body === undefined ? {} : {method: "POST", body: JSON.stringify(body),
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}});
-    const text = await r.text();
-    if (!r.ok) { say(text || r.statusText); throw new Error(text); }
-    return JSON.parse(text);
+  async function call(url, body) {  // GET, or POST with a body; a refusal is said here and thrown
+    try { return await api.call(body === undefined ? "GET" : "POST", url, body); }
+    catch (e) { say(e.message); throw e; }
   }
   function row(cells, cls) {
     const tr = document.createElement("tr"); if (cls) tr.className = cls;

@@ -21,7 +21,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from channels.knowledge import KnowledgeClient, knowledge_url
 
-YIELDING = ("inform",)  # dialogue acts that carry details and name no request of their own
+# dialogue acts that name no request of their own: details ("inform") and a greeting opening a request
+# ("喂 你好 我家又停电了", how a phone call starts); with a service named outright, the service is the request
+YIELDING = ("inform", "greet")
 
 
 def combine(diet: dict[str, float], matcher: dict[str, float], weight: float) -> list[dict[str, Any]]:

@@ -8,40 +8,22 @@ import pytest
 
 from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
-from tests.conftest import ARTIFACTS, DEMO_PASSWORD
+from tests.conftest import ARTIFACTS
+from tests.console.browser_steps import console_login, demo_agents_offline, open_chat, say
 
 
 @pytest.fixture(autouse=True)
 def agents_offline_afterwards(seeded_db_url):
     yield
-    contact = ContactStore(make_sessionmaker(make_engine(seeded_db_url)))
-    for username in ("1001", "1002", "9001"):
-        agent = contact.agent_by_username(username)
-        if agent:
-            contact.heartbeat(agent.id, online=False)
-
-
-def say(page, text: str, expect: str) -> None:
-    page.fill("#text", text)
-    page.press("#text", "Enter")
-    page.locator(".msg.bot .bubble, .msg.agent .bubble", has_text=expect).last.wait_for(timeout=60_000)
+    demo_agents_offline(ContactStore(make_sessionmaker(make_engine(seeded_db_url))))
 
 
 def test_chat_to_agent_and_back_to_the_bot(stack, browser):
     base = stack.console_url
-    console = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN").new_page()
-    console.goto(f"{base}/console/login")
-    console.fill("input[name=username]", "1001")
-    console.fill("input[name=password]", DEMO_PASSWORD)
-    console.click("button[type=submit]")
-    console.wait_for_url(f"{base}/console")
-    console.locator("#online:not(.off)").wait_for(timeout=10_000)  # live socket up: the agent is online
+    # live socket up: the agent is online
+    console = console_login(browser, base, "1001", viewport={"width": 1280, "height": 860}, home=f"{base}/console")
 
-    phone = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
-    ).new_page()
-    phone.goto(f"{base}/chat")
-    phone.locator(".msg.bot .bubble").first.wait_for()
+    phone = open_chat(browser, base)
     say(phone, "帮我查一下电费", "户号")
     say(phone, "3201000001", "后四位")
     say(phone, "0001", "哪个月")

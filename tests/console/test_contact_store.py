@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from backend import models as m
 from backend.contact_centre import CaseStatus, Conflict, ContactStore, EscalationReason, check_password, hash_password
+from backend.models_insight import CustomerTag
 
 
 @pytest.fixture
@@ -53,6 +54,29 @@ def test_one_open_case_per_conversation_and_queue_order(store):
     assert [c.id for c in store.queue()] == [urgent.id, first.id, third.id]
     assert store.position(third) == 3
     assert store.open_case("chat:a").context["transcript"][0]["text"] == "转人工"
+
+
+def sensitive(store: ContactStore, account: str) -> None:
+    """An insight run tagged the account 敏感客户 (backend.customer_insight.SENSITIVE)."""
+    with store.sessions.begin() as s:
+        s.add(
+            CustomerTag(
+                account_no=account, tag="敏感客户", reason="近12个月投诉3次", period="2026-10",
+                since_period="2026-08", rule_id="sensitive", rule_version=1, run_id=1,
+            )
+        )  # fmt: skip
+
+
+def test_a_sensitive_customer_waits_ahead_of_normal_cases_and_behind_urgent_ones(store):
+    sensitive(store, "3201000009")
+    first = _case(store, "chat:a", account_no="3201000001")
+    care = _case(store, "voice:13912340009", account_no="3201000009")
+    urgent_too = _case(store, "chat:u", account_no="3201000009", priority="urgent", reason="safety")
+    urgent = _case(store, "chat:b", priority="urgent", reason="safety")
+    unknown = _case(store, "chat:c")
+    assert (care.priority, urgent_too.priority, first.priority) == ("care", "urgent", "normal")
+    assert [c.id for c in store.queue()] == [urgent_too.id, urgent.id, care.id, first.id, unknown.id]
+    assert store.position(care) == 3
 
 
 def test_only_one_of_two_agents_claims_a_case(store):
@@ -142,3 +166,16 @@ def test_statuses_reasons_and_channels_are_closed_sets_stored_as_before(store):
         store.escalate("chat:other", "fax", "anger", summary="", context={})
     with pytest.raises(ValueError):
         store.finish(case.id, CaseStatus.WAITING, "resolved")  # a case ends returned or closed
+
+
+def test_a_customer_who_leaves_while_waiting_is_counted_as_abandoned(store):
+    waiting, answered = _case(store, "chat:left"), _case(store, "chat:answered")
+    agent = store.add_agent("1009", "周敏", "pass-1009")
+    store.claim(answered.id, agent.id)
+    gone = store.abandon(waiting.id, "customer_ended")
+    assert gone.status == CaseStatus.CLOSED and gone.disposition == "customer_ended"
+    assert [c.id for c in store.queue()] == []
+    with store.sessions() as s:
+        assert s.get(m.Escalation, waiting.id).abandoned_at is not None
+    with pytest.raises(Conflict):  # an answered case is not abandoned: it ends through its agent
+        store.abandon(answered.id, "customer_ended")

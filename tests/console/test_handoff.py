@@ -61,8 +61,9 @@ def test_paused_bot_stays_silent_and_the_agent_has_everything(stack, contact):
             assert "人工" in texts(got)
             await agent.wait_for("new_case", case=handoff["case"])
 
-            silent = await customer.say("喂，还有人吗")
-            assert texts(silent) == ""  # the bot says nothing while a person owns the case
+            waiting = texts(await customer.say("喂，还有人吗"))
+            assert "第一位" in waiting or "前面还有" in waiting  # waiting: told their place; the bot answers nothing
+            assert "电费" not in waiting
             heard = await agent.wait_for("customer", case=handoff["case"])
             assert heard["text"] == "喂，还有人吗"
 
@@ -79,6 +80,7 @@ def test_paused_bot_stays_silent_and_the_agent_has_everything(stack, contact):
             assert "bill_query" in [f["function"] for f in view["functions"]]
             assert view["profile"]["outages"] and "王建国" in view["summary"] and "电费" in view["summary"]
             assert (await customer.wait_for("message", who="agent"))["text"].startswith("您好，我是人工客服")
+            assert texts(await customer.say("好的")) == ""  # a person owns the case: neither bot nor reminder
             await agent.post(
                 f"/console/api/cases/{handoff['case']}/messages", {"text": "王先生，上个月电费我帮您看了。"}
             )
@@ -152,7 +154,9 @@ def test_agents_cannot_touch_each_others_cases_but_a_supervisor_can(stack, conta
             assert status == 200 and "班长视图" in page and "张丽" in page and "客户要求转人工" in page
             status, stats = await boss.get("/console/api/stats")
             assert status == 200 and stats["agents_online"] and "客户要求转人工" in stats["by_reason"]
-            status, moved = await a.post(f"/console/api/cases/{case.id}/transfer", {"to": "1002"})
+            status, moved = await a.post(
+                f"/console/api/cases/{case.id}/transfer", {"to": "1002", "note": "客户要查电费，户号已核实"}
+            )
             assert status == 200 and contact.case(case.id).agent_id == contact.agent_by_username("1002").id
             assert (await a.post(f"/console/api/cases/{case.id}/messages", {"text": "hi"}))[0] == 403
             assert (await b.post(f"/console/api/cases/{case.id}/close", {"disposition": "resolved"}))[0] == 200

@@ -23,6 +23,7 @@ from backend.cis import SqlCIS
 from backend.contact_centre import Channel, ContactStore, EscalationReason
 from backend.contact_centre.demo import DEMO_AGENTS
 from backend.db import open_database
+from backend.identity import IdentityStore
 from backend.synthetic import seed
 from backend.workorders import SYSTEM, WorkOrders
 from backend.workorders.commitments import to_local
@@ -104,6 +105,7 @@ def test_the_agent_serving_the_customer_sees_the_order_with_its_due_time_team_an
         account_no=ACCOUNT,
     )  # fmt: skip
     claim_for(contact, case.id, "1001")
+    IdentityStore(sessions).record("chat:order-views-1", ACCOUNT, "last4")  # what the bot escalates with: a proof
     order = WorkOrders(sessions).get(number)
     assert order is not None and order.team and order.assignee and order.due_at
     due = order.due_at

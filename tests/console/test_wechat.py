@@ -21,6 +21,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from channels.wechat_api import WeChatApiError, WeChatApiSender
 from channels.wording import BUSY, WELCOME
 from console.wechat import (
     ACK,
@@ -29,8 +30,6 @@ from console.wechat import (
     TEXT_ONLY,
     VOICE_NOT_HEARD,
     RecordingSender,
-    WeChatApiError,
-    WeChatApiSender,
     signature_ok,
     wechat_routes,
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import struct
 import zlib
@@ -14,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from PIL import Image, ImageStat
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,6 +40,16 @@ def png(width: int = 8, height: int = 8, noise: bool = False) -> bytes:
     rows = b"".join(b"\x00" + (os.urandom(3 * width) if noise else b"\x30\x90\x60" * width) for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def assert_reencoded(stored: bytes, sent: bytes) -> None:
+    """What the field app keeps of a sent photo: the same picture (size and colours), as a fresh JPEG with no
+    metadata (no EXIF, so no GPS position of the site or the phone that took it)."""
+    with Image.open(io.BytesIO(stored)) as kept, Image.open(io.BytesIO(sent)) as original:
+        assert (kept.format, kept.mode, kept.size) == ("JPEG", "RGB", original.size)
+        assert not kept.getexif() and "exif" not in kept.info and b"Exif" not in stored
+        was, now = ImageStat.Stat(original.convert("RGB")).mean, ImageStat.Stat(kept).mean
+        assert all(abs(a - b) < 4 for a, b in zip(was, now, strict=True)), (was, now)
 
 
 def give_passwords(sessions: sessionmaker[Session], teams: tuple[int, ...] = (1, 2)) -> None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 from pathlib import Path
 
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
+from PIL import ExifTags, Image
 from sqlalchemy import select
 
 from backend import models as m
 from backend.workorders.demo import ensure_demo_field_logins
 from console.app import create_app
 from console.config import ConsoleConfig
-from tests.field.conftest import ADDRESS, PASSWORD, Phone, World, build_world, history, png, run
+from tests.field.conftest import ADDRESS, PASSWORD, Phone, World, assert_reencoded, build_world, history, png, run
 
 
 def test_login_keeps_only_a_hash_of_the_cookie_and_logout_ends_the_session(world: World) -> None:
@@ -108,6 +110,7 @@ def test_my_orders_and_one_order_with_its_moves_timeline_and_map_link(world: Wor
 def test_accept_on_the_way_on_site_resolved_with_a_photo(world: World) -> None:
     number, assignee = world.new_order()
     photo = png()
+    served: list[bytes] = []
 
     async def scenario(server: TestServer) -> None:
         async with Phone(server) as phone, Phone(server) as leader, Phone(server) as stranger:
@@ -121,7 +124,8 @@ def test_accept_on_the_way_on_site_resolved_with_a_photo(world: World) -> None:
             assert data["order"]["status"] == "resolved" and data["order"]["moves"] == []
             url = data["order"]["timeline"][0]["photos"][0]
             async with phone.http.get(phone.base + url) as r:
-                assert r.status == 200 and r.content_type == "image/png" and await r.read() == photo
+                assert r.status == 200 and r.content_type == "image/jpeg"
+                served.append(await r.read())
             await leader.login("g101" if assignee != 101 else "g102")  # a colleague of the team may look
             async with leader.http.get(leader.base + url) as r:
                 assert r.status == 200
@@ -137,13 +141,40 @@ def test_accept_on_the_way_on_site_resolved_with_a_photo(world: World) -> None:
     assert {(e.actor, e.source) for e in events} == {(f"field:{assignee}", "field_app")}
     assert events[-1].note == "更换了烧坏的进户线，已恢复供电。"
     (stored,) = events[-1].detail["photos"]
-    assert stored.startswith(f"orders/{number}/") and stored.endswith(".png")
-    assert (world.uploads / stored).read_bytes() == photo
+    assert stored.startswith(f"orders/{number}/") and stored.endswith(".jpg")  # encoded anew, whatever was sent
+    assert [(world.uploads / stored).read_bytes()] == served
+    assert_reencoded(served[0], photo)
     with world.sessions() as s:
         notices = s.scalars(select(m.OrderNotice).where(m.OrderNotice.audience == "customer")).all()
         told = {n.payload["status"]: n for n in notices if n.channel == "chat" and n.recipient == "web-field-test"}
     assert {"en_route", "resolved"} <= told.keys()  # the changes the customer is told of, in their chat
     assert "更换了烧坏的进户线" in told["resolved"].text
+
+
+def test_a_site_photo_is_kept_without_its_exif_and_gps_position(world: World) -> None:
+    number, assignee = world.new_order()
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps.update({1: "N", 2: (31.0, 14.0, 5.0), 3: "E", 4: (121.0, 28.0, 9.0)})  # where the photo was taken
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 120, 40)).save(out, format="JPEG", exif=exif.tobytes())
+    photo = out.getvalue()
+    with Image.open(io.BytesIO(photo)) as sent:
+        assert sent.getexif().get_ifd(ExifTags.IFD.GPSInfo)[2] == (31.0, 14.0, 5.0)  # it does carry a position
+
+    async def scenario(server: TestServer) -> None:
+        async with Phone(server) as phone:
+            await phone.login(f"g{assignee}")
+            for to in ("accepted", "on_site"):
+                assert (await phone.move(number, to))[0] == 200
+            status, data = await phone.move_with_photo(number, "resolved", "已修复", photo, "site.jpg", "image/jpeg")
+            assert status == 200, data
+
+    run(world, scenario)
+    (stored,) = history(world, number)[-1].detail["photos"]
+    assert stored.endswith(".jpg")
+    assert_reencoded((world.uploads / stored).read_bytes(), photo)
 
 
 def test_cannot_complete_needs_a_reason_and_records_it(world: World) -> None:
@@ -216,7 +247,8 @@ def test_the_console_app_serves_the_field_app_which_does_its_own_auth(tmp_path: 
             # far above the console's own body limit (256 KB): the form is read part by part, the photo to 5 MB
             r = await client.post(f"/field/api/orders/{number}/move", data=form, headers=headers)
             assert r.status == 200, await r.text()
-            assert list((tmp_path / "console-uploads" / "orders" / number).iterdir())[0].read_bytes() == photo
+            (kept,) = (tmp_path / "console-uploads" / "orders" / number).iterdir()
+            assert_reencoded(kept.read_bytes(), photo)
             assert (await client.get("/console/api/queue")).status == 401  # and the console's own auth still holds
 
     asyncio.run(scenario())

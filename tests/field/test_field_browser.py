@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from backend import models as m
 from tests.conftest import ARTIFACTS
-from tests.field.conftest import ADDRESS, PASSWORD, World, png
+from tests.field.conftest import ADDRESS, PASSWORD, World, assert_reencoded, png
 
 
 @pytest.fixture
@@ -114,4 +114,4 @@ def test_a_chat_repair_is_accepted_and_resolved_with_a_photo_on_a_phone(world: W
     assert {(e.actor, e.source) for e in moves} == {(f"field:{assignee}", "field_app")}
     assert moves[-1].note == "进户线接头烧断，已更换，恢复供电。"
     (stored,) = moves[-1].detail["photos"]
-    assert (world.uploads / stored).read_bytes() == photo
+    assert_reencoded((world.uploads / stored).read_bytes(), photo)

@@ -79,7 +79,11 @@ def wait_for_analytics(profile: ScaleProfile, conversation: str, rows: int, time
     while time.time() < deadline:
         with sessions() as s:
             n = (
-                s.scalar(select(func.count(m.TurnAnalytics.id)).where(m.TurnAnalytics.conversation_id == conversation))
+                s.scalar(
+                    select(func.count(m.TurnAnalytics.id)).where(
+                        m.TurnAnalytics.conversation_id == conversation, m.TurnAnalytics.kind == "turn"
+                    )
+                )
                 or 0
             )
         if n >= rows:

@@ -11,21 +11,29 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
+import datetime as dt
 import time
 import xml.etree.ElementTree as ET
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import aiohttp
 import numpy as np
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy import delete
 from twilio_fake import PUBLIC_URL, STREAM_URL, open_gateway, post_signed, signature
 
+from backend.cis import CustomerInfo, OutageInfo
+from backend.cis.interface import SUSPECTED
+from backend.models_insight import CustomerTag
+from backend.spoken import spoken_time
 from channels.phone import national_number
 from voice import call_token, prompts, twiml
 from voice.dtmf import Keypad, KeyResult, mode_for_prompt
-from voice.gateway import CALLS, CONFIG
+from voice.gateway import CALLS, CONFIG, SERVICES
 from voice.playback import Voice
 from voice.tts.engine import split_text
 
@@ -120,8 +128,8 @@ class FakeRasa:
 
 
 @asynccontextmanager
-async def gateway(cis, *, speech: bool = True, rasa_url: str | None = None, **overrides):
-    """The gateway with a silent voice in front of the scripted Rasa (or `rasa_url`)."""
+async def gateway(cis, *, speech: bool = True, rasa_url: str | None = None, voice: Voice | None = None, **overrides):
+    """The gateway with a silent voice (or `voice`) in front of the scripted Rasa (or `rasa_url`)."""
     rasa = FakeRasa()
     rasa_server = TestServer(rasa.app())
     await rasa_server.start_server()
@@ -129,7 +137,7 @@ async def gateway(cis, *, speech: bool = True, rasa_url: str | None = None, **ov
         async with open_gateway(
             cis,
             rasa_url or str(rasa_server.make_url("")).rstrip("/"),
-            Voice(SilentEngine()),
+            voice or Voice(SilentEngine()),
             speech=speech,
             **overrides,
         ) as h:
@@ -301,6 +309,111 @@ def test_known_caller_is_greeted_by_name_and_told_about_the_outage(cis):
                 assert h.session().record.customer == "3201000001"
 
     run(scenario())
+
+
+class SpeedEngine(SilentEngine):
+    """A silent engine that can change speed, as Kokoro can (KokoroEngine.with_speed)."""
+
+    def __init__(self, speed: float = 1.0):
+        self.speed, self.name, self.voice, self.sample_rate = speed, f"silent-x{speed:g}", "", 8000
+
+    def with_speed(self, speed: float) -> SpeedEngine:
+        return SpeedEngine(speed)
+
+
+@contextmanager
+def tagged(cis, account: str, tag: str) -> Iterator[None]:
+    """The account holds an insight tag (as insight/publish.py writes it) for the length of the block."""
+    row = CustomerTag(
+        account_no=account, tag=tag, reason="户主1948年出生", period="2026-10", since_period="2024-01",
+        rule_id="elderly", rule_version=1, run_id=0,
+    )  # fmt: skip
+    with cis.sessions.begin() as s:
+        s.merge(row)
+    try:
+        yield
+    finally:
+        with cis.sessions.begin() as s:
+            s.execute(delete(CustomerTag).where(CustomerTag.account_no == account, CustomerTag.tag == tag))
+
+
+def test_a_known_elderly_caller_hears_the_simple_menu_slower_and_has_longer_to_answer(cis):
+    """Issue 19: the insight tag 老年 gives a known caller three choices, one short sentence each, the whole call
+    at SIMPLE_SPEED (an engine that can slow down), the simple menu again after a key that means nothing, and
+    half as long again to answer."""
+
+    async def scenario():
+        async with gateway(cis, voice=Voice(SpeedEngine()), no_input_seconds=0.4) as h:
+            async with h.call(caller="+8613912340002", call_sid="CA0019") as tw:  # 李秀英: no outage in her area
+                await tw.wait_marks(1)
+                call = h.session("CA0019")
+                greeting = call.record.said()[0]
+                assert greeting.startswith("李秀英您好") and greeting.endswith(prompts.SIMPLE_MENU)
+                assert (
+                    "按3" not in greeting and call.simple and call.speaker._voice.engine.speed == prompts.SIMPLE_SPEED
+                )
+                await tw.press("7")
+                await tw.wait_for(lambda: prompts.UNKNOWN_KEY_SIMPLE in call.record.said())
+                assert prompts.UNKNOWN_KEY_SIMPLE.endswith("报修，请按1。查电费，请按2。找人工客服，请按0。")
+                started = time.monotonic()
+                await tw.wait_for(lambda: prompts.NO_INPUT[0] in call.record.said(), timeout=10)
+                assert time.monotonic() - started >= 0.4 * 1.5 - 0.05
+            async with h.call(caller="+8613912340003", call_sid="CA0020") as tw:  # no 老年 tag: the usual menu
+                await tw.wait_marks(1)
+                call = h.session("CA0020")
+                assert call.record.said()[0].endswith(prompts.MENU_SHORT) and not call.simple
+                assert call.speaker._voice.engine.speed == 1.0
+
+    with tagged(cis, "3201000002", "老年"):
+        run(scenario())
+
+
+def test_a_known_elderly_caller_hears_the_outage_in_short_sentences_then_the_simple_choices(cis):
+    """Review of issue 19: an elderly caller whose area has an outage is told it plainly (no area name, no
+    reason), when power is back in the same time wording as the usual notice, then two choices, one short
+    sentence each, at SIMPLE_SPEED; key 1 goes to the bot as a repair request, the outage already told."""
+
+    async def scenario():
+        async with gateway(cis, voice=Voice(SpeedEngine())) as h:
+            _, outage = h.app[SERVICES].facts.caller("13912340001")
+            assert outage is not None and outage.kind == "fault"
+            async with h.call(caller="+8613912340001", call_sid="CA0021") as tw:  # 王建国: a fault outage
+                await tw.wait_marks(1)
+                call = h.session("CA0021")
+                assert call.record.said()[0] == (
+                    "王建国您好，这里是95598智能客服。您那里现在停电了，正在抢修。"
+                    f"预计{spoken_time(outage.expected_end)}恢复供电。"
+                    "如果只有您家没电，要报修，请按1。找人工客服，请按0。"
+                )
+                assert call.simple and call.speaker._voice.engine.speed == prompts.SIMPLE_SPEED
+                await tw.press("1")
+                await tw.wait_for(lambda: h.rasa.messages() == ["我要报修"])
+                assert h.rasa.received[0]["metadata"]["told_outage"] is True
+                await tw.wait_for(lambda: call.record.said()[-1] == REPLIES["我要报修"])
+
+    with tagged(cis, "3201000001", "老年"):
+        run(scenario())
+
+
+def test_the_short_outage_notice_of_each_kind_and_the_usual_one_for_everyone_else():
+    """Planned and suspected outages in the simple wording too (a suspected one has no time yet); a caller
+    without the tag 老年 hears the usual notice, reason and area included."""
+    now = dt.datetime(2026, 10, 8, 2, 0)  # naive UTC, as the back end stores it
+    elderly = CustomerInfo("3201000009", "张桂芳", "13900000009", "城东区和平路1号", "A01", "城东区一网格", ["老年"])
+
+    def outage(kind: str) -> OutageInfo:
+        return OutageInfo("A01", "城东区一网格", kind, now, now + dt.timedelta(hours=3), "线路检修")
+
+    when = spoken_time(now + dt.timedelta(hours=3))
+    choices = "如果只有您家没电，要报修，请按1。找人工客服，请按0。"
+    assert prompts.greeting(elderly, outage("planned")).endswith(
+        f"您那里现在是计划停电，正在检修。预计{when}恢复供电。" + choices
+    )
+    suspected = prompts.greeting(elderly, outage(SUSPECTED))
+    assert suspected.endswith("您那里可能停电了。我们正在核实，会尽快安排抢修。" + choices) and "预计" not in suspected
+    usual = prompts.greeting(dataclasses.replace(elderly, tags=[]), outage("planned"))
+    assert f"城东区一网格目前有计划停电，原因是线路检修，预计{when}恢复供电。" in usual
+    assert "比如邻居家都有电" in usual and "只有您家" not in usual
 
 
 @pytest.mark.parametrize("token", [None, "forged", "other-number", "expired"])

@@ -1,8 +1,16 @@
-"""python -m voice.testing.simulate {outage,bill}: a whole phone call to the running product, Twilio played locally.
+"""python -m voice.testing.simulate {outage,bill,talk}: a whole phone call to the running product, Twilio played
+locally.
 
     python -m voice.testing.simulate outage                 # says 我家停电了, the address, 没有 … until a work order
     python -m voice.testing.simulate bill --keys            # keys only: 2, 户号 #, last four #, month #
     python -m voice.testing.simulate outage --wav call.wav  # both directions of the call, 8 kHz, for listening
+    python -m voice.testing.simulate talk --caller 13912340001 < lines   # you are the caller (below)
+
+`talk` is an unscripted call: each line read from standard input is said after the bot has finished (a line
+of keys such as `1` or `3201000001#` is pressed instead), and what the bot says is printed; the call hangs up
+at the end of the input. Standard input may be a named pipe, to answer turn by turn:
+`mkfifo in; (sleep infinity > in &); python -m voice.testing.simulate talk --caller … < in > out &`, then
+`echo 我家停电了 > in` and read `out`.
 
 The gateway runs in-process (voice.gateway.create_app on a free port, signed with a token made for the
 run) in front of the Rasa of `make run` (--rasa-url) and its back-end database (P95598_DB_URL, default
@@ -21,6 +29,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -32,14 +41,14 @@ log = logging.getLogger("voice.testing.simulate")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m voice.testing.simulate", description=__doc__.split("\n\n")[0])
-    p.add_argument("scenario", choices=sorted(SCENARIOS))
+    p.add_argument("scenario", choices=[*sorted(SCENARIOS), "talk"])
     p.add_argument("--keys", action="store_true", help="answer with keys wherever a key answer exists")
     p.add_argument("--caller", help="caller ID (default: per scenario; '' for a withheld number)")
     p.add_argument(
         "--rasa-url",
         default=os.environ.get("P95598_RASA_URL") or f"http://127.0.0.1:{os.environ.get('P95598_RASA_PORT', '5005')}",
     )
-    var = Path(os.environ.get("P95598_VAR", Path(__file__).resolve().parents[1] / "var"))  # as `make run`
+    var = Path(os.environ.get("P95598_VAR", Path(__file__).resolve().parents[2] / "var"))  # as `make run`
     p.add_argument("--db-url", default=os.environ.get("P95598_DB_URL") or f"sqlite:///{var / 'backend.db'}")
     p.add_argument("--asr", choices=["scripted", "vosk"], default="scripted")
     p.add_argument("--wav", help="write the whole call (both directions, 8 kHz mono) to this file")
@@ -57,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return asyncio.run(simulate(args))
+        return asyncio.run(talk(args) if args.scenario == "talk" else simulate(args))
     except SetupError as e:
         print(f"simulate: {e}", file=sys.stderr)
         return 2
@@ -139,6 +148,36 @@ async def simulate(args: argparse.Namespace) -> int:
         write_wav(args.wav, pcm)
         out(f"call audio: {args.wav} ({len(pcm) / 8000:.1f} s)")
     return 0 if ok else 1
+
+
+KEYS = re.compile(r"[0-9*#]+")
+
+
+async def talk(args: argparse.Namespace) -> int:
+    """An unscripted call: the caller's lines come from standard input, one per turn."""
+    caller_id = "+8613912340001" if args.caller is None else args.caller
+    await _check_rasa(args.rasa_url)
+    cis = _open_backend(args.db_url)
+    bot_voice, caller_voice = await asyncio.gather(
+        asyncio.to_thread(_bot_voice), asyncio.to_thread(_caller_voice, args.caller_voice)
+    )
+    from voice.testing.caller import SimCaller
+    from voice.testing.fake_twilio import open_gateway
+
+    out(f"unscripted call — caller {caller_id or '(withheld)'}; one line per turn on standard input")
+    async with (
+        open_gateway(cis, args.rasa_url, bot_voice, no_input_seconds=30.0, inter_digit_seconds=4.0) as h,
+        h.dial(caller_id) as tw,
+    ):
+        await tw.wait_for(lambda: h.session(tw.call_sid) is not None, 30)
+        caller = SimCaller(tw, h.session(tw.call_sid), voice=caller_voice, inject=h.recognizers[-1].inject)
+        out(f"  bot    : {await caller.greeting()}")
+        while line := (await asyncio.to_thread(sys.stdin.readline)).strip():
+            timing = await (caller.press(line) if KEYS.fullmatch(line) else caller.say(line, timeout=120))
+            out(f"  caller : {timing.caller}")
+            out(f"  bot    : {timing.bot}")
+    out("  (hung up)")
+    return 0
 
 
 def _ms(value: float | None) -> str:

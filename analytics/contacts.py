@@ -1,0 +1,313 @@
+"""Contacts from events: one row per conversation session, created at its first customer turn and updated as
+its events arrive; outcome, wait, handling time and satisfaction from the contact centre's tables.
+
+`apply` runs one event's changes inside the caller's transaction and writes each event once (the turn row's
+unique event key; the other changes are idempotent settings). `refresh` settles what happens outside Rasa's
+events: an agent claiming or closing the case, a customer abandoning the queue, idle contacts, late ratings.
+The outcome rules live in `outcome_of` only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from analytics.events import ContactChange, EventChanges
+from analytics.functions import OUTAGE_FUNCTIONS, main_function
+from backend import models as m
+from backend.contact_centre.kinds import Channel
+from backend.models_analytics import Contact, ContactOutcome, FeedPosition
+from backend.pii import mask
+from backend.topology import area_named_in
+
+SLACK = dt.timedelta(seconds=60)  # an escalation's row is written a moment before the events that announce it
+RATED_WITHIN = dt.timedelta(hours=2)  # a bot-only rating asked this long after the contact's last event is not its
+REFRESH_HORIZON = dt.timedelta(days=2)  # contacts older than this are settled for good
+CALLBACK_FUNCTION = "human_agent"  # actions.handoff.callback_order files a request for a person as this
+SATISFACTION = "satisfaction"  # FeedPosition source: the ratings and surveys answered up to its updated_at
+
+
+def idle_limit(channel: str | None = None) -> dt.timedelta:
+    """How long a contact may go without an event before it counts as over. A call that said nothing for
+    P95598_CALL_IDLE_MINUTES (3) has hung up (the IVR ends a silent call after two no-input prompts, and the
+    hang-up itself sends no event); chats may pause for P95598_CONTACT_IDLE_MINUTES (30)."""
+    if channel == Channel.VOICE:
+        return dt.timedelta(minutes=float(os.environ.get("P95598_CALL_IDLE_MINUTES", "3")))
+    return dt.timedelta(minutes=float(os.environ.get("P95598_CONTACT_IDLE_MINUTES", "30")))
+
+
+def outcome_of(escalations: Sequence[m.Escalation], escalated: bool, closed: bool) -> ContactOutcome:
+    """agent: a person claimed a case; abandoned: every case ended unclaimed (the customer left the queue, or it
+    was closed unanswered); contained: the bot kept the contact to its end; in_progress: not decided yet."""
+    if any(e.claimed_at for e in escalations):
+        return ContactOutcome.AGENT
+    if escalations:
+        ended = all(e.abandoned_at or e.closed_at for e in escalations)
+        return ContactOutcome.ABANDONED if ended else ContactOutcome.IN_PROGRESS
+    if escalated:  # handed over, yet no case found: nobody took it
+        return ContactOutcome.ABANDONED if closed else ContactOutcome.IN_PROGRESS
+    return ContactOutcome.CONTAINED if closed else ContactOutcome.IN_PROGRESS
+
+
+def _ms(at: dt.datetime) -> int:
+    return round(at.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+
+def session_start(s: Session, conversation_id: str, at: dt.datetime) -> dt.datetime | None:
+    """When the conversation's session holding `at` started (its session_started event), None if not seen."""
+    return s.scalars(
+        select(m.TurnAnalytics.at)
+        .where(
+            m.TurnAnalytics.conversation_id == conversation_id,
+            m.TurnAnalytics.kind == "session",
+            m.TurnAnalytics.at <= at,
+        )
+        .order_by(m.TurnAnalytics.at.desc())
+        .limit(1)
+    ).first()
+
+
+def current_contact(s: Session, conversation_id: str, at: dt.datetime) -> Contact | None:
+    start = session_start(s, conversation_id, at)
+    if start is not None:
+        return s.scalars(select(Contact).where(Contact.contact_key == f"{conversation_id}:{_ms(start)}")).first()
+    return s.scalars(  # no session start seen (the feed began mid-session): the latest contact before `at`
+        select(Contact)
+        .where(Contact.conversation_id == conversation_id, Contact.started_at <= at)
+        .order_by(Contact.started_at.desc())
+        .limit(1)
+    ).first()
+
+
+def _new_contact(s: Session, change: ContactChange) -> Contact:
+    start = session_start(s, change.conversation_id, change.at) or change.at
+    before = s.scalars(  # what the previous session knew carries over, as Rasa carries its slots over
+        select(Contact)
+        .where(Contact.conversation_id == change.conversation_id, Contact.started_at < change.at)
+        .order_by(Contact.started_at.desc())
+        .limit(1)
+    ).first()
+    c = Contact(
+        contact_key=f"{change.conversation_id}:{_ms(start)}",
+        conversation_id=change.conversation_id,
+        channel=change.channel or (before.channel if before else "rest"),
+        area_code=before.area_code if before else None,
+        account_no=before.account_no if before else None,
+        started_at=change.at,
+        ended_at=change.at,
+        outage_related=False,
+        turns=0,
+        fallbacks=0,
+        escalated=False,
+        outcome=ContactOutcome.IN_PROGRESS,
+        first_text=mask(change.text[:400])[:200],
+        told_outage=False,
+    )
+    s.add(c)
+    return c
+
+
+def _area_of_account(s: Session, account_no: str) -> str | None:
+    c = s.get(m.Customer, account_no)
+    return c.area_code if c else None
+
+
+def _locate(s: Session, c: Contact, change: ContactChange) -> None:
+    """The service area, strongest source first: a verified account, an account named, the caller's registered
+    number (voice), an address said."""
+    if change.account_no and (change.verified or c.account_no is None):
+        area = _area_of_account(s, change.account_no)
+        if area:
+            c.account_no, c.area_code = change.account_no, area
+    if change.caller and c.area_code is None:
+        customer = s.scalars(select(m.Customer).where(m.Customer.phone == change.caller).limit(1)).first()
+        if customer:
+            c.area_code = customer.area_code
+    if change.address and c.area_code is None:
+        named = area_named_in(s, change.address)
+        if named:
+            c.area_code = named.code
+
+
+def apply(s: Session, changes: EventChanges) -> bool:
+    """Applies one event in the caller's transaction; False when its turn row was written before (a re-read).
+    Judged at the event's own time, so a replay gives the same rows whenever it runs (`refresh` uses the clock)."""
+    if changes.turn_row is not None:
+        seen = s.scalars(
+            select(m.TurnAnalytics.id).where(m.TurnAnalytics.event_key == changes.turn_row["event_key"])
+        ).first()
+        if seen is not None:
+            return False
+        s.add(m.TurnAnalytics(**changes.turn_row))
+        s.flush()
+    change = changes.contact
+    if change is None:
+        return True
+    if change.kind == "session":  # the previous session is over
+        before = s.scalars(
+            select(Contact)
+            .where(Contact.conversation_id == change.conversation_id, Contact.started_at < change.at)
+            .order_by(Contact.started_at.desc())
+            .limit(1)
+        ).first()
+        if before is not None and before.outcome == ContactOutcome.IN_PROGRESS:
+            settle(s, before, change.at, closed=True)
+        return True
+    c = current_contact(s, change.conversation_id, change.at)
+    if c is None and change.kind == "turn":
+        c = _new_contact(s, change)
+    if c is None:  # before the session's first customer turn: nothing to count yet
+        return True
+    c.ended_at = max(c.ended_at or change.at, change.at)
+    if change.kind == "turn":
+        c.turns += 1
+        c.fallbacks += change.fallback
+    if change.function:
+        c.function = main_function(c.function, change.function)
+        c.outage_related = c.outage_related or change.function in OUTAGE_FUNCTIONS
+    c.told_outage = c.told_outage or change.told_outage
+    if change.escalated:
+        c.escalated = True
+        c.transfer_reason = c.transfer_reason or change.transfer_reason
+    _locate(s, c, change)
+    # decided again when the contact ends, is handed over, or the customer writes again after it was settled
+    # (the bot's and the system's own messages after the end, e.g. the rating card, reopen nothing)
+    reopened = change.kind == "turn" and c.outcome != ContactOutcome.IN_PROGRESS
+    if change.ended or change.escalated or reopened:
+        settle(s, c, change.at, closed=change.ended)
+    return True
+
+
+def _escalations(s: Session, c: Contact) -> list[m.Escalation]:
+    later = s.scalars(
+        select(Contact.started_at)
+        .where(Contact.conversation_id == c.conversation_id, Contact.started_at > c.started_at)
+        .order_by(Contact.started_at)
+        .limit(1)
+    ).first()
+    q = select(m.Escalation).where(
+        m.Escalation.conversation_id == c.conversation_id, m.Escalation.created_at >= c.started_at - SLACK
+    )
+    if later is not None:
+        q = q.where(m.Escalation.created_at < later)
+    return list(s.scalars(q.order_by(m.Escalation.created_at)))
+
+
+def settle(s: Session, c: Contact, now: dt.datetime, closed: bool = False) -> None:
+    """Outcome, wait and handling time from the contact's cases; closed also when idle long enough or when a
+    later session of the conversation began."""
+    cases = _escalations(s, c)
+    ended = c.ended_at or c.started_at
+    later = s.scalars(
+        select(Contact.id).where(Contact.conversation_id == c.conversation_id, Contact.started_at > c.started_at)
+    ).first()
+    closed = closed or later is not None or now - ended >= idle_limit(c.channel)
+    callback = None if cases else _callback_reason(s, c)
+    if cases:
+        c.escalated = True
+        c.transfer_reason = c.transfer_reason or cases[0].reason[:32]
+    elif callback:  # asked for a person when none was free: a transfer, answered by a callback order
+        c.escalated = True
+        c.transfer_reason = c.transfer_reason or callback[:32]
+    c.outcome = outcome_of(cases, c.escalated and not callback, closed)
+    claimed = [(e.created_at, e.claimed_at, e.closed_at) for e in cases if e.claimed_at is not None]
+    c.wait_seconds = (claimed[0][1] - claimed[0][0]).total_seconds() if claimed else None
+    if c.outcome == ContactOutcome.AGENT:
+        done = [(took, closed_at) for _, took, closed_at in claimed if took is not None and closed_at is not None]
+        handled = len(done) == len(claimed)
+        c.handle_seconds = sum((end - took).total_seconds() for took, end in done) if handled else None
+    elif c.outcome != ContactOutcome.IN_PROGRESS:
+        c.handle_seconds = (ended - c.started_at).total_seconds()
+    if c.satisfaction is None:
+        c.satisfaction = _rating(s, c, [e.id for e in cases])
+
+
+def _callback_reason(s: Session, c: Contact) -> str | None:
+    """The reason of a callback order (人工回复, filed when the customer asked for a person and none was free)
+    of this contact, if one was filed."""
+    ended = (c.ended_at or c.started_at) + SLACK
+    details = s.scalars(
+        select(m.WorkOrder.details).where(
+            m.WorkOrder.conversation_id == c.conversation_id,
+            m.WorkOrder.function_id == CALLBACK_FUNCTION,
+            m.WorkOrder.created_at.between(c.started_at - SLACK, ended),
+        )
+    ).first()
+    if details is None:
+        return None
+    return str((details or {}).get("reason") or "customer_request")
+
+
+def _rating(s: Session, c: Contact, case_ids: list[int]) -> int | None:
+    ended = c.ended_at or c.started_at
+    rated = s.scalars(
+        select(m.Rating.score)
+        .where(
+            m.Rating.conversation_id == c.conversation_id,
+            m.Rating.score.is_not(None),
+            or_(
+                m.Rating.case_id.in_(case_ids) if case_ids else false(),
+                and_(m.Rating.case_id.is_(None), m.Rating.asked_at.between(c.started_at, ended + RATED_WITHIN)),
+            ),
+        )
+        .order_by(m.Rating.answered_at.desc())
+        .limit(1)
+    ).first()
+    if rated is not None:
+        return int(rated)
+    surveyed = s.scalars(  # the follow-up (回访) of an order this contact filed
+        select(m.Survey.score)
+        .join(m.WorkOrder, m.WorkOrder.id == m.Survey.order_id)
+        .where(
+            m.WorkOrder.conversation_id == c.conversation_id,
+            m.WorkOrder.created_at.between(c.started_at, ended + SLACK),
+            m.Survey.score.is_not(None),
+        )
+        .order_by(m.Survey.answered_at.desc())
+        .limit(1)
+    ).first()
+    return int(surveyed) if surveyed is not None else None
+
+
+def refresh(s: Session, now: dt.datetime) -> int:
+    """Settles the contacts still open (or handled by an agent who has not closed yet) and the contacts rated
+    since the last refresh; the number of contacts looked at."""
+    open_ = list(
+        s.scalars(
+            select(Contact).where(
+                Contact.started_at >= now - REFRESH_HORIZON,
+                or_(
+                    Contact.outcome == ContactOutcome.IN_PROGRESS,
+                    and_(Contact.outcome == ContactOutcome.AGENT, Contact.handle_seconds.is_(None)),
+                ),
+            )
+        )
+    )
+    for c in open_:
+        settle(s, c, now)
+    mark = s.get(FeedPosition, SATISFACTION)
+    if mark is None:
+        mark = FeedPosition(source=SATISFACTION, last_id=0, updated_at=now - REFRESH_HORIZON)
+        s.add(mark)
+    since = mark.updated_at
+    rated = set(s.scalars(select(m.Rating.conversation_id).where(m.Rating.answered_at > since)))
+    rated |= {
+        str(conversation)
+        for conversation in s.scalars(
+            select(m.WorkOrder.conversation_id)
+            .join(m.Survey, m.Survey.order_id == m.WorkOrder.id)
+            .where(m.Survey.answered_at > since, m.WorkOrder.conversation_id.is_not(None))
+        )
+    }
+    looked = len(open_)
+    for conversation in rated:
+        for c in s.scalars(
+            select(Contact).where(Contact.conversation_id == conversation, Contact.satisfaction.is_(None))
+        ):
+            c.satisfaction = _rating(s, c, [e.id for e in _escalations(s, c)])
+            looked += 1
+    mark.updated_at = now - SLACK  # a rating committed just after this read is read next time
+    return looked

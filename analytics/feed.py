@@ -1,0 +1,177 @@
+"""The embedded profile's analytics feed: tails Rasa's SQLite tracker store (its `events` table, one row per event
+with an autoincrement id) into turn_analytics and contacts, from a process of its own.
+
+    python -m analytics feed [--tracker var/tracker.db]
+
+Rasa does no extra work per turn: the events are already in its store. The feed remembers the last event id it
+applied (analytics_feed_positions) in the same transaction as the rows it wrote, so a restart goes on where it
+stopped and never applies an event twice; rows are keyed by the event as well (a re-read writes nothing). While
+the back-end database is unavailable the events simply wait in the tracker store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from analytics.contacts import apply, refresh
+from analytics.events import BadEvent, changes_of
+from backend.db import write_lock
+from backend.models import utcnow
+from backend.models_analytics import FeedPosition
+
+log = logging.getLogger(__name__)
+SOURCE = "tracker"
+BATCH = 500
+KEPT = ("user", "bot", "session_started", "pause", "resume", "slot", "active_loop")  # the rest: action, ... skipped
+Task = Callable[[dt.datetime], object]
+
+
+def tracker_engine(path: str | Path) -> Engine:
+    """Rasa's tracker store (the feed only reads it; a read-only open fails on a WAL file without its -shm)."""
+    return create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+
+
+def _read(tracker: Engine, after: int, limit: int) -> list[tuple[int, str, str, str | None]]:
+    try:
+        with tracker.connect() as c:
+            rows = c.execute(
+                text("SELECT id, sender_id, type_name, data FROM events WHERE id > :after ORDER BY id LIMIT :n"),
+                {"after": after, "n": limit},
+            ).all()
+    except OperationalError as e:
+        if "no such table" in str(e) or "unable to open" in str(e):  # Rasa has not created its store yet
+            return []
+        raise
+    return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
+
+def _last_id(tracker: Engine) -> int:
+    try:
+        with tracker.connect() as c:
+            return int(c.execute(text("SELECT coalesce(max(id), 0) FROM events")).scalar_one())
+    except OperationalError:
+        return 0
+
+
+def _position(s: Session) -> FeedPosition:
+    pos = s.get(FeedPosition, SOURCE)
+    if pos is None:
+        pos = FeedPosition(source=SOURCE, last_id=0, updated_at=utcnow())
+        s.add(pos)
+    return pos
+
+
+def _apply_row(s: Session, event_id: int, sender: str, kind: str, data: str | None) -> None:
+    if kind not in KEPT:
+        return
+    try:
+        event = json.loads(data or "")
+        if not isinstance(event, dict):
+            raise BadEvent(f"the stored event is a {type(event).__name__}")
+        changes = changes_of({**event, "sender_id": sender})
+    except (ValueError, BadEvent) as e:
+        log.warning("skipping tracker event %s of %s: %s", event_id, sender[:64], e)
+        return
+    if changes is not None:
+        apply(s, changes)
+
+
+def feed_once(tracker: Engine, sessions: sessionmaker[Session], limit: int = BATCH) -> int:
+    """Applies the next events after the stored position, in one transaction; the number read."""
+    with sessions.begin() as s:
+        write_lock(s)
+        pos = _position(s)
+        rows = _read(tracker, pos.last_id, limit)
+        if not rows:
+            if pos.last_id and _last_id(tracker) < pos.last_id:  # a new tracker store: its ids start again
+                log.warning("the tracker store restarted its ids; reading it from the start")
+                pos.last_id = 0
+            return 0
+        try:
+            with s.no_autoflush:
+                for event_id, sender, kind, data in rows:
+                    _apply_row(s, event_id, sender, kind, data)
+                    s.flush()
+            pos.last_id, pos.updated_at = rows[-1][0], utcnow()
+            return len(rows)
+        except OperationalError:
+            raise  # the store is unavailable: nothing written, the same events are read again later
+        except SQLAlchemyError as e:
+            log.warning("a batch failed (%s); applying its events one by one", e.__class__.__name__)
+    return _one_by_one(sessions, rows)
+
+
+def _one_by_one(sessions: sessionmaker[Session], rows: Sequence[tuple[int, str, str, str | None]]) -> int:
+    """A batch that failed: each event in its own transaction, the one that fails skipped with its reason."""
+    for event_id, sender, kind, data in rows:
+        try:
+            with sessions.begin() as s:
+                write_lock(s)
+                _apply_row(s, event_id, sender, kind, data)
+                _position(s).last_id = event_id
+        except OperationalError:
+            raise
+        except SQLAlchemyError as e:
+            log.warning("skipping tracker event %s of %s: %s", event_id, sender[:64], e.__class__.__name__)
+            with sessions.begin() as s:
+                write_lock(s)
+                _position(s).last_id = event_id
+    return len(rows)
+
+
+def refresh_contacts(sessions: sessionmaker[Session]) -> Task:
+    """The periodic settling of open contacts (agents claiming, customers leaving, idle contacts, ratings)."""
+
+    def task(now: dt.datetime) -> object:
+        with sessions.begin() as s:
+            write_lock(s)
+            return refresh(s, now)
+
+    return task
+
+
+def run_task(task: Task) -> None:
+    try:
+        task(utcnow())
+    except OperationalError:
+        raise
+    except Exception:  # a periodic task's bug must not stop the feed
+        log.exception("analytics task %s failed", getattr(task, "__qualname__", task))
+
+
+def run(
+    tracker: Engine,
+    sessions: sessionmaker[Session],
+    tasks: Sequence[Task] = (),
+    poll_seconds: float = 1.0,
+    task_seconds: float = 15.0,
+    stop: threading.Event | None = None,
+) -> None:
+    """Feeds until `stop` is set; runs `tasks` (refresh, surge detection...) every `task_seconds`."""
+    stop = stop or threading.Event()
+    next_tasks = 0.0
+    while not stop.is_set():
+        read = 0
+        try:
+            read = feed_once(tracker, sessions)
+            if time.monotonic() >= next_tasks:
+                next_tasks = time.monotonic() + task_seconds
+                for task in tasks:
+                    run_task(task)
+        except OperationalError as e:  # a store is unavailable: wait, the events keep
+            log.warning("analytics store unavailable (%s); retrying", str(e).splitlines()[0][:120])
+            stop.wait(5)
+            continue
+        if read < BATCH:
+            stop.wait(poll_seconds)

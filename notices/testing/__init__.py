@@ -1,0 +1,1 @@
+"""Fake gateways (SMS, WeChat, Twilio) for the notice tests and benchmark."""
