@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -142,6 +143,22 @@ def contact_of(db: sessionmaker[Session], conversation: str) -> Contact | None:
         return row
 
 
+def outage_related(db: sessionmaker[Session], conversation: str) -> Contact | None:
+    row = contact_of(db, conversation)
+    return row if row is not None and row.outage_related else None
+
+
+def fed(db: sessionmaker[Session], conversation: str, told: bool = False) -> Callable[[], Contact | None]:
+    """A probe for the contact once the feed has caught up with the conversation (it follows the tracker a moment
+    after each reply): its area known and, with `told`, the outage told."""
+
+    def probe() -> Contact | None:
+        row = contact_of(db, conversation)
+        return row if row is not None and row.area_code and (row.told_outage or not told) else None
+
+    return probe
+
+
 @pytest.fixture(scope="module")
 def storm(stack: Any, db: sessionmaker[Session], cis: SqlCIS) -> Storm:
     """Ten customers of a quiet area call or chat about a power cut within a couple of minutes; the stack's own
@@ -161,14 +178,17 @@ def storm(stack: Any, db: sessionmaker[Session], cis: SqlCIS) -> Storm:
                 )  # the bot took it up (asked where, looked up)
 
     run(calls())
+    chats = []
     for customer, first in zip(callers[len(CALLS) :], CHATS, strict=True):  # chats: the area from the address typed
         chat = Conversation(stack.rasa_url)
         assert "地址" in chat.say(first)
         assert "电话" in chat.say(customer.address), chat.replies_text  # nothing known yet: the repair goes on
-    conversations = [f"voice:{c.phone}" for c in callers[: len(CALLS)]]
-    for conversation in conversations:
-        contact = wait_for(f"the contact of {conversation}", lambda c=conversation: contact_of(db, c), 60)  # type: ignore[misc]
-        assert contact.outage_related and contact.area_code == area and contact.channel == "voice"
+        chats.append(chat.sender)
+    conversations = [(f"voice:{c.phone}", "voice") for c in callers[: len(CALLS)]] + [(c, "chat") for c in chats]
+    for conversation, channel in conversations:
+        wait_for(f"the contact of {conversation}", fed(db, conversation), 60)
+        contact = wait_for(f"{conversation} outage-related", partial(outage_related, db, conversation), 60)
+        assert contact.area_code == area and contact.channel == channel
 
     def opened() -> Incident | None:
         with db() as s:
@@ -215,11 +235,11 @@ def test_callers_of_the_area_hear_it_before_the_menu_and_others_do_not(
     notice = next((n for n in notices if n in greeting), notices[0])
     assert greeting.startswith(f"{newcomer.name}您好") and notice in greeting
     assert prompts.MENU_SHORT not in greeting and "报修" not in greeting[: greeting.index(notice)]
-    contact = wait_for("the told caller's contact", lambda: contact_of(db, f"voice:{newcomer.phone}"), 60)
+    contact = wait_for("the told caller's contact", fed(db, f"voice:{newcomer.phone}", told=True), 60)
     assert contact.told_outage and contact.area_code == storm.area
     menus = (prompts.MENU_SHORT, prompts.SIMPLE_MENU)  # a caller the insight run tags 老年 hears the simple one
     assert "疑似" not in other[0] and any(menu in other[0] for menu in menus)
-    contact = wait_for("the other caller's contact", lambda: contact_of(db, f"voice:{elsewhere.phone}"), 60)
+    contact = wait_for("the other caller's contact", fed(db, f"voice:{elsewhere.phone}"), 60)
     assert not contact.told_outage and contact.area_code == storm.other_area
 
 
@@ -242,7 +262,7 @@ def test_a_chat_user_naming_an_address_there_is_told_before_any_question(
     with db() as s:
         orders = s.scalars(select(m.WorkOrder).where(m.WorkOrder.conversation_id == chat.sender)).all()
     assert not orders  # nothing filed: told there is a repair under way, the customer left
-    contact = wait_for("the chat's contact", lambda: contact_of(db, chat.sender), 60)
+    contact = wait_for("the chat's contact", fed(db, chat.sender, told=True), 60)
     assert contact.told_outage and contact.area_code == storm.area
 
 
