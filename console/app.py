@@ -36,6 +36,9 @@ from console import (
     order_updates,
     pages,
     profile_api,
+    quality_api,
+    quality_pages,
+    recordings_api,
     reply_api,
     reports_api,
     routing,
@@ -135,6 +138,9 @@ def create_app(cfg: ConsoleConfig, wechat_sender: CustomerServiceSender | None =
     reports_api.add_routes(app)  # one-click weekly / monthly reports and their archive
     insight_api.add_routes(app)  # supervisors' customer insight: fault and complaint hot spots, drill-down
     profile_api.add_routes(app)  # 客户画像: a verified case's customer, or any account for supervisors
+    quality_api.add_routes(app)  # 智能质检: the inspection queue's API (supervisors and quality staff)
+    quality_pages.add_routes(app)  # 智能质检: queue, contact, sample and scores pages
+    recordings_api.add_routes(app)  # call recordings: played by supervisors and quality staff, every play logged
     app.router.add_get("/wechat", wechat_verify)
     app.router.add_post("/wechat", wechat_receive)
     app.router.add_get("/health", health)

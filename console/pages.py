@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 
 from backend.case_view import SLOT_LABELS
 from backend.contact_centre import Conflict
-from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS, STATUS_LABELS
+from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS, STATUS_LABELS, AgentRole
 from backend.identity import IdentityStore
 from backend.spoken import local_time
 from console import agent_api, casework, order_api, routing
@@ -85,7 +85,7 @@ async def login(request: web.Request) -> web.Response:
             if old:  # whatever session id the browser brought is dropped: a fresh one is issued
                 await asyncio.to_thread(contact.logout, old)
             token, _ = await asyncio.to_thread(contact.new_login, agent.id, cfg.session_ttl)
-            response = web.HTTPFound("/console/supervisor" if agent.supervisor else "/console")
+            response = web.HTTPFound(home_of(agent.role))
             set_session_cookie(response, token, cfg.session_ttl, cfg.secure_cookies)
             raise response
         throttle.failed(*keys)
@@ -105,7 +105,15 @@ async def logout(request: web.Request) -> web.Response:
     raise response
 
 
+def home_of(role: str) -> str:
+    """Where a login lands: supervisors on their view, quality staff (no cases) on the inspection queue."""
+    homes = {AgentRole.SUPERVISOR.value: "/console/supervisor", AgentRole.QUALITY.value: "/console/quality"}
+    return homes.get(role, "/console")
+
+
 async def queue_page(request: web.Request) -> web.Response:
+    if agent_of(request).role == AgentRole.QUALITY:  # quality staff take no cases
+        raise web.HTTPFound("/console/quality")
     return render("queue.html", agent=agent_of(request), csrf=request["csrf"], **await agent_api.queue_view(request))
 
 

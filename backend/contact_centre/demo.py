@@ -13,6 +13,7 @@ DEMO_AGENTS = (
     ("1001", "张丽", AgentRole.AGENT),
     ("1002", "王强", AgentRole.AGENT),
     ("9001", "刘主管", AgentRole.SUPERVISOR),
+    ("9101", "质检员", AgentRole.QUALITY),
 )
 DEFAULT_DEMO_PASSWORD = "95598demo"
 # skill groups (catalog/skills.yml) each demo login takes cases for; None: every group
@@ -20,6 +21,7 @@ DEMO_SKILLS: dict[str, tuple[str, ...] | None] = {
     "1001": ("repair", "billing"),
     "1002": ("billing", "business", "complaints"),
     "9001": None,
+    "9101": (),  # quality staff take no cases
 }
 
 

@@ -127,7 +127,7 @@ def agents_by_status(s: Session, now: dt.datetime) -> list[dict[str, Any]]:
     ):
         cases[int(agent_id)].append(int(case_id))
     out = []
-    for a in s.scalars(select(m.Agent).where(m.Agent.role != AgentRole.SUPERVISOR).order_by(m.Agent.username)):
+    for a in s.scalars(select(m.Agent).where(m.Agent.role == AgentRole.AGENT).order_by(m.Agent.username)):
         online = a.last_seen is not None and a.last_seen > now - ONLINE_WINDOW
         status, reason, since = a.status or AgentStatus.OFFLINE, a.status_reason or "", a.status_since or now
         if not online and status != AgentStatus.OFFLINE:
@@ -223,7 +223,7 @@ def per_agent_today(s: Session, day: Day) -> list[dict[str, Any]]:
     for a in s.scalars(select(m.Agent).order_by(m.Agent.username)):
         mine = spans.get(a.id, [])
         rated = ratings.get(a.id)
-        if a.role == AgentRole.SUPERVISOR and not mine and not rated:
+        if a.role != AgentRole.AGENT and (a.role == AgentRole.QUALITY or (not mine and not rated)):
             continue
         out.append(
             {
