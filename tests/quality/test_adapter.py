@@ -1,0 +1,218 @@
+"""quality.adapter on a real SQLite tracker store holding events recorded from real conversations with the product
+(tests/analytics/data/tracker_events.json), fed into contacts by the real analytics feed, and a migrated back end:
+turns, system events, facts and the agent, what is left out, the voice agent leg, and contacts that cannot be built."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from analytics.contacts import refresh
+from backend import models as m
+from backend.models_analytics import Contact, ContactOutcome
+from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
+from quality.adapter import Built, NotInspectable, NotReady, build, contact_start
+from tests.analytics.test_feed import RECORDED, backend, feed_all, make_tracker, sender
+
+AGENT_CHAT, BOT_CHAT, LEFT_CHAT = sender("agent"), sender("contained"), sender("abandoned")
+T0 = json.loads(RECORDED["agent"][0]["data"])["timestamp"]  # when the recorded chats began
+
+
+def utc(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).replace(tzinfo=None)
+
+
+def add_events(tracker: Engine, conversation: str, events: list[dict[str, Any]]) -> None:
+    """Events stored as Rasa 3.6's SQL tracker store stores them (sender, type, timestamp, JSON)."""
+    with tracker.begin() as c:
+        for e in events:
+            c.execute(
+                text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, :t, :ts, :d)"),
+                {"s": conversation, "t": e["event"], "ts": e["timestamp"], "d": json.dumps(e, ensure_ascii=False)},
+            )
+
+
+def voice_call(conversation: str, start: float) -> list[dict[str, Any]]:
+    """A call as the voice gateway and Rasa store it: the bot answers, the customer asks for a person."""
+    meta = {"channel": "voice", "caller": "13912340001"}
+    return [
+        {"event": "session_started", "timestamp": start},
+        {"event": "user", "timestamp": start + 2, "text": "我家停电了", "metadata": meta, "parse_data": {}},
+        {"event": "bot", "timestamp": start + 3, "text": "您好，请问您的地址是哪里？", "metadata": {}, "data": {}},
+        {"event": "user", "timestamp": start + 8, "text": "转人工", "metadata": meta, "parse_data": {}},
+        {"event": "bot", "timestamp": start + 9, "text": "好的，正在为您转接人工客服。", "metadata": {}, "data": {}},
+        {"event": "bot", "timestamp": start + 9.1, "data": {"custom": {"handoff": {"reason": "safety"}}}},
+        {"event": "pause", "timestamp": start + 9.2},
+        {"event": "bot", "timestamp": start + 9.3, "text": "还有其他可以帮您？", "metadata": {}, "data": {}},
+    ]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> tuple[Engine, sessionmaker[Session]]:
+    """The recorded chats fed into contacts and settled; the agent case claimed by agent 1001 (张丽)."""
+    tracker, sessions = make_tracker(tmp_path / "tracker.db"), backend(tmp_path / "b.db")
+    with sessions.begin() as s:
+        agent = m.Agent(username="1001", display_name="张丽", password_hash="x")
+        s.add(agent)
+        s.flush()
+        case = s.scalars(select(m.Escalation).where(m.Escalation.conversation_id == AGENT_CHAT)).one()
+        case.agent_id, case.disposition = agent.id, "resolved"
+    feed_all(tracker, sessions)
+    with sessions.begin() as s:
+        refresh(s, utc(T0) + dt.timedelta(hours=2))
+    return tracker, sessions
+
+
+def built(world: tuple[Engine, sessionmaker[Session]], conversation: str, now: dt.datetime | None = None) -> Built:
+    tracker, sessions = world
+    with sessions() as s:
+        c = s.scalars(select(Contact).where(Contact.conversation_id == conversation)).one()
+        return build(s, tracker, c, now)
+
+
+def spoken(b: Built) -> list[tuple[str, str]]:
+    return [(t.who, t.text if t.who != "system" else str(t.event)) for t in b.contact.turns]
+
+
+def test_an_agent_chat_reads_as_the_customer_saw_it_with_its_system_events(world):
+    b = built(world, AGENT_CHAT)
+    assert spoken(b) == [
+        ("customer", "帮我查一下电费"),
+        ("bot", "请告诉我您的十位户号。户号可以在电费单或者缴费短信上找到。"),
+        ("customer", "3201000001"),
+        ("bot", "为了保护您的信息，请告诉我户主登记手机号的后四位。"),
+        ("customer", "0001"),
+        ("system", "verified"),
+        ("bot", "请问您要查哪个月的电费？比如“上个月”或者“十月份”。"),
+        ("customer", "转人工"),
+        ("bot", "好的，正在为您转接人工客服，马上就为您接通。您刚才说的情况客服都能看到，不用再说一遍。您可以继续留言，客服接入后都能看到。"),
+        ("system", "transferred"),
+        ("system", "agent_joined"),
+        ("agent", "您好，我是人工客服张丽，您之前说的情况我都看到了，马上为您处理。"),
+    ]  # the console's own lines (服务已结束, the rating card) are nobody's words
+    c = b.contact
+    assert (c.id, c.channel, c.handled_by) == (c.id, "chat", "agent") and c.id.isdigit()
+    assert c.agent is not None and (c.agent.id, c.agent.name) == ("1001", "张丽")
+    assert (c.facts.outcome, c.facts.resolved, c.facts.complaint, c.facts.callbacks) == ("agent", True, False, ())
+    times = [t.at for t in c.turns]
+    assert times == sorted(times) and 0 <= times[0] < 1  # seconds since the session began
+    assert not any(t.discloses for t in c.turns)  # only questions were asked: nothing of the account was told
+
+
+def test_a_bot_chat_and_an_abandoned_one(world):
+    contained = built(world, BOT_CHAT).contact
+    assert [t.who for t in contained.turns] == ["customer", "bot", "customer", "bot"]
+    assert contained.handled_by == "bot" and contained.agent is None
+    assert (contained.facts.outcome, contained.facts.resolved) == ("contained", True)
+    assert not any(t.who == "system" for t in contained.turns)
+
+    abandoned = built(world, LEFT_CHAT)
+    left = abandoned.contact
+    assert spoken(abandoned)[-1] == ("system", "transferred") and left.handled_by == "bot"
+    assert (left.facts.outcome, left.facts.resolved) == (ContactOutcome.ABANDONED, False)
+
+
+def test_a_bill_told_after_the_check_discloses_and_an_faq_figure_does_not(world):
+    tracker, _ = world
+    later = [
+        {"event": "action", "timestamp": T0 + 0.35, "name": "bill_query_form"},
+        {"event": "bot", "timestamp": T0 + 0.36, "text": "您2026年11月的电费是236.50元，用电310度，已经缴清。", "data": {}},
+        {"event": "action", "timestamp": T0 + 0.37, "name": "action_answer"},
+        {"event": "bot", "timestamp": T0 + 0.38, "text": "居民电价第一档每度0.52元。", "data": {}},
+    ]
+    add_events(tracker, AGENT_CHAT, later)
+    told = {t.text[:4]: t.discloses for t in built(world, AGENT_CHAT).contact.turns if t.who == "bot"}
+    assert told["您202"] is True and told["居民电价"] is False
+
+
+def test_orders_urgent_handling_and_a_promised_call_back(world):
+    _, sessions = world
+    with sessions.begin() as s:
+        start = s.scalars(select(Contact.started_at).where(Contact.conversation_id == BOT_CHAT)).one()
+        for number, function, priority in (("G1", "fault_repair", "urgent"), ("G2", "human_agent", "normal")):
+            s.add(
+                m.WorkOrder(
+                    number=number,
+                    function_id=function,
+                    status="received",
+                    priority=priority,
+                    channel="chat",
+                    conversation_id=BOT_CHAT,
+                    created_at=start + dt.timedelta(seconds=1),
+                    clock_start=start + dt.timedelta(seconds=1),
+                )
+            )
+    with pytest.raises(NotReady) as waiting:  # the call-back is not due yet: too early to judge it
+        built(world, BOT_CHAT, now=start + dt.timedelta(minutes=5))
+    assert waiting.value.until > start + dt.timedelta(days=1)
+    c = built(world, BOT_CHAT, now=start + dt.timedelta(days=30)).contact
+    events = [(t.event, t.function) for t in c.turns if t.who == "system"]
+    assert ("order_created", "fault_repair") in events and ("order_created", "human_agent") in events
+    assert ("urgent", None) in events
+    (callback,) = c.facts.callbacks
+    assert callback.done_at is None and callback.due_at > callback.promised_at > 0
+
+
+def test_a_call_with_the_agent_leg_merged_from_its_transcript(world):
+    tracker, sessions = world
+    call, start = "voice:CA1", T0 + 600
+    add_events(tracker, call, voice_call(call, start))
+    feed_all(tracker, sessions)
+    with sessions.begin() as s:
+        s.add(m.Escalation(conversation_id=call, channel="voice", reason="safety", priority="urgent",
+                           status="closed", created_at=utc(start + 9), claimed_at=utc(start + 20),
+                           closed_at=utc(start + 80)))  # fmt: skip
+        rec = Recording(call_sid="CA1", leg=RecordingLeg.AGENT, conversation_id=call, status=RecordingStatus.STORED,
+                        expires_at=utc(start + 86400 * 90), transcript=[])  # fmt: skip
+        s.add(rec)
+        s.flush()
+        rec_id = rec.id
+        refresh(s, utc(start + 3600))
+    with pytest.raises(NotReady):  # not transcribed yet
+        built(world, call)
+    with sessions.begin() as s:
+        rec = s.get(Recording, rec_id)
+        assert rec is not None
+        rec.status = RecordingStatus.TRANSCRIBED
+        rec.transcript = [
+            {"who": "agent", "start": 1.5, "end": 4.0, "text": "您好，我是客服小王"},
+            {"who": "customer", "start": 5.0, "end": 7.0, "text": "电线掉地上了"},
+        ]
+    b = built(world, call)
+    c = b.contact
+    assert c.channel == "voice" and c.handled_by == "agent"
+    assert spoken(b)[-5:] == [
+        ("system", "transferred"),
+        ("system", "urgent"),  # handed over for safety
+        ("system", "agent_joined"),
+        ("agent", "您好，我是客服小王"),
+        ("customer", "电线掉地上了"),
+    ]  # the paused bot's "还有其他可以帮您？" never reached the caller
+    agent_turn = next(i for i, t in enumerate(c.turns) if t.who == "agent")
+    assert c.turns[agent_turn].recording_offset == 1.5 and b.recording_of[agent_turn] == rec_id
+    assert c.turns[agent_turn].at == pytest.approx(20 + 1.5, abs=0.01)  # placed from the claim
+    with sessions.begin() as s:
+        rec = s.get(Recording, rec_id)
+        assert rec is not None
+        rec.status, rec.reason = RecordingStatus.NOT_INSPECTABLE, "录音文件损坏"
+    with pytest.raises(NotInspectable, match="录音文件损坏"):
+        built(world, call)
+
+
+def test_a_contact_without_any_stored_words_cannot_be_built(world):
+    tracker, sessions = world
+    with sessions.begin() as s:
+        s.add(Contact(contact_key="chat:gone:1796398000000", conversation_id="chat:gone", channel="chat",
+                      started_at=utc(1796398000.0), ended_at=utc(1796398100.0), outcome="contained"))  # fmt: skip
+    with sessions() as s:
+        c = s.scalars(select(Contact).where(Contact.conversation_id == "chat:gone")).one()
+        assert contact_start(c) == 1796398000.0
+        with pytest.raises(NotInspectable, match="没有找到客户的话"):
+            build(s, tracker, c)
