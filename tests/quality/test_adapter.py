@@ -22,6 +22,7 @@ from quality.adapter import Built, NotInspectable, NotReady, build, contact_star
 from tests.analytics.test_feed import RECORDED, backend, feed_all, make_tracker, sender
 
 AGENT_CHAT, BOT_CHAT, LEFT_CHAT = sender("agent"), sender("contained"), sender("abandoned")
+HANDOFF_REPLY = "好的，正在为您转接人工客服，马上就为您接通。您刚才说的情况客服都能看到，不用再说一遍。您可以继续留言，客服接入后都能看到。"
 T0 = json.loads(RECORDED["agent"][0]["data"])["timestamp"]  # when the recorded chats began
 
 
@@ -92,7 +93,7 @@ def test_an_agent_chat_reads_as_the_customer_saw_it_with_its_system_events(world
         ("system", "verified"),
         ("bot", "请问您要查哪个月的电费？比如“上个月”或者“十月份”。"),
         ("customer", "转人工"),
-        ("bot", "好的，正在为您转接人工客服，马上就为您接通。您刚才说的情况客服都能看到，不用再说一遍。您可以继续留言，客服接入后都能看到。"),
+        ("bot", HANDOFF_REPLY),
         ("system", "transferred"),
         ("system", "agent_joined"),
         ("agent", "您好，我是人工客服张丽，您之前说的情况我都看到了，马上为您处理。"),
@@ -123,7 +124,7 @@ def test_a_bill_told_after_the_check_discloses_and_an_faq_figure_does_not(world)
     tracker, _ = world
     later = [
         {"event": "action", "timestamp": T0 + 0.35, "name": "bill_query_form"},
-        {"event": "bot", "timestamp": T0 + 0.36, "text": "您2026年11月的电费是236.50元，用电310度，已经缴清。", "data": {}},
+        {"event": "bot", "timestamp": T0 + 0.36, "text": "您2026年11月的电费是236.50元，用电310度，已经缴清。"},
         {"event": "action", "timestamp": T0 + 0.37, "name": "action_answer"},
         {"event": "bot", "timestamp": T0 + 0.38, "text": "居民电价第一档每度0.52元。", "data": {}},
     ]
