@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
 import json
 import logging
 import re
@@ -39,6 +38,7 @@ from console.config import CONTACT
 from console.errors import refuse
 from quality import courses, store, store_scores
 from quality.contact import CHANNELS
+from quality.rules import RuleFileError, load_rules
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,7 +51,8 @@ PAGE_SIZE, MAX_PAGE, MAX_NOTE, MAX_WEEKS = 30, 10_000, 200, 26
 REVIEW_LABELS = {"": "全部", "pending": "待复核", "reviewed": "已复核"}
 VERDICT_LABELS = {Review.PENDING: "待复核", Review.CONFIRMED: "确认有问题", Review.DISMISSED: "误报"}
 SEVERITY_LABELS = {1: "轻微", 2: "一般", 3: "严重"}
-RULES = web.AppKey("quality_rules", dict)  # rule id -> {"description", "severity"}, read once from quality/rules.yml
+EMOTION_LABELS = {"calm": "平静", "anxious": "着急", "dissatisfied": "不满", "angry": "生气", "satisfied": "满意"}
+RULES = web.AppKey("quality_rules", dict)  # rule id -> {"description", "severity"}, from quality/rules.yml
 COURSES = web.AppKey("quality_courses", list)
 
 
@@ -68,14 +69,13 @@ def require_staff(request: web.Request) -> AgentInfo:
 
 def rule_catalogue(app: web.Application) -> dict[str, dict[str, Any]]:
     """The rules of quality/rules.yml (quality.rules.load_rules), read on first use; ids alone if it cannot be read."""
-    if RULES not in app:
+    known = app[RULES]
+    if not known:
         try:
-            ruleset = importlib.import_module("quality.rules").load_rules()
-            app[RULES] = {r.id: {"description": r.description, "severity": r.severity} for r in ruleset.rules}
-        except Exception:  # noqa: BLE001 - the queue still works with rule ids; the analytics process refuses bad rules
+            known.update({r.id: {"description": r.description, "severity": r.severity} for r in load_rules().rules})
+        except RuleFileError:  # the queue still works with rule ids; the analytics process refuses a bad file at start
             log.exception("quality rules could not be read; showing rule ids")
-            return {}
-    return app[RULES]
+    return known
 
 
 def rule_name(app: web.Application, rule_id: str) -> str:
@@ -83,8 +83,6 @@ def rule_name(app: web.Application, rule_id: str) -> str:
 
 
 def course_catalogue(app: web.Application) -> list[courses.Course]:
-    if COURSES not in app:
-        app[COURSES] = courses.load_courses()
     return app[COURSES]
 
 
@@ -205,6 +203,7 @@ def decorate(app: web.Application, item: dict[str, Any]) -> dict[str, Any]:
         "机器人" if item["handled_by"] == "bot" else (item["agent_name"] or item["agent_id"] or "坐席")
     )
     item["ended_local"] = local_time(item["ended_at"])
+    item["emotion_labels"] = [EMOTION_LABELS.get(e, e) for e in item["emotions"]]
     decorate_flags(app, item.get("flag_list", []))
     return item
 
@@ -307,6 +306,8 @@ async def scores(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    app[RULES] = {}  # filled on first use
+    app[COURSES] = courses.load_courses()  # a broken catalogue stops the console at start (CourseFileError)
     r = app.router
     r.add_get("/console/api/quality/queue", queue)
     r.add_post("/console/api/quality/flags/{id}/review", review_flag)

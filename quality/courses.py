@@ -53,9 +53,8 @@ def load_courses(path: Path | None = None) -> list[Course]:
     out = []
     for n, c in enumerate(entries, 1):
         if not isinstance(c, dict) or not c.get("id") or not c.get("title") or not isinstance(c.get("rules"), list):
-            raise CourseFileError(
-                f"course #{n} ({c.get('id') if isinstance(c, dict) else c!r}): id, title, rules needed"
-            )
+            name = c.get("id") if isinstance(c, dict) else c
+            raise CourseFileError(f"course #{n} ({name}): id, title and rules are needed")
         out.append(Course(str(c["id"]), str(c["title"]), str(c.get("summary") or ""), float(c.get("hours") or 0),
                           tuple(str(r) for r in c["rules"])))  # fmt: skip
     return out

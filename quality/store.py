@@ -188,7 +188,7 @@ def sample_json(r: SampleReview) -> dict[str, Any]:
 
 
 def _sample_where(review: str) -> list[ColumnElement[bool]]:
-    reviewed = exists(select(SampleReview.id).where(SampleReview.inspection_id == Inspection.id))
+    reviewed = exists(select(SampleReview.id).where(SampleReview.inspection_id == Inspection.id).correlate(Inspection))
     where: list[ColumnElement[bool]] = [
         Inspection.sampled.is_(True), Inspection.flags == 0, Inspection.status == InspectionStatus.INSPECTED
     ]  # fmt: skip
