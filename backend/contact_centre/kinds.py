@@ -53,6 +53,7 @@ QUEUE_ORDER = (Priority.URGENT, Priority.CARE, Priority.NORMAL)
 class AgentRole(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+    QUALITY = "quality"  # 质检员: the inspection queue and recordings, no cases
 
 
 class AgentStatus(StrEnum):
