@@ -115,6 +115,8 @@ def test_the_set_up_migrates_seeds_and_makes_demo_logins_only_outside_production
     engine = make_engine(url)
     agents = AgentStore(make_sessionmaker(engine))
     assert current_revision(engine) is not None
-    assert agents.authenticate("1001", "set-up-test-pass") is not None and agents.agent_count() == 3
-    assert run("seed", "--if-empty").returncode == 0 and agents.agent_count() == 3  # idempotent
+    assert agents.authenticate("1001", "set-up-test-pass") is not None and agents.agent_count() == 4
+    quality = agents.authenticate("9101", "set-up-test-pass")  # 质检员: the inspection queue, no cases
+    assert quality is not None and quality.role == "quality"
+    assert run("seed", "--if-empty").returncode == 0 and agents.agent_count() == 4  # idempotent
     engine.dispose()
