@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.consumer import consume
@@ -24,9 +25,12 @@ from backend.db import make_engine, make_sessionmaker
 from backend.pii import install_log_masking
 
 
-def periodic_tasks(sessions: sessionmaker[Session]) -> list[Task]:
-    """What the analytics process does every few seconds besides feeding, in both profiles."""
-    return [refresh_contacts(sessions), surge_task(sessions), keep_task(sessions)]
+def periodic_tasks(sessions: sessionmaker[Session], tracker: Engine) -> list[Task]:
+    """What the analytics process does every few seconds besides feeding, in both profiles. `tracker`: Rasa's
+    tracker store (the embedded SQLite file; in the scale profile the back end's PostgreSQL database holds it)."""
+    from quality.worker import inspection_task  # loads the rules now: a bad rule file stops the process
+
+    return [refresh_contacts(sessions), surge_task(sessions), keep_task(sessions), inspection_task(sessions, tracker)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,11 +52,17 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_masking()
-    sessions = make_sessionmaker(make_engine())
+    engine = make_engine()
+    sessions = make_sessionmaker(engine)
+    tracker = tracker_engine(a.tracker) if a.command == "feed" else engine
+    try:
+        tasks = periodic_tasks(sessions, tracker)
+    except ValueError as e:  # quality.rules.RuleFileError (names the rule and line), a bad P95598_QUALITY_SAMPLE
+        sys.exit(f"analytics: {e}")
     if a.command == "feed":
-        run(tracker_engine(a.tracker), sessions, periodic_tasks(sessions))
+        run(tracker, sessions, tasks)
     else:
-        consume(sessions, a.amqp, a.queue, a.exchange, tasks=periodic_tasks(sessions))
+        consume(sessions, a.amqp, a.queue, a.exchange, tasks=tasks)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from analytics.kpis_view import kpi_view
 from analytics.report_pdf import print_pdf
 from backend import models as m
 from backend.models_reports import KpiReport
+from quality.summary import inspection_summary
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = jinja2.Environment(
@@ -108,6 +109,7 @@ def report_data(s: Session, kind: ReportKind, r: KpiRange) -> dict[str, Any]:
         "complaints": kpis.complaints(s, r),
         "misunderstood": kpis.misunderstandings(s, r),
         "svgs": svgs,
+        "inspection": inspection_summary(s, r.start, r.end, r.area) if kind != ReportKind.CUSTOM else None,
     }
 
 

@@ -4,6 +4,8 @@ Turns come from Rasa's tracker store (its `events` table: the embedded profile's
 PostgreSQL database, which is also the back end's; one SQL query either way), read as backend/case_view.py
 `transcript()` reads them: user -> customer, bot with metadata.agent -> agent, other bot -> bot; left out are what
 the paused bot produced, intents triggered from outside and the console's own system lines (divider, rating card).
+The chat page's and the voice gateway's welcome (channels.wording.WELCOME), said outside Rasa, is the first bot
+turn of a chat or voice contact; WeChat greets only on subscribing, so its contacts start with the bot's reply.
 System events come from the tracker and the back end:
 
     verified       the `verified_account` slot set, a `verifications` row, or an agent's identity check note
@@ -38,6 +40,7 @@ from backend.models_analytics import Contact, ContactOutcome
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
 from backend.workorders.commitments import commitments
 from backend.workorders.states import OrderStatus
+from channels.wording import WELCOME
 from quality.contact import Agent, Callback, Facts, InspectedContact, Turn
 
 SLACK = 60.0  # seconds: back-end rows are written a moment before or after the events that announce them
@@ -49,6 +52,7 @@ URGENT = "urgent"
 SAFETY = "safety"
 AGENT_WORDS = ("agent", "坐席", "客服")  # how a recording's transcript names the agent's side
 TEXT_CHANNELS = {"voice": "voice", "wechat": "wechat"}  # everything else is read as chat
+WELCOMED = ("chat", "voice")  # the chat page and the voice gateway greet first, outside Rasa (channels.wording)
 
 
 class NotInspectable(Exception):
@@ -290,6 +294,8 @@ def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = Non
     _from_tracker(draft, tracker_events(tracker, c.conversation_id, start - 1.0, end + 1.0), start)
     if not any(t.who == "customer" for _, _, t in draft.items):
         raise NotInspectable("对话记录里没有找到客户的话，无法质检")
+    if c.channel in WELCOMED:  # said by the channel before the customer's first words, so not in the tracker
+        draft.add(start - 0.001, Turn(who="bot", text=WELCOME.on(c.channel), at=0.0))
     since, until = _utc(start - SLACK), _utc(end + SLACK)
     cases = _cases(s, c, since, until)
     orders = _orders(s, c, since, until)

@@ -18,11 +18,15 @@ from analytics.contacts import refresh
 from backend import models as m
 from backend.models_analytics import Contact, ContactOutcome
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
+from channels.wording import WELCOME
 from quality.adapter import Built, NotInspectable, NotReady, build, contact_start
 from tests.analytics.test_feed import RECORDED, backend, feed_all, make_tracker, sender
 
 AGENT_CHAT, BOT_CHAT, LEFT_CHAT = sender("agent"), sender("contained"), sender("abandoned")
-HANDOFF_REPLY = "好的，正在为您转接人工客服，马上就为您接通。您刚才说的情况客服都能看到，不用再说一遍。您可以继续留言，客服接入后都能看到。"
+HANDOFF_REPLY = (
+    "好的，正在为您转接人工客服，马上就为您接通。"
+    "您刚才说的情况客服都能看到，不用再说一遍。您可以继续留言，客服接入后都能看到。"
+)
 T0 = json.loads(RECORDED["agent"][0]["data"])["timestamp"]  # when the recorded chats began
 
 
@@ -55,10 +59,9 @@ def voice_call(conversation: str, start: float) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> tuple[Engine, sessionmaker[Session]]:
-    """The recorded chats fed into contacts and settled; the agent case claimed by agent 1001 (张丽)."""
-    tracker, sessions = make_tracker(tmp_path / "tracker.db"), backend(tmp_path / "b.db")
+def recorded_world(tmp_path: Path, copies: int = 1) -> tuple[Engine, sessionmaker[Session]]:
+    """The recorded chats (`copies` times) fed into contacts and settled; the agent case claimed by 1001 (张丽)."""
+    tracker, sessions = make_tracker(tmp_path / "tracker.db", copies=copies), backend(tmp_path / "b.db")
     with sessions.begin() as s:
         agent = m.Agent(username="1001", display_name="张丽", password_hash="x")
         s.add(agent)
@@ -67,8 +70,13 @@ def world(tmp_path: Path) -> tuple[Engine, sessionmaker[Session]]:
         case.agent_id, case.disposition = agent.id, "resolved"
     feed_all(tracker, sessions)
     with sessions.begin() as s:
-        refresh(s, utc(T0) + dt.timedelta(hours=2))
+        refresh(s, utc(T0) + dt.timedelta(hours=2 + copies))
     return tracker, sessions
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> tuple[Engine, sessionmaker[Session]]:
+    return recorded_world(tmp_path)
 
 
 def built(world: tuple[Engine, sessionmaker[Session]], conversation: str, now: dt.datetime | None = None) -> Built:
@@ -85,6 +93,7 @@ def spoken(b: Built) -> list[tuple[str, str]]:
 def test_an_agent_chat_reads_as_the_customer_saw_it_with_its_system_events(world):
     b = built(world, AGENT_CHAT)
     assert spoken(b) == [
+        ("bot", WELCOME.chat),  # the chat page's welcome, said outside Rasa
         ("customer", "帮我查一下电费"),
         ("bot", "请告诉我您的十位户号。户号可以在电费单或者缴费短信上找到。"),
         ("customer", "3201000001"),
@@ -103,13 +112,13 @@ def test_an_agent_chat_reads_as_the_customer_saw_it_with_its_system_events(world
     assert c.agent is not None and (c.agent.id, c.agent.name) == ("1001", "张丽")
     assert (c.facts.outcome, c.facts.resolved, c.facts.complaint, c.facts.callbacks) == ("agent", True, False, ())
     times = [t.at for t in c.turns]
-    assert times == sorted(times) and 0 <= times[0] < 1  # seconds since the session began
+    assert times == sorted(times) and times[0] == 0 and times[1] < 1  # seconds since the session began
     assert not any(t.discloses for t in c.turns)  # only questions were asked: nothing of the account was told
 
 
 def test_a_bot_chat_and_an_abandoned_one(world):
     contained = built(world, BOT_CHAT).contact
-    assert [t.who for t in contained.turns] == ["customer", "bot", "customer", "bot"]
+    assert [t.who for t in contained.turns] == ["bot", "customer", "bot", "customer", "bot"]
     assert contained.handled_by == "bot" and contained.agent is None
     assert (contained.facts.outcome, contained.facts.resolved) == ("contained", True)
     assert not any(t.who == "system" for t in contained.turns)
@@ -167,11 +176,26 @@ def test_a_call_with_the_agent_leg_merged_from_its_transcript(world):
     add_events(tracker, call, voice_call(call, start))
     feed_all(tracker, sessions)
     with sessions.begin() as s:
-        s.add(m.Escalation(conversation_id=call, channel="voice", reason="safety", priority="urgent",
-                           status="closed", created_at=utc(start + 9), claimed_at=utc(start + 20),
-                           closed_at=utc(start + 80)))  # fmt: skip
-        rec = Recording(call_sid="CA1", leg=RecordingLeg.AGENT, conversation_id=call, status=RecordingStatus.STORED,
-                        expires_at=utc(start + 86400 * 90), transcript=[])  # fmt: skip
+        s.add(
+            m.Escalation(
+                conversation_id=call,
+                channel="voice",
+                reason="safety",
+                priority="urgent",
+                status="closed",
+                created_at=utc(start + 9),
+                claimed_at=utc(start + 20),
+                closed_at=utc(start + 80),
+            )
+        )
+        rec = Recording(
+            call_sid="CA1",
+            leg=RecordingLeg.AGENT,
+            conversation_id=call,
+            status=RecordingStatus.STORED,
+            expires_at=utc(start + 86400 * 90),
+            transcript=[],
+        )
         s.add(rec)
         s.flush()
         rec_id = rec.id
@@ -210,8 +234,16 @@ def test_a_call_with_the_agent_leg_merged_from_its_transcript(world):
 def test_a_contact_without_any_stored_words_cannot_be_built(world):
     tracker, sessions = world
     with sessions.begin() as s:
-        s.add(Contact(contact_key="chat:gone:1796398000000", conversation_id="chat:gone", channel="chat",
-                      started_at=utc(1796398000.0), ended_at=utc(1796398100.0), outcome="contained"))  # fmt: skip
+        s.add(
+            Contact(
+                contact_key="chat:gone:1796398000000",
+                conversation_id="chat:gone",
+                channel="chat",
+                started_at=utc(1796398000.0),
+                ended_at=utc(1796398100.0),
+                outcome="contained",
+            )
+        )
     with sessions() as s:
         c = s.scalars(select(Contact).where(Contact.conversation_id == "chat:gone")).one()
         assert contact_start(c) == 1796398000.0

@@ -1,0 +1,211 @@
+"""The inspection worker: a periodic task of the analytics process (analytics.__main__.periodic_tasks, both
+profiles) that inspects every finished contact once, off the conversation's response path.
+
+Each round takes the finished contacts without an inspection, oldest end first, in batches: outcome decided, and
+for an agent's contact the case closed (handle_seconds known). Each contact is built (quality.adapter), inspected
+(one `Inspector` made at start: a rule file that does not parse stops the process, naming the rule and line) and
+stored with its flags in one transaction, under the contact's row lock (PostgreSQL) or the database's write lock
+(SQLite), so two analytics processes never inspect one contact twice; contact_id is unique besides. A contact that
+cannot be built is stored `not_inspectable` with the reason and the next one goes on; one still waiting for
+something (a transcript, a call-back's due time) is left for a later round. Unflagged inspections are drawn into
+the random recall sample with probability P95598_QUALITY_SAMPLE (default 0.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import asdict
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import ColumnElement
+
+from backend.db import write_lock
+from backend.model_base import utcnow
+from backend.models_analytics import Contact, ContactOutcome
+from backend.models_quality import Flag, Inspection, InspectionStatus
+from quality.adapter import Built, NotInspectable, NotReady, build
+from quality.inspect import Inspector, Result
+
+log = logging.getLogger(__name__)
+SAMPLE_ENV = "P95598_QUALITY_SAMPLE"
+DEFAULT_SAMPLE = 0.1
+BATCH = 50
+RETRY_AFTER = dt.timedelta(hours=1)  # an inspector error: tried again later (and after a restart with a fix)
+REASON_LENGTH = 200
+
+
+def sample_rate(env: Mapping[str, str] | None = None) -> float:
+    """The share of unflagged inspections drawn for a recall review; ValueError naming the variable when bad."""
+    raw = (os.environ if env is None else env).get(SAMPLE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_SAMPLE
+    try:
+        rate = float(raw)
+    except ValueError:
+        raise ValueError(f"{SAMPLE_ENV} must be a number between 0 and 1, not {raw[:20]!r}") from None
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{SAMPLE_ENV} must be between 0 and 1, not {rate}")
+    return rate
+
+
+def finished() -> list[ColumnElement[bool]]:
+    """Contacts that are over: outcome decided, and an agent's case closed."""
+    return [
+        Contact.outcome != ContactOutcome.IN_PROGRESS,
+        or_(Contact.outcome != ContactOutcome.AGENT, Contact.handle_seconds.is_not(None)),
+        Contact.ended_at.is_not(None),
+        ~exists(select(Inspection.id).where(Inspection.contact_id == Contact.id)),
+    ]
+
+
+class InspectionWorker:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        tracker: Engine,
+        inspector: Inspector | None = None,
+        sample: float | None = None,
+        rng: random.Random | None = None,
+        batch: int = BATCH,
+    ) -> None:
+        self.sessions = sessions
+        self.tracker = tracker
+        self.inspector = inspector if inspector is not None else Inspector()
+        self.sample = sample_rate() if sample is None else sample
+        self.rng = rng or random.Random()
+        self.batch = batch
+        self.waiting: dict[int, dt.datetime] = {}  # contact id -> not before (NotReady, inspector errors)
+
+    def due(self, now: dt.datetime) -> list[int]:
+        """The next batch of contacts to inspect, oldest end first."""
+        self.waiting = {cid: until for cid, until in self.waiting.items() if until > now}
+        q = select(Contact.id).where(and_(*finished()))
+        if self.waiting:
+            q = q.where(Contact.id.not_in(list(self.waiting)))
+        with self.sessions() as s:
+            return list(s.scalars(q.order_by(Contact.ended_at, Contact.id).limit(self.batch)))
+
+    def __call__(self, now: dt.datetime) -> int:  # analytics.feed.Task
+        return self.run(now)
+
+    def run(self, now: dt.datetime | None = None) -> int:
+        """One round: the number of contacts stored (inspected or not inspectable)."""
+        now = now or utcnow()
+        stored = 0
+        for contact_id in self.due(now):
+            stored += self.inspect_one(contact_id, now)
+        return stored
+
+    def inspect_one(self, contact_id: int, now: dt.datetime) -> int:
+        """Builds, inspects and stores one contact in one transaction; 1 when stored here, else 0."""
+        try:
+            with self.sessions.begin() as s:
+                write_lock(s)
+                c = s.scalars(select(Contact).where(Contact.id == contact_id).with_for_update()).first()
+                seen = s.scalars(select(Inspection.id).where(Inspection.contact_id == contact_id)).first()
+                if c is None or seen is not None:
+                    return 0  # gone, or another process inspected it meanwhile
+                try:
+                    built = build(s, self.tracker, c, now)
+                except NotReady as e:
+                    self.waiting[contact_id] = e.until
+                    return 0
+                except NotInspectable as e:
+                    s.add(self._row(c, now, status=InspectionStatus.NOT_INSPECTABLE, reason=str(e)))
+                    return 1
+                except OperationalError:
+                    raise
+                except Exception as e:  # broken data in this contact only: recorded, and the next one goes on
+                    log.exception("contact %s could not be built for inspection", contact_id)
+                    reason = f"对话数据有误，无法质检（{e.__class__.__name__}）"
+                    s.add(self._row(c, now, status=InspectionStatus.NOT_INSPECTABLE, reason=reason))
+                    return 1
+                try:
+                    result = self.inspector.inspect(built.contact)
+                except Exception:  # the inspector's bug: tried again later rather than recorded as the contact's
+                    log.exception("inspecting contact %s failed", contact_id)
+                    self.waiting[contact_id] = now + RETRY_AFTER
+                    return 0
+                self._store(s, c, built, result, now)
+                return 1
+        except IntegrityError:  # another process stored it first (contact_id is unique)
+            return 0
+
+    def _row(self, c: Contact, now: dt.datetime, **values: object) -> Inspection:
+        ended = c.ended_at or c.started_at
+        reason = values.pop("reason", None)
+        return Inspection(
+            contact_id=c.id,
+            conversation_id=c.conversation_id,
+            channel=c.channel,
+            handled_by="agent" if c.outcome == ContactOutcome.AGENT else "bot",
+            started_at=c.started_at,
+            ended_at=ended,
+            inspected_at=now,
+            delay_seconds=max(0.0, (now - ended).total_seconds()),
+            reason=None if reason is None else str(reason)[:REASON_LENGTH],
+            score=0.0 if values.get("status") == InspectionStatus.NOT_INSPECTABLE else 100.0,
+            flags=0,
+            top_severity=0,
+            turns=c.turns,
+            parts=1,
+            emotions=[],
+            sampled=False,
+            rules_version=self.rules_version,
+            **values,
+        )
+
+    @property
+    def rules_version(self) -> str:
+        return str(getattr(getattr(self.inspector, "rules", None), "version", "") or "")
+
+    def _store(self, s: Session, c: Contact, built: Built, result: Result, now: dt.datetime) -> None:
+        contact = built.contact
+        row = self._row(c, now, status=InspectionStatus.INSPECTED)
+        row.channel = contact.channel
+        row.handled_by = contact.handled_by
+        if contact.agent is not None:
+            row.agent_id, row.agent_name, row.team = contact.agent.id, contact.agent.name, contact.agent.team
+        row.score = float(result.score)
+        row.flags = len(result.findings)
+        row.top_severity = max((f.severity for f in result.findings), default=0)
+        row.turns = sum(1 for t in contact.turns if t.who != "system")
+        row.parts = result.parts
+        row.emotions = list(result.emotions)
+        row.sampled = not result.findings and self.rng.random() < self.sample
+        s.add(row)
+        s.flush()
+        for finding in result.findings:
+            evidence = [asdict(e) | {"spans": [list(span) for span in e.spans]} for e in finding.evidence]
+            recording, offset = None, None
+            for e in finding.evidence:
+                if e.turn in built.recording_of:
+                    recording, offset = built.recording_of[e.turn], contact.turns[e.turn].recording_offset
+                    break
+            s.add(
+                Flag(
+                    inspection_id=row.id,
+                    rule_id=finding.rule_id,
+                    severity=finding.severity,
+                    message=finding.message[:200],
+                    evidence=evidence,
+                    recording_id=recording,
+                    offset_seconds=offset,
+                )
+            )
+
+
+def inspection_task(sessions: sessionmaker[Session], tracker: Engine) -> InspectionWorker:
+    """The analytics process's periodic task: the rules and the emotion model are loaded here, once, at start
+    (quality.rules.RuleFileError stops the process)."""
+    from quality.emotion import EmotionModel
+    from quality.rules import load_rules
+
+    return InspectionWorker(sessions, tracker, Inspector(load_rules(), EmotionModel.load()))
