@@ -8,9 +8,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.db import database_url
+from backend.db import REPO, database_url
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5058"
+RECORDING_DAYS = 180  # why 180: voice/README.md, "Call recordings"
 
 
 class ConfigError(ValueError):
@@ -34,6 +35,11 @@ class VoiceConfig:
     playback_lead_ms: int = 100  # outbound audio runs this far ahead of real time
     rasa_timeout_seconds: float = 30.0
     stream_secret: str = ""  # signs the per-call token (voice/call_token.py); default: derived from auth_token
+    recordings_dir: str | None = None  # both legs of each call are kept here (None: calls are not recorded)
+    recording_days: int = RECORDING_DAYS  # then the audio is deleted (the row stays)
+    recording_sweep_seconds: float = 3600.0  # how often expired recordings are looked for
+    twilio_api_base: str = "https://api.twilio.com"  # where recordings are fetched (a fake server in tests)
+    account_sid: str = ""  # Twilio account SID for the REST API ('' = the one the recording callback names)
 
     def __post_init__(self):
         if not self.auth_token:
@@ -44,6 +50,10 @@ class VoiceConfig:
             raise ConfigError("playback lead must be between 0 and 1000 ms")
         if self.no_input_seconds <= 0 or self.inter_digit_seconds <= 0:
             raise ConfigError("timeouts must be positive")
+        if self.recording_days < 1 or self.recording_sweep_seconds <= 0:
+            raise ConfigError("P95598_RECORDING_DAYS must be at least 1 and the retention sweep interval positive")
+        if not self.twilio_api_base.startswith(("http://", "https://")):
+            raise ConfigError(f"TWILIO_API_BASE must be an http(s) URL, got {self.twilio_api_base!r}")
         if not self.stream_secret:  # a key of its own, never the Twilio token itself
             derived = hmac.new(self.auth_token.encode(), b"p95598 call token", hashlib.sha256).hexdigest()
             object.__setattr__(self, "stream_secret", derived)
@@ -74,6 +84,17 @@ class VoiceConfig:
             agent_queue=env.get("P95598_AGENT_QUEUE", "95598"),
             stream_secret=env.get("P95598_STREAM_SECRET", ""),
             require_stream_signature=env.get("P95598_REQUIRE_STREAM_SIGNATURE", "1") not in ("0", "false", "no"),
+            recordings_dir=env.get("P95598_RECORDINGS_DIR", str(REPO / "var" / "recordings")) or None,
+            recording_days=_days(env.get("P95598_RECORDING_DAYS", str(RECORDING_DAYS))),
+            twilio_api_base=env.get("TWILIO_API_BASE", "https://api.twilio.com"),
+            account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
         )
         values.update(overrides)
         return cls(**values)
+
+
+def _days(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"P95598_RECORDING_DAYS must be a whole number of days, got {text!r}") from None

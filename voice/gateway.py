@@ -4,7 +4,9 @@
     POST /voice/status     call status callbacks (recorded in the call log)
     POST /voice/after-stream, /voice/after-queue   what follows the stream / the agents' queue (a rating)
     POST /voice/rating     the caller's key 1-5 for the rating question (voice/rating.py)
-    GET  /voice/stream     the bidirectional Media Stream (websocket), one CallSession per call
+    POST /voice/recording-status   Twilio's recording callbacks for the agent leg (voice/recording_callbacks.py)
+    GET  /voice/stream     the bidirectional Media Stream (websocket), one CallSession per call; both directions
+                           are recorded (voice/recording_service.py)
     GET  /health
 
 Every webhook must carry a valid X-Twilio-Signature for its public URL (403 otherwise, and nothing is
@@ -40,6 +42,8 @@ from voice.call_log import CallLog
 from voice.config import VoiceConfig
 from voice.lookup import CallerLookup, CustomerFacts
 from voice.playback import Voice
+from voice.recording_service import RECORDINGS, recording_status, recordings_context
+from voice.recording_store import RecordingStore
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,7 @@ def create_app(
     facts: CustomerFacts | None = None,
     voice: Voice | None = None,
     recognizer_factory: Callable[[], object] | None = None,
+    recordings: RecordingStore | None = None,
 ) -> web.Application:
     """The gateway. Without `facts` the back end of `config.db_url` answers; without `voice` the TTS
     package's engine is made from the config; without `recognizer_factory` a Vosk recogniser is made per
@@ -76,6 +81,7 @@ def create_app(
     app[CONFIG], app[CALLS], app[SESSIONS], app[SOCKETS] = config, CallLog(), {}, weakref.WeakSet()
     app[PER_CALLER] = SlidingWindow(limit=6, window=60.0)
     app.cleanup_ctx.append(_services(facts, voice, recognizer_factory))
+    app.cleanup_ctx.append(recordings_context(config, recordings, _signed_form, lambda sid: _sender(app, sid)))
     app.on_shutdown.append(_close_sockets)
     app.add_routes(
         [
@@ -84,6 +90,7 @@ def create_app(
             web.post("/voice/after-stream", after_stream),
             web.post("/voice/after-queue", after_queue),
             web.post("/voice/rating", rating_key),
+            web.post("/voice/recording-status", recording_status),
             web.get("/voice/stream", stream),
             web.get("/health", health),
         ]
@@ -112,6 +119,11 @@ def _services(facts: CustomerFacts | None, voice: Voice | None, recognizer_facto
             warm.cancel()
 
     return ctx
+
+
+def _sender(app: web.Application, call_sid: str) -> str | None:
+    record = app[CALLS].get(call_sid)
+    return record.sender if record is not None else None
 
 
 async def _vosk_factory(config: VoiceConfig):
@@ -217,7 +229,9 @@ async def after_stream(request: web.Request) -> web.Response:
         if record is not None:
             record.note("system", f"转人工排队，会话 #{case_id}")
         after = request.app[CONFIG].webhook_url(f"/voice/after-queue?case={int(case_id)}")
-        body = twiml.enqueue(request.app[CONFIG].agent_queue, case_id, action_url=after)
+        recorded = request.app[RECORDINGS].agent is not None
+        callback = request.app[CONFIG].webhook_url("/voice/recording-status") if recorded else None
+        body = twiml.enqueue(request.app[CONFIG].agent_queue, case_id, action_url=after, recording_callback=callback)
     elif record is not None and record.bot_completed and record.sender:  # the bot served the caller: rate it
         body = await _rating_question(request, record.sender, None)
     else:
@@ -328,6 +342,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         if session is not None:
             request.app[SESSIONS].pop(session.call_sid, None)
             await session.end(reason)
+            await request.app[RECORDINGS].finish(session.call_sid, session.sender, list(session.record.events))
         await ws.close()
     return ws
 
@@ -345,6 +360,9 @@ async def _dispatch(
             log.warning("%s before start skipped", event.kind)
         return None
     if event.kind == "media":
+        recorder = app[RECORDINGS].recorder(session.call_sid)
+        if recorder is not None:
+            recorder.inbound(event.audio)
         await session.on_media(event.audio)
     elif event.kind == "dtmf":
         await session.on_dtmf(event.digit)
@@ -361,10 +379,16 @@ async def _start_call(app: web.Application, ws: web.WebSocketResponse, event: tw
         log.warning("media stream %s names a caller without a valid call token: treated as unknown", call_sid)
         event = dataclasses.replace(event, parameters={k: v for k, v in event.parameters.items() if k != "caller"})
 
+    session: CallSession | None = None
+    recorded_sid = event.call_sid or event.parameters.get("callSid", "")  # what the session is known by
+    recorder = app[RECORDINGS].start(recorded_sid, lambda mark: session.speaker.marks.get(mark) if session else None)
+
     async def send(text: str) -> None:
         if ws.closed:
             raise ConnectionResetError("media stream closed")
         await ws.send_str(text)
+        if recorder is not None:  # what was sent is what the caller hears
+            recorder.outbound(text)
 
     async def hangup() -> None:  # closing the stream ends <Connect>; with no verb after it, the call ends
         await ws.close()

@@ -11,7 +11,7 @@ import binascii
 import json
 from dataclasses import dataclass, field
 
-from twilio.twiml.voice_response import Connect, Enqueue, Stream, VoiceResponse
+from twilio.twiml.voice_response import Connect, Enqueue, Start, Stream, VoiceResponse
 
 FRAME_BYTES = 160  # 20 ms of μ-law at 8 kHz
 FRAME_SECONDS = 0.02
@@ -35,10 +35,21 @@ def connect_stream(stream_url: str, parameters: dict[str, str], action_url: str 
     return str(response)
 
 
-def enqueue(queue: str, case_id: int, action_url: str | None = None) -> str:
+def enqueue(queue: str, case_id: int, action_url: str | None = None, recording_callback: str | None = None) -> str:
     """The caller waits in the agents' queue; the console has already popped the case up with its context.
-    When the call leaves the queue (after the agent hangs up, too) Twilio asks `action_url` what follows."""
+    When the call leaves the queue (after the agent hangs up, too) Twilio asks `action_url` what follows.
+    With `recording_callback`, Twilio records the rest of the call in two channels (the caller; what the caller
+    hears: the agent) and posts to it when the file is ready (voice/recording_callbacks.py)."""
     response = VoiceResponse()
+    if recording_callback:
+        start = Start()
+        start.recording(
+            channels="dual",
+            track="both",
+            recording_status_callback=recording_callback,
+            recording_status_callback_event="completed absent",
+        )
+        response.append(start)
     enqueue = Enqueue(queue, action=action_url) if action_url else Enqueue(queue)
     enqueue.task(f'{{"case": {int(case_id)}}}')  # read by TaskRouter if the queue is a workflow; harmless otherwise
     response.append(enqueue)

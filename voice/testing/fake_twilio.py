@@ -315,6 +315,7 @@ async def open_gateway(
     recognizer_factory=None,
     token: str | None = None,
     public_url: str | None = None,
+    recordings=None,
     **overrides,
 ):
     """The gateway on a free local port, behind a simulated Twilio account.
@@ -323,6 +324,7 @@ async def open_gateway(
     `recognizer_factory()` if given, else a ScriptedRecognizer (`speech`; transcripts are injected at the
     ASR boundary with `h.recognizers[-1].inject(text)`), else none (DTMF only). `token`: Twilio's auth
     token (default: a fresh random one); `public_url`: the URL Twilio signs (default: the local address).
+    `recordings`: a RecordingStore to keep the calls' recordings in (default: none with `cis`).
     """
     recognizers: list = []
 
@@ -343,7 +345,8 @@ async def open_gateway(
         )
     factory = recognizer if (speech or recognizer_factory) else None
     facts = BackendCustomerFacts.over(cis) if cis is not None else None
-    runner = web.AppRunner(create_app(config, facts=facts, voice=voice, recognizer_factory=factory))
+    app = create_app(config, facts=facts, voice=voice, recognizer_factory=factory, recordings=recordings)
+    runner = web.AppRunner(app)
     await runner.setup()
     try:
         await web.SockSite(runner, sock).start()
