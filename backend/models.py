@@ -423,4 +423,12 @@ class SecurityEvent(Base):
 
 # Tables of the proactive-service and analytics parts live in their own modules; importing them here registers
 # them on Base.metadata for create_all and the migrations check.
-from backend import models_analytics, models_incidents, models_insight, models_notices, models_reports  # noqa: E402, F401
+from backend import (  # noqa: E402, F401
+    models_analytics,
+    models_incidents,
+    models_insight,
+    models_notices,
+    models_quality,
+    models_recordings,
+    models_reports,
+)
