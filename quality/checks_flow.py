@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from difflib import SequenceMatcher
 from typing import Any
 
 from quality.checks import (
@@ -19,6 +20,7 @@ from quality.checks import (
 )
 
 NOT_WORD = re.compile(r"[^\w]|_", re.UNICODE)
+DIGITS = re.compile(r"\d+")
 CONTAINED_SHARE = 0.6  # "转人工" inside "我要转人工" is the same request; a short prompt inside a long answer is not
 
 
@@ -35,24 +37,35 @@ def _bigrams(text: str) -> set[str]:
 
 
 def similar(a: str, b: str, threshold: float) -> bool:
-    """Near-identical wording: one contains the other (and is most of it), or the character bigrams overlap
-    (Dice coefficient) at least `threshold`."""
+    """Near-identical wording: the same numbers (another month's bill is another request), and one contains the
+    other (being most of it), or the character bigrams (Dice) or the aligned characters (difflib's ratio, which
+    sees 我家停电了 ~ 我家没电了) agree at least `threshold`."""
     if a == b:
         return True
+    if DIGITS.findall(a) != DIGITS.findall(b):
+        return False
     short, long = sorted((a, b), key=len)
     if short in long and len(short) >= CONTAINED_SHARE * len(long):
         return True
     x, y = _bigrams(a), _bigrams(b)
-    return 2 * len(x & y) / (len(x) + len(y)) >= threshold
+    if 2 * len(x & y) / (len(x) + len(y)) >= threshold:
+        return True
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return (
+        matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+    )
 
 
 def repeated_turns(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
-    """The largest group of turns by `who` that are near-identical to one of them, when it has `times` turns."""
-    fillers = tuple(params["fillers"])
+    """The largest group of turns by `who` that are near-identical to one of them, when it has `times` turns.
+    Turns that are only answers (好的, 对对对) or shorter than min_chars request nothing and are left out."""
+    fillers, answers = tuple(params["fillers"]), tuple(params["answers"])
     said = [
         (i, text)
         for i, t in view.window()
-        if t.who == params["who"] and len(text := normalised(t.text, fillers)) >= params["min_chars"]
+        if t.who == params["who"]
+        and len(text := normalised(t.text, fillers)) >= params["min_chars"]
+        and normalised(text, answers)
     ]
     best: list[int] = []
     for _, text in said:

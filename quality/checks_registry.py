@@ -34,7 +34,14 @@ CHECKS: dict[str, CheckKind] = {
     "hazard_without_urgent": CheckKind(checks_words.hazard_without_urgent, {}),
     "repeated_turns": CheckKind(
         checks_flow.repeated_turns,
-        {"who": "text", "times": "int", "similarity": "number", "min_chars": "int", "fillers": "words"},
+        {
+            "who": "text",
+            "times": "int",
+            "similarity": "number",
+            "min_chars": "int",
+            "fillers": "words",
+            "answers": "words",
+        },
     ),
     "silence_and_hold": CheckKind(
         checks_flow.silence_and_hold,

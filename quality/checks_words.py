@@ -22,8 +22,9 @@ from quality.checks import (
 from quality.contact import InspectedContact
 
 SENTENCE_END = re.compile(r"[。！？!?；;\n]")
-# An offer or a question ("需要给您回电吗？", "请问您的地址是？") promises and discloses nothing.
-QUESTION = re.compile(r"[？?]|吗|请问|多少|哪里|哪个|什么")
+# An offer, a question or a condition ("需要给您回电吗？", "请问您的地址是？", "如果欠费超过100元…") promises and
+# discloses nothing.
+NOT_A_STATEMENT = re.compile(r"[？?]|吗|请问|多少|哪里|哪个|什么|如需|如果|需要的话")
 
 
 def sentences(text: str) -> list[tuple[int, str]]:
@@ -41,7 +42,7 @@ def statement_spans(pattern: re.Pattern[str], text: str, skip: tuple[str, ...] =
     """Spans of `pattern` in the sentences of `text` that are not questions nor contain a word of `skip`."""
     found: list[tuple[int, int]] = []
     for offset, sentence in sentences(text):
-        if QUESTION.search(sentence) or any(word in sentence for word in skip):
+        if NOT_A_STATEMENT.search(sentence) or any(word in sentence for word in skip):
             continue
         found.extend((offset + a, offset + b) for a, b in spans_of(pattern, sentence))
     return found

@@ -130,6 +130,8 @@ def test_an_agent_stating_the_bill_before_verification_is_flagged_with_the_amoun
     )
     f = findings(c)["identity_before_disclosure"]
     assert f.severity == 3 and f.evidence[0].turn == 6 and "236元" in highlighted(f)
+    spoken = agent_contact(("agent", "您家欠了两百三十六块钱", 40.0), channel="voice")
+    assert "两百三十六块" in highlighted(findings(spoken)["identity_before_disclosure"])
 
 
 def test_a_disclosing_bot_turn_without_any_verification_is_flagged() -> None:
@@ -143,6 +145,11 @@ def test_after_verification_a_tariff_or_a_question_discloses_nothing() -> None:
         ("agent", "居民第一档电价是每度0.4883元，超过230度的部分按第二档算。", 30.0),
         ("system", "verified", 60.0),
         ("agent", "核实好了，您上个月用了320度，电费168元。", 70.0),
+    )
+    assert "identity_before_disclosure" not in findings(c)
+    c = agent_contact(
+        ("agent", "如果欠费超过一百元，系统会提醒您。", 25.0),
+        ("agent", "这一块业务是营业厅办的。", 30.0),
     )
     assert "identity_before_disclosure" not in findings(c)
 
@@ -197,6 +204,35 @@ def test_a_customer_saying_the_same_thing_three_times_is_flagged() -> None:
         BYE,
     )
     assert [e.turn for e in findings(c)["customer_repeats"].evidence] == [1, 3, 5]
+
+
+def test_the_same_complaint_in_other_words_is_a_repeat() -> None:
+    c = contact(
+        GREET,
+        ("customer", "喂，我家停电了", 3.0),
+        ("bot", "请问您的户号是多少？", 6.0),
+        ("customer", "我家没电了啊", 12.0),
+        ("bot", "请说一下户号。", 15.0),
+        ("customer", "我说我家停电了！", 20.0),
+        BYE,
+        channel="voice",
+    )
+    assert len(findings(c)["customer_repeats"].evidence) == 3
+
+
+def test_answers_and_requests_with_other_numbers_are_not_repeats() -> None:
+    c = contact(
+        GREET,
+        *[("customer", "好的好的", 3.0 + k) for k in range(4)],
+        ("customer", "查一下10月的电费", 10.0),
+        ("bot", "您10月电费236元。", 11.0),
+        ("customer", "查一下9月的电费", 20.0),
+        ("bot", "您9月电费198元。", 21.0),
+        ("customer", "查一下8月的电费", 30.0),
+        ("bot", "您8月电费175元。", 31.0),
+        BYE,
+    )
+    assert not {"customer_repeats", "bot_repeats"} & set(findings(c))
 
 
 def test_short_answers_and_a_request_said_twice_are_not_repeats() -> None:

@@ -85,8 +85,8 @@ def test_a_yaml_syntax_error_is_refused_with_the_rule_and_the_parsers_line(tmp_p
         ("agent_slow_reply", "max_reply_seconds: 60", "max_reply_seconds: 一分钟", "must be a number"),
         (
             "customer_repeats",
-            "    times: 3\n    similarity: 0.6",
-            "    times: 3\n    similarity: 0.6\n    similar: 0.9",
+            "    times: 3\n    similarity: 0.7",
+            "    times: 3\n    similarity: 0.7\n    similar: 0.9",
             "no parameter 'similar'",
         ),
         ("emotion_escalation", "    rise: 2", "    rise: 两级", "must be a whole number"),
