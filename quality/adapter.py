@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select, text
@@ -285,13 +285,48 @@ def _agent_leg(s: Session, c: Contact, draft: _Draft, joined: float, until: dt.d
             draft.add(ts, Turn(who=who, text=said, at=round(ts - draft.origin, 3), recording_offset=offset), rec.id)
 
 
+def _bot_leg(s: Session, c: Contact, draft: _Draft) -> None:
+    """Where the tracker's turns of a call are in its bot-leg recording (Media Streams, stored when the call ended:
+    it began `duration_seconds` before its row was written), for the player; turns outside it get none."""
+    rec = s.scalars(
+        select(Recording)
+        .where(
+            Recording.conversation_id == c.conversation_id,
+            Recording.leg == RecordingLeg.BOT,
+            Recording.status.in_((RecordingStatus.STORED, RecordingStatus.TRANSCRIBED)),
+        )
+        .order_by(Recording.id.desc())
+        .limit(1)
+    ).first()
+    if rec is None or rec.duration_seconds <= 0:
+        return
+    began = _ts(rec.created_at) - rec.duration_seconds
+    for n, (ts, order, t) in enumerate(draft.items):
+        offset = ts - began
+        if t.who in ("bot", "customer") and order not in draft.recording_of and 0 <= offset <= rec.duration_seconds:
+            draft.items[n] = (ts, order, replace(t, recording_offset=round(offset, 2)))
+            draft.recording_of[order] = rec.id
+
+
+def _read_until(s: Session, c: Contact, end: float) -> float:
+    """A little past the contact's last event seen (the feed may not have read the very last ones yet), never
+    into the conversation's next contact."""
+    later = s.scalars(
+        select(Contact.started_at)
+        .where(Contact.conversation_id == c.conversation_id, Contact.started_at > c.started_at)
+        .order_by(Contact.started_at)
+        .limit(1)
+    ).first()
+    return min(end + SLACK, _ts(later) - 0.001) if later is not None else end + SLACK
+
+
 def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = None) -> Built:
     """The contact as the rules read it. NotInspectable when it cannot be (nothing recorded, broken audio);
     NotReady when something it needs is still to come."""
     start = contact_start(c)
     end = _ts(c.ended_at or c.started_at)
     draft = _Draft(origin=start)
-    _from_tracker(draft, tracker_events(tracker, c.conversation_id, start - 1.0, end + 1.0), start)
+    _from_tracker(draft, tracker_events(tracker, c.conversation_id, start - 1.0, _read_until(s, c, end)), start)
     if not any(t.who == "customer" for _, _, t in draft.items):
         raise NotInspectable("对话记录里没有找到客户的话，无法质检")
     if c.channel in WELCOMED:  # said by the channel before the customer's first words, so not in the tracker
@@ -314,8 +349,10 @@ def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = Non
         if o.priority == URGENT and not draft.has(URGENT):
             draft.event(_ts(o.created_at), URGENT)
     channel = TEXT_CHANNELS.get(c.channel, "chat")
-    if channel == "voice" and joined is not None:
-        _agent_leg(s, c, draft, joined, c.ended_at or c.started_at)
+    if channel == "voice":
+        _bot_leg(s, c, draft)
+        if joined is not None:
+            _agent_leg(s, c, draft, joined, c.ended_at or c.started_at)
     callbacks = [o for o in orders if o.function_id == CALLBACK_FUNCTION]
     made = [_callback(o, start) for o in callbacks]
     pending = [start + cb.due_at for cb in made if cb.done_at is None]

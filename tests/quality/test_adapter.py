@@ -197,8 +197,18 @@ def test_a_call_with_the_agent_leg_merged_from_its_transcript(world):
             transcript=[],
         )
         s.add(rec)
+        bot_leg = Recording(
+            call_sid="CA1",
+            leg=RecordingLeg.BOT,
+            conversation_id=call,
+            status=RecordingStatus.TRANSCRIBED,
+            duration_seconds=100.0,
+            created_at=utc(start + 100),  # stored as the call ended: it began with the call
+            expires_at=utc(start + 86400 * 90),
+        )
+        s.add(bot_leg)
         s.flush()
-        rec_id = rec.id
+        rec_id, bot_leg_id = rec.id, bot_leg.id
         refresh(s, utc(start + 3600))
     with pytest.raises(NotReady):  # not transcribed yet
         built(world, call)
@@ -223,6 +233,8 @@ def test_a_call_with_the_agent_leg_merged_from_its_transcript(world):
     agent_turn = next(i for i, t in enumerate(c.turns) if t.who == "agent")
     assert c.turns[agent_turn].recording_offset == 1.5 and b.recording_of[agent_turn] == rec_id
     assert c.turns[agent_turn].at == pytest.approx(20 + 1.5, abs=0.01)  # placed from the claim
+    asked = next(i for i, t in enumerate(c.turns) if t.text == "我家停电了")
+    assert (c.turns[asked].recording_offset, b.recording_of[asked]) == (2.0, bot_leg_id)  # in the bot leg
     with sessions.begin() as s:
         rec = s.get(Recording, rec_id)
         assert rec is not None
