@@ -22,6 +22,7 @@ from twilio_fake import PUBLIC_URL, open_gateway, post_signed
 from backend.db import make_engine, make_sessionmaker, upgrade
 from backend.models_recordings import Recording, RecordingStatus
 from voice import recording_callbacks, twiml
+from voice.gateway import CALLS
 from voice.playback import Voice
 from voice.recording_service import RECORDINGS
 from voice.recording_store import RecordingStore
@@ -223,3 +224,28 @@ def test_the_queue_twiml_asks_twilio_to_record_both_sides_and_call_back():
     assert recording.get("channels") == "dual" and recording.get("track") == "both"
     assert recording.get("recordingStatusCallback") == PUBLIC_URL + "/voice/recording-status"
     assert ET.fromstring(twiml.enqueue("95598", 7)).find("./Start") is None
+
+
+def test_a_call_handed_to_an_agent_is_queued_with_twilio_recording_it(cis, store):
+    api = FakeTwilioApi(ACCOUNT, "test-auth-token-0123456789abcdef")
+
+    async def scenario() -> tuple[str, str]:
+        async with gateway(cis, store, api, None) as h:
+            h.app[CALLS].open(CALL).transfer_case = 7  # the bot handed the call over (actions/handoff.py)
+            form = {"CallSid": CALL, "From": "+8613912340001", "AccountSid": ACCOUNT}
+            status, recorded = await post_signed(h.http, h.base, "/voice/after-stream", form)
+            assert status == 200
+        async with open_gateway(cis, "http://127.0.0.1:9", Voice(Silent()), recordings=None) as h:
+            h.app[CALLS].open(CALL).transfer_case = 7
+            _, unrecorded = await post_signed(h.http, h.base, "/voice/after-stream", form)
+            status, _ = await post_signed(
+                h.http, h.base, "/voice/recording-status", recording_callback(CALL, sid(6), ACCOUNT)
+            )
+            assert status == 404  # recording is off on this gateway: signed, but nothing to do
+        return recorded, unrecorded
+
+    recorded, unrecorded = run(scenario())
+    start = ET.fromstring(recorded).find("./Start/Recording")
+    assert start is not None and start.get("recordingStatusCallback") == PUBLIC_URL + "/voice/recording-status"
+    assert ET.fromstring(recorded).find("./Enqueue") is not None
+    assert ET.fromstring(unrecorded).find("./Start") is None and ET.fromstring(unrecorded).find("./Enqueue") is not None
