@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -32,28 +34,40 @@ def normalised(text: str, fillers: tuple[str, ...]) -> str:
     return text
 
 
-def _bigrams(text: str) -> set[str]:
-    return {text[k : k + 2] for k in range(len(text) - 1)} or {text}
+@dataclass(frozen=True)
+class Said:
+    """A normalised turn with what the similarity needs precomputed (a contact's turns are compared pairwise)."""
+
+    turn: int
+    text: str
+    numbers: tuple[str, ...]
+    bigrams: frozenset[str]
+    chars: Counter[str]
+
+    @classmethod
+    def of(cls, turn: int, text: str) -> Said:
+        bigrams = frozenset(text[k : k + 2] for k in range(len(text) - 1)) or frozenset({text})
+        return cls(turn, text, tuple(DIGITS.findall(text)), bigrams, Counter(text))
 
 
-def similar(a: str, b: str, threshold: float) -> bool:
+def similar(a: Said, b: Said, threshold: float) -> bool:
     """Near-identical wording: the same numbers (another month's bill is another request), and one contains the
     other (being most of it), or the character bigrams (Dice) or the aligned characters (difflib's ratio, which
     sees 我家停电了 ~ 我家没电了) agree at least `threshold`."""
-    if a == b:
+    if a.text == b.text:
         return True
-    if DIGITS.findall(a) != DIGITS.findall(b):
+    if a.numbers != b.numbers:
         return False
-    short, long = sorted((a, b), key=len)
+    short, long = sorted((a.text, b.text), key=len)
     if short in long and len(short) >= CONTAINED_SHARE * len(long):
         return True
-    x, y = _bigrams(a), _bigrams(b)
-    if 2 * len(x & y) / (len(x) + len(y)) >= threshold:
+    total = len(a.text) + len(b.text)
+    if 2 * len(a.bigrams & b.bigrams) / (len(a.bigrams) + len(b.bigrams)) >= threshold:
         return True
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return (
-        matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
-    )
+    # difflib's ratio is bounded by the shared characters: skip the alignment when even that bound is too low
+    if 2 * sum((a.chars & b.chars).values()) / total < threshold:
+        return False
+    return SequenceMatcher(None, a.text, b.text, autojunk=False).ratio() >= threshold
 
 
 def repeated_turns(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
@@ -61,17 +75,24 @@ def repeated_turns(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
     Turns that are only answers (好的, 对对对) or shorter than min_chars request nothing and are left out."""
     fillers, answers = tuple(params["fillers"]), tuple(params["answers"])
     said = [
-        (i, text)
+        Said.of(i, text)
         for i, t in view.window()
         if t.who == params["who"]
         and len(text := normalised(t.text, fillers)) >= params["min_chars"]
         and normalised(text, answers)
     ]
+    if len(said) < params["times"]:
+        return None
+    groups: list[list[int]] = [[s.turn] for s in said]
+    for x in range(len(said)):
+        for y in range(x + 1, len(said)):
+            if similar(said[x], said[y], params["similarity"]):
+                groups[x].append(said[y].turn)
+                groups[y].append(said[x].turn)
     best: list[int] = []
-    for _, text in said:
-        group = [j for j, other in said if similar(text, other, params["similarity"])]
+    for group in groups:
         if len(group) > len(best):
-            best = group
+            best = sorted(group)
     if len(best) < params["times"]:
         return None
     return Hit(f"{len(best)}次", [evidence(view.contact, i) for i in best])
