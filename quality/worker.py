@@ -19,6 +19,7 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import asdict
+from pathlib import Path
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.engine import Engine
@@ -35,6 +36,7 @@ from quality.inspect import Inspector, Result
 
 log = logging.getLogger(__name__)
 SAMPLE_ENV = "P95598_QUALITY_SAMPLE"
+RULES_ENV = "P95598_QUALITY_RULES"  # another rule file (a deployment's own); quality/rules.yml by default
 DEFAULT_SAMPLE = 0.1
 BATCH = 50
 RETRY_AFTER = dt.timedelta(hours=1)  # an inspector error: tried again later (and after a restart with a fix)
@@ -202,10 +204,14 @@ class InspectionWorker:
             )
 
 
-def inspection_task(sessions: sessionmaker[Session], tracker: Engine) -> InspectionWorker:
-    """The analytics process's periodic task: the rules and the emotion model are loaded here, once, at start
-    (quality.rules.RuleFileError stops the process)."""
+def inspection_task(
+    sessions: sessionmaker[Session], tracker: Engine, env: Mapping[str, str] | None = None
+) -> InspectionWorker:
+    """The analytics process's periodic task: the rules (P95598_QUALITY_RULES, default quality/rules.yml) and the
+    emotion model are loaded here, once, at start; quality.rules.RuleFileError stops the process."""
     from quality.emotion import EmotionModel
     from quality.rules import load_rules
 
-    return InspectionWorker(sessions, tracker, Inspector(load_rules(), EmotionModel.load()))
+    env = os.environ if env is None else env
+    rules = load_rules(Path(env[RULES_ENV]) if env.get(RULES_ENV) else None)
+    return InspectionWorker(sessions, tracker, Inspector(rules, EmotionModel.load()), sample_rate(env))

@@ -6,7 +6,10 @@ sample; and the summary the weekly and monthly reports show."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -24,9 +27,10 @@ from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
 from quality.contact import InspectedContact
 from quality.inspect import Evidence, Finding, Inspector, Result
 from quality.summary import inspection_summary
-from quality.worker import SAMPLE_ENV, InspectionWorker, sample_rate
+from quality.worker import RULES_ENV, SAMPLE_ENV, InspectionWorker, sample_rate
 from tests.quality.test_adapter import AGENT_CHAT, BOT_CHAT, LEFT_CHAT, T0, add_events, recorded_world, utc, voice_call
 
+ROOT = Path(__file__).resolve().parents[2]
 NOW = utc(T0) + dt.timedelta(days=3)
 World = tuple[Engine, sessionmaker[Session]]
 
@@ -355,3 +359,19 @@ def test_the_real_rules_flag_the_recorded_abandoned_transfer(world: World) -> No
     assert "greeting" not in rules[AGENT_CHAT]  # 张丽 began with 您好
     assert {c: len(i.emotions) for c, i in got.items()} == {BOT_CHAT: 2, AGENT_CHAT: 4, LEFT_CHAT: 1}
     assert all(i.rules_version == Inspector().rules.version and i.score < 100 for i in got.values())
+
+
+def test_the_analytics_process_refuses_to_start_on_a_bad_rule_file(tmp_path: Path) -> None:
+    rules = (ROOT / "quality" / "rules.yml").read_text(encoding="utf-8").splitlines()
+    line = next(n for n, raw in enumerate(rules) if "id: callback_kept" in raw)
+    rules[line + 1] += "\n    severity: [high"  # a flow sequence never closed, inside the rule callback_kept
+    bad = tmp_path / "rules.yml"
+    bad.write_text("\n".join(rules), encoding="utf-8")
+    env = {**os.environ, "P95598_DB_URL": f"sqlite:///{tmp_path / 'b.db'}", RULES_ENV: str(bad)}
+    cmd = [sys.executable, "-m", "analytics", "feed", "--tracker", str(tmp_path / "tracker.db")]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "callback_kept" in done.stderr and "line" in done.stderr
+    assert "Traceback" not in done.stderr  # one sentence, not a stack trace
+    env[RULES_ENV], env[SAMPLE_ENV] = "", "lots"
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and SAMPLE_ENV in done.stderr and "Traceback" not in done.stderr
