@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import logging
 import time
 import wave
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +36,7 @@ SPEECH_DBFS = -40.0  # a 20 ms inbound frame louder than this is the caller spea
 SPEECH_FRAMES = 3  # this many loud frames in a row start a stretch of speech
 QUIET_FRAMES = 10  # and this many quiet ones end it (200 ms)
 FLUSH_BYTES = 64 * 1024
+CLOCK_FRAMES = 5  # the unix time of every 5th inbound frame (100 ms) is kept, to place the record's notes
 
 
 @dataclass
@@ -68,7 +71,8 @@ class CallRecorder:
         self._loud = self._quiet = 0
         self.prompts: list[PlayedPrompt] = []
         self.speech: list[tuple[float, float]] = []  # (start, end) seconds; end grows while the caller speaks
-        self.first_frame_at: float | None = None  # unix time of the first inbound frame: the recording's zero
+        self._frames = 0
+        self._walls = array("d")  # unix time inbound frame k * CLOCK_FRAMES was taken in
         self.closed = False
 
     @property
@@ -78,13 +82,23 @@ class CallRecorder:
     def inbound(self, ulaw: bytes) -> None:
         if self.closed or not ulaw:
             return
-        if self.first_frame_at is None:
-            self.first_frame_at = time.time()
+        if self._frames % CLOCK_FRAMES == 0:
+            self._walls.append(time.time())
+        self._frames += 1
         pcm = ulaw_to_pcm16(ulaw)
         self._detect_speech(pcm)
         self._inbound += pcm.tobytes()
         self._now += len(pcm)
         self._write_until(self._now)
+
+    def call_time(self, wall: float) -> float:
+        """Seconds into the recording at unix time `wall` (a note in the call's record), by the inbound clock:
+        when the gateway falls behind, frames are taken in bursts and wall time runs ahead of the call's."""
+        step = CLOCK_FRAMES * 0.02
+        i = bisect.bisect_right(self._walls, wall) - 1
+        if i < 0:
+            return 0.0
+        return round(i * step + min(max(0.0, wall - self._walls[i]), step), 2)
 
     def _detect_speech(self, pcm: npt.NDArray[np.int16]) -> None:
         end = (self._now + len(pcm)) / SAMPLE_RATE

@@ -74,9 +74,8 @@ class Recordings:
         try:
             duration = await asyncio.to_thread(leg.recorder.close)
             recorder = leg.recorder
-            zero = recorder.first_frame_at or leg.started
             transcript = bot_leg_transcript(
-                [e for e in events if e[2] >= leg.started - 1], zero, recorder.speech, recorder.prompts
+                [e for e in events if e[2] >= leg.started - 1], recorder.call_time, recorder.speech, recorder.prompts
             )
             await asyncio.to_thread(store.add_bot_leg, call_sid, conversation_id, leg.relative, duration, transcript)
         except Exception:  # noqa: BLE001 - the call is over whatever happens to its recording

@@ -10,7 +10,7 @@ keeps the text the bot was saying, the next noted bot line after the one matched
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from voice.recorder import PlayedPrompt
@@ -20,16 +20,16 @@ PAUSE = 1.0  # seconds: stretches of speech closer than this are one utterance
 
 
 def caller_lines(
-    events: Sequence[tuple[str, str, float]], started: float, speech: Sequence[tuple[float, float]]
+    events: Sequence[tuple[str, str, float]], call_time: Callable[[float], float], speech: Sequence[tuple[float, float]]
 ) -> list[Line]:
-    """`events` are the call record's (who, text, unix time); `started` the unix time the recording began;
-    `speech` the recorder's stretches of the caller's speech."""
+    """`events` are the call record's (who, text, unix time); `call_time` turns a unix time into seconds of the
+    recording (the recorder's clock); `speech` the recorder's stretches of the caller's speech."""
     lines: list[Line] = []
     previous_end = 0.0
     for who, text, at in events:
         if who != "caller":
             continue
-        end = round(max(0.0, at - started), 2)
+        end = call_time(at)
         start = end if text.startswith("[") else utterance_start(speech, previous_end, end)  # "[按键 3]": a key
         lines.append({"who": "caller", "start": start, "end": end, "text": text})
         previous_end = end
@@ -68,9 +68,9 @@ def bot_lines(events: Sequence[tuple[str, str, float]], prompts: Sequence[Played
 
 def bot_leg_transcript(
     events: Sequence[tuple[str, str, float]],
-    started: float,
+    call_time: Callable[[float], float],
     speech: Sequence[tuple[float, float]],
     prompts: Sequence[PlayedPrompt],
 ) -> list[Line]:
-    lines = caller_lines(events, started, speech) + bot_lines(events, prompts)
+    lines = caller_lines(events, call_time, speech) + bot_lines(events, prompts)
     return sorted(lines, key=lambda line: (line["start"], line["end"]))
