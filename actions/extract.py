@@ -343,6 +343,16 @@ SUPPLEMENT = re.compile(r"^(?:再|我)?(?:补充|追加|另外说一下|再说�
 UPSET = re.compile(r"太差|态度|气死|气人|急死|烦死|搞什么|怎么回事|什么破|垃圾|凭什么|太过分|受不了|[?？!！]{2,}|投诉")
 
 
+LEAVING = re.compile(
+    r"没(?:有)?(?:别的|其他|其它)(?:事|问题|要办|需要)?了?|就(?:先)?这样(?:吧|了)|先这样|没事了|不需要了"
+)
+
+
+def leaving(text: str) -> bool:
+    """ "好的 没别的了 谢谢": the customer is done talking (said with thanks or a goodbye)."""
+    return bool(LEAVING.search(text or ""))
+
+
 def rejects(text: str) -> bool:
     """The customer does not want what is being done ("先别办", "我没说要复电", "我不报修")."""
     return bool(REJECT.search(text or ""))

@@ -34,6 +34,8 @@ class ActionSubmitRequest(Action):
             dispatcher.utter_message(response="utter_anything_else")
         elif outcome == "cancelled":
             dispatcher.utter_message(response="utter_cancelled")
+        elif outcome == "left":
+            dispatcher.utter_message(response="utter_goodbye")
         elif outcome == "handoff":
             events += hand_off(dispatcher, tracker, reason=EscalationReason.CUSTOMER_REQUEST)
         elif outcome and outcome.startswith("switch:"):

@@ -179,3 +179,15 @@ def test_thanks_for_the_outage_news_mid_report_ends_it_politely(conversation, se
     reply = c.say("好的 知道了 谢谢")
     assert "通知您" in reply and "电话号码" not in reply
     assert orders(seeded_db_url, c.sender) == []
+
+
+def test_leaving_at_a_question_ends_politely_without_asking_again(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我想查一下电费")
+    assert "后四位" in c.say("3201000001")
+    reply = c.say("好的 没别的了 谢谢")  # the customer leaves instead of answering
+    assert "再见" in reply and "后四位" not in reply and "四位数字" not in reply
+    assert orders(seeded_db_url, c.sender) == []
+    again = conversation()
+    again.say("家里停电了")
+    assert "地址" in again.say("好的谢谢")  # thanks alone is not leaving: the question stays

@@ -96,6 +96,8 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
             intent = "inform"  # "我叫孙丽 电话…" is not a request for a person (an intent triggered from outside is)
         if requested and confidence >= STOP_CONFIDENCE and intent == "human_agent":
             return self.stop("handoff")
+        if requested and intent in ("thanks", "goodbye") and extract.leaving(text):
+            return self.stop("left")  # "谢谢 没别的了" at a question: the customer is leaving, not answering
         if requested and confidence >= STOP_CONFIDENCE and intent == "cancel":
             return self.rejected(dispatcher, tracker, domain, None, 0.0)  # cancelled, or on to what it names
         later: list[EventType] = []
