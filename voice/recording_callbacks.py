@@ -84,11 +84,22 @@ class AgentLegRecordings:
         if state in FAILED:
             await asyncio.to_thread(self.store.not_inspectable, recording_id, FAILED[state])
             return web.Response(status=204)
-        account = self._account_sid or form.get("AccountSid", "")
+        self._spawn(recording_id, sid, self._account_sid or form.get("AccountSid", ""))
+        return web.Response(status=204)
+
+    def resume(self, unfetched: list[tuple[int, str]]) -> None:
+        """Fetch the recordings announced before the gateway last stopped (needs TWILIO_ACCOUNT_SID: the
+        callback's AccountSid is not kept)."""
+        if unfetched and not self._account_sid:
+            log.warning("%d announced recordings not fetched: set TWILIO_ACCOUNT_SID to fetch them", len(unfetched))
+            return
+        for recording_id, sid in unfetched:
+            self._spawn(recording_id, sid, self._account_sid)
+
+    def _spawn(self, recording_id: int, sid: str, account: str) -> None:
         task = asyncio.create_task(self.keep(recording_id, sid, account), name=f"recording-{sid}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
-        return web.Response(status=204)
 
     async def keep(self, recording_id: int, sid: str, account: str) -> None:
         """Fetch, store and transcribe one recording; whatever goes wrong ends as a reason on its row."""

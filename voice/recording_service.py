@@ -128,6 +128,7 @@ def recordings_context(
                     transcriber=transcriber,
                     conversation_of=conversation,
                 )
+                recordings.agent.resume(await asyncio.to_thread(own.unfetched_agent_legs))
                 sweep = asyncio.create_task(retention_sweep(own, config.recording_sweep_seconds))
                 try:
                     yield

@@ -63,6 +63,19 @@ class RecordingStore:
         except IntegrityError:
             return None
 
+    def unfetched_agent_legs(self) -> list[tuple[int, str]]:
+        """(id, RecordingSid) of the agent legs announced but never fetched (the gateway stopped meanwhile)."""
+        with self.sessions() as s:
+            rows = s.execute(
+                select(Recording.id, Recording.recording_sid).where(
+                    Recording.leg == RecordingLeg.AGENT,
+                    Recording.status == RecordingStatus.STORED,
+                    Recording.path.is_(None),
+                    Recording.recording_sid.is_not(None),
+                )
+            )
+            return [(row.id, str(row.recording_sid)) for row in rows]
+
     def conversation_of(self, call_sid: str) -> str | None:
         """The Rasa conversation of a call, from its bot leg (the agent leg's callback does not carry it)."""
         with self.sessions() as s:

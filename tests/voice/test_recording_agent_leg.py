@@ -249,3 +249,19 @@ def test_a_call_handed_to_an_agent_is_queued_with_twilio_recording_it(cis, store
     assert start is not None and start.get("recordingStatusCallback") == PUBLIC_URL + "/voice/recording-status"
     assert ET.fromstring(recorded).find("./Enqueue") is not None
     assert ET.fromstring(unrecorded).find("./Start") is None and ET.fromstring(unrecorded).find("./Enqueue") is not None
+
+
+def test_a_recording_announced_before_the_gateway_stopped_is_fetched_when_it_starts_again(cis, store, call_wav):
+    api = FakeTwilioApi(ACCOUNT, "test-auth-token-0123456789abcdef", {sid(7): call_wav})
+    claimed = store.claim_agent_leg(sid(7), CALL, "voice:13912340001")  # the callback came, then the gateway stopped
+    assert claimed is not None and store.unfetched_agent_legs() == [(claimed, sid(7))]
+
+    async def scenario() -> None:
+        async with gateway(cis, store, api, None) as h:
+            await asyncio.sleep(0.1)
+            await settled(h)
+
+    run(scenario())
+    (row,) = rows(store)
+    assert row.id == claimed and row.path and (store.directory / row.path).read_bytes() == call_wav
+    assert store.unfetched_agent_legs() == [] and len(api.requests) == 1
