@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from analytics.functions import service_function
+from channels.rasa import CALL_ENDED
 
 FALLBACK = "nlu_fallback"
 MAX_TEXT = 2000  # a 20 KB paste is cut before anything looks at it
@@ -183,7 +184,7 @@ def _bot(event: dict[str, Any], key: str, change: ContactChange, meta: dict[str,
     custom = data.get("custom")
     handoff = custom.get("handoff") if isinstance(custom, dict) else None
     told = meta.get("notice") == OUTAGE_NOTICE
-    ended = meta.get("shown_as") == DIVIDER and meta.get("system") is True
+    ended = meta.get("shown_as") in (DIVIDER, CALL_ENDED) and meta.get("system") is True
     if isinstance(handoff, dict):
         return EventChanges(key, None, _replace(change, escalated=True, transfer_reason=_short(handoff.get("reason"))))
     if told or ended:

@@ -30,6 +30,9 @@ def session_minutes(domain: Path = DOMAIN) -> float:
     return 60.0  # Rasa's own default
 
 
+CALL_ENDED = "call_ended"  # metadata.shown_as of the invisible marker a gateway writes when the caller hangs up
+
+
 class RasaUnavailable(RuntimeError):
     pass
 
@@ -106,6 +109,12 @@ class RasaClient:
             log.info("tracker of %s not available: %r", sender, e)
             return {}
         return tracker if isinstance(tracker, dict) else {}
+
+    async def mark_ended(self, sender: str, channel: str) -> None:
+        """The contact is over (the caller hung up): an empty system event, so the contact closes at once instead
+        of after the idle limit. It shows nowhere (transcripts skip events without text)."""
+        metadata = {"channel": channel, "system": True, "shown_as": CALL_ENDED}
+        await self.append(sender, [{"event": "bot", "text": "", "metadata": metadata}])
 
     async def append(self, sender: str, events: list[Message]) -> None:
         """Adds events (an agent's message, resume) to the stored conversation without running the bot."""

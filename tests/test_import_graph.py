@@ -21,9 +21,11 @@ PACKAGES = (
     "channels",
     "console",
     "field",
+    "insight",
     "knowledge",
     "nlu",
     "notices",
+    "quality",
     "scripts",
     "voice",
 )

@@ -32,6 +32,7 @@ class CallRecord:
     started: float = field(default_factory=time.time)
     ended: float | None = None
     transfer_case: int | None = None  # handed to a person: the stream ends and the call joins the queue
+    marked_ended: bool = False  # the hang-up is written into the conversation (the contact closes)
     bot_completed: bool = False  # the bot said goodbye after serving a request: the caller is asked to rate it
 
     @property

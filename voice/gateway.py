@@ -35,7 +35,7 @@ from twilio.request_validator import RequestValidator
 from backend.customer_facts import customer_facts
 from backend.ratelimit import SlidingWindow
 from channels.phone import national_number
-from channels.rasa import RasaClient
+from channels.rasa import RasaClient, RasaUnavailable
 from voice import call_token, prompts, rating, twiml
 from voice.call import CallSession
 from voice.call_log import CallLog
@@ -290,6 +290,12 @@ async def status(request: web.Request) -> web.Response:
         record = request.app[CALLS].status(form["CallSid"], form["CallStatus"], form.get("From"))
         if form.get("CallDuration"):
             record.note("system", f"通话时长 {form['CallDuration']} 秒")
+        if record.ended and record.sender and not record.marked_ended:
+            record.marked_ended = True  # a status Twilio sends again is not written twice
+            try:
+                await request.app[SERVICES].rasa.mark_ended(record.sender, "voice")
+            except RasaUnavailable as e:  # the contact then closes after the idle limit
+                log.warning("call %s: end not written: %s", record.call_sid, e)
     return web.Response(status=204)
 
 

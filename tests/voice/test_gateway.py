@@ -26,11 +26,13 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import delete
 from twilio_fake import PUBLIC_URL, STREAM_URL, open_gateway, post_signed, signature
 
+from analytics.events import changes_of
 from backend.cis import CustomerInfo, OutageInfo
 from backend.cis.interface import SUSPECTED
 from backend.models_insight import CustomerTag
 from backend.spoken import spoken_time
 from channels.phone import national_number
+from channels.rasa import CALL_ENDED
 from voice import call_token, prompts, twiml
 from voice.dtmf import Keypad, KeyResult, mode_for_prompt
 from voice.gateway import CALLS, CONFIG, SERVICES
@@ -68,11 +70,17 @@ class FakeRasa:
 
     def __init__(self):
         self.received: list[dict] = []
+        self.appended: list[tuple[str, list[dict]]] = []  # events written into a conversation
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self.webhook)
+        app.router.add_post("/conversations/{sender}/tracker/events", self.append)
         return app
+
+    async def append(self, request: web.Request) -> web.Response:
+        self.appended.append((request.match_info["sender"], await request.json()))
+        return web.json_response({})
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -228,6 +236,25 @@ def test_status_callback_is_recorded(cis):
             record = h.app[CALLS].get("CA1234")
             assert [s for s, _ in record.statuses] == ["ringing", "completed"] and record.ended
             assert any("42" in text for _, text, _ in record.events)
+
+    run(scenario())
+
+
+def test_a_hang_up_is_written_into_the_conversation_once(cis):
+    """So the contact closes at once (analytics, inspection) instead of after the idle limit."""
+
+    async def scenario():
+        async with gateway(cis) as h:
+            await post_signed(h.http, h.base, "/voice/incoming", INCOMING)
+            h.app[CALLS].get("CA1234").sender = "voice:13912340001"
+            for _ in range(2):  # Twilio may send the final status again
+                status, _ = await post_signed(h.http, h.base, "/voice/status", {**INCOMING, "CallStatus": "completed"})
+                assert status == 204
+            [(sender, events)] = h.rasa.appended
+            assert sender == "voice:13912340001" and events[0]["metadata"]["shown_as"] == CALL_ENDED
+            assert events[0]["text"] == "" and events[0]["metadata"]["system"] is True
+            change = changes_of({**events[0], "sender_id": sender, "timestamp": 1.0e9})
+            assert change is not None and change.contact is not None and change.contact.ended
 
     run(scenario())
 
