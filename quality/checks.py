@@ -4,7 +4,7 @@ A check is a function `(view, params) -> Hit | None`: `view` is the part of the 
 whole contact unless it is too long, see quality.inspect) with the whole contact at hand for context (when the
 identity was verified, whether an urgent event followed), `params` the rule's parameters from rules.yml, already
 checked and compiled by quality.rules. The checks themselves live in checks_words.py (what was said) and
-checks_flow.py (times, repeats, outcomes); checks_registry.py names them for rules.yml.
+checks_flow.py (times, outcomes), checks_repeats.py (repeats); checks_registry.py names them for rules.yml.
 """
 
 from __future__ import annotations

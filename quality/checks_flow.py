@@ -1,13 +1,9 @@
-"""Checks on the shape of the contact: repeats, silences and holds, transfers, slow agent replies, emotion."""
+"""Checks on the shape of the contact: silences and holds, transfers, slow agent replies, emotion (repeats are in
+checks_repeats.py)."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Any
 
 from quality.checks import (
@@ -20,82 +16,6 @@ from quality.checks import (
     order_key,
     time_off_hold,
 )
-
-NOT_WORD = re.compile(r"[^\w]|_", re.UNICODE)
-DIGITS = re.compile(r"\d+")
-CONTAINED_SHARE = 0.6  # "转人工" inside "我要转人工" is the same request; a short prompt inside a long answer is not
-
-
-def normalised(text: str, fillers: tuple[str, ...]) -> str:
-    """Width, case, punctuation and filler words (喂, 嗯, 那个…) removed: what is left is what was asked."""
-    text = NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
-    for filler in sorted(fillers, key=len, reverse=True):
-        text = text.replace(filler, "")
-    return text
-
-
-@dataclass(frozen=True)
-class Said:
-    """A normalised turn with what the similarity needs precomputed (a contact's turns are compared pairwise)."""
-
-    turn: int
-    text: str
-    numbers: tuple[str, ...]
-    bigrams: frozenset[str]
-    chars: Counter[str]
-
-    @classmethod
-    def of(cls, turn: int, text: str) -> Said:
-        bigrams = frozenset(text[k : k + 2] for k in range(len(text) - 1)) or frozenset({text})
-        return cls(turn, text, tuple(DIGITS.findall(text)), bigrams, Counter(text))
-
-
-def similar(a: Said, b: Said, threshold: float) -> bool:
-    """Near-identical wording: the same numbers (another month's bill is another request), and one contains the
-    other (being most of it), or the character bigrams (Dice) or the aligned characters (difflib's ratio, which
-    sees 我家停电了 ~ 我家没电了) agree at least `threshold`."""
-    if a.text == b.text:
-        return True
-    if a.numbers != b.numbers:
-        return False
-    short, long = sorted((a.text, b.text), key=len)
-    if short in long and len(short) >= CONTAINED_SHARE * len(long):
-        return True
-    total = len(a.text) + len(b.text)
-    if 2 * len(a.bigrams & b.bigrams) / (len(a.bigrams) + len(b.bigrams)) >= threshold:
-        return True
-    # difflib's ratio is bounded by the shared characters: skip the alignment when even that bound is too low
-    if 2 * sum((a.chars & b.chars).values()) / total < threshold:
-        return False
-    return SequenceMatcher(None, a.text, b.text, autojunk=False).ratio() >= threshold
-
-
-def repeated_turns(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
-    """The largest group of turns by `who` that are near-identical to one of them, when it has `times` turns.
-    Turns that are only answers (好的, 对对对) or shorter than min_chars request nothing and are left out."""
-    fillers, answers = tuple(params["fillers"]), tuple(params["answers"])
-    said = [
-        Said.of(i, text)
-        for i, t in view.window()
-        if t.who == params["who"]
-        and len(text := normalised(t.text, fillers)) >= params["min_chars"]
-        and normalised(text, answers)
-    ]
-    if len(said) < params["times"]:
-        return None
-    groups: list[list[int]] = [[s.turn] for s in said]
-    for x in range(len(said)):
-        for y in range(x + 1, len(said)):
-            if similar(said[x], said[y], params["similarity"]):
-                groups[x].append(said[y].turn)
-                groups[y].append(said[x].turn)
-    best: list[int] = []
-    for group in groups:
-        if len(group) > len(best):
-            best = sorted(group)
-    if len(best) < params["times"]:
-        return None
-    return Hit(f"{len(best)}次", [evidence(view.contact, i) for i in best])
 
 
 def _queue_intervals(view: ContactView) -> list[tuple[float, float]]:

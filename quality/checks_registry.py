@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from quality import checks_flow, checks_words
+from quality import checks_flow, checks_repeats, checks_words
 from quality.checks import ContactView, Hit
 
 # Parameter kinds: patterns (a list of regexes, compiled into one), words (a list of strings), int, number,
@@ -33,7 +33,7 @@ CHECKS: dict[str, CheckKind] = {
     ),
     "hazard_without_urgent": CheckKind(checks_words.hazard_without_urgent, {}),
     "repeated_turns": CheckKind(
-        checks_flow.repeated_turns,
+        checks_repeats.repeated_turns,
         {
             "who": "text",
             "times": "int",
@@ -41,6 +41,8 @@ CHECKS: dict[str, CheckKind] = {
             "min_chars": "int",
             "fillers": "words",
             "answers": "words",
+            "synonyms": "words",
+            "markers": "patterns",
         },
     ),
     "silence_and_hold": CheckKind(

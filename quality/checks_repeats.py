@@ -1,0 +1,165 @@
+"""Repeats (customer_repeats, bot_repeats): the same thing said three or more times, in close but not identical
+wording. A turn is reduced to its core before comparing: width, case and punctuation folded, Chinese numbers
+written as digits (十月 → 10月), words of one meaning made one (没电, 断电 → 停电; 啥时候 → 什么时候) and fillers
+dropped (喂, 都说了, 我要…). Two cores are the same request when they name the same numbers and months, and
+one holds the other or their character bigrams or aligned characters mostly agree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import cache
+from typing import Any
+
+from quality.checks import ContactView, Hit, evidence
+
+NOT_WORD = re.compile(r"[^\w]|_", re.UNICODE)
+CONTAINED_SHARE = 0.4  # "电表坏" inside "电表坏不走字" is the same request; "停电" inside a long other story is not
+CN_DIGITS = {"零": 0, "〇": 0, "幺": 1, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+CN_DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9}
+CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+CN_NUMBER = re.compile(r"[零〇幺一二两三四五六七八九十百千万]+(?=([月号日元块度年点])?)")
+
+
+def chinese_value(numerals: str) -> int:
+    """一百三十 → 130, 十一 → 11, 一百二 → 120 (the spoken short form), 三二零一 → 3201."""
+    if not any(c in CN_UNITS for c in numerals):
+        return int("".join(str(CN_DIGITS[c]) for c in numerals))
+    total, section, digit, last_unit = 0, 0, None, 1
+    for c in numerals:
+        if c in CN_DIGITS:
+            digit = CN_DIGITS[c]
+        elif c == "万":
+            total += (section + (digit or 0)) * 10000
+            section, digit, last_unit = 0, None, 10000
+        else:
+            section += (1 if digit is None else digit) * CN_UNITS[c]
+            digit, last_unit = None, CN_UNITS[c]
+    if digit is not None:
+        section += digit * (last_unit // 10 if last_unit >= 100 and numerals[-2] not in "零〇" else 1)
+    return total + section
+
+
+def with_digits(text: str) -> str:
+    """Chinese numbers as digits where they are numbers: with a unit (十, 百…), three or more digits, or before
+    月/号/元/度…, so 一下 and 一个 stay words."""
+
+    def number(m: re.Match[str]) -> str:
+        numerals = m.group(0)
+        if len(numerals) >= 3 or m.group(1) or any(c in CN_UNITS for c in numerals):
+            return str(chinese_value(numerals))
+        return numerals
+
+    return CN_NUMBER.sub(number, text)
+
+
+@cache
+def _alternation(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for `words`, longest first so 我们 goes before 我."""
+    ordered = sorted({w for w in words if w}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+
+@cache
+def _synonym_table(groups: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """rules.yml writes a group as "停电 没电 断电": the first word stands for all of them."""
+    table: dict[str, str] = {}
+    for group in groups:
+        words = group.split()
+        for word in words[1:]:
+            table.setdefault(word, words[0])
+    return _alternation(tuple(table)), table
+
+
+def folded(text: str, synonyms: tuple[str, ...] = ()) -> str:
+    """Width, case and punctuation folded, numbers in digits, each synonym written as its group's first word."""
+    text = NOT_WORD.sub("", with_digits(unicodedata.normalize("NFKC", text).lower()))
+    pattern, table = _synonym_table(synonyms)
+    return pattern.sub(lambda m: table[m.group(0)], text) if pattern is not None else text
+
+
+def without(text: str, words: tuple[str, ...]) -> str:
+    drop = _alternation(words)
+    return drop.sub("", text) if drop is not None else text
+
+
+@dataclass(frozen=True)
+class Said:
+    """A turn's core with what the similarity needs precomputed (a contact's turns are compared pairwise)."""
+
+    turn: int
+    text: str
+    markers: tuple[str, ...]  # numbers and months: another month's bill is another request
+    bigrams: frozenset[str]
+    chars: Counter[str]
+
+    @classmethod
+    def of(cls, turn: int, text: str, markers: tuple[str, ...]) -> Said:
+        bigrams = frozenset(text[k : k + 2] for k in range(len(text) - 1)) or frozenset({text})
+        return cls(turn, text, markers, bigrams, Counter(text))
+
+
+def similar(a: Said, b: Said, threshold: float) -> bool:
+    """The same numbers and months where both name some, and one core holding the other (as a good part of it),
+    or the bigrams (Dice, or the shorter's share) or the aligned characters agreeing at least `threshold`."""
+    if a.markers and b.markers and a.markers != b.markers:
+        return False
+    if a.text == b.text:
+        return True
+    short, long = sorted((a, b), key=lambda s: len(s.text))
+    if short.text in long.text and len(short.text) >= CONTAINED_SHARE * len(long.text):
+        return True
+    shared = len(a.bigrams & b.bigrams)
+    if 2 * shared / (len(a.bigrams) + len(b.bigrams)) >= threshold:
+        return True
+    if len(short.bigrams) >= 3 and shared / len(short.bigrams) >= 0.8 and len(long.text) <= 2 * len(short.text):
+        return True
+    # difflib's ratio is bounded by the shared characters: skip the alignment when even that bound is too low
+    if 2 * sum((a.chars & b.chars).values()) / (len(a.text) + len(b.text)) < threshold:
+        return False
+    return SequenceMatcher(None, a.text, b.text, autojunk=False).ratio() >= threshold
+
+
+def consistent(group: list[Said]) -> list[Said]:
+    """A group around a turn without numbers may hold turns with different ones (查电费 ~ 查10月电费 ~ 查9月电费):
+    keep those with the most common numbers, and those without any."""
+    counts = Counter(s.markers for s in group if s.markers)
+    if len(counts) <= 1:
+        return group
+    common = counts.most_common(1)[0][0]
+    return [s for s in group if not s.markers or s.markers == common]
+
+
+def repeated_turns(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
+    """The largest group of turns by `who` that are near-identical to one of them, when it has `times` turns.
+    Turns that are only answers (好的, 对对对) or shorter than min_chars request nothing and are left out."""
+    fillers, answers, synonyms = tuple(params["fillers"]), tuple(params["answers"]), tuple(params["synonyms"])
+    said = []
+    for i, t in view.window():
+        if t.who != params["who"]:
+            continue
+        text = folded(t.text, synonyms)
+        what = without(text, fillers)  # what was asked
+        if len(what) >= params["min_chars"] and without(what, answers):
+            said.append(Said.of(i, what, tuple(sorted(set(params["markers"].findall(text))))))
+    if len(said) < params["times"]:
+        return None
+    groups: list[list[Said]] = [[s] for s in said]
+    for x in range(len(said)):
+        for y in range(x + 1, len(said)):
+            if similar(said[x], said[y], params["similarity"]):
+                groups[x].append(said[y])
+                groups[y].append(said[x])
+    best: list[int] = []
+    for group in groups:
+        turns = sorted(s.turn for s in consistent(group))
+        if len(turns) > len(best):
+            best = turns
+    if len(best) < params["times"]:
+        return None
+    return Hit(f"{len(best)}次", [evidence(view.contact, i) for i in best])
