@@ -118,3 +118,41 @@ def time_off_hold(contact: InspectedContact, start: float, end: float) -> float:
     for _, hold_start, hold_end in hold_intervals(contact):
         held += max(0.0, min(end, hold_end) - max(start, hold_start))
     return max(0.0, (end - start) - held)
+
+
+CN_DIGITS = {"零": 0, "〇": 0, "幺": 1, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+CN_DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9}
+CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+CN_NUMBER = re.compile(r"[零〇幺一二两三四五六七八九十][零〇幺一二两三四五六七八九十百千万]*(?=([月号日元块度年])?)")
+
+
+def chinese_value(numerals: str) -> int:
+    """一百三十 → 130, 十一 → 11, 一百二 → 120 (the spoken short form), 三二零一 → 3201."""
+    if not any(c in CN_UNITS for c in numerals):
+        return int("".join(str(CN_DIGITS[c]) for c in numerals))
+    total, section, digit, last_unit = 0, 0, None, 1
+    for c in numerals:
+        if c in CN_DIGITS:
+            digit = CN_DIGITS[c]
+        elif c == "万":
+            total += (section + (digit or 0)) * 10000
+            section, digit, last_unit = 0, None, 10000
+        else:
+            section += (1 if digit is None else digit) * CN_UNITS[c]
+            digit, last_unit = None, CN_UNITS[c]
+    if digit is not None:
+        section += digit * (last_unit // 10 if last_unit >= 100 and numerals[-2] not in "零〇" else 1)
+    return total + section
+
+
+def with_digits(text: str) -> str:
+    """Chinese numbers as digits where they are numbers: with a unit (十, 百…), three or more digits, or before
+    月/号/元/度…, so 一下, 一个 and 万一 stay words."""
+
+    def number(m: re.Match[str]) -> str:
+        numerals = m.group(0)
+        if len(numerals) >= 3 or m.group(1) or any(c in CN_UNITS for c in numerals):
+            return str(chinese_value(numerals))
+        return numerals
+
+    return CN_NUMBER.sub(number, text)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from quality import checks_flow, checks_repeats, checks_words
+from quality import checks_flow, checks_promises, checks_repeats, checks_words
 from quality.checks import ContactView, Hit
 
 # Parameter kinds: patterns (a list of regexes, compiled into one), words (a list of strings), int, number,
@@ -24,10 +24,21 @@ CHECKS: dict[str, CheckKind] = {
     "first_server_turn_has": CheckKind(checks_words.first_server_turn_has, {"patterns": "patterns"}),
     "closing_phrase": CheckKind(checks_words.closing_phrase, {"patterns": "patterns", "last_turns": "int"}),
     "disclosure_before_verified": CheckKind(
-        checks_words.disclosure_before_verified, {"account_data": "patterns", "tariff_words": "words"}
+        checks_words.disclosure_before_verified,
+        {"account_data": "patterns", "general_words": "words", "public_numbers": "words"},
     ),
     "agent_says": CheckKind(checks_words.agent_says, {"patterns": "patterns"}),
-    "promised_callback_kept": CheckKind(checks_words.promised_callback_kept, {"patterns": "patterns"}),
+    "promised_callback_kept": CheckKind(
+        checks_promises.promised_callback_kept,
+        {
+            "patterns": "patterns",
+            "offers": "patterns",
+            "not_promises": "patterns",
+            "asked": "patterns",
+            "accepted": "patterns",
+            "declined": "patterns",
+        },
+    ),
     "complaint_apology": CheckKind(
         checks_words.complaint_apology, {"complaint_patterns": "patterns", "apology_patterns": "patterns"}
     ),

@@ -1,5 +1,5 @@
-"""Checks on what was said: greeting, closing, disclosure before verification, impolite words, promised
-call-backs, complaints without an apology, hazards without urgent handling."""
+"""Checks on what was said: greeting, closing, disclosure before verification, impolite words, complaints without
+an apology, hazards without urgent handling (promised call-backs are in checks_promises.py)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,12 @@ from quality.checks import (
     evidence,
     order_key,
     spans_of,
+    with_digits,
 )
 from quality.contact import InspectedContact
 
+DIGITS = re.compile(r"\d+")
+CLAUSE_END = re.compile(r"[，,。！？!?；;\n]")
 SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 # An offer, a question or a condition ("需要给您回电吗？", "请问您的地址是？", "如果欠费超过100元…") promises and
 # discloses nothing.
@@ -81,23 +84,44 @@ def closing_phrase(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
     return Hit("", [evidence(contact, last[-1])])
 
 
+def _numbers(text: str) -> list[str]:
+    return DIGITS.findall(with_digits(text))
+
+
+def _clause_from(text: str, start: int, end: int) -> str:
+    """The span and the rest of its clause: a span like 交了 or 欠着 has its number just after it."""
+    rest = CLAUSE_END.split(text[end:], maxsplit=1)[0]
+    return text[start:end] + rest
+
+
+def _told(span: str, heard: set[str], public: tuple[str, ...]) -> bool:
+    """The numbers of `span` are the customer's own (read back) or a service number (95598): nothing disclosed."""
+    numbers = _numbers(span)
+    return bool(numbers) and all(n in heard or any(len(n) >= 3 and n in p for p in public) for n in numbers)
+
+
 def disclosure_before_verified(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
     contact = view.contact
     verified = events(contact, "verified")
     verified_key = order_key(contact, verified[0]) if verified else None
+    public = tuple(params["public_numbers"])
+    heard: set[str] = set()
     found = []
-    for i, turn in view.window():
+    for i, turn in sorted(enumerate(contact.turns), key=lambda it: order_key(contact, it[0])):
         if verified_key is not None and order_key(contact, i) > verified_key:
             break
-        if turn.who == "bot" and turn.discloses:
+        if turn.who == "customer":
+            heard.update(_numbers(turn.text))
+        elif turn.who == "bot" and turn.discloses and view.holds(i):
             found.append(evidence(contact, i, spans_of(params["account_data"], turn.text)))
-        elif turn.who == "agent":
-            spans = statement_spans(params["account_data"], turn.text, tuple(params["tariff_words"]))
+        elif turn.who == "agent" and view.holds(i):
+            spans = statement_spans(params["account_data"], turn.text, tuple(params["general_words"]))
+            spans = [(a, b) for a, b in spans if not _told(_clause_from(turn.text, a, b), heard, public)]
             if spans:
                 found.append(evidence(contact, i, spans))
     if not found:
         return None
-    return Hit("尚未核实身份" if verified_key is None else "在核实身份之前", found)
+    return Hit("尚未核实身份" if verified_key is None else "在核实身份之前", sorted(found, key=lambda e: e.turn))
 
 
 def agent_says(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
@@ -111,26 +135,6 @@ def agent_says(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
         return None
     words = "、".join(dict.fromkeys(found[0].text[a:b] for a, b in found[0].spans))
     return Hit(f"“{words}”", found)
-
-
-def promised_callback_kept(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
-    contact = view.contact
-    promises = []
-    for i, turn in view.window():
-        if turn.who in SERVERS:
-            spans = statement_spans(params["patterns"], turn.text)
-            if spans:
-                promises.append(evidence(contact, i, spans))
-    if not promises:
-        return None
-    callbacks = contact.facts.callbacks
-    if not callbacks:
-        return Hit("没有回电记录", promises)
-    if any(c.done_at is None for c in callbacks):
-        return Hit("回电没有完成", promises)
-    if any(c.done_at is not None and c.done_at > c.due_at for c in callbacks):
-        return Hit("回电晚于约定时间", promises)
-    return None
 
 
 def asserted_spans(pattern: re.Pattern[str], text: str, *, word_may_negate: bool = True) -> list[tuple[int, int]]:
