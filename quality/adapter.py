@@ -38,15 +38,13 @@ from backend.case_view import external, payload_title
 from backend.contact_centre.kinds import NoteKind
 from backend.models_analytics import Contact, ContactOutcome
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
-from backend.workorders.commitments import commitments
-from backend.workorders.states import OrderStatus
 from channels.wording import WELCOME
-from quality.contact import Agent, Callback, Facts, InspectedContact, Turn
+from quality.commitments import CALLBACK_FUNCTION, callback_of, contact_of
+from quality.contact import Agent, Facts, InspectedContact, Turn
 
 SLACK = 60.0  # seconds: back-end rows are written a moment before or after the events that announce them
 ACCOUNT_FORMS = ("bill_query_form", "balance_query_form", "arrears_reconnect_form", "progress_query_form")
 ACCOUNT_DATA = re.compile(r"\d[\d,.]*\s*(元|块|度|千瓦时)|余额|欠费|户号\d{6,}")
-CALLBACK_FUNCTION = "human_agent"  # actions.handoff.callback_order files a promised call-back as this
 COMPLAINT_FUNCTION = "complaint"
 URGENT = "urgent"
 SAFETY = "safety"
@@ -145,6 +143,7 @@ def _context(e: dict[str, Any], state: dict[str, str]) -> None:
     kind = e.get("event")
     if kind == "action" and e.get("name"):
         state["action"] = str(e["name"])
+        state["action_at"] = str(e.get("timestamp") or "")
     elif kind == "active_loop" and e.get("name"):
         state["form"] = str(e["name"])
 
@@ -172,7 +171,8 @@ def _from_tracker(draft: _Draft, events: list[dict[str, Any]], start: float) -> 
         elif kind in ("resume", "restart"):
             paused = False
         elif kind == "slot" and e.get("name") == "verified_account" and e.get("value") and not draft.has("verified"):
-            draft.event(ts, "verified")
+            # an action's messages are stored before the slots it sets: the check passed when that action began
+            draft.event(float(state.get("action_at") or ts), "verified")
         if kind not in ("user", "bot"):
             continue
         meta: dict[str, Any] = e["metadata"] if isinstance(e.get("metadata"), dict) else {}
@@ -240,17 +240,6 @@ def _verified_at(
             )
         )
     return _ts(min(times)) if times else None
-
-
-def _callback(o: m.WorkOrder, origin: float) -> Callback:
-    steps = commitments().steps(o.function_id, o.priority, o.area_class, o.clock_start)
-    due = max((step.due for step in steps), default=o.due_at or o.created_at)
-    done = o.resolved_at or (o.closed_at if o.status == OrderStatus.CLOSED else None)
-    return Callback(
-        promised_at=round(_ts(o.created_at) - origin, 3),
-        due_at=round(_ts(due) - origin, 3),
-        done_at=None if done is None else round(_ts(done) - origin, 3),
-    )
 
 
 def _agent(s: Session, cases: list[m.Escalation]) -> Agent | None:
@@ -354,11 +343,13 @@ def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = Non
         if joined is not None:
             _agent_leg(s, c, draft, joined, c.ended_at or c.started_at)
     callbacks = [o for o in orders if o.function_id == CALLBACK_FUNCTION]
-    made = [_callback(o, start) for o in callbacks]
+    made = [callback_of(o, start) for o in callbacks]
     pending = [start + cb.due_at for cb in made if cb.done_at is None]
     clock = _ts(now) if now is not None else None
     if pending and clock is not None and clock < max(pending):
         raise NotReady("回电还没到承诺时间", _utc(max(pending)))
+    # the other orders' first steps: still open ones are chased by the work-order supervision, not waited for
+    made += [cb for o in orders if o.function_id != CALLBACK_FUNCTION and (cb := contact_of(o, start)) is not None]
     turns, recording_of = draft.sorted()
     agent = _agent(s, cases)
     return Built(
@@ -374,6 +365,7 @@ def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = Non
                 callbacks=tuple(made),
             ),
             agent=agent,
+            inspected_at=None if clock is None else round(clock - start, 3),
         ),
         recording_of,
     )

@@ -25,6 +25,7 @@ A contact as YAML (times are seconds since the contact started):
       resolved: true            # the request was served: an order filed, or the answer given and accepted
       complaint: false          # the contact is a complaint (its function, or the customer complained)
       callbacks: [{promised_at: 100.0, due_at: 7300.0, done_at: null}]   # promised call-backs and their fate
+    inspected_at: 200.0         # optional: when inspected; a call-back not yet due then is not judged late
 
 System events (`who: system`, `text` empty): verified, transferred, agent_joined, hold_start, hold_end, urgent,
 order_created. `discloses` marks bot turns the product knows reveal account data (balance, bills, usage,
@@ -82,6 +83,7 @@ class InspectedContact:
     turns: tuple[Turn, ...]
     facts: Facts = field(default_factory=Facts)
     agent: Agent | None = None
+    inspected_at: float | None = None  # when inspected (seconds since the start); None: after everything was due
 
     @property
     def customer_turns(self) -> list[tuple[int, Turn]]:
@@ -126,9 +128,14 @@ def from_dict(raw: dict[str, Any]) -> InspectedContact:
             resolved=bool(facts.get("resolved", True)),
             complaint=bool(facts.get("complaint", False)),
             callbacks=tuple(
-                Callback(float(c["promised_at"]), float(c["due_at"]), None if c.get("done_at") is None else float(c["done_at"]))
+                Callback(
+                    float(c["promised_at"]),
+                    float(c["due_at"]),
+                    None if c.get("done_at") is None else float(c["done_at"]),
+                )
                 for c in facts.get("callbacks") or []
             ),
         ),
         agent=Agent(str(agent["id"]), str(agent.get("name") or ""), agent.get("team")) if agent else None,
+        inspected_at=None if raw.get("inspected_at") is None else float(raw["inspected_at"]),
     )

@@ -166,8 +166,34 @@ def test_orders_urgent_handling_and_a_promised_call_back(world):
     events = [(t.event, t.function) for t in c.turns if t.who == "system"]
     assert ("order_created", "fault_repair") in events and ("order_created", "human_agent") in events
     assert ("urgent", None) in events
-    (callback,) = c.facts.callbacks
+    callback, repair = c.facts.callbacks  # the call-back, then the repair team's promised first step
     assert callback.done_at is None and callback.due_at > callback.promised_at > 0
+    assert repair.done_at is None and repair.promised_at < repair.due_at < callback.due_at
+    assert c.inspected_at is not None and c.inspected_at > repair.due_at  # judged: both overdue by then
+
+
+def test_an_action_that_verifies_and_tells_the_bill_verified_first(world):
+    """Rasa stores an action's messages before the slots it sets: the check passed before the bill was told."""
+    tracker, sessions = world
+    chat, start, meta = "chat-verify", T0 + 900, {"channel": "chat"}
+    add_events(
+        tracker,
+        chat,
+        [
+            {"event": "session_started", "timestamp": start},
+            {"event": "user", "timestamp": start + 1, "text": "我想查电费", "metadata": meta, "parse_data": {}},
+            {"event": "action", "timestamp": start + 2, "name": "bill_query_form"},
+            {"event": "bot", "timestamp": start + 2.1, "text": "请告诉我户主登记手机号的后四位。", "metadata": {}},
+            {"event": "user", "timestamp": start + 9, "text": "0001", "metadata": meta, "parse_data": {}},
+            {"event": "action", "timestamp": start + 10, "name": "bill_query_form"},
+            {"event": "bot", "timestamp": start + 10.1, "text": "您本月电费236.5元，已缴清。", "metadata": {}},
+            {"event": "slot", "timestamp": start + 10.2, "name": "verified_account", "value": "3201000001"},
+        ],
+    )
+    feed_all(tracker, sessions)
+    turns = built(world, chat).contact.turns
+    order = [t.event or t.who for t in turns]
+    assert order.index("verified") < max(i for i, t in enumerate(turns) if "236.5" in t.text)
 
 
 def test_a_call_with_the_agent_leg_merged_from_its_transcript(world):
