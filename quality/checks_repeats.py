@@ -20,6 +20,8 @@ from quality.checks import ContactView, Hit, evidence, with_digits
 
 NOT_WORD = re.compile(r"[^\w]|_", re.UNICODE)
 CONTAINED_SHARE = 0.4  # "电表坏" inside "电表坏不走字" is the same request; "停电" inside a long other story is not
+ADDED_CHARS = 6  # ... nor is it when little was added ("人工" ~ "不跟机器说人工")
+SHARED_CHARS = 0.75  # share of the smaller set of distinct characters found in the other
 
 
 @cache
@@ -76,7 +78,14 @@ def similar(a: Said, b: Said, threshold: float) -> bool:
     if a.text == b.text:
         return True
     short, long = sorted((a, b), key=lambda s: len(s.text))
-    if short.text in long.text and len(short.text) >= CONTAINED_SHARE * len(long.text):
+    if short.text in long.text and (
+        len(short.text) >= CONTAINED_SHARE * len(long.text) or len(long.text) - len(short.text) <= ADDED_CHARS
+    ):
+        return True
+    # the same content words in another order or with a word changed ("电表在跳" ~ "家里电表乱跳")
+    shared_chars = len(a.chars.keys() & b.chars.keys())
+    fewer, more = sorted((len(a.chars), len(b.chars)))
+    if fewer >= 3 and more <= 2 * fewer and shared_chars >= SHARED_CHARS * fewer:
         return True
     shared = len(a.bigrams & b.bigrams)
     if 2 * shared / (len(a.bigrams) + len(b.bigrams)) >= threshold:
