@@ -123,6 +123,7 @@ def time_off_hold(contact: InspectedContact, start: float, end: float) -> float:
 CN_DIGITS = {"零": 0, "〇": 0, "幺": 1, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 CN_DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9}
 CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+MAX_NUMERALS = 20
 CN_NUMBER = re.compile(r"[零〇幺一二两三四五六七八九十][零〇幺一二两三四五六七八九十百千万]*(?=([月号日元块度年])?)")
 
 
@@ -151,6 +152,8 @@ def with_digits(text: str) -> str:
 
     def number(m: re.Match[str]) -> str:
         numerals = m.group(0)
+        if len(numerals) > MAX_NUMERALS:  # a run of pasted characters, not a number
+            return numerals
         if len(numerals) >= 3 or m.group(1) or any(c in CN_UNITS for c in numerals):
             return str(chinese_value(numerals))
         return numerals

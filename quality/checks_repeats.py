@@ -1,8 +1,9 @@
 """Repeats (customer_repeats, bot_repeats): the same thing said three or more times, in close but not identical
 wording. A turn is reduced to its core before comparing: width, case and punctuation folded, Chinese numbers
-written as digits (十月 → 10月), words of one meaning made one (没电, 断电 → 停电; 啥时候 → 什么时候) and fillers
-dropped (喂, 都说了, 我要…). Two cores are the same request when they name the same numbers and months, and
-one holds the other or their character bigrams or aligned characters mostly agree.
+written as digits (十月 → 10月), words of one meaning made one (没电, 断电 → 停电; 啥时候 → 何时) and fillers
+dropped (喂, 都说了, 我要…). Two cores are the same request when they do not name different numbers or months,
+and one holds the other (with little added), or most distinct characters of the smaller recur in the other, or
+their character bigrams or aligned characters mostly agree.
 """
 
 from __future__ import annotations

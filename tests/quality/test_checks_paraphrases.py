@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from quality.checks import with_digits
 from tests.quality.test_checks import GREET, Row, agent_contact, contact, findings
 
 # customer_repeats: three turns of one customer, a bot prompt between them.
@@ -354,3 +355,18 @@ def test_account_data_stated_before_verification_is_flagged(rows: tuple[Row, ...
 @pytest.mark.parametrize("rows", NO_DISCLOSURES, ids=lambda r: r[-1][1])
 def test_tariffs_questions_and_the_customers_own_words_read_back_disclose_nothing(rows: tuple[Row, ...]) -> None:
     assert not disclosed(rows)
+
+
+def test_chinese_numbers_are_read_as_digits_where_they_are_numbers() -> None:
+    read = {"十月": "10月", "一百三十多块": "130多块", "两百来块钱": "200来块钱", "一百二": "120", "一百零二": "102"}
+    read |= {"三万五": "35000", "三二零一零零零零零一": "3201000001", "十一月": "11月"}
+    assert {spoken: with_digits(spoken) for spoken in read} == read
+    words = ["查一下", "一个", "万一", "千万别", "快一点", "第二档"]
+    assert [with_digits(w) for w in words] == words
+
+
+def test_a_pasted_run_of_numerals_is_inspected_without_error() -> None:
+    pasted = "一" * 5000  # more digits than Python reads as one int (4300), were it taken for a number
+    c = customer_said(pasted[:2000], pasted[:2000], pasted)
+    assert "customer_repeats" in findings(c)
+    assert with_digits(pasted) == pasted
