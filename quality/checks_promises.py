@@ -67,7 +67,8 @@ def promised_callback_kept(view: ContactView, params: Mapping[str, Any]) -> Hit 
     callbacks = contact.facts.callbacks
     if not callbacks:
         return Hit("没有回电记录", promised)
-    if any(c.done_at is None for c in callbacks):
+    now = contact.inspected_at  # a call-back not done but not yet due either cannot be judged yet
+    if any(c.done_at is None and (now is None or c.due_at <= now) for c in callbacks):
         return Hit("回电没有完成", promised)
     if any(c.done_at is not None and c.done_at > c.due_at for c in callbacks):
         return Hit("回电晚于约定时间", promised)

@@ -7,6 +7,7 @@ identity_before_disclosure, each on a set of paraphrased violations and of near 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -345,6 +346,13 @@ def test_a_promise_to_get_back_without_a_call_back_on_record_is_flagged(rows: tu
 @pytest.mark.parametrize("rows", NO_PROMISES, ids=lambda r: r[0][1])
 def test_offers_declined_instructions_and_the_customers_own_call_are_not_promises(rows: tuple[Row, ...]) -> None:
     assert not promised(rows)
+
+
+def test_a_call_back_not_yet_due_when_inspected_is_not_judged_but_an_overdue_one_is() -> None:
+    pending = {"outcome": "agent", "resolved": True, "callbacks": [{"promised_at": 40, "due_at": 7240}]}
+    c = agent_contact(("agent", "我们核实后联系您。", 40.0), facts=pending)
+    assert "callback_kept" not in findings(dataclasses.replace(c, inspected_at=600.0))
+    assert findings(dataclasses.replace(c, inspected_at=7300.0))["callback_kept"].message.endswith("回电没有完成")
 
 
 @pytest.mark.parametrize("rows", DISCLOSURES, ids=lambda r: r[-1][1])
