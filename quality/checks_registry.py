@@ -21,7 +21,9 @@ class CheckKind:
 
 
 CHECKS: dict[str, CheckKind] = {
-    "first_server_turn_has": CheckKind(checks_words.first_server_turn_has, {"patterns": "patterns"}),
+    "first_server_turn_has": CheckKind(
+        checks_words.first_server_turn_has, {"patterns": "patterns", "bot_greets_elsewhere": "words"}
+    ),
     "closing_phrase": CheckKind(checks_words.closing_phrase, {"patterns": "patterns", "last_turns": "int"}),
     "disclosure_before_verified": CheckKind(
         checks_words.disclosure_before_verified,

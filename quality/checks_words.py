@@ -69,6 +69,12 @@ def greeted_turn(contact: InspectedContact) -> int | None:
 
 def first_server_turn_has(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
     target = greeted_turn(view.contact)
+    if (
+        target is not None
+        and view.contact.turns[target].who == "bot"
+        and view.contact.channel in params["bot_greets_elsewhere"]
+    ):
+        return None  # the channel greets for the bot at another moment (WeChat: on subscribing)
     if target is None or not view.holds(target) or params["patterns"].search(view.contact.turns[target].text):
         return None
     return Hit("", [evidence(view.contact, target)])

@@ -86,6 +86,28 @@ def test_a_bot_that_starts_without_a_greeting_is_flagged() -> None:
     assert findings(c)["greeting"].evidence[0].turn == 0
 
 
+def test_on_wechat_the_bot_is_greeted_for_on_subscribing_but_an_agent_still_must_greet() -> None:
+    bot = contact(
+        ("customer", "家里停电了", 0.0), ("bot", "好的，马上帮您报修。请问地址是哪里？", 1.0), BYE, channel="wechat"
+    )
+    assert "greeting" not in findings(bot)
+    agent = contact(
+        ("customer", "转人工", 0.0),
+        ("system", "transferred", 1.0),
+        ("system", "agent_joined", 20.0),
+        ("agent", "说吧，什么事？", 21.0),
+        ("agent", "感谢您的咨询，再见。", 60.0),
+        channel="wechat",
+    )
+    assert findings(agent)["greeting"].evidence[0].who == "agent"
+
+
+def test_the_bots_own_anything_else_question_is_a_closing() -> None:
+    for last in ("好的。还有别的需要帮忙吗？", "好的。还有别的需要帮您的吗？", "请问还有其他问题吗？"):
+        assert "closing" not in findings(contact(GREET, ("customer", "查电费", 3.0), ("bot", last, 4.0))), last
+    assert "closing" in findings(contact(GREET, ("customer", "查电费", 3.0), ("bot", "您本月电费236元。", 4.0)))
+
+
 def test_an_agent_who_skips_the_greeting_is_flagged_even_after_the_bot_greeted() -> None:
     c = contact(
         GREET,
