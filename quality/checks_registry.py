@@ -58,6 +58,20 @@ CHECKS: dict[str, CheckKind] = {
             "markers": "patterns",
         },
     ),
+    "restated_turns": CheckKind(
+        checks_repeats.restated_turns,
+        {
+            "who": "text",
+            "times": "int",
+            "similarity": "number",
+            "min_chars": "int",
+            "fillers": "words",
+            "answers": "words",
+            "synonyms": "words",
+            "markers": "patterns",
+            "light_words": "words",
+        },
+    ),
     "silence_and_hold": CheckKind(
         checks_flow.silence_and_hold,
         {"channels": "words", "max_silence_seconds": "number", "max_hold_seconds": "number"},

@@ -3,7 +3,9 @@ wording. A turn is reduced to its core before comparing: width, case and punctua
 written as digits (十月 → 10月), words of one meaning made one (没电, 断电 → 停电; 啥时候 → 何时) and fillers
 dropped (喂, 都说了, 我要…). Two cores are the same request when they do not name different numbers or months,
 and one holds the other (with little added), or most distinct characters of the smaller recur in the other, or
-their character bigrams or aligned characters mostly agree.
+their character bigrams or aligned characters mostly agree. customer_repeats (restated_turns) also counts a
+restatement in other words: the same content words (jieba, synonyms made one, light words such as 找/叫/让 left
+out), or one turn's words all in the other with one added, and no other numbers.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cache
@@ -38,7 +40,7 @@ def _synonym_table(groups: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dic
     table: dict[str, str] = {}
     for group in groups:
         words = group.split()
-        for word in words[1:]:
+        for word in words:  # the first word too, so 欠费 is not read as 欠 (→ 欠费) + 费
             table.setdefault(word, words[0])
     return _alternation(tuple(table)), table
 
@@ -109,7 +111,9 @@ def consistent(group: list[Said]) -> list[Said]:
     return [s for s in group if not s.markers or s.markers == common]
 
 
-def repeated_turns(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
+def repeated_turns(
+    view: ContactView, params: Mapping[str, Any], same: Callable[[Said, Said, float], bool] = similar
+) -> Hit | None:
     """The largest group of turns by `who` that are near-identical to one of them, when it has `times` turns.
     Turns that are only answers (好的, 对对对) or shorter than min_chars request nothing and are left out."""
     fillers, answers, synonyms = tuple(params["fillers"]), tuple(params["answers"]), tuple(params["synonyms"])
@@ -126,7 +130,7 @@ def repeated_turns(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
     groups: list[list[Said]] = [[s] for s in said]
     for x in range(len(said)):
         for y in range(x + 1, len(said)):
-            if similar(said[x], said[y], params["similarity"]):
+            if same(said[x], said[y], params["similarity"]):
                 groups[x].append(said[y])
                 groups[y].append(said[x])
     best: list[int] = []
@@ -137,3 +141,49 @@ def repeated_turns(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
     if len(best) < params["times"]:
         return None
     return Hit(f"{len(best)}次", [evidence(view.contact, i) for i in best])
+
+
+@cache
+def _tokenizer(words: tuple[str, ...]) -> Any:
+    """jieba with the synonym groups' first words known, so a normalised word stays one token; built once."""
+    import jieba  # imported here: jieba builds its dictionary (about a second) on first use, not at import
+
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for word in words:
+        tokenizer.add_word(word, freq=100_000)
+    return tokenizer
+
+
+def content_words(text: str, synonyms: tuple[str, ...], light: tuple[str, ...]) -> frozenset[str]:
+    """What a folded turn is about: its words after synonyms are made one, without fillers and light words
+    (找, 叫, 让, 跟我说 carry no request of their own: 找你们领导 ~ 让你们领导跟我说)."""
+    heads = tuple(sorted({group.split()[0] for group in synonyms if group.split()}))
+    tokens = _tokenizer(heads).lcut(text, HMM=False)
+    return frozenset(t for t in tokens if t not in light and not t.isdigit())
+
+
+def restated(a: frozenset[str], b: frozenset[str]) -> bool:
+    """The same content words, or one turn's words all in the other with one word added (电费多扣 ~ 多扣)."""
+    if not a or not b:
+        return False
+    small, large = sorted((a, b), key=len)
+    return small <= large and len(large) - len(small) <= 1
+
+
+def restated_turns(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
+    """repeated_turns, with a turn also the same as another when it restates it in other words: the same content
+    words after synonyms (找你们领导 / 叫你们领导来 / 让你们领导跟我说), no other numbers or months."""
+    synonyms, light = tuple(params["synonyms"]), tuple(params["fillers"]) + tuple(params["light_words"])
+    words = {
+        i: content_words(folded(t.text, synonyms), synonyms, light) for i, t in view.window() if t.who == params["who"]
+    }
+
+    def same(a: Said, b: Said, threshold: float) -> bool:
+        if similar(a, b, threshold):
+            return True
+        if a.markers != b.markers:
+            return False
+        return restated(words[a.turn], words[b.turn])
+
+    return repeated_turns(view, params, same)
