@@ -11,7 +11,7 @@ System events come from the tracker and the back end:
     verified       the `verified_account` slot set, a `verifications` row, or an agent's identity check note
     transferred    the bot's handoff message or the `pause` that follows it
     agent_joined   the case claimed (escalations.claimed_at), else the first agent turn
-    urgent         a handoff for safety, an urgent case, an urgent work order
+    urgent         an urgent case or an urgent work order (a hazard merely handed to the queue is not)
     order_created  each work order of the conversation filed during the contact
     hold_start/end the product records no hold: never produced
 
@@ -47,7 +47,6 @@ ACCOUNT_FORMS = ("bill_query_form", "balance_query_form", "arrears_reconnect_for
 ACCOUNT_DATA = re.compile(r"\d[\d,.]*\s*(元|块|度|千瓦时)|余额|欠费|户号\d{6,}")
 COMPLAINT_FUNCTION = "complaint"
 URGENT = "urgent"
-SAFETY = "safety"
 AGENT_WORDS = ("agent", "坐席", "客服")  # how a recording's transcript names the agent's side
 TEXT_CHANNELS = {"voice": "voice", "wechat": "wechat"}  # everything else is read as chat
 WELCOMED = ("chat", "voice")  # the chat page and the voice gateway greet first, outside Rasa (channels.wording)
@@ -179,11 +178,8 @@ def _from_tracker(draft: _Draft, events: list[dict[str, Any]], start: float) -> 
         data: dict[str, Any] = e["data"] if isinstance(e.get("data"), dict) else {}
         custom: dict[str, Any] = data["custom"] if isinstance(data.get("custom"), dict) else {}
         handoff = custom.get("handoff")
-        if kind == "bot" and isinstance(handoff, dict):
-            if not draft.has("transferred"):
-                draft.event(ts, "transferred")
-            if handoff.get("reason") == SAFETY:
-                draft.event(ts, URGENT)
+        if kind == "bot" and isinstance(handoff, dict) and not draft.has("transferred"):
+            draft.event(ts, "transferred")
         said = str(e.get("text") or "").strip()
         if not said:
             continue
@@ -331,8 +327,9 @@ def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = Non
     if joined is not None or first_agent is not None:
         joined = min(x for x in (joined, first_agent) if x is not None)
         draft.event(joined - 0.001, "agent_joined")  # just before the agent's first word
-    if any(e.priority == URGENT or e.reason == SAFETY for e in cases) and not draft.has(URGENT):
-        draft.event(_ts(next(e.created_at for e in cases if e.priority == URGENT or e.reason == SAFETY)), URGENT)
+    # urgent handling is an urgent order or case; handing a hazard to the queue is not (nobody may answer)
+    if any(e.priority == URGENT for e in cases) and not draft.has(URGENT):
+        draft.event(_ts(next(e.created_at for e in cases if e.priority == URGENT)), URGENT)
     for o in orders:
         draft.event(_ts(o.created_at), "order_created", o.function_id)
         if o.priority == URGENT and not draft.has(URGENT):

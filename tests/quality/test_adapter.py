@@ -250,8 +250,8 @@ def test_a_call_with_the_agent_leg_merged_from_its_transcript(world):
     c = b.contact
     assert c.channel == "voice" and c.handled_by == "agent"
     assert spoken(b)[-5:] == [
+        ("system", "urgent"),  # the case was urgent (the handoff's reason alone is not urgent handling)
         ("system", "transferred"),
-        ("system", "urgent"),  # handed over for safety
         ("system", "agent_joined"),
         ("agent", "您好，我是客服小王"),
         ("customer", "电线掉地上了"),
@@ -287,3 +287,26 @@ def test_a_contact_without_any_stored_words_cannot_be_built(world):
         assert contact_start(c) == 1796398000.0
         with pytest.raises(NotInspectable, match="没有找到客户的话"):
             build(s, tracker, c)
+
+
+def test_a_hazard_only_handed_to_the_queue_is_not_urgent_handling(world):
+    """A safety handoff nobody turned into an urgent case or order: the hazard rule must see no urgent event."""
+    tracker, sessions = world
+    call, start = "voice:CA2", T0 + 1200
+    add_events(tracker, call, voice_call(call, start))
+    feed_all(tracker, sessions)
+    with sessions.begin() as s:
+        s.add(
+            m.Escalation(
+                conversation_id=call,
+                channel="voice",
+                reason="safety",
+                priority="normal",
+                status="closed",
+                created_at=utc(start + 9),
+                closed_at=utc(start + 80),
+            )
+        )
+        refresh(s, utc(start + 3600))
+    events = [t.event for t in built(world, call).contact.turns if t.who == "system"]
+    assert "transferred" in events and "urgent" not in events
