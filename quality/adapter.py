@@ -39,7 +39,7 @@ from backend.contact_centre.kinds import NoteKind
 from backend.models_analytics import Contact, ContactOutcome
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
 from channels.wording import WELCOME
-from quality.commitments import CALLBACK_FUNCTION, callback_of, contact_of
+from quality.commitments import CALLBACK_FUNCTION, callback_of, contact_of, restoration_of
 from quality.contact import Agent, Facts, InspectedContact, Turn
 
 SLACK = 60.0  # seconds: back-end rows are written a moment before or after the events that announce them
@@ -347,6 +347,7 @@ def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = Non
         raise NotReady("回电还没到承诺时间", _utc(max(pending)))
     # the other orders' first steps: still open ones are chased by the work-order supervision, not waited for
     made += [cb for o in orders if o.function_id != CALLBACK_FUNCTION and (cb := contact_of(o, start)) is not None]
+    made += [cb for cb in (restoration_of(s, c, start),) if cb is not None]
     turns, recording_of = draft.sorted()
     agent = _agent(s, cases)
     return Built(

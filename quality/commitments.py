@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from analytics.contacts import CALLBACK_FUNCTION
 from backend import models as m
+from backend.models_analytics import Contact
+from backend.models_notices import NoticeKind, NoticeStatus, OutboundNotice
 from backend.workorders.commitments import commitments
 from backend.workorders.states import PROGRESS, OrderStatus
 from quality.contact import Callback
 
-__all__ = ["CALLBACK_FUNCTION", "callback_of", "contact_of"]
+__all__ = ["CALLBACK_FUNCTION", "callback_of", "contact_of", "restoration_of"]
+NOTICE_GRACE = dt.timedelta(hours=2)  # the restoration notice goes out within this of the expected end
 
 
 def _ts(at: dt.datetime) -> float:
@@ -38,6 +44,30 @@ def contact_of(o: m.WorkOrder, origin: float) -> Callback | None:
         return _relative(o.created_at, o.due_at or o.created_at, o.resolved_at, origin)
     first = min(steps, key=lambda s: s.due)
     return _relative(o.created_at, first.due, _reached(o, PROGRESS[OrderStatus(first.status)]), origin)
+
+
+def restoration_of(s: Session, c: Contact, origin: float) -> Callback | None:
+    """A customer told of their area's outage was promised news ("有新进展我们会尽快通知您"): kept by the restoration
+    notice to their account (notices.triggers), due a little after the outage's expected end. None when the
+    customer is not known (nothing can reach them: the bot does not promise it then) or no outage is found."""
+    if not c.told_outage or not c.account_no or not c.area_code:
+        return None
+    outage = s.scalars(
+        select(m.Outage)
+        .where(m.Outage.area_code == c.area_code, m.Outage.start <= (c.ended_at or c.started_at))
+        .order_by(m.Outage.start.desc())
+        .limit(1)
+    ).first()
+    if outage is None:
+        return None
+    sent = s.scalars(
+        select(OutboundNotice.created_at).where(
+            OutboundNotice.key == f"{NoticeKind.RESTORATION}:{outage.id}",
+            OutboundNotice.account_no == c.account_no,
+            OutboundNotice.status.in_((NoticeStatus.SENT, NoticeStatus.DELIVERED)),
+        )
+    ).first()
+    return _relative(c.started_at, outage.expected_end + NOTICE_GRACE, sent, origin)
 
 
 def _reached(o: m.WorkOrder, needed: int) -> dt.datetime | None:

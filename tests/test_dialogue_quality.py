@@ -177,8 +177,12 @@ def test_thanks_for_the_outage_news_mid_report_ends_it_politely(conversation, se
     c.say("停电了 麻烦帮我看一下")
     assert "故障停电" in c.say("城东区和平路20号")  # 城东区一网格: told at once
     reply = c.say("好的 知道了 谢谢")
-    assert "通知您" in reply and "电话号码" not in reply
+    assert "通知您" not in reply and "进展" in reply and "电话号码" not in reply  # anonymous: nothing to notify
     assert orders(seeded_db_url, c.sender) == []
+    known = conversation(metadata={"channel": "chat", "caller": "13912340001"})  # 王建国: the notices reach him
+    known.say("停电了 麻烦帮我看一下")
+    known.say("城东区和平路20号")
+    assert "通知您" in known.say("好的 知道了 谢谢")
 
 
 def test_leaving_at_a_question_ends_politely_without_asking_again(conversation, seeded_db_url):

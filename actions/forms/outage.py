@@ -50,6 +50,16 @@ SAME_OUTAGE = (  # a customer told of the area's outage says their power is out 
 SUSPECTED_WHEN = ("恢复时间核实后会尽快通知您。", "恢复时间核实以后会尽快通知您。")
 
 
+NOTIFY_KNOWN = "好的，有新进展我们会尽快通知您。"
+NOTIFY_ANONYMOUS = "好的，抢修正在进行，想了解进展可以随时再来问我。"
+
+
+def reachable(tracker) -> bool:
+    """A customer the outage notices reach: a known account (by the caller's number or the 户号 given)."""
+    phone = tracker.get_slot("caller_phone")
+    return bool(tracker.get_slot("account_no") or (phone and services().cis.find_customer_by_phone(phone)))
+
+
 def outage_told(tracker):
     """The outage (known or suspected) of the area this customer was told about: the caller's registered area,
     else the address they gave."""
@@ -105,7 +115,8 @@ class ValidateFaultRepairForm(ServiceForm):
     async def run(self, dispatcher, tracker, domain):
         text = tracker.latest_message.get("text") or ""
         if tracker.get_slot("requested_slot") and just_told_outage(tracker) and extract.acknowledges(text):
-            dispatcher.utter_message(text="好的，有新进展我们会尽快通知您。" + wording.CLOSING)  # thanks for the news
+            # thanks for the news: a promise to notify only to a customer the notices can reach (a known account)
+            dispatcher.utter_message(text=(NOTIFY_KNOWN if reachable(tracker) else NOTIFY_ANONYMOUS) + wording.CLOSING)
             return self.stop("dismissed")
         return await super().run(dispatcher, tracker, domain)
 
