@@ -139,7 +139,7 @@ def test_one_part_of_an_address_corrected():
 
 
 def test_leaving_is_a_done_phrase_not_any_thanks():
-    for said in ("好的 没别的了 谢谢", "没有其他问题了，谢谢", "就先这样吧 再见", "没事了 谢谢你"):
+    for said in ("好的 没别的了 谢谢", "没有其他问题了，谢谢", "就先这样吧 再见", "没事了 谢谢你", "好的 谢谢 再见"):
         assert extract.leaving(said), said
     for said in ("好的谢谢", "谢谢 地址是和平路20号", "还有别的问题", "这样可以吗"):
         assert not extract.leaving(said), said

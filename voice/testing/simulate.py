@@ -165,8 +165,11 @@ async def talk(args: argparse.Namespace) -> int:
     from voice.testing.fake_twilio import open_gateway
 
     out(f"unscripted call — caller {caller_id or '(withheld)'}; one line per turn on standard input")
+    recordings = _recordings(cis)
     async with (
-        open_gateway(cis, args.rasa_url, bot_voice, no_input_seconds=30.0, inter_digit_seconds=4.0) as h,
+        open_gateway(
+            cis, args.rasa_url, bot_voice, no_input_seconds=30.0, inter_digit_seconds=4.0, recordings=recordings
+        ) as h,
         h.dial(caller_id) as tw,
     ):
         await tw.wait_for(lambda: h.session(tw.call_sid) is not None, 30)
@@ -224,6 +227,20 @@ def _open_backend(db_url: str):
             "(it seeds one), or set P95598_DB_URL / --db-url"
         )
     return SqlCIS(make_sessionmaker(make_engine(db_url)))
+
+
+def _recordings(cis):
+    """The product's recording store (P95598_RECORDINGS_DIR, var/recordings by default), so a simulated call is kept
+    like a real one: quality staff can play it beside its inspection. None when recording is off."""
+    from voice.config import RECORDING_DAYS, REPO, _days
+    from voice.recording_store import RecordingStore
+
+    directory = os.environ.get("P95598_RECORDINGS_DIR", str(REPO / "var" / "recordings"))
+    if not directory:
+        return None
+    return RecordingStore(
+        cis.sessions, Path(directory), _days(os.environ.get("P95598_RECORDING_DAYS", str(RECORDING_DAYS)))
+    )
 
 
 def _bot_voice():
