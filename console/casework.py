@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from backend.contact_centre import AgentInfo, CaseStatus, EscalationInfo, NoteKind
+from backend.contact_centre import AgentInfo, CaseStatus, Channel, EscalationInfo, NoteKind
 from backend.contact_centre.skills import skill_groups
 from console import satisfaction, transcripts
 from console.hub import Hub
@@ -17,6 +17,7 @@ GREETING = "您好，我是人工客服{name}，您之前说的情况我都看�
 HANDED_TO_COLLEAGUE = "我把您转给同事{name}继续处理，您说过的情况他都能看到。"
 BACK_TO_BOT = "人工客服这边先处理到这里，接下来由智能客服继续为您服务。还有什么可以帮您？"
 SERVICE_ENDED = "感谢您的耐心，本次人工服务已经结束。之后有需要，直接发消息给我就可以。"
+SERVICE_ENDED_CALL = "本次人工服务已经结束，感谢您的来电。"  # a call: nobody can "send a message" on the phone
 BACK_IN_QUEUE = "不好意思，请您稍等，马上为您安排其他客服。"
 TO_GROUP = "您的问题需要{group}的同事来办理，我已经为您转过去了，您说过的情况他们都能看到，请稍等。"
 
@@ -79,7 +80,8 @@ async def transfer_to_group(hub: Hub, case: EscalationInfo, agent: AgentInfo, gr
 async def finish(hub: Hub, case: EscalationInfo, ending: CaseStatus, disposition: str) -> EscalationInfo:
     """The person's part ends: returned (the bot carries on with the slots it had) or closed."""
     finished = await asyncio.to_thread(hub.contact.finish, case.id, ending, disposition)
-    await hub.resume_bot(finished, BACK_TO_BOT if ending == CaseStatus.RETURNED else SERVICE_ENDED)
+    ended = SERVICE_ENDED_CALL if finished.channel == Channel.VOICE else SERVICE_ENDED
+    await hub.resume_bot(finished, BACK_TO_BOT if ending == CaseStatus.RETURNED else ended)
     if finished.agent_id is not None:  # the customer rates the agent's service (console/satisfaction.py)
         await satisfaction.ask_after_case(hub, finished)
     await hub.broadcast({"type": "queue"})
