@@ -7,10 +7,14 @@
 - POST /console/api/quality/flags/{id}/review    {"verdict": "confirmed" | "dismissed", "note": "…"?}
 - GET  /console/api/quality/sample?review&page   the random sample of unflagged contacts
 - POST /console/api/quality/sample/{id}          {"missed_rule": null | "<rule id>", "note": "…"?}
+- POST /console/api/quality/sample/draw          {"count": 1..100?}: draws up to count (10) random unflagged contacts
+                                                 not yet sampled into the sample (quality staff can always get one)
 - GET  /console/api/quality/scores?weeks         scores per week, agent, team and rule; precision and recall in use;
                                                  each agent's weak rules with their courses
 
 The pages are console/quality_pages.py. Bad input is a 400 with a Chinese sentence, an unknown id a 404.
+Rules are shown by their Chinese description, never their id: the rule file is read once when the console starts;
+when it cannot be read that is logged and the descriptions below (those of quality/rules.yml) are shown instead.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import logging
 import re
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -54,6 +59,23 @@ SEVERITY_LABELS = {1: "轻微", 2: "一般", 3: "严重"}
 EMOTION_LABELS = {"calm": "平静", "anxious": "着急", "dissatisfied": "不满", "angry": "生气", "satisfied": "满意"}
 RULES = web.AppKey("quality_rules", dict)  # rule id -> {"description", "severity"}, from quality/rules.yml
 COURSES = web.AppKey("quality_courses", list)
+KNOWN_RULES = {  # shown when the rule file cannot be read at start, and for flags of rules since removed from it
+    "greeting": ("服务方第一句话没有问候语", 1),
+    "closing": ("服务结束时没有结束语", 1),
+    "identity_before_disclosure": ("未核实身份就透露了账户信息", 3),
+    "impolite_words": ("坐席使用了服务禁语或不礼貌用语", 3),
+    "callback_kept": ("承诺回电或回复，但没有按时做到", 2),
+    "customer_repeats": ("客户把同一件事说了三遍以上", 2),
+    "bot_repeats": ("机器人重复了同样的回答三遍以上", 2),
+    "long_silence": ("通话中长时间无人说话，或保持（hold）过久", 1),
+    "transfer_unresolved": ("转人工后问题没有解决", 2),
+    "complaint_no_apology": ("客户投诉或抱怨服务，服务方没有致歉", 2),
+    "safety_not_urgent": ("客户报告安全隐患，没有按紧急处理", 3),
+    "agent_slow_reply": ("文字渠道坐席超过 60 秒才回复客户", 1),
+    "emotion_escalation": ("客户情绪在会话中明显升级", 2),
+}
+EMOTION_WORDS = re.compile(r"(?<![A-Za-z])(" + "|".join(EMOTION_LABELS) + r")(?![A-Za-z])")
+UNKNOWN_RULE = "其他质检规则"
 
 
 class BadInput(ValueError):
@@ -67,19 +89,37 @@ def require_staff(request: web.Request) -> AgentInfo:
     return agent
 
 
-def rule_catalogue(app: web.Application) -> dict[str, dict[str, Any]]:
-    """The rules of quality/rules.yml (quality.rules.load_rules), read on first use; ids alone if it cannot be read."""
-    known = app[RULES]
-    if not known:
-        try:
-            known.update({r.id: {"description": r.description, "severity": r.severity} for r in load_rules().rules})
-        except RuleFileError:  # the queue still works with rule ids; the analytics process refuses a bad file at start
-            log.exception("quality rules could not be read; showing rule ids")
+def load_rule_catalogue(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Rule id -> description and severity: quality/rules.yml's (quality.rules.load_rules) over KNOWN_RULES."""
+    known = {r: {"description": d, "severity": n} for r, (d, n) in KNOWN_RULES.items()}
+    try:
+        rules = load_rules(path).rules
+    except RuleFileError as e:
+        log.error("质检规则文件无法读取，页面使用内置的规则说明：%s", e)
+        return known
+    except Exception:  # noqa: BLE001 - any other failure of the rule file must not take the console down
+        log.exception("质检规则文件无法读取，页面使用内置的规则说明")
+        return known
+    known.update({r.id: {"description": r.description, "severity": r.severity} for r in rules})
     return known
 
 
+def rule_catalogue(app: web.Application) -> dict[str, dict[str, Any]]:
+    """The rule catalogue read when the console started (never re-read: the file may change under a running one)."""
+    return app[RULES]
+
+
 def rule_name(app: web.Application, rule_id: str) -> str:
-    return str(rule_catalogue(app).get(rule_id, {}).get("description") or rule_id)
+    return str(rule_catalogue(app).get(rule_id, {}).get("description") or UNKNOWN_RULE)
+
+
+def rule_severities(app: web.Application) -> dict[str, int]:
+    return {r: int(v["severity"]) for r, v in rule_catalogue(app).items()}
+
+
+def readable_message(message: str | None) -> str:
+    """A finding's message with the emotion model's labels in Chinese (calm → dissatisfied: 平静 → 不满)."""
+    return EMOTION_WORDS.sub(lambda m: EMOTION_LABELS[m.group(1)], message or "")
 
 
 def course_catalogue(app: web.Application) -> list[courses.Course]:
@@ -129,7 +169,7 @@ def queue_filters(app: web.Application, q: MultiMapping[str]) -> store.QueueFilt
     rule, channel, agent = q.get("rule", ""), q.get("channel", ""), q.get("agent", "")
     review = q.get("review", "")
     known = rule_catalogue(app)
-    if rule and (rule not in known if known else not AGENT_ID.match(rule)):
+    if rule and rule not in known:
         raise BadInput("请从列表中选择质检规则。")
     if channel and channel not in CHANNELS:
         raise BadInput("渠道只能是网页聊天、微信或电话。")
@@ -192,6 +232,7 @@ async def in_db(request: web.Request, work: Callable[[Session], T], write: bool 
 def decorate_flags(app: web.Application, flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for f in flags:
         f["rule_name"] = rule_name(app, f["rule_id"])
+        f["message"] = readable_message(f.get("message"))
         f["severity_label"] = SEVERITY_LABELS.get(f["severity"], str(f["severity"]))
         f["review_label"] = VERDICT_LABELS.get(f["review"], f["review"])
     return flags
@@ -269,6 +310,20 @@ async def review_sample(request: web.Request) -> web.Response:
     return as_json({"inspection_id": inspection_id, "missed_rule": missed, "note": note})
 
 
+async def draw_sample(request: web.Request) -> web.Response:
+    require_staff(request)
+    try:
+        body = await json_body(request) if request.can_read_body else {}
+        count = body.get("count", store.DRAW_DEFAULT)
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= store.DRAW_MAX:
+            raise BadInput(f"抽取数量应为1到{store.DRAW_MAX}之间的整数。")
+    except BadInput as e:
+        raise refuse(400, str(e)) from None
+    drawn = await in_db(request, lambda s: store.draw_sample(s, count), True)
+    message = f"已抽取 {len(drawn)} 个会话，请逐个复核。" if drawn else "暂时没有可抽取的会话：没有问题的会话都已抽过。"
+    return as_json({"drawn": drawn, "message": message})
+
+
 def weeks_of(q: MultiMapping[str]) -> int:
     weeks = q.get("weeks", "8") or "8"
     if not weeks.isdigit() or not 1 <= int(weeks) <= MAX_WEEKS:
@@ -281,15 +336,24 @@ async def scores_data(request: web.Request) -> dict[str, Any]:
         weeks = weeks_of(request.query)
     except BadInput as e:
         raise refuse(400, str(e)) from None
-    catalogue = course_catalogue(request.app)
+    catalogue, severity = course_catalogue(request.app), rule_severities(request.app)
+
+    def course_json(c: courses.Course, weak: list[str]) -> dict[str, Any]:
+        trains = [rule_name(request.app, r) for r in weak if r in c.rules]
+        return {**c.__dict__, "for_rules": trains}
 
     def read(s: Session) -> dict[str, Any]:
         data = store_scores.scores(s, utcnow(), weeks)
         shares = store_scores.rule_shares(s, data["since"])
         for a in data["agents"]:
-            weak = courses.weak_rules(a["agent_id"], shares)
-            a["weak_rules"] = [{**w.__dict__, "rule_name": rule_name(request.app, w.rule_id)} for w in weak]
-            a["courses"] = [c.__dict__ for c in courses.courses_for([w.rule_id for w in weak], catalogue)]
+            weak = courses.weak_rules(a["agent_id"], shares, severity)
+            a["weak_rules"] = [
+                {**w.__dict__, "rule_name": rule_name(request.app, w.rule_id),
+                 "severity_label": SEVERITY_LABELS.get(w.severity, "")}
+                for w in weak
+            ]  # fmt: skip
+            ids = [w.rule_id for w in weak]
+            a["courses"] = [course_json(c, ids) for c in courses.courses_for(ids, catalogue)]
         return data
 
     data = await in_db(request, read)
@@ -306,11 +370,12 @@ async def scores(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    app[RULES] = {}  # filled on first use
+    app[RULES] = load_rule_catalogue()
     app[COURSES] = courses.load_courses()  # a broken catalogue stops the console at start (CourseFileError)
     r = app.router
     r.add_get("/console/api/quality/queue", queue)
     r.add_post("/console/api/quality/flags/{id}/review", review_flag)
     r.add_get("/console/api/quality/sample", sample)
+    r.add_post("/console/api/quality/sample/draw", draw_sample)
     r.add_post("/console/api/quality/sample/{id}", review_sample)
     r.add_get("/console/api/quality/scores", scores)

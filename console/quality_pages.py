@@ -9,8 +9,10 @@ polite 403 page. console/static/quality.js sends the reviewers' verdicts through
 - GET /console/quality/scores             scores per week, agent, team and rule; precision and recall; courses
 - GET /console/quality/scores/chart.svg   the weekly score per team (analytics/charts.py's Vega-Lite, as SVG)
 
-The transcript is read from the Rasa conversation (the contact's time window only); when it cannot be read the page
-says so and lists the evidence lines alone. An evidence line is matched to its turn by speaker and words.
+The transcript is read from the Rasa conversation (the contact's time window only) with the system events in words
+(转人工, 坐席接入, 身份已核验, …; tracker and back end); when it cannot be read the page says so and lists the evidence
+lines alone. An evidence line is matched to its own turn by speaker and words, then by its time (Evidence.at,
+seconds since Inspection.started_at) in the flag's order, so each of three identical replies is highlighted.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from analytics import charts
-from backend.case_view import event_time, transcript
+from backend.case_view import transcript
 from backend.contact_centre.kinds import CHANNEL_LABELS
 from console import quality_api as api
 from console.config import HUB
@@ -33,16 +35,19 @@ from quality import store
 
 log = logging.getLogger(__name__)
 WHO = {"customer": "客户", "bot": "机器人", "agent": "坐席", "system": "系统"}
-EVENT_LABELS = {
+EVENT_LABELS = {  # the inspection's system events (quality/contact.py EVENTS) and the console's own, in words
     "verified": "身份已核验",
-    "transferred": "转人工排队",
+    "transferred": "转人工",
     "agent_joined": "坐席接入",
     "hold_start": "保持开始",
     "hold_end": "保持结束",
-    "urgent": "紧急处置",
+    "urgent": "紧急处理",
     "order_created": "已建工单",
+    "back_to_bot": "交回机器人",
 }
-TRACKER_MARKS = {"pause": "转人工坐席", "resume": "交回机器人"}
+RULE_EVENTS = {"transfer_unresolved": "transferred", "long_silence": "hold_start"}  # a rule's system evidence
+SLACK = 60.0  # seconds: back-end rows are written a moment before or after the events that announce them
+NEAR = 5.0  # seconds: a system evidence line without its event name is the system line this near in time
 SEGMENT_BEFORE, SEGMENT_AFTER = 3.0, 30.0  # seconds of the recording played around a flag's offset
 NO_TRANSCRIPT = "完整对话暂时读取不到，下面只列出证据所在的话。"
 
@@ -75,28 +80,81 @@ def _spans(e: dict[str, Any]) -> list[tuple[int, int]]:
     return good
 
 
-def _evidence_line(e: dict[str, Any]) -> dict[str, Any]:
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _utc_ts(value: dt.datetime) -> float:
+    return value.replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+def _clock(ts: float) -> str:
+    return api.local_time(dt.datetime.fromtimestamp(ts, dt.timezone.utc).replace(tzinfo=None))[11:]
+
+
+def _system_event(e: dict[str, Any], rule_id: str, turns: list[dict[str, Any]]) -> str:
+    """The event a system evidence item stands for: its own name, the rule's event, or the system line at its time."""
+    named = e.get("event") or e.get("text") or RULE_EVENTS.get(rule_id)
+    if named in EVENT_LABELS:
+        return str(named)
+    at = _seconds(e.get("at"))
+    if at is None:
+        return ""
+    near = [(abs(t["offset"] - at), str(t["event"])) for t in turns if t["who"] == "system"]
+    return min((n for n in near if n[0] <= NEAR), default=(0.0, ""))[1]
+
+
+def _evidence_line(e: dict[str, Any], rule_id: str, turns: list[dict[str, Any]]) -> dict[str, Any]:
     who, text = str(e.get("who") or ""), str(e.get("text") or "")
-    label = EVENT_LABELS.get(text, text) if who == "system" else text
-    return {"who": who, "who_label": WHO.get(who, who), "text": label, "turn": e.get("turn"), "at": e.get("at"),
-            "pieces": segments(label, _spans(e) if who != "system" else [])}  # fmt: skip
+    event = _system_event(e, rule_id, turns) if who == "system" else ""
+    label = EVENT_LABELS.get(event, "系统事件") if who == "system" else text
+    return {"who": who, "who_label": WHO.get(who, who), "text": label, "event": event, "turn": e.get("turn"),
+            "at": e.get("at"), "pieces": segments(label, _spans(e) if who != "system" else [])}  # fmt: skip
 
 
 def _window(events: list[dict[str, Any]], start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
-    first = start.replace(tzinfo=dt.timezone.utc).timestamp() - 2.0
-    last = end.replace(tzinfo=dt.timezone.utc).timestamp() + 5.0
+    first, last = _utc_ts(start) - 2.0, _utc_ts(end) + 5.0
     return [e for e in events if first <= float(e.get("timestamp") or 0) <= last]
 
 
-def _clock(iso: str) -> str:
-    try:
-        return api.local_time(dt.datetime.fromisoformat(iso).astimezone(dt.timezone.utc).replace(tzinfo=None))[11:]
-    except ValueError:
-        return ""
+def _tracker_marks(events: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    """System events the tracker shows: the hand-over (the handoff message or the pause), back to the bot, the
+    identity check (the verified_account slot set)."""
+    marks: list[tuple[str, float]] = []
+    paused = False
+    for e in events:
+        kind, ts = e.get("event"), float(e.get("timestamp") or 0)
+        custom = ((e.get("data") or {}) if isinstance(e.get("data"), dict) else {}).get("custom")
+        handoff = kind == "bot" and isinstance(custom, dict) and isinstance(custom.get("handoff"), dict)
+        if (kind == "pause" and not paused) or handoff:
+            marks.append(("transferred", ts))
+        elif kind == "resume" and paused:
+            marks.append(("back_to_bot", ts))
+        elif kind == "slot" and e.get("name") == "verified_account" and e.get("value"):
+            marks.append(("verified", ts))
+        paused = True if kind == "pause" else False if kind in ("resume", "restart") else paused
+    return marks
+
+
+def _system_lines(marks: list[tuple[str, float]], first_agent: float | None) -> list[dict[str, Any]]:
+    """One line per event (the first of each kind, order_created and back_to_bot every time); the agent joins when
+    the case was claimed or, at the latest, just before the agent's first words."""
+    lines: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    joined = [ts for name, ts in marks if name == "agent_joined"] + ([first_agent - 0.001] if first_agent else [])
+    marks = [m for m in marks if m[0] != "agent_joined"] + ([("agent_joined", min(joined))] if joined else [])
+    for name, ts in sorted(marks, key=lambda m: m[1]):
+        if name in seen and name not in ("order_created", "back_to_bot"):
+            continue
+        seen.add(name)
+        lines.append({"who": "system", "event": name, "text": EVENT_LABELS[name], "ts": ts})
+    return lines
 
 
 async def read_transcript(request: web.Request, item: dict[str, Any]) -> list[dict[str, Any]]:
-    """The contact's turns from the Rasa conversation, with pause/resume as small system lines; [] if unavailable."""
+    """The contact's turns from the Rasa conversation with its system events (tracker and back end) as small
+    lines in words; [] if the conversation cannot be read. Each line has `offset`, seconds since the contact's
+    start, the clock of quality.inspect.Evidence.at."""
     try:
         tracker = await request.app[HUB].rasa.tracker(item["conversation_id"])
     except Exception:  # noqa: BLE001 - the page shows the evidence without the transcript rather than failing
@@ -106,27 +164,60 @@ async def read_transcript(request: web.Request, item: dict[str, Any]) -> list[di
     if not isinstance(events, list):
         return []
     events = _window([e for e in events if isinstance(e, dict)], item["started_at"], item["ended_at"])
-    marks = [{"who": "system", "text": TRACKER_MARKS[str(e["event"])], "at": event_time(e.get("timestamp"))}
-             for e in events if e.get("event") in TRACKER_MARKS]  # fmt: skip
-    turns = sorted(transcript(events, limit=10_000) + marks, key=lambda t: str(t.get("at") or ""))
+    since = item["started_at"] - dt.timedelta(seconds=SLACK)
+    until = item["ended_at"] + dt.timedelta(seconds=SLACK)
+    backend = await api.in_db(request, lambda s: store.contact_events(s, item["conversation_id"], since, until))
+    said = transcript(events, limit=10_000)
+    for t in said:
+        t["ts"] = dt.datetime.fromisoformat(t["at"]).timestamp() if t.get("at") else 0.0
+    first_agent = next((t["ts"] for t in said if t["who"] == "agent"), None)
+    marks = _tracker_marks(events) + [(name, _utc_ts(at)) for name, at in backend]
+    turns = said + _system_lines(marks, first_agent)
+    # speech has whole seconds: within one second it comes first, except the agent joining before speaking
+    turns.sort(key=lambda t: (int(t["ts"]), t.get("event") != "agent_joined", t["who"] == "system", t["ts"]))
+    start = _utc_ts(item["started_at"])
     for t in turns:
         t["who_label"] = WHO.get(t["who"], t["who"]) if t["who"] != "agent" else (t.get("agent") or "坐席")
-        t["clock"] = _clock(t.get("at") or "")
+        t["clock"], t["offset"] = _clock(t["ts"]), round(t["ts"] - start, 3)
         t["pieces"], t["flags"] = segments(t["text"], []), []
     return turns
 
 
+def _same(t: dict[str, Any], line: dict[str, Any]) -> bool:
+    if t["who"] != line["who"]:
+        return False
+    if t["who"] == "system":
+        return bool(line["event"]) and t.get("event") == line["event"]
+    return bool(t["text"].strip()) and t["text"].strip() == line["text"].strip()
+
+
+def _match(turns: list[dict[str, Any]], line: dict[str, Any], after: int, used: set[int]) -> int | None:
+    """The transcript turn of an evidence line: same speaker and words (or event), after the flag's previous
+    evidence turn, nearest to the evidence's time; identical words without a time go in order of occurrence."""
+    same = [k for k, t in enumerate(turns) if k not in used and _same(t, line)]
+    candidates = [k for k in same if k > after] or same
+    if not candidates:
+        return None
+    at = _seconds(line.get("at"))
+    return candidates[0] if at is None else min(candidates, key=lambda k: (abs(turns[k]["offset"] - at), k))
+
+
 def mark_evidence(turns: list[dict[str, Any]], flags: list[dict[str, Any]]) -> None:
-    """Highlights each flag's evidence in the transcript turn with the same speaker and words."""
+    """Highlights each flag's evidence in its own transcript turn (every one of three identical replies)."""
     for f in flags:
-        f["evidence_lines"] = [_evidence_line(e) for e in f["evidence"] if isinstance(e, dict)]
-        for line, e in zip(f["evidence_lines"], [e for e in f["evidence"] if isinstance(e, dict)], strict=True):
-            target = next((t for t in turns if t["who"] == line["who"] and t["text"].strip() == line["text"].strip()
-                           and t["who"] != "system"), None)  # fmt: skip
-            line["in_transcript"] = target is not None
-            if target is not None:
-                target.setdefault("spans", []).extend(_spans(e))
-                target["pieces"] = segments(target["text"], target["spans"])
+        items = [e for e in f["evidence"] if isinstance(e, dict)]
+        f["evidence_lines"] = [_evidence_line(e, f["rule_id"], turns) for e in items]
+        after, used = -1, set[int]()
+        for line, e in zip(f["evidence_lines"], items, strict=True):
+            k = _match(turns, line, after, used)
+            line["in_transcript"] = k is not None
+            if k is None:
+                continue
+            after, target = k, turns[k]
+            used.add(k)
+            target.setdefault("spans", []).extend(_spans(e) if line["who"] != "system" else [])
+            target["pieces"] = segments(target["text"], target["spans"])
+            if f["id"] not in [x["id"] for x in target["flags"]]:
                 target["flags"].append({"id": f["id"], "rule_name": f["rule_name"], "severity": f["severity"]})
         if f.get("recording_id") is not None and f.get("offset_seconds") is not None:
             start = max(0.0, float(f["offset_seconds"]) - SEGMENT_BEFORE)
@@ -183,7 +274,8 @@ async def sample_page(request: web.Request) -> web.Response:
     rules = api.rule_catalogue(request.app)
     return render("quality_sample.html", **values, data=data, q=request.query, reviews=api.REVIEW_LABELS,
                   rules=[(r, v["description"]) for r, v in rules.items()],
-                  rule_names={r: v["description"] for r, v in rules.items()})  # fmt: skip
+                  rule_names={r: v["description"] for r, v in rules.items()},
+                  draw_default=store.DRAW_DEFAULT, draw_max=store.DRAW_MAX)  # fmt: skip
 
 
 async def scores_page(request: web.Request) -> web.Response:

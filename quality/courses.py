@@ -1,13 +1,18 @@
 """The course catalogue (quality/courses.yml) and the match of each agent's weak rules to training topics.
 
 A rule is weak for an agent when the agent's contacts are flagged for it (confirmed or still pending, not
-dismissed) on a clearly higher share than their colleagues': at least MIN_FLAGGED contacts, and a share at least
-MIN_GAP above and RATIO times the colleagues' share. Colleagues are the rest of the agent's team, or every other
-agent when the agent has no team or is alone in it.
+dismissed) on a clearly higher share than their colleagues': at least MIN_FLAGGED contacts (one is enough for a
+severe rule: a single disclosure or rude answer is worth training), and a share at least MIN_GAP above and RATIO
+times the colleagues' share. Colleagues are the rest of the agent's team, or every other agent when the agent has
+no team or is alone in it.
+
+Weak rules are ranked by severity first, then by the share flagged, so a severe rule's course comes before the
+course of a minor one whatever their shares; a course comes at the rank of the first weak rule it trains.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +21,7 @@ import yaml
 
 COURSES = Path(__file__).with_name("courses.yml")
 MIN_FLAGGED = 2
+SEVERE = 3  # rules of this severity are weak from one flagged contact
 MIN_GAP = 0.10
 RATIO = 1.5
 
@@ -40,6 +46,7 @@ class WeakRule:
     contacts: int
     share: float
     colleagues_share: float
+    severity: int = 1
 
 
 def load_courses(path: Path | None = None) -> list[Course]:
@@ -65,8 +72,10 @@ def _colleagues(agent: str, team: str, teams: dict[str, str]) -> list[str]:
     return mates or [a for a in teams if a != agent]
 
 
-def weak_rules(agent: str, shares: dict[str, Any]) -> list[WeakRule]:
-    """The agent's weak rules, most flagged share first; `shares` is quality.store_scores.rule_shares()."""
+def weak_rules(agent: str, shares: dict[str, Any], severity: Mapping[str, int] | None = None) -> list[WeakRule]:
+    """The agent's weak rules, most severe first, then most flagged share; `shares` is
+    quality.store_scores.rule_shares(), `severity` each rule's severity (1 when not given)."""
+    severity = severity or {}
     contacts: dict[str, int] = shares["contacts"]
     flagged: dict[str, dict[str, int]] = shares["flagged"]
     mine = contacts.get(agent, 0)
@@ -78,12 +87,16 @@ def weak_rules(agent: str, shares: dict[str, Any]) -> list[WeakRule]:
     for rule, n in flagged.get(agent, {}).items():
         share = n / mine
         theirs = sum(flagged.get(a, {}).get(rule, 0) for a in mates) / their_contacts if their_contacts else 0.0
-        if n >= MIN_FLAGGED and share >= theirs + MIN_GAP and share >= RATIO * theirs:
-            weak.append(WeakRule(rule, n, mine, round(share, 3), round(theirs, 3)))
-    return sorted(weak, key=lambda w: (-w.share, w.rule_id))
+        grade = int(severity.get(rule, 1))
+        enough = 1 if grade >= SEVERE else MIN_FLAGGED
+        if n >= enough and share >= theirs + MIN_GAP and share >= RATIO * theirs:
+            weak.append(WeakRule(rule, n, mine, round(share, 3), round(theirs, 3), grade))
+    return sorted(weak, key=lambda w: (-w.severity, -w.share, w.rule_id))
 
 
 def courses_for(rules: list[str], catalogue: list[Course]) -> list[Course]:
-    """The courses that train any of these rules, in the catalogue's order."""
-    wanted = set(rules)
-    return [c for c in catalogue if wanted & set(c.rules)]
+    """The courses that train any of these rules (ranked, most important first), in the order of the first rule
+    each one trains; the catalogue's order among courses of the same rule."""
+    rank = {rule: n for n, rule in reversed(list(enumerate(rules)))}
+    wanted = [c for c in catalogue if set(rank) & set(c.rules)]
+    return sorted(wanted, key=lambda c: min(rank[r] for r in c.rules if r in rank))

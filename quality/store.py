@@ -16,6 +16,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from backend import models as m
 from backend.model_base import utcnow
 from backend.models_quality import Flag, Inspection, InspectionStatus, Review, SampleReview
 from backend.models_recordings import Recording, RecordingStatus
@@ -23,6 +24,8 @@ from backend.models_recordings import Recording, RecordingStatus
 VERDICTS = (Review.CONFIRMED, Review.DISMISSED)
 REVIEW_STATES = ("pending", "reviewed")  # the queue's filter: a contact with a flag still to review, or none left
 BOT = "bot"  # the queue's agent filter for contacts the bot handled alone
+DRAW_DEFAULT, DRAW_MAX = 10, 100  # contacts drawn into the sample by hand at once
+URGENT = "urgent"
 
 
 class NotFound(LookupError):
@@ -230,6 +233,60 @@ def review_sample(s: Session, inspection_id: int, reviewer: str, missed_rule: st
         s.add(row)
     row.reviewer, row.reviewed_at, row.missed_rule, row.note = reviewer, utcnow(), missed_rule, note or None
     s.flush()
+
+
+def draw_sample(s: Session, count: int = DRAW_DEFAULT) -> list[int]:
+    """Marks up to `count` random unflagged inspected contacts not yet in the sample as sampled; their ids.
+
+    The worker's share (P95598_QUALITY_SAMPLE) draws nothing while contacts are few, so a reviewer draws by hand."""
+    if not 1 <= count <= DRAW_MAX:
+        raise ValueError(count)
+    drawn = list(
+        s.scalars(
+            select(Inspection)
+            .where(Inspection.sampled.is_(False), Inspection.flags == 0)
+            .where(Inspection.status == InspectionStatus.INSPECTED)
+            .order_by(func.random())
+            .limit(count)
+        )
+    )
+    for i in drawn:
+        i.sampled = True
+    s.flush()
+    return [i.id for i in drawn]
+
+
+def contact_events(
+    s: Session, conversation_id: str, since: dt.datetime, until: dt.datetime
+) -> list[tuple[str, dt.datetime]]:
+    """What the back end knows happened in a contact, as the inspection's system events (quality/contact.py EVENTS):
+    identity checks (verified), cases claimed (agent_joined), urgent cases and orders (urgent), orders filed
+    (order_created); naive UTC times, in time order. The tracker's own events are read by the console page."""
+    found: list[tuple[str, dt.datetime]] = []
+    for at in s.scalars(
+        select(m.Verification.verified_at).where(
+            m.Verification.conversation_id == conversation_id, m.Verification.verified_at.between(since, until)
+        )
+    ):
+        found.append(("verified", at))
+    for case in s.scalars(
+        select(m.Escalation).where(
+            m.Escalation.conversation_id == conversation_id, m.Escalation.created_at.between(since, until)
+        )
+    ):
+        if case.claimed_at is not None:
+            found.append(("agent_joined", case.claimed_at))
+        if case.priority == URGENT:
+            found.append((URGENT, case.created_at))
+    for order in s.scalars(
+        select(m.WorkOrder).where(
+            m.WorkOrder.conversation_id == conversation_id, m.WorkOrder.created_at.between(since, until)
+        )
+    ):
+        found.append(("order_created", order.created_at))
+        if order.priority == URGENT:
+            found.append((URGENT, order.created_at))
+    return sorted(found, key=lambda e: e[1])
 
 
 def precision_by_rule(s: Session, since: dt.datetime | None = None) -> dict[str, dict[str, Any]]:

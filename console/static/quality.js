@@ -1,5 +1,6 @@
 // The inspection pages (templates/quality_contact.html, quality_sample.html): a reviewer's verdict on a flag
-// (确认有问题 / 误报, with an optional note) and on a sampled contact (没有问题 / 漏检: <rule>), sent through
+// (确认有问题 / 误报, with an optional note) and on a sampled contact (没有问题 / 漏检: <rule>), drawing more
+// contacts into the sample (抽取样本, then the page reloads to list them), sent through
 // consoleApi (console.js: CSRF token, refusals in Chinese) and shown in place without reloading.
 (function () {
   const api = window.consoleApi;
@@ -20,6 +21,18 @@
       });
     });
   });
+
+  const draw = document.getElementById("draw-sample");
+  if (draw) {
+    draw.addEventListener("submit", async event => {
+      event.preventDefault();
+      const count = Number(document.getElementById("draw-count").value);
+      const r = await api.attempt("POST", "/console/api/quality/sample/draw", {count});
+      if (!r.ok) { say(r.error); return; }
+      say(r.data.message);
+      if (r.data.drawn.length) window.location.assign("/console/quality/sample?review=pending");
+    });
+  }
 
   document.querySelectorAll("#quality-sample tr[data-inspection]").forEach(row => {
     const save = row.querySelector(".save-sample");

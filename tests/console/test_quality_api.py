@@ -22,13 +22,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+import quality.rules
 from backend.contact_centre.metrics import live_view
 from backend.db import open_database
 from backend.model_base import utcnow
+from backend.models import Verification
 from backend.models_quality import Flag, Inspection, InspectionStatus, SampleReview
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
+from console import quality_api
 from quality import courses
-from quality.rules import load_rules
+from quality.rules import RULES_FILE, load_rules
 from tests.console.console_app import CSRF_INPUT, PASSWORD, Agent, RunningConsole, running_console
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -252,8 +255,9 @@ def test_the_contact_shows_the_transcript_with_the_evidence_highlighted(
     rows = console[1]
     item = checker.get(f"{API}/contacts/{rows.ids['a']}").json()
     said = [(t["who"], t["text"]) for t in item["transcript"]]
-    assert said == [("customer", "我家电费怎么这么多"), ("bot", "您好，请问您的户号是多少？"), ("system", "转人工坐席"),
-                    ("agent", GREETLESS), ("customer", "我想问问电费明细"), ("agent", IMPOLITE)]  # fmt: skip
+    assert said == [("customer", "我家电费怎么这么多"), ("bot", "您好，请问您的户号是多少？"), ("system", "转人工"),
+                    ("system", "坐席接入"), ("agent", GREETLESS), ("customer", "我想问问电费明细"),
+                    ("agent", IMPOLITE)]  # fmt: skip
     rude = item["transcript"][-1]
     assert [p["text"] for p in rude["pieces"] if p["mark"]] == ["不知道", "你自己去查"]
     assert rude["who_label"] == "张丽" and [f["id"] for f in rude["flags"]] == [rows.flags["a:impolite_words"]]
@@ -355,7 +359,8 @@ def test_scores_per_agent_team_and_rule_with_precision_recall_and_courses(
     assert data["overall"]["recall"] == round(1 / 2.5, 3)
     zhang = next(a for a in data["agents"] if a["agent_id"] == "1001")
     assert zhang["contacts"] == 3 and zhang["score"] == round((60 + 90 + 95) / 3, 1)
-    assert [w["rule_id"] for w in zhang["weak_rules"]] == []  # greeting: one dismissed, one pending
+    # greeting: one dismissed, one pending (not weak); impolite_words is severe: one confirmed contact is enough
+    assert [w["rule_id"] for w in zhang["weak_rules"]] == ["impolite_words"]
     teams = {t["team"]: t for t in data["teams"]}
     assert teams["一班"]["contacts"] == 5 and teams["二班"]["contacts"] == 1 and teams["机器人"]["contacts"] == 2
     assert data["lowest"][0]["id"] == rows.ids["a"]
@@ -368,18 +373,28 @@ def test_scores_per_agent_team_and_rule_with_precision_recall_and_courses(
     assert "<svg" in chart.text
 
 
-def test_an_agent_clearly_weaker_on_a_rule_gets_its_courses(
+def test_an_agent_clearly_weaker_on_a_rule_gets_its_courses_severe_rules_first(
     checker: Agent, console: tuple[RunningConsole, Rows]
 ) -> None:
     running, rows = console
     checker.post(f"{API}/flags/{rows.flags['a:greeting']}/review", {"verdict": "confirmed"})
     data = checker.get(f"{API}/scores").json()
     zhang = next(a for a in data["agents"] if a["agent_id"] == "1001")
-    assert [(w["rule_id"], w["flagged"], w["contacts"]) for w in zhang["weak_rules"]] == [("greeting", 2, 3)]
-    assert [c["title"] for c in zhang["courses"]] == ["服务礼仪与文明用语"]
-    wang = next(a for a in data["agents"] if a["agent_id"] == "1002")
-    assert wang["weak_rules"] == [] and wang["courses"] == []
-    assert "服务礼仪与文明用语" in checker.get("/console/quality/scores", html=True).text
+    # greeting on 2 of 3 contacts, impolite words on 1: the severe rule and its course come first all the same
+    weak = [(w["rule_id"], w["flagged"], w["contacts"], w["severity"]) for w in zhang["weak_rules"]]
+    assert weak == [("impolite_words", 1, 3, 3), ("greeting", 2, 3, 1)]
+    assert [c["title"] for c in zhang["courses"]] == ["文明用语与服务禁语", "服务礼仪：开场问候与结束语"]
+    assert zhang["courses"][0]["for_rules"] == ["坐席使用了服务禁语或不礼貌用语"]
+    wang = next(a for a in data["agents"] if a["agent_id"] == "1002")  # one disclosure (pending) of two contacts
+    assert [w["rule_id"] for w in wang["weak_rules"]] == ["identity_before_disclosure"]
+    assert [c["title"] for c in wang["courses"]] == ["客户身份核验与信息保护"]
+    li = next(a for a in data["agents"] if a["agent_id"] == "1003")
+    assert li["weak_rules"] == [] and li["courses"] == []
+    row = checker.get("/console/quality/scores", html=True).text.split('data-agent="1001"')[1].split("</tr>")[0]
+    courtesy = next(c for c in courses.load_courses() if c.id == "courtesy")
+    assert row.index("文明用语与服务禁语") < row.index("服务礼仪：开场问候与结束语")
+    assert courtesy.summary in row and "针对：坐席使用了服务禁语或不礼貌用语" in row  # readable, not a tooltip
+    assert "严重：坐席使用了服务禁语或不礼貌用语" in row and "impolite_words" not in row.replace('"impolite', "")
 
 
 def test_weak_rules_need_a_clearly_higher_share_than_colleagues() -> None:
@@ -389,6 +404,18 @@ def test_weak_rules_need_a_clearly_higher_share_than_colleagues() -> None:
     assert [(w.rule_id, w.share, w.colleagues_share) for w in weak] == [("greeting", 0.3, 0.0)]
     assert courses.weak_rules("3", shares)[0].rule_id == "greeting"  # alone in 二班: against everyone else
     assert courses.weak_rules("4", shares) == []
+
+
+def test_weak_rules_are_weighed_by_severity() -> None:
+    shares = {"contacts": {"1": 10, "2": 10}, "team": {"1": "一班", "2": "一班"},
+              "flagged": {"1": {"closing": 5, "identity_before_disclosure": 1, "impolite_words": 2}}}  # fmt: skip
+    severity = {r.id: r.severity for r in load_rules().rules}
+    weak = courses.weak_rules("1", shares, severity)
+    assert [(w.rule_id, w.severity) for w in weak] == [("impolite_words", 3), ("identity_before_disclosure", 3),
+                                                       ("closing", 1)]  # fmt: skip
+    assert [w.rule_id for w in courses.weak_rules("1", shares)] == ["closing", "impolite_words"]  # unweighed
+    titles = [c.id for c in courses.courses_for([w.rule_id for w in weak], courses.load_courses())]
+    assert titles == ["courtesy", "identity", "etiquette"]
 
 
 def test_the_course_catalogue_covers_known_rules_and_refuses_a_broken_file(tmp_path: Path) -> None:
@@ -401,3 +428,141 @@ def test_the_course_catalogue_covers_known_rules_and_refuses_a_broken_file(tmp_p
     broken.write_text("courses:\n  - id: x\n    title: 没有规则\n", encoding="utf-8")
     with pytest.raises(courses.CourseFileError, match="course #1 \\(x\\)"):
         courses.load_courses(broken)
+
+
+# ---- a second console: repeated replies, system evidence, the sample drawn by hand, a rule file that breaks ----
+
+REPEAT = "请告诉我您的十位户号。户号可以在电费单或者缴费短信上找到。"
+ESCALATED = "客户情绪在会话中明显升级：calm → dissatisfied"
+
+
+@dataclass
+class Second:
+    running: RunningConsole
+    repeated: int  # inspection id
+    flags: dict[str, int]
+    unflagged: list[int]  # inspected, no flag, not sampled
+    rule_file: Path
+
+
+def _second_rows(sessions: sessionmaker[Session]) -> tuple[int, dict[str, int], list[int], list[dict[str, Any]]]:
+    ended = utcnow().replace(microsecond=0) - dt.timedelta(hours=1)
+    with sessions.begin() as s:
+        j = _inspection(s, "j", ended, channel="chat", handled_by="bot", score=55, flags=3, top_severity=2)
+        flags = {
+            "bot_repeats": _flag(s, j, "bot_repeats", 2, [  # the 2nd, 3rd and 4th of four identical replies
+                {"turn": t, "who": "bot", "text": REPEAT, "at": at, "spans": []} for t, at in ((4, 20.0), (6, 40.0),
+                                                                                               (8, 60.0))]),
+            "transfer_unresolved": _flag(s, j, "transfer_unresolved", 2, [
+                {"turn": 10, "who": "system", "text": "", "at": 61.5, "spans": []}]),
+            "emotion_escalation": _flag(s, j, "emotion_escalation", 2, [
+                {"turn": 1, "who": "customer", "text": "电费怎么这么多", "at": 1.0, "spans": []}]),
+        }  # fmt: skip
+        s.get_one(Flag, flags["emotion_escalation"]).message = ESCALATED
+        s.add(Verification(conversation_id=j.conversation_id, account_no="3201000001", method="last4", strength=1,
+                           verified_at=j.started_at + dt.timedelta(seconds=5)))  # fmt: skip
+        unflagged = [_inspection(s, f"k{n}", ended - dt.timedelta(minutes=n), channel="chat", handled_by="bot").id
+                     for n in range(12)]  # fmt: skip
+        _inspection(s, "m", ended, channel="chat", handled_by="bot", sampled=True)
+        start = j.started_at.replace(tzinfo=dt.timezone.utc).timestamp()
+    said = [("user", "电费怎么这么多", 1), ("bot", REPEAT, 2), ("user", "我说了电费怎么这么多", 10),
+            ("bot", REPEAT, 20), ("user", "你听不懂吗", 30), ("bot", REPEAT, 40), ("user", "叫人工", 50),
+            ("bot", REPEAT, 60)]  # fmt: skip
+    events: list[dict[str, Any]] = [{"event": k, "text": t, "timestamp": start + at} for k, t, at in said]
+    events += [{"event": "bot", "text": "正在为您转接人工客服。", "timestamp": start + 61,
+                "data": {"custom": {"handoff": {"reason": "customer_request"}}}},
+               {"event": "pause", "timestamp": start + 61.5}]  # fmt: skip
+    return j.id, flags, unflagged, events
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Second]:
+    folder = tmp_path_factory.mktemp("quality-second")
+    url = f"sqlite:///{folder / 'q.db'}"
+    engine, sessions = open_database(url)
+    repeated, flags, unflagged, events = _second_rows(sessions)
+    engine.dispose()
+    rule_file = folder / "rules.yml"
+    rule_file.write_bytes(RULES_FILE.read_bytes())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(quality.rules, "RULES_FILE", rule_file)
+        with running_console(url, AGENTS) as running:
+            running.rasa.trackers["conv-j"] = events
+            yield Second(running, repeated, flags, unflagged, rule_file)
+
+
+def test_each_of_three_identical_replies_is_highlighted_on_its_own_turn(second: Second) -> None:
+    checker = Agent(second.running.url).login("9101")
+    item = checker.get(f"{API}/contacts/{second.repeated}").json()
+    repeats = [t for t in item["transcript"] if t["text"] == REPEAT]
+    flagged = [[f["id"] for f in t["flags"]] for t in repeats]
+    assert flagged == [[], [second.flags["bot_repeats"]], [second.flags["bot_repeats"]], [second.flags["bot_repeats"]]]
+    assert [t["offset"] for t in repeats] == [2.0, 20.0, 40.0, 60.0]
+    lines = next(f for f in item["flag_list"] if f["rule_id"] == "bot_repeats")["evidence_lines"]
+    assert len(lines) == 3 and all(line["in_transcript"] for line in lines)
+    page = checker.get(f"/console/quality/contacts/{second.repeated}", html=True).text
+    assert page.count('<li class="turn bot flagged">') == 3
+
+
+def test_system_events_read_as_words_in_the_transcript_and_the_evidence(second: Second) -> None:
+    checker = Agent(second.running.url).login("9101")
+    item = checker.get(f"{API}/contacts/{second.repeated}").json()
+    system = [(t["event"], t["text"]) for t in item["transcript"] if t["who"] == "system"]
+    assert system == [("verified", "身份已核验"), ("transferred", "转人工")]  # the back end's check, the hand-over
+    transfer = next(t for t in item["transcript"] if t["who"] == "system" and t["event"] == "transferred")
+    assert [f["id"] for f in transfer["flags"]] == [second.flags["transfer_unresolved"]]
+    line = next(f for f in item["flag_list"] if f["rule_id"] == "transfer_unresolved")["evidence_lines"][0]
+    assert (line["who_label"], line["text"], line["in_transcript"]) == ("系统", "转人工", True)
+    page = checker.get(f"/console/quality/contacts/{second.repeated}", html=True).text
+    assert "<b>系统：</b>转人工</li>" in page and "<b>系统：</b></li>" not in page
+
+
+def test_rules_and_emotions_show_in_chinese_even_when_the_rule_file_breaks_under_the_console(second: Second) -> None:
+    checker = Agent(second.running.url).login("9101")
+    second.rule_file.write_text("rules:\n  - id: greeting\n    severity: [\n", encoding="utf-8")  # edited mid-run
+    item = checker.get(f"{API}/contacts/{second.repeated}").json()
+    emotion = next(f for f in item["flag_list"] if f["rule_id"] == "emotion_escalation")
+    assert emotion["message"] == "客户情绪在会话中明显升级：平静 → 不满"
+    pages = [checker.get(path, html=True).text for path in ("/console/quality", f"/console/quality/contacts/"
+             f"{second.repeated}", "/console/quality/sample", "/console/quality/scores")]  # fmt: skip
+    visible = [re.sub(r"<[^>]+>", " ", p) for p in pages]
+    for text in visible:
+        assert not re.search(r"\b(bot_repeats|transfer_unresolved|emotion_escalation|calm|dissatisfied)\b", text)
+    assert "机器人重复了同样的回答三遍以上" in visible[0] and "转人工后问题没有解决" in visible[1]
+    options = re.findall(r'<option value="([a-z_]+)"', pages[0].split('name="rule"')[1].split("</select>")[0])
+    assert set(options) == {r.id for r in load_rules(RULES_FILE).rules}  # the filter is full
+    assert checker.get(f"{API}/queue", params={"rule": "bot_repeats"}).json()["total"] == 1
+
+
+def test_a_rule_file_that_does_not_load_at_start_is_logged_and_chinese_is_shown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "rules.yml"
+    broken.write_text("rules:\n  - id: greeting\n    severity: [\n", encoding="utf-8")
+    catalogue = quality_api.load_rule_catalogue(broken)
+    assert "质检规则文件无法读取" in caplog.text and "rules.yml" in caplog.text
+    assert {r.id for r in load_rules(RULES_FILE).rules} <= set(catalogue)
+    assert catalogue["impolite_words"] == {"description": "坐席使用了服务禁语或不礼貌用语", "severity": 3}
+    good = quality_api.load_rule_catalogue()
+    assert {r: v["description"] for r, v in good.items()} == {r.id: r.description for r in load_rules(RULES_FILE).rules}
+
+
+def test_quality_staff_draw_a_sample_of_unflagged_contacts(second: Second) -> None:
+    running = second.running
+    checker = Agent(running.url).login("9101")
+    assert Agent(running.url).login("1001").post(f"{API}/sample/draw", {}).status_code == 403
+    for body in ({"count": 0}, {"count": 101}, {"count": "5"}, {"count": True}, [3]):
+        r = checker.post(f"{API}/sample/draw", body)
+        assert r.status_code == 400 and re.search("抽取数量|对象", r.json()["error"]), body
+    first = checker.post(f"{API}/sample/draw", {}).json()  # the default: ten
+    second_draw = checker.post(f"{API}/sample/draw", {"count": 5}).json()
+    assert len(first["drawn"]) == 10 and len(second_draw["drawn"]) == 2 and "已抽取 2 个会话" in second_draw["message"]
+    assert sorted(first["drawn"] + second_draw["drawn"]) == sorted(second.unflagged)  # never a flagged one, nor twice
+    last = checker.post(f"{API}/sample/draw", {"count": 5}).json()
+    assert last["drawn"] == [] and "暂时没有可抽取的会话" in last["message"]
+    with running.contact.sessions() as s:
+        sampled = set(s.scalars(select(Inspection.id).where(Inspection.sampled.is_(True))))
+    assert set(second.unflagged) < sampled and second.repeated not in sampled
+    assert checker.get(f"{API}/sample", params={"review": "pending"}).json()["total"] == 13  # with the one drawn before
+    page = checker.get("/console/quality/sample", html=True).text
+    assert 'id="draw-button"' in page and "抽取样本" in page
