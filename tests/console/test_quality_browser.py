@@ -1,7 +1,9 @@
 """The inspection queue in a real browser (Debian chromium, 1366×768): a quality login (质检员) lands on the queue,
-opens the top flagged contact, sees the evidence words highlighted in the transcript, confirms one flag and dismisses
-the other with a note; the database holds both verdicts with the reviewer. Screenshots:
-tests/artifacts/workspace/quality-queue.png, quality-contact.png and quality-scores.png."""
+opens the top flagged contact, reads the whole (long) transcript by scrolling the page, sees the evidence words
+highlighted and the system events in words, confirms one flag and dismisses the other with a note (the database holds
+both verdicts with the reviewer); the scores page suggests the severe rule's course, readable; 抽取样本 draws the
+unflagged contact into the sample. Screenshots: tests/artifacts/workspace/quality-queue.png, quality-contact.png,
+quality-scores.png and quality-sample.png."""
 
 from __future__ import annotations
 
@@ -28,8 +30,11 @@ def console(tmp_path: Any) -> Iterator[tuple[RunningConsole, Rows]]:
     engine, sessions = open_database(url)
     rows = add_rows(sessions)
     engine.dispose()
+    start = rows.events_a[0]["timestamp"] - 1
+    chat = [{"event": "user" if n % 2 else "bot", "text": f"第{n + 1}句：关于电费明细的说明和追问。",
+             "timestamp": start + 3 + n} for n in range(40)]  # fmt: skip
     with running_console(url, AGENTS) as running:
-        running.rasa.trackers[rows.conversation_a] = rows.events_a
+        running.rasa.trackers[rows.conversation_a] = sorted(rows.events_a + chat, key=lambda e: e["timestamp"])
         yield running, rows
 
 
@@ -49,7 +54,16 @@ def test_a_quality_reviewer_confirms_one_flag_and_dismisses_another(
     marks = page.locator("#transcript mark.evidence")
     assert marks.all_inner_texts() == ["不知道", "你自己去查"]
     assert marks.first.evaluate("m => getComputedStyle(m).backgroundColor") != "rgba(0, 0, 0, 0)"
-    assert page.locator("#transcript .turn.system", has_text="转人工坐席").count() == 1
+    assert page.locator("#transcript .turn.system", has_text="转人工").count() == 1
+    assert page.locator("#transcript .turn.system", has_text="坐席接入").count() == 1
+    # the whole contact is read by scrolling the page: no inner scroll box cuts it off
+    sizes = page.locator("#transcript").evaluate("t => [t.scrollHeight, t.clientHeight, document.body.scrollHeight]")
+    assert sizes[0] <= sizes[1] + 1 and sizes[2] > 768, sizes
+    last = page.locator("#transcript li").last
+    last.scroll_into_view_if_needed()
+    assert "你自己去查" in last.inner_text() and last.is_visible()
+    box = last.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 768
 
     rude = page.locator(f"#flag-{rows.flags['a:impolite_words']}")
     rude.locator("button.confirm").click()
@@ -64,8 +78,19 @@ def test_a_quality_reviewer_confirms_one_flag_and_dismisses_another(
     page.click("#q-scores-link")
     page.wait_for_url(re.compile(r".*/console/quality/scores$"))
     page.wait_for_function("() => document.querySelector('img.quality-chart').naturalWidth > 100", timeout=30_000)
-    assert "服务礼仪与文明用语" not in page.locator("#scores-agents").inner_text()  # greeting dismissed once: not weak
+    zhang = page.locator('#scores-agents tr[data-agent="1001"]').inner_text()
+    assert "文明用语与服务禁语" in zhang  # the severe rule's course, readable: what it trains and for which rule
+    assert "服务禁语" in zhang.split("文明用语与服务禁语")[1] and "针对：坐席使用了服务禁语或不礼貌用语" in zhang
+    assert "服务礼仪" not in zhang  # greeting dismissed once: not weak
     page.screenshot(path=str(SHOTS / "quality-scores.png"), full_page=True)
+
+    page.click("#q-sample-link")
+    page.wait_for_url(re.compile(r".*/console/quality/sample$"))
+    assert page.locator(f'#quality-sample tr[data-inspection="{rows.ids["h"]}"]').count() == 0
+    page.click("#draw-button")
+    page.wait_for_url(re.compile(r".*/console/quality/sample\?review=pending$"))
+    page.locator(f'#quality-sample tr[data-inspection="{rows.ids["h"]}"]').wait_for(timeout=10_000)
+    page.screenshot(path=str(SHOTS / "quality-sample.png"), full_page=True)
 
     with running.contact.sessions() as s:
         verdicts = {
