@@ -7,6 +7,7 @@ rules. RuleSet.version is a hash of the file: stored inspections say which rules
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,9 +59,13 @@ class RuleSet:
         return next(r for r in self.rules if r.id == rule_id)
 
 
+RULES_ENV = "P95598_QUALITY_RULES"  # a deployment's own rule file; quality/rules.yml by default
+
+
 def load_rules(path: Path | None = None) -> RuleSet:
-    """The rules of `path` (quality/rules.yml by default); RuleFileError when the file is not usable."""
-    path = path or RULES_FILE
+    """The rules of `path` (else P95598_QUALITY_RULES, else quality/rules.yml); RuleFileError when the file is
+    not usable. The analytics process and the console read the same file."""
+    path = path or Path(os.environ.get(RULES_ENV) or RULES_FILE)
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as e:

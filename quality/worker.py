@@ -33,10 +33,10 @@ from backend.models_analytics import Contact, ContactOutcome
 from backend.models_quality import Flag, Inspection, InspectionStatus
 from quality.adapter import Built, NotInspectable, NotReady, build
 from quality.inspect import Inspector, Result
+from quality.rules import RULES_ENV
 
 log = logging.getLogger(__name__)
 SAMPLE_ENV = "P95598_QUALITY_SAMPLE"
-RULES_ENV = "P95598_QUALITY_RULES"  # another rule file (a deployment's own); quality/rules.yml by default
 DEFAULT_SAMPLE = 0.1
 BATCH = 50
 RETRY_AFTER = dt.timedelta(hours=1)  # an inspector error: tried again later (and after a restart with a fix)
@@ -185,7 +185,10 @@ class InspectionWorker:
         s.add(row)
         s.flush()
         for finding in result.findings:
-            evidence = [asdict(e) | {"spans": [list(span) for span in e.spans]} for e in finding.evidence]
+            evidence = [
+                asdict(e) | {"spans": [list(span) for span in e.spans], "event": contact.turns[e.turn].event}
+                for e in finding.evidence
+            ]
             recording, offset = None, None
             for e in finding.evidence:
                 if e.turn in built.recording_of:
