@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context
+from actions import context, extract
 from actions.handoff import hand_off
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
@@ -100,8 +100,9 @@ class ActionCancelOrWithdraw(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         order = withdrawable(tracker)
         if order is None:
-            # "先把报修给我弄上…" read as a cancel: the request inside it
-            carried = context.request_inside(tracker, tracker.latest_message.get("text") or "", domain)
+            # "先把报修给我弄上…" read as a cancel: the request inside it ("算了，没事了" has none)
+            text = tracker.latest_message.get("text") or ""
+            carried = None if extract.leaving(text) else context.request_inside(tracker, text, domain)
             if carried is not None:
                 return carried
             dispatcher.utter_message(response="utter_nothing_to_cancel")

@@ -195,3 +195,11 @@ def test_leaving_at_a_question_ends_politely_without_asking_again(conversation, 
     again = conversation()
     again.say("家里停电了")
     assert "地址" in again.say("好的谢谢")  # thanks alone is not leaving: the question stays
+
+
+def test_never_mind_with_nothing_under_way_asks_for_nothing(conversation, seeded_db_url):
+    c = conversation()
+    c.say("你好")
+    reply = c.say("算了，没事了，不用了")
+    assert "户号" not in reply and "地址" not in reply and "好的" in reply
+    assert orders(seeded_db_url, c.sender) == []
