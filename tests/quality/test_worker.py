@@ -26,8 +26,9 @@ from backend.models_quality import Flag, Inspection, InspectionStatus, Review, S
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
 from quality.contact import InspectedContact
 from quality.inspect import Evidence, Finding, Inspector, Result
+from quality.rules import RULES_ENV
 from quality.summary import inspection_summary
-from quality.worker import RULES_ENV, SAMPLE_ENV, InspectionWorker, sample_rate
+from quality.worker import SAMPLE_ENV, InspectionWorker, sample_rate
 from tests.quality.test_adapter import AGENT_CHAT, BOT_CHAT, LEFT_CHAT, T0, add_events, recorded_world, utc, voice_call
 
 ROOT = Path(__file__).resolve().parents[2]
