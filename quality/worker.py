@@ -30,7 +30,7 @@ from sqlalchemy.sql import ColumnElement
 from backend.db import write_lock
 from backend.model_base import utcnow
 from backend.models_analytics import Contact, ContactOutcome
-from backend.models_quality import Flag, Inspection, InspectionStatus
+from backend.models_quality import Flag, Inspection, InspectionStatus, Review
 from quality.adapter import Built, NotInspectable, NotReady, build
 from quality.inspect import Inspector, Result
 from quality.rules import RULES_ENV
@@ -41,6 +41,7 @@ DEFAULT_SAMPLE = 0.1
 BATCH = 50
 RETRY_AFTER = dt.timedelta(hours=1)  # an inspector error: tried again later (and after a restart with a fix)
 REASON_LENGTH = 200
+REOPENED_AFTER = dt.timedelta(seconds=60)  # the rating card and the end divider come within this of the end
 
 
 def sample_rate(env: Mapping[str, str] | None = None) -> float:
@@ -63,7 +64,9 @@ def finished() -> list[ColumnElement[bool]]:
         Contact.outcome != ContactOutcome.IN_PROGRESS,
         or_(Contact.outcome != ContactOutcome.AGENT, Contact.handle_seconds.is_not(None)),
         Contact.ended_at.is_not(None),
-        ~exists(select(Inspection.id).where(Inspection.contact_id == Contact.id)),
+        ~exists(  # not inspected yet, or the contact went on after its inspection (a second call, a new message)
+            select(Inspection.id).where(Inspection.contact_id == Contact.id, Inspection.ended_at >= Contact.ended_at)
+        ),
     ]
 
 
@@ -111,9 +114,13 @@ class InspectionWorker:
             with self.sessions.begin() as s:
                 write_lock(s)
                 c = s.scalars(select(Contact).where(Contact.id == contact_id).with_for_update()).first()
-                seen = s.scalars(select(Inspection.id).where(Inspection.contact_id == contact_id)).first()
-                if c is None or seen is not None:
+                seen = s.scalars(select(Inspection).where(Inspection.contact_id == contact_id)).first()
+                end = c.ended_at or c.started_at if c is not None else None
+                if c is None or end is None or (seen is not None and seen.ended_at >= end):
                     return 0  # gone, or another process inspected it meanwhile
+                if seen is not None and end - seen.ended_at <= REOPENED_AFTER:
+                    seen.ended_at = end  # only the end divider or the rating card came after: nothing to inspect
+                    return 0
                 try:
                     built = build(s, self.tracker, c, now)
                 except NotReady as e:
@@ -135,7 +142,7 @@ class InspectionWorker:
                     log.exception("inspecting contact %s failed", contact_id)
                     self.waiting[contact_id] = now + RETRY_AFTER
                     return 0
-                self._store(s, c, built, result, now)
+                self._store(s, c, built, result, now, seen)
                 return 1
         except IntegrityError:  # another process stored it first (contact_id is unique)
             return 0
@@ -168,8 +175,19 @@ class InspectionWorker:
     def rules_version(self) -> str:
         return str(getattr(getattr(self.inspector, "rules", None), "version", "") or "")
 
-    def _store(self, s: Session, c: Contact, built: Built, result: Result, now: dt.datetime) -> None:
+    def _store(
+        self, s: Session, c: Contact, built: Built, result: Result, now: dt.datetime, before: Inspection | None = None
+    ) -> None:
+        """Stores the inspection; a contact that went on after its inspection replaces the earlier one in place,
+        its unreviewed flags dropped and the reviewers' verdicts kept (a rule already judged is not flagged twice)."""
         contact = built.contact
+        kept: set[str] = set()
+        if before is not None:
+            flags = s.scalars(select(Flag).where(Flag.inspection_id == before.id)).all()
+            kept = {f.rule_id for f in flags if f.review != Review.PENDING}
+            for f in flags:
+                if f.review == Review.PENDING:
+                    s.delete(f)
         row = self._row(c, now, status=InspectionStatus.INSPECTED)
         row.channel = contact.channel
         row.handled_by = contact.handled_by
@@ -182,9 +200,16 @@ class InspectionWorker:
         row.parts = result.parts
         row.emotions = list(result.emotions)
         row.sampled = not result.findings and self.rng.random() < self.sample
-        s.add(row)
+        if before is not None:  # same row, same id: links to it and its sample review stay valid
+            row.sampled = row.sampled or before.sampled
+            for column in Inspection.__table__.columns:
+                if column.name != "id":
+                    setattr(before, column.name, getattr(row, column.name))
+            row = before
+        else:
+            s.add(row)
         s.flush()
-        for finding in result.findings:
+        for finding in (f for f in result.findings if f.rule_id not in kept):
             evidence = [
                 asdict(e) | {"spans": [list(span) for span in e.spans], "event": contact.turns[e.turn].event}
                 for e in finding.evidence

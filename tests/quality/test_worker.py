@@ -94,6 +94,38 @@ def test_each_finished_contact_is_inspected_once_with_its_flags(world: World) ->
     assert evidence["spans"] == [[0, 2]] and evidence["turn"] == 12
 
 
+def test_a_contact_that_went_on_after_its_inspection_is_inspected_again_keeping_verdicts(world: World) -> None:
+    """A second call within the same Rasa session, or a chat written to again after it was ended: one contact,
+    inspected again once over; what reviewers already judged stays, unreviewed flags are replaced."""
+    tracker, sessions = world
+    worker = InspectionWorker(sessions, tracker, ScriptedInspector(), sample=0.0)
+    assert worker.run(NOW) == 3
+    served = inspections(sessions)[AGENT_CHAT]
+    with sessions.begin() as s:
+        (flag,) = s.scalars(select(Flag).where(Flag.inspection_id == served.id))
+        flag.review, flag.reviewer = Review.CONFIRMED, "9101"
+        left = s.scalars(select(Contact).where(Contact.conversation_id == LEFT_CHAT)).one()
+        assert left.ended_at is not None
+        left.ended_at = left.ended_at + dt.timedelta(seconds=30)  # the end divider and rating card: not a reopening
+    assert worker.run(NOW) == 0
+    with sessions.begin() as s:
+        for conversation in (AGENT_CHAT, LEFT_CHAT):
+            c = s.scalars(select(Contact).where(Contact.conversation_id == conversation)).one()
+            assert c.ended_at is not None
+            c.ended_at = c.ended_at + dt.timedelta(minutes=10)  # the customer came back and it went on
+    assert worker.run(NOW + dt.timedelta(minutes=20)) == 2
+    again = inspections(sessions)
+    assert len(again) == 3 and again[AGENT_CHAT].inspected_at == NOW + dt.timedelta(minutes=20)
+    assert again[AGENT_CHAT].id == served.id  # the same row: the console's links to it stay valid
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Inspection)) == 3
+        flags = s.scalars(select(Flag).where(Flag.inspection_id == again[AGENT_CHAT].id)).all()
+        left_flags = s.scalars(select(Flag).where(Flag.inspection_id == again[LEFT_CHAT].id)).all()
+        assert s.scalar(select(func.count()).select_from(Flag)) == 2  # no orphans of the replaced inspections
+    assert [(f.rule_id, f.review, f.reviewer) for f in flags] == [("greeting", Review.CONFIRMED, "9101")]
+    assert [(f.rule_id, f.review) for f in left_flags] == [("transfer_unresolved", Review.PENDING)]
+
+
 def test_an_agent_contact_waits_until_its_case_is_closed(world: World) -> None:
     tracker, sessions = world
     with sessions.begin() as s:
