@@ -24,7 +24,9 @@ CHECKS: dict[str, CheckKind] = {
     "first_server_turn_has": CheckKind(
         checks_words.first_server_turn_has, {"patterns": "patterns", "bot_greets_elsewhere": "words"}
     ),
-    "closing_phrase": CheckKind(checks_words.closing_phrase, {"patterns": "patterns", "last_turns": "int"}),
+    "closing_phrase": CheckKind(
+        checks_words.closing_phrase, {"patterns": "patterns", "last_turns": "int", "asking": "patterns"}
+    ),
     "disclosure_before_verified": CheckKind(
         checks_words.disclosure_before_verified,
         {"account_data": "patterns", "general_words": "words", "public_numbers": "words"},

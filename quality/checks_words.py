@@ -87,14 +87,11 @@ def closing_phrase(view: ContactView, params: Mapping[str, Any]) -> Hit | None:
     last = _server_turns(contact)[-int(params["last_turns"]) :]
     if not last or any(params["patterns"].search(contact.turns[i].text) for i in last):
         return None
-    if _left_while_asked(contact, last[-1]):
+    if params["asking"].search(contact.turns[last[-1]].text.rstrip()) and not any(
+        t.who == "customer" for t in contact.turns[last[-1] + 1 :]
+    ):
         return None  # the customer left while being asked something: the server had no turn to close in
     return Hit("", [evidence(contact, last[-1])])
-
-
-def _left_while_asked(contact: InspectedContact, last_server: int) -> bool:
-    asked = contact.turns[last_server].text.rstrip().endswith(("？", "?"))
-    return asked and not any(t.who == "customer" for t in contact.turns[last_server + 1 :])
 
 
 def _numbers(text: str) -> list[str]:

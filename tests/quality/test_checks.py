@@ -109,10 +109,12 @@ def test_the_bots_own_anything_else_question_is_a_closing() -> None:
 
 
 def test_a_customer_who_leaves_while_being_asked_something_leaves_no_closing_to_judge() -> None:
-    asked = contact(GREET, ("customer", "查电费", 3.0), ("bot", "请告诉我您的十位户号。", 4.0))
-    assert "closing" in findings(asked)  # told, not asked: the server ended without a closing
+    told = contact(GREET, ("customer", "查电费", 3.0), ("bot", "您本月电费236元。", 4.0))
+    assert "closing" in findings(told)  # told, not asked: the server ended without a closing
     left = contact(GREET, ("customer", "查电费", 3.0), ("bot", "请问您的十位户号是多少？", 4.0))
     assert "closing" not in findings(left)
+    told_to = contact(GREET, ("customer", "查电费", 3.0), ("bot", "请告诉我您的十位户号。户号在电费单上。", 4.0))
+    assert "closing" not in findings(told_to)  # asked in the imperative, as the bot does
     answered = contact(
         GREET, ("customer", "查电费", 3.0), ("bot", "您的户号是多少？", 4.0), ("customer", "不记得", 9.0)
     )
