@@ -115,11 +115,10 @@ class InspectionWorker:
                 write_lock(s)
                 c = s.scalars(select(Contact).where(Contact.id == contact_id).with_for_update()).first()
                 seen = s.scalars(select(Inspection).where(Inspection.contact_id == contact_id)).first()
-                end = c.ended_at or c.started_at if c is not None else None
-                if c is None or end is None or (seen is not None and seen.ended_at >= end):
+                if c is None or (seen is not None and seen.ended_at >= (c.ended_at or c.started_at)):
                     return 0  # gone, or another process inspected it meanwhile
-                if seen is not None and end - seen.ended_at <= REOPENED_AFTER:
-                    seen.ended_at = end  # only the end divider or the rating card came after: nothing to inspect
+                if seen is not None and (c.ended_at or c.started_at) - seen.ended_at <= REOPENED_AFTER:
+                    seen.ended_at = c.ended_at or c.started_at  # only the end divider or rating card came after
                     return 0
                 try:
                     built = build(s, self.tracker, c, now)
@@ -127,14 +126,14 @@ class InspectionWorker:
                     self.waiting[contact_id] = e.until
                     return 0
                 except NotInspectable as e:
-                    s.add(self._row(c, now, status=InspectionStatus.NOT_INSPECTABLE, reason=str(e)))
+                    self._put(s, self._row(c, now, status=InspectionStatus.NOT_INSPECTABLE, reason=str(e)), seen)
                     return 1
                 except OperationalError:
                     raise
                 except Exception as e:  # broken data in this contact only: recorded, and the next one goes on
                     log.exception("contact %s could not be built for inspection", contact_id)
                     reason = f"对话数据有误，无法质检（{e.__class__.__name__}）"
-                    s.add(self._row(c, now, status=InspectionStatus.NOT_INSPECTABLE, reason=reason))
+                    self._put(s, self._row(c, now, status=InspectionStatus.NOT_INSPECTABLE, reason=reason), seen)
                     return 1
                 try:
                     result = self.inspector.inspect(built.contact)
@@ -171,6 +170,26 @@ class InspectionWorker:
             **values,
         )
 
+    @staticmethod
+    def _put(s: Session, row: Inspection, before: Inspection | None) -> tuple[Inspection, set[str]]:
+        """Adds `row`; or, for a contact that went on after its inspection, writes it over the earlier one in place
+        (same id: links to it and its sample review stay valid), dropping the unreviewed flags. Returns the stored
+        row and the rules whose flags reviewers already judged (kept, not flagged twice)."""
+        if before is None:
+            s.add(row)
+            s.flush()
+            return row, set()
+        flags = s.scalars(select(Flag).where(Flag.inspection_id == before.id)).all()
+        for f in flags:
+            if f.review == Review.PENDING:
+                s.delete(f)
+        row.sampled = row.sampled or before.sampled
+        for column in Inspection.__table__.columns:
+            if column.name != "id":
+                setattr(before, column.name, getattr(row, column.name))
+        s.flush()
+        return before, {f.rule_id for f in flags if f.review != Review.PENDING}
+
     @property
     def rules_version(self) -> str:
         return str(getattr(getattr(self.inspector, "rules", None), "version", "") or "")
@@ -181,13 +200,6 @@ class InspectionWorker:
         """Stores the inspection; a contact that went on after its inspection replaces the earlier one in place,
         its unreviewed flags dropped and the reviewers' verdicts kept (a rule already judged is not flagged twice)."""
         contact = built.contact
-        kept: set[str] = set()
-        if before is not None:
-            flags = s.scalars(select(Flag).where(Flag.inspection_id == before.id)).all()
-            kept = {f.rule_id for f in flags if f.review != Review.PENDING}
-            for f in flags:
-                if f.review == Review.PENDING:
-                    s.delete(f)
         row = self._row(c, now, status=InspectionStatus.INSPECTED)
         row.channel = contact.channel
         row.handled_by = contact.handled_by
@@ -200,15 +212,7 @@ class InspectionWorker:
         row.parts = result.parts
         row.emotions = list(result.emotions)
         row.sampled = not result.findings and self.rng.random() < self.sample
-        if before is not None:  # same row, same id: links to it and its sample review stay valid
-            row.sampled = row.sampled or before.sampled
-            for column in Inspection.__table__.columns:
-                if column.name != "id":
-                    setattr(before, column.name, getattr(row, column.name))
-            row = before
-        else:
-            s.add(row)
-        s.flush()
+        row, kept = self._put(s, row, before)
         for finding in (f for f in result.findings if f.rule_id not in kept):
             evidence = [
                 asdict(e) | {"spans": [list(span) for span in e.spans], "event": contact.turns[e.turn].event}

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -124,6 +124,24 @@ def test_a_contact_that_went_on_after_its_inspection_is_inspected_again_keeping_
         assert s.scalar(select(func.count()).select_from(Flag)) == 2  # no orphans of the replaced inspections
     assert [(f.rule_id, f.review, f.reviewer) for f in flags] == [("greeting", Review.CONFIRMED, "9101")]
     assert [(f.rule_id, f.review) for f in left_flags] == [("transfer_unresolved", Review.PENDING)]
+
+
+def test_a_contact_that_went_on_and_can_no_longer_be_built_is_marked_so_in_place(world: World) -> None:
+    tracker, sessions = world
+    worker = InspectionWorker(sessions, tracker, ScriptedInspector(), sample=0.0)
+    assert worker.run(NOW) == 3
+    before = inspections(sessions)[LEFT_CHAT]
+    with tracker.begin() as c:  # its conversation is gone from the tracker store
+        c.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": LEFT_CHAT})
+    with sessions.begin() as s:
+        left = s.scalars(select(Contact).where(Contact.conversation_id == LEFT_CHAT)).one()
+        assert left.ended_at is not None
+        left.ended_at = left.ended_at + dt.timedelta(minutes=10)
+    assert worker.run(NOW + dt.timedelta(minutes=20)) == 1 and worker.run(NOW + dt.timedelta(minutes=21)) == 0
+    after = inspections(sessions)[LEFT_CHAT]
+    assert (after.id, after.status) == (before.id, InspectionStatus.NOT_INSPECTABLE) and after.reason
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Flag).where(Flag.inspection_id == after.id)) == 0
 
 
 def test_an_agent_contact_waits_until_its_case_is_closed(world: World) -> None:
