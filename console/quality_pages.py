@@ -28,6 +28,7 @@ from aiohttp import web
 from analytics import charts
 from backend.case_view import transcript
 from backend.contact_centre.kinds import CHANNEL_LABELS
+from backend.model_base import epoch
 from console import quality_api as api
 from console.config import HUB
 from console.pages import render
@@ -84,10 +85,6 @@ def _seconds(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _utc_ts(value: dt.datetime) -> float:
-    return value.replace(tzinfo=dt.timezone.utc).timestamp()
-
-
 def _clock(ts: float) -> str:
     return api.local_time(dt.datetime.fromtimestamp(ts, dt.timezone.utc).replace(tzinfo=None))[11:]
 
@@ -113,7 +110,7 @@ def _evidence_line(e: dict[str, Any], rule_id: str, turns: list[dict[str, Any]])
 
 
 def _window(events: list[dict[str, Any]], start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
-    first, last = _utc_ts(start) - 2.0, _utc_ts(end) + 5.0
+    first, last = epoch(start) - 2.0, epoch(end) + 5.0
     return [e for e in events if first <= float(e.get("timestamp") or 0) <= last]
 
 
@@ -171,11 +168,11 @@ async def read_transcript(request: web.Request, item: dict[str, Any]) -> list[di
     for t in said:
         t["ts"] = dt.datetime.fromisoformat(t["at"]).timestamp() if t.get("at") else 0.0
     first_agent = next((t["ts"] for t in said if t["who"] == "agent"), None)
-    marks = _tracker_marks(events) + [(name, _utc_ts(at)) for name, at in backend]
+    marks = _tracker_marks(events) + [(name, epoch(at)) for name, at in backend]
     turns = said + _system_lines(marks, first_agent)
     # speech has whole seconds: within one second it comes first, except the agent joining before speaking
     turns.sort(key=lambda t: (int(t["ts"]), t.get("event") != "agent_joined", t["who"] == "system", t["ts"]))
-    start = _utc_ts(item["started_at"])
+    start = epoch(item["started_at"])
     for t in turns:
         t["who_label"] = WHO.get(t["who"], t["who"]) if t["who"] != "agent" else (t.get("agent") or "坐席")
         t["clock"], t["offset"] = _clock(t["ts"]), round(t["ts"] - start, 3)

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from backend import models as m
 from backend.case_view import external, payload_title
 from backend.contact_centre.kinds import NoteKind
+from backend.model_base import epoch
 from backend.models_analytics import Contact, ContactOutcome
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
 from channels.wording import WELCOME
@@ -70,10 +71,6 @@ class Built:
     recording_of: dict[int, int] = field(default_factory=dict)  # turn index -> call_recordings.id
 
 
-def _ts(at: dt.datetime) -> float:
-    return at.replace(tzinfo=dt.timezone.utc).timestamp()
-
-
 def _utc(ts: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).replace(tzinfo=None)
 
@@ -83,7 +80,7 @@ def contact_start(c: Contact) -> float:
     try:
         return int(c.contact_key.rsplit(":", 1)[1]) / 1000.0
     except (IndexError, ValueError):
-        return _ts(c.started_at)
+        return epoch(c.started_at)
 
 
 def tracker_events(tracker: Engine, conversation_id: str, since: float, until: float) -> list[dict[str, Any]]:
@@ -235,7 +232,7 @@ def _verified_at(
                 m.CaseNote.case_id.in_([e.id for e in cases]), m.CaseNote.kind == NoteKind.VERIFY
             )
         )
-    return _ts(min(times)) if times else None
+    return epoch(min(times)) if times else None
 
 
 def _agent(s: Session, cases: list[m.Escalation]) -> Agent | None:
@@ -285,7 +282,7 @@ def _bot_leg(s: Session, c: Contact, draft: _Draft) -> None:
     ).first()
     if rec is None or rec.duration_seconds <= 0:
         return
-    began = _ts(rec.created_at) - rec.duration_seconds
+    began = epoch(rec.created_at) - rec.duration_seconds
     for n, (ts, order, t) in enumerate(draft.items):
         offset = ts - began
         if t.who in ("bot", "customer") and order not in draft.recording_of and 0 <= offset <= rec.duration_seconds:
@@ -302,14 +299,14 @@ def _read_until(s: Session, c: Contact, end: float) -> float:
         .order_by(Contact.started_at)
         .limit(1)
     ).first()
-    return min(end + SLACK, _ts(later) - 0.001) if later is not None else end + SLACK
+    return min(end + SLACK, epoch(later) - 0.001) if later is not None else end + SLACK
 
 
 def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = None) -> Built:
     """The contact as the rules read it. NotInspectable when it cannot be (nothing recorded, broken audio);
     NotReady when something it needs is still to come."""
     start = contact_start(c)
-    end = _ts(c.ended_at or c.started_at)
+    end = epoch(c.ended_at or c.started_at)
     draft = _Draft(origin=start)
     _from_tracker(draft, tracker_events(tracker, c.conversation_id, start - 1.0, _read_until(s, c, end)), start)
     if not any(t.who == "customer" for _, _, t in draft.items):
@@ -322,18 +319,18 @@ def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = Non
     verified = _verified_at(s, c, cases, since, until)
     if verified is not None and not draft.has("verified"):
         draft.event(max(verified, start), "verified")
-    joined = next((_ts(e.claimed_at) for e in cases if e.claimed_at is not None), None)
+    joined = next((epoch(e.claimed_at) for e in cases if e.claimed_at is not None), None)
     first_agent = min((ts for ts, _, t in draft.items if t.who == "agent"), default=None)
     if joined is not None or first_agent is not None:
         joined = min(x for x in (joined, first_agent) if x is not None)
         draft.event(joined - 0.001, "agent_joined")  # just before the agent's first word
     # urgent handling is an urgent order or case; handing a hazard to the queue is not (nobody may answer)
     if any(e.priority == URGENT for e in cases) and not draft.has(URGENT):
-        draft.event(_ts(next(e.created_at for e in cases if e.priority == URGENT)), URGENT)
+        draft.event(epoch(next(e.created_at for e in cases if e.priority == URGENT)), URGENT)
     for o in orders:
-        draft.event(_ts(o.created_at), "order_created", o.function_id)
+        draft.event(epoch(o.created_at), "order_created", o.function_id)
         if o.priority == URGENT and not draft.has(URGENT):
-            draft.event(_ts(o.created_at), URGENT)
+            draft.event(epoch(o.created_at), URGENT)
     channel = TEXT_CHANNELS.get(c.channel, "chat")
     if channel == "voice":
         _bot_leg(s, c, draft)
@@ -342,7 +339,7 @@ def build(s: Session, tracker: Engine, c: Contact, now: dt.datetime | None = Non
     callbacks = [o for o in orders if o.function_id == CALLBACK_FUNCTION]
     made = [callback_of(o, start) for o in callbacks]
     pending = [start + cb.due_at for cb in made if cb.done_at is None]
-    clock = _ts(now) if now is not None else None
+    clock = epoch(now) if now is not None else None
     if pending and clock is not None and clock < max(pending):
         raise NotReady("回电还没到承诺时间", _utc(max(pending)))
     # the other orders' first steps: still open ones are chased by the work-order supervision, not waited for

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from analytics.contacts import CALLBACK_FUNCTION
 from backend import models as m
+from backend.model_base import epoch
 from backend.models_analytics import Contact
 from backend.models_notices import NoticeKind, NoticeStatus, OutboundNotice
 from backend.workorders.commitments import commitments
@@ -20,10 +21,6 @@ from quality.contact import Callback
 
 __all__ = ["CALLBACK_FUNCTION", "callback_of", "contact_of", "restoration_of"]
 NOTICE_GRACE = dt.timedelta(hours=2)  # the restoration notice goes out within this of the expected end
-
-
-def _ts(at: dt.datetime) -> float:
-    return at.replace(tzinfo=dt.timezone.utc).timestamp()
 
 
 def callback_of(o: m.WorkOrder, origin: float) -> Callback:
@@ -84,7 +81,7 @@ def _reached(o: m.WorkOrder, needed: int) -> dt.datetime | None:
 
 def _relative(promised: dt.datetime, due: dt.datetime, done: dt.datetime | None, origin: float) -> Callback:
     return Callback(
-        promised_at=round(_ts(promised) - origin, 3),
-        due_at=round(_ts(due) - origin, 3),
-        done_at=None if done is None else round(_ts(done) - origin, 3),
+        promised_at=round(epoch(promised) - origin, 3),
+        due_at=round(epoch(due) - origin, 3),
+        done_at=None if done is None else round(epoch(done) - origin, 3),
     )
