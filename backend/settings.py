@@ -98,3 +98,14 @@ def rasa_token(var: Path | None = None) -> str:
     """The Rasa API token for a client: the environment, else the running `make run`'s var/secrets.env."""
     var = var or Path(os.environ.get("P95598_VAR", Path(__file__).resolve().parent.parent / "var"))
     return os.environ.get("P95598_RASA_TOKEN", "") or stored_secrets(var / "secrets.env").get("P95598_RASA_TOKEN", "")
+
+
+RECORDINGS_ENV = "P95598_RECORDINGS_DIR"
+DEFAULT_RECORDINGS_DIR = Path(__file__).resolve().parent.parent / "var" / "recordings"
+
+
+def recordings_dir(env: dict | None = None) -> Path | None:
+    """Where both legs of every call are kept (the voice gateway writes, the console plays): P95598_RECORDINGS_DIR,
+    var/recordings by default; set empty, calls are not recorded (None)."""
+    value = (os.environ if env is None else env).get(RECORDINGS_ENV, str(DEFAULT_RECORDINGS_DIR))
+    return Path(value) if value else None

@@ -15,15 +15,14 @@ from __future__ import annotations
 import asyncio
 import io
 import math
-import os
 import wave
 from pathlib import Path
 
 from aiohttp import web
 
 from backend.contact_centre.kinds import AgentRole
-from backend.db import REPO
 from backend.models_recordings import Recording, RecordingAccess, RecordingStatus
+from backend.settings import DEFAULT_RECORDINGS_DIR, recordings_dir
 from console.auth import agent_of
 from console.config import CONTACT
 from console.errors import refuse
@@ -39,8 +38,7 @@ NO_CACHE = {"Cache-Control": "no-store", "Content-Disposition": "inline"}
 
 
 def add_routes(app: web.Application, directory: Path | None = None) -> None:
-    default = os.environ.get("P95598_RECORDINGS_DIR") or str(REPO / "var" / "recordings")
-    app[RECORDINGS_DIR] = Path(directory or default)
+    app[RECORDINGS_DIR] = Path(directory) if directory else (recordings_dir() or DEFAULT_RECORDINGS_DIR)
     app.router.add_get(r"/console/recordings/{id:\d{1,12}}/audio", play)
 
 

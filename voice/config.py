@@ -8,7 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.db import REPO, database_url
+from backend.db import database_url
+from backend.settings import recordings_dir
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:5058"
 RECORDING_DAYS = 180  # why 180: voice/README.md, "Call recordings"
@@ -84,7 +85,7 @@ class VoiceConfig:
             agent_queue=env.get("P95598_AGENT_QUEUE", "95598"),
             stream_secret=env.get("P95598_STREAM_SECRET", ""),
             require_stream_signature=env.get("P95598_REQUIRE_STREAM_SIGNATURE", "1") not in ("0", "false", "no"),
-            recordings_dir=env.get("P95598_RECORDINGS_DIR", str(REPO / "var" / "recordings")) or None,
+            recordings_dir=str(kept) if (kept := recordings_dir(env)) else None,
             recording_days=_days(env.get("P95598_RECORDING_DAYS", str(RECORDING_DAYS))),
             twilio_api_base=env.get("TWILIO_API_BASE", "https://api.twilio.com"),
             account_sid=env.get("TWILIO_ACCOUNT_SID", ""),

@@ -232,15 +232,14 @@ def _open_backend(db_url: str):
 def _recordings(cis):
     """The product's recording store (P95598_RECORDINGS_DIR, var/recordings by default), so a simulated call is kept
     like a real one: quality staff can play it beside its inspection. None when recording is off."""
-    from voice.config import RECORDING_DAYS, REPO, _days
+    from backend.settings import recordings_dir
+    from voice.config import RECORDING_DAYS, _days
     from voice.recording_store import RecordingStore
 
-    directory = os.environ.get("P95598_RECORDINGS_DIR", str(REPO / "var" / "recordings"))
-    if not directory:
+    directory = recordings_dir()
+    if directory is None:
         return None
-    return RecordingStore(
-        cis.sessions, Path(directory), _days(os.environ.get("P95598_RECORDING_DAYS", str(RECORDING_DAYS)))
-    )
+    return RecordingStore(cis.sessions, directory, _days(os.environ.get("P95598_RECORDING_DAYS", str(RECORDING_DAYS))))
 
 
 def _bot_voice():
