@@ -1,7 +1,9 @@
 """The dialogue acts' actions: clarification when the request was not understood, yes/no answers to the bot's
-own offers, details with no request, a cancel with nothing under way, goodbye."""
+own offers, details with no request, a cancel with nothing under way, thanks, goodbye."""
 
 from __future__ import annotations
+
+import re
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -13,6 +15,7 @@ from actions.services import services
 from actions.withdraw import withdraw, withdrawable
 
 MAX_FALLBACKS = 2
+ANYTHING_ELSE = re.compile(r"还有(?:别的|其他|其它|什么)[^。]*吗？?$")  # the bot's own closing question
 
 
 class ActionClarify(Action):
@@ -90,6 +93,26 @@ class ActionGoodbye(Action):
         if carried is not None:
             return carried
         dispatcher.utter_message(response="utter_goodbye")
+        return []
+
+
+def last_bot_text(tracker: Tracker) -> str:
+    return next(
+        (e.get("text") or "" for e in reversed(tracker.events) if e.get("event") == "bot" and e.get("text")), ""
+    )
+
+
+class ActionThanks(Action):
+    """ "谢谢": you are welcome, anything else? A customer who thanks while leaving ("好的 没别的了 谢谢"), or who
+    thanks in answer to the bot's own "还有别的需要帮您的吗", is seen off instead of being asked again."""
+
+    def name(self) -> str:
+        return "action_thanks"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        text = tracker.latest_message.get("text") or ""
+        done = extract.leaving(text) or ANYTHING_ELSE.search(last_bot_text(tracker).strip())
+        dispatcher.utter_message(response="utter_goodbye" if done else "utter_thanks")
         return []
 
 

@@ -181,13 +181,18 @@ def apply(s: Session, changes: EventChanges) -> bool:
     return True
 
 
-def _escalations(s: Session, c: Contact) -> list[m.Escalation]:
-    later = s.scalars(
+def next_contact_start(s: Session, c: Contact) -> dt.datetime | None:
+    """When the same conversation's next contact began (None: this is its latest)."""
+    return s.scalars(
         select(Contact.started_at)
         .where(Contact.conversation_id == c.conversation_id, Contact.started_at > c.started_at)
         .order_by(Contact.started_at)
         .limit(1)
     ).first()
+
+
+def _escalations(s: Session, c: Contact) -> list[m.Escalation]:
+    later = next_contact_start(s, c)
     q = select(m.Escalation).where(
         m.Escalation.conversation_id == c.conversation_id, m.Escalation.created_at >= c.started_at - SLACK
     )

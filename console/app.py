@@ -7,8 +7,6 @@ WeChat webhook, queue watcher). Handlers find them under the typed keys of conso
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
@@ -16,6 +14,7 @@ from functools import partial
 import aiohttp
 from aiohttp import web
 
+from backend.background import running
 from backend.cis import SqlCIS
 from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
@@ -89,13 +88,10 @@ async def conversations(app: web.Application, wechat_sender: CustomerServiceSend
             token=cfg.wechat_token, account=cfg.wechat_account, hub=hub, sender=sender, ratings=WeChatRatings(hub)
         )
         await bus.start(hub.on_bus)
-        watcher = asyncio.create_task(hub.watch_queue())
         try:
-            yield
+            async with running(hub.watch_queue()):
+                yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
             await webhook.finish_deliveries(app)  # late WeChat answers go out before the session closes
             await bus.close()
 

@@ -32,6 +32,7 @@ from analytics.kpis_live import live_traffic, open_incidents, outages_now
 from analytics.kpis_range import GRAIN_LABELS, RangeError, parse_range, to_local
 from analytics.kpis_view import kpi_view
 from backend import models as m
+from backend.background import running
 from console.auth import require_supervisor
 from console.config import CIS, CONTACT
 from console.errors import refuse
@@ -166,12 +167,8 @@ async def alert_checks(app: web.Application) -> AsyncIterator[None]:
             except SQLAlchemyError as e:  # the database away for a moment: the next round tries again
                 log.warning("KPI alert check failed: %r", e)
 
-    task = asyncio.create_task(loop()) if os.environ.get("P95598_KPI_ALERTS", "1") != "0" else None
-    yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    async with running(loop() if os.environ.get("P95598_KPI_ALERTS", "1") != "0" else None):
+        yield
 
 
 def add_routes(app: web.Application) -> None:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from backend.background import running
 from backend.workorders.outbox import Notice
 from backend.workorders.runner import NoticeRunner, Sender, SmsNotices
 from backend.workorders.wording import SCALE, SURVEY_THANKS, score_of
@@ -67,14 +68,8 @@ async def order_loop(app: web.Application) -> AsyncIterator[None]:
         "console": ConsoleNotices(app[HUB]),
     }
     runner = app[ORDERS_RUNNER] = NoticeRunner(app[ORDERS].sessions, senders, interval=cfg.orders_interval)
-    task = asyncio.create_task(runner.run()) if cfg.orders_interval > 0 else None
-    try:
+    async with running(runner.run() if cfg.orders_interval > 0 else None):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 async def sms_inbound(request: web.Request) -> web.Response:

@@ -14,7 +14,6 @@ refused. Supervisors may take or assign any waiting case.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from backend.background import running
 from backend.contact_centre import AgentInfo, AgentRole, ContactStore, EscalationInfo, OfferGone
 from backend.contact_centre.kinds import CHANNEL_LABELS, REASON_LABELS, CaseStatus
 from backend.contact_centre.presence import InvalidStatus, choices
@@ -100,13 +100,8 @@ async def routing(app: web.Application) -> AsyncIterator[None]:
     loop = app[ROUTER] = RoutingLoop(
         app[CONTACT], app[HUB], dt.timedelta(seconds=cfg.offer_seconds), cfg.routing_policy
     )
-    task = asyncio.create_task(loop.run())
-    try:
+    async with running(loop.run()):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def keep_online(contact: ContactStore, agent_id: int, token: str, ws: web.WebSocketResponse) -> None:

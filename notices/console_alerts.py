@@ -5,14 +5,13 @@ Also mounts the delivery-receipt callbacks and the WeChat template receipts in t
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.background import running
 from backend.models_notices import Audience, NoticeChannel
 from notices import receipts
 from notices.config import NoticesConfig
@@ -74,13 +73,7 @@ def add_to_console(
 
         wechat().on_event = template_finished
         runner = NoticeRunner(sessions(), {NoticeChannel.CONSOLE: ConsoleAlerts(hub())}, lease=cfg.lease)
-        task = asyncio.create_task(runner.run(interval)) if interval > 0 else None
-        try:
+        async with running(runner.run(interval) if interval > 0 else None):
             yield
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     app.cleanup_ctx.append(alerts)

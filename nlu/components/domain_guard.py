@@ -11,22 +11,19 @@ domain (Laplace smoothing over a larger in-domain corpus makes an unseen feature
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
 from collections import Counter
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-MODEL_FILE = "domain_guard.json"
+from nlu.components.base import JsonModelComponent
+
 NUMBER = re.compile(r"[0-9０-９零〇一二三四五六七八九幺两]{4,}")  # a 户号, phone or order number: ours
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # words of our service, and of a conversation with it ("帮我撤销吧", "刚才那个单子"), even when no synonym is
@@ -43,59 +40,25 @@ def features(text: str) -> list[str]:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class OutOfDomainGuard(GraphComponent, IntentClassifier):
+class OutOfDomainGuard(JsonModelComponent, IntentClassifier):
+    MODEL_FILE = "domain_guard.json"
+
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"threshold": 0.5}
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: dict[str, Any] | None = None,
-    ) -> None:
-        self.config = config
-        self._storage, self._resource = model_storage, resource
-        self.model = model or {}
+    def from_json(self, data: Any) -> Any:
+        return data or {}
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> OutOfDomainGuard:
-        return cls(config, model_storage, resource)
-
-    def train(self, training_data: TrainingData) -> Resource:
-        counts = {"in": Counter(), "out": Counter()}
+    def fit(self, training_data: TrainingData) -> Any:
+        counts: dict[str, Counter[str]] = {"in": Counter(), "out": Counter()}
         for example in training_data.intent_examples:
             side = "out" if example.get("intent") == OUT else "in"
             counts[side].update(features(example.get("text") or ""))
         vocabulary = set(counts["in"]) | set(counts["out"])
-        self.model = {side: {"counts": dict(c), "total": sum(c.values())} for side, c in counts.items()}
-        self.model["vocabulary"] = len(vocabulary)
-        with self._storage.write_to(self._resource) as folder:
-            (folder / MODEL_FILE).write_text(json.dumps(self.model, ensure_ascii=False), encoding="utf-8")
-        return self._resource
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> OutOfDomainGuard:
-        with model_storage.read_from(resource) as folder:
-            model = json.loads((folder / MODEL_FILE).read_text(encoding="utf-8"))
-        return cls(config, model_storage, resource, model)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+        model: dict[str, Any] = {side: {"counts": dict(c), "total": sum(c.values())} for side, c in counts.items()}
+        model["vocabulary"] = len(vocabulary)
+        return model
 
     def out_of_domain(self, text: str) -> float:
         """P(out of domain | text) with equal priors."""

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from channels.knowledge import KnowledgeClient, knowledge_url
+from nlu.components.base import ConfiguredComponent
 
 # dialogue acts that name no request of their own: details ("inform") and a greeting opening a request
 # ("喂 你好 我家又停电了", how a phone call starts); with a service named outright, the service is the request
@@ -39,13 +36,14 @@ def combine(diet: dict[str, float], matcher: dict[str, float], weight: float) ->
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class MatcherIntentClassifier(GraphComponent, IntentClassifier):
+class MatcherIntentClassifier(ConfiguredComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         # lexical_weight: the matcher's share when the text names a catalog synonym outright (strong evidence)
         return {"url": None, "timeout": 1.5, "matcher_weight": 0.5, "lexical_weight": 0.7, "retry_after": 30}
 
     def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
         self.knowledge = KnowledgeClient(
             config.get("url") or knowledge_url(default=""),
             timeout=float(config["timeout"]),
@@ -53,19 +51,6 @@ class MatcherIntentClassifier(GraphComponent, IntentClassifier):
         )
         self.weight = float(config["matcher_weight"])
         self.lexical_weight = float(config.get("lexical_weight", self.weight))
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> MatcherIntentClassifier:
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

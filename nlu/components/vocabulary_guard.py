@@ -7,20 +7,17 @@ message's characters are known, it caps the confidence so the FallbackClassifier
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-VOCAB_FILE = "characters.json"
+from nlu.components.base import JsonModelComponent
+
 LATIN_WORD = re.compile(r"[A-Za-z]+")
 
 
@@ -44,56 +41,21 @@ def known_share(text: str, vocabulary: set[str]) -> float:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class VocabularyGuard(GraphComponent, IntentClassifier):
+class VocabularyGuard(JsonModelComponent, IntentClassifier):
+    MODEL_FILE = "characters.json"
+
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"min_known_share": 0.6, "capped_confidence": 0.1}
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        vocabulary: set[str] | None = None,
-    ) -> None:
-        self.config = config
-        self._storage, self._resource = model_storage, resource
-        self.vocabulary = vocabulary or set()
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> VocabularyGuard:
-        return cls(config, model_storage, resource)
-
-    def train(self, training_data: TrainingData) -> Resource:
+    def fit(self, training_data: TrainingData) -> Any:
         chars: set[str] = set()
         for example in training_data.training_examples:
             chars.update(content_chars(example.get("text") or ""))
-        with self._storage.write_to(self._resource) as folder:
-            (folder / VOCAB_FILE).write_text(json.dumps(sorted(chars), ensure_ascii=False), encoding="utf-8")
-        self.vocabulary = chars
-        return self._resource
+        return sorted(chars)
 
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> VocabularyGuard:
-        with model_storage.read_from(resource) as folder:
-            vocabulary = set(json.loads((folder / VOCAB_FILE).read_text(encoding="utf-8")))
-        return cls(config, model_storage, resource, vocabulary)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    def from_json(self, data: Any) -> Any:
+        return set(data or ())
 
     def process(self, messages: list[Message]) -> list[Message]:
         cap = float(self.config["capped_confidence"])
@@ -102,7 +64,7 @@ class VocabularyGuard(GraphComponent, IntentClassifier):
             intent = message.get("intent") or {}
             if not intent.get("name") or text.startswith("/"):
                 continue
-            share = known_share(text, self.vocabulary)
+            share = known_share(text, self.model)
             if share < float(self.config["min_known_share"]):
                 message.set(
                     "intent", {**intent, "confidence": min(cap, intent.get("confidence", 0.0))}, add_to_output=True

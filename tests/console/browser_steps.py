@@ -1,20 +1,18 @@
 """Steps the browser tests share (Playwright's sync API, on the `browser` fixture of tests/conftest.py): an agent
 logging in to the console, a customer's phone opening the chat page, a customer saying something and waiting for
-the answer, the demo agents put offline after a test."""
+the answer (the demo agents are put offline by tests.conftest.demo_agents_offline)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from backend.contact_centre import ContactStore
 from tests.conftest import DEMO_PASSWORD
 
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 HOME = re.compile(r".*/console(/supervisor)?$")  # where a login lands: the queue, or a supervisor's live view
-DEMO_AGENTS = ("1001", "1002", "9001")
 ANY_REPLY = ".msg.bot .bubble, .msg.agent .bubble"
 BOT_REPLY = ".msg.bot .bubble"
 
@@ -71,15 +69,3 @@ def say(page: Any, text: str, expect: str, replies: str = ANY_REPLY) -> None:
     page.fill("#text", text)
     page.press("#text", "Enter")
     page.locator(replies, has_text=expect).last.wait_for(timeout=60_000)
-
-
-def demo_agents_offline(store: ContactStore, log_out: bool = False, usernames: Iterable[str] = DEMO_AGENTS) -> None:
-    """The demo agents no longer seen online (heartbeat cleared), or with `log_out` logged out (离线, offers
-    withdrawn), so the next test's customers are not offered to them."""
-    for username in usernames:
-        agent = store.agent_by_username(username)
-        if agent:
-            if log_out:
-                store.go_offline(agent.id)
-            else:
-                store.heartbeat(agent.id, online=False)

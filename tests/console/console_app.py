@@ -15,13 +15,17 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
 from aiohttp import web
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.contact_centre import ContactStore
+from backend.contact_centre.demo import DEMO_AGENTS
 from backend.db import make_engine, make_sessionmaker, open_database
+from backend.synthetic import seed
 from console.app import create_app
 from console.config import ConsoleConfig
 from console.wechat import RecordingSender
@@ -30,6 +34,21 @@ PASSWORD = "workspace-pass-1"
 WECHAT_TOKEN = "workspace-wechat-token"
 CSRF_INPUT = re.compile(r'name="csrf" value="([^"]+)"')
 CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+@contextmanager
+def small_back_end(folder: Path, password: str) -> Iterator[tuple[str, sessionmaker[Session]]]:
+    """A back end of 40 synthetic customers with the demo agents (logging in with `password`): its URL and sessions."""
+    url = f"sqlite:///{folder / 'console.db'}"
+    engine, sessions = open_database(url)
+    seed(sessions, customers=40)
+    contact = ContactStore(sessions)
+    for username, name, role in DEMO_AGENTS:
+        contact.add_agent(username, name, password, role)
+    try:
+        yield url, sessions
+    finally:
+        engine.dispose()
 
 
 @dataclass

@@ -8,8 +8,8 @@ import pytest
 
 from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
-from tests.conftest import ARTIFACTS
-from tests.console.browser_steps import console_login, demo_agents_offline, open_chat, say
+from tests.conftest import ARTIFACTS, demo_agents_offline
+from tests.console.browser_steps import console_login, open_chat, say
 
 
 @pytest.fixture(autouse=True)

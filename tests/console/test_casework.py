@@ -5,18 +5,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-import pytest
 from yarl import URL
 
-from backend.contact_centre import CaseStatus, Channel, ContactStore, EscalationReason
-from backend.db import make_engine, make_sessionmaker
+from backend.contact_centre import CaseStatus, Channel, EscalationReason
 from console.clients import ChatCustomer, ConsoleAgent, new_session
 from tests.conftest import DEMO_PASSWORD
-
-
-@pytest.fixture
-def contact(seeded_db_url: str) -> ContactStore:
-    return ContactStore(make_sessionmaker(make_engine(seeded_db_url)))
 
 
 async def _agent(http, stack, username: str) -> ConsoleAgent:

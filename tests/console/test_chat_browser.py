@@ -11,8 +11,6 @@ import re
 import pytest
 from PIL import Image
 
-from backend.contact_centre import ContactStore
-from backend.db import make_engine, make_sessionmaker
 from tests.conftest import ARTIFACTS
 from tests.console.browser_steps import console_login
 
@@ -22,11 +20,6 @@ SHOWN = """() => [...document.querySelectorAll('#messages > li')].map(li =>
     : (li.className.replace(/ (sending|failed)/g, '') + '|'
        + (li.querySelector('.bubble') || li.querySelector('.ask') || li).textContent
        + '|' + (li.querySelector('img.photo') ? 'photo' : '')))"""
-
-
-@pytest.fixture
-def contact(seeded_db_url: str) -> ContactStore:
-    return ContactStore(make_sessionmaker(make_engine(seeded_db_url)))
 
 
 def phone(browser, width: int):

@@ -17,25 +17,12 @@ from yarl import URL
 
 from backend import models as m
 from backend.contact_centre import ContactStore
-from backend.db import make_engine, make_sessionmaker
 from console.chat_view import RecentIds, chat_history, has_message
 from console.clients import ChatCustomer, ConsoleAgent, new_session
 from console.config import ConsoleConfig
 from tests.conftest import DEMO_PASSWORD
 
-
-@pytest.fixture
-def contact(seeded_db_url: str) -> ContactStore:
-    return ContactStore(make_sessionmaker(make_engine(seeded_db_url)))
-
-
-@pytest.fixture(autouse=True)
-def nobody_online(contact):
-    yield
-    for username in ("1001", "1002", "9001"):
-        agent = contact.agent_by_username(username)
-        if agent:
-            contact.heartbeat(agent.id, online=False)
+pytestmark = pytest.mark.usefixtures("nobody_online")  # tests.conftest
 
 
 def run(coro):

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from backend import models as m
 from backend.contact_centre import Channel, ContactStore, EscalationReason
-from backend.db import make_engine, make_sessionmaker
 from backend.models_insight import CustomerRisk, CustomerTag, InsightRun
 from tests.conftest import ARTIFACTS
-from tests.console.browser_steps import console_login, demo_agents_offline, open_chat, say
+from tests.console.browser_steps import console_login, open_chat, say
+
+pytestmark = pytest.mark.usefixtures("nobody_online")  # tests.conftest
 
 SHOTS = ARTIFACTS / "workspace"
 ACCOUNT = "3201000002"  # 李秀英, 13912340002: 预付费, overdrawn
@@ -30,13 +31,6 @@ EARLIER_TURNS = [
     },
     {"who": "bot", "text": "请问您的户号是多少？", "at": "2026-11-20T02:00:02+00:00", "channel": ""},
 ]
-
-
-@pytest.fixture
-def contact(seeded_db_url):
-    store = ContactStore(make_sessionmaker(make_engine(seeded_db_url)))
-    yield store
-    demo_agents_offline(store)
 
 
 def earlier_wechat_contact(contact: ContactStore) -> int:

@@ -22,14 +22,12 @@ from backend import models as m
 from backend.case_view import requests_for_agent, transcript
 from backend.cis import SqlCIS
 from backend.contact_centre import Channel, ContactStore, EscalationReason
-from backend.contact_centre.demo import DEMO_AGENTS
 from backend.contact_centre.kinds import REASON_LABELS
-from backend.db import open_database
-from backend.synthetic import seed
 from console.app import create_app
 from console.clients import ConsoleAgent, new_session
 from console.config import ConsoleConfig
 from insight.publish import RunResults, publish
+from tests.console.console_app import small_back_end
 
 PASSWORD = "customer-panel-pass"
 ACCOUNT = "3201000001"  # 王建国, 13912340001
@@ -41,14 +39,8 @@ Scenario = Callable[[str, dict[str, ConsoleAgent]], Awaitable[None]]
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[tuple[str, sessionmaker[Session]]]:
-    url = f"sqlite:///{tmp_path / 'console.db'}"
-    engine, sessions = open_database(url)
-    seed(sessions, customers=40)
-    contact = ContactStore(sessions)
-    for username, name, role in DEMO_AGENTS:
-        contact.add_agent(username, name, PASSWORD, role)
-    yield url, sessions
-    engine.dispose()
+    with small_back_end(tmp_path, PASSWORD) as found:
+        yield found
 
 
 def open_case(

@@ -10,30 +10,10 @@ import pytest
 import requests
 from yarl import URL
 
-from backend.contact_centre import ContactStore
-from backend.db import make_engine, make_sessionmaker
 from console.clients import ChatCustomer, ConsoleAgent, new_session, texts
 from tests.conftest import DEMO_PASSWORD, Conversation
 
-
-@pytest.fixture
-def contact(seeded_db_url) -> ContactStore:
-    return ContactStore(make_sessionmaker(make_engine(seeded_db_url)))
-
-
-@pytest.fixture(autouse=True)
-def nobody_online(contact):
-    """Presence is shared by the whole test session: leave every agent offline for the next test."""
-
-    def offline():
-        for username in ("1001", "1002", "9001"):
-            agent = contact.agent_by_username(username)
-            if agent:
-                contact.heartbeat(agent.id, online=False)
-
-    offline()
-    yield
-    offline()
+pytestmark = pytest.mark.usefixtures("nobody_online")  # tests.conftest
 
 
 def run(coro):

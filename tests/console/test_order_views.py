@@ -21,10 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend import models as m
 from backend.cis import SqlCIS
 from backend.contact_centre import Channel, ContactStore, EscalationReason
-from backend.contact_centre.demo import DEMO_AGENTS
-from backend.db import open_database
 from backend.identity import IdentityStore
-from backend.synthetic import seed
 from backend.workorders import SYSTEM, WorkOrders
 from backend.workorders.commitments import to_local
 from backend.workorders.supervision import sweep
@@ -33,6 +30,7 @@ from console.clients import ConsoleAgent, new_session
 from console.config import ConsoleConfig
 from scripts.stack import free_port
 from tests.conftest import ARTIFACTS
+from tests.console.console_app import small_back_end
 
 PASSWORD = "order-views-pass"
 ACCOUNT = "3201000001"  # 王建国, a demo customer
@@ -41,14 +39,8 @@ FAR = dt.timedelta(days=30)
 
 @pytest.fixture
 def db(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'console.db'}"
-    engine, sessions = open_database(url)
-    seed(sessions, customers=40)
-    contact = ContactStore(sessions)
-    for username, name, role in DEMO_AGENTS:
-        contact.add_agent(username, name, PASSWORD, role)
-    yield url, sessions
-    engine.dispose()
+    with small_back_end(tmp_path, PASSWORD) as found:
+        yield found
 
 
 def repair(sessions: sessionmaker[Session], conversation: str, key: str) -> str:

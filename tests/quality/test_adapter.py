@@ -59,6 +59,34 @@ def voice_call(conversation: str, start: float) -> list[dict[str, Any]]:
     ]
 
 
+def voice_case(call: str, start: float, **fields: Any) -> m.Escalation:
+    """The call's case, closed: opened 9 s into the call, claimed at 20 s, closed at 80 s (`fields` override)."""
+    values: dict[str, Any] = {
+        "conversation_id": call,
+        "channel": "voice",
+        "reason": "customer_request",
+        "status": "closed",
+        "created_at": utc(start + 9),
+        "claimed_at": utc(start + 20),
+        "closed_at": utc(start + 80),
+    }
+    return m.Escalation(**{**values, **fields})
+
+
+def agent_call_contact(call: str, start: float, **fields: Any) -> Contact:
+    """The call's settled contact, handled by an agent: from 2 s to 90 s into the call (`fields` override)."""
+    values: dict[str, Any] = {
+        "contact_key": f"{call}:{int(start * 1000)}",
+        "conversation_id": call,
+        "channel": "voice",
+        "started_at": utc(start + 2),
+        "ended_at": utc(start + 90),
+        "outcome": "agent",
+        "handle_seconds": 60.0,
+    }
+    return Contact(**{**values, **fields})
+
+
 def recorded_world(tmp_path: Path, copies: int = 1) -> tuple[Engine, sessionmaker[Session]]:
     """The recorded chats (`copies` times) fed into contacts and settled; the agent case claimed by 1001 (张丽)."""
     tracker, sessions = make_tracker(tmp_path / "tracker.db", copies=copies), backend(tmp_path / "b.db")
@@ -202,18 +230,7 @@ def test_a_call_with_the_agent_leg_merged_from_its_transcript(world):
     add_events(tracker, call, voice_call(call, start))
     feed_all(tracker, sessions)
     with sessions.begin() as s:
-        s.add(
-            m.Escalation(
-                conversation_id=call,
-                channel="voice",
-                reason="safety",
-                priority="urgent",
-                status="closed",
-                created_at=utc(start + 9),
-                claimed_at=utc(start + 20),
-                closed_at=utc(start + 80),
-            )
-        )
+        s.add(voice_case(call, start, reason="safety", priority="urgent"))
         rec = Recording(
             call_sid="CA1",
             leg=RecordingLeg.AGENT,
@@ -296,17 +313,7 @@ def test_a_hazard_only_handed_to_the_queue_is_not_urgent_handling(world):
     add_events(tracker, call, voice_call(call, start))
     feed_all(tracker, sessions)
     with sessions.begin() as s:
-        s.add(
-            m.Escalation(
-                conversation_id=call,
-                channel="voice",
-                reason="safety",
-                priority="normal",
-                status="closed",
-                created_at=utc(start + 9),
-                closed_at=utc(start + 80),
-            )
-        )
+        s.add(voice_case(call, start, reason="safety", priority="normal", claimed_at=None))  # nobody took it
         refresh(s, utc(start + 3600))
     events = [t.event for t in built(world, call).contact.turns if t.who == "system"]
     assert "transferred" in events and "urgent" not in events

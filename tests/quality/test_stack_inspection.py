@@ -12,31 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from backend import models as m
-from backend.contact_centre import ContactStore
 from backend.db import make_engine, make_sessionmaker
 from backend.models_quality import Flag, Inspection, InspectionStatus
 from console.clients import ChatCustomer, ConsoleAgent, new_session, texts
 from tests.conftest import DEMO_PASSWORD
 
+pytestmark = pytest.mark.usefixtures("nobody_online")  # tests.conftest
+
 RUDE = "这个我不知道，你自己去查吧。"
-
-
-@pytest.fixture
-def contact(seeded_db_url: str) -> ContactStore:
-    return ContactStore(make_sessionmaker(make_engine(seeded_db_url)))
-
-
-@pytest.fixture(autouse=True)
-def nobody_online(contact: ContactStore) -> Any:
-    def offline() -> None:
-        for username in ("1001", "1002", "9001"):
-            agent = contact.agent_by_username(username)
-            if agent:
-                contact.heartbeat(agent.id, online=False)
-
-    offline()
-    yield
-    offline()
 
 
 async def _post(http: Any, base: str, path: str) -> int:

@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics import report
-from backend import models as m
 from backend.db import make_engine, make_sessionmaker
 from backend.models_analytics import Contact
 from backend.models_quality import Flag, Inspection, InspectionStatus, Review, SampleReview
@@ -29,7 +28,18 @@ from quality.inspect import Evidence, Finding, Inspector, Result
 from quality.rules import RULES_ENV
 from quality.summary import inspection_summary
 from quality.worker import SAMPLE_ENV, InspectionWorker, sample_rate
-from tests.quality.test_adapter import AGENT_CHAT, BOT_CHAT, LEFT_CHAT, T0, add_events, recorded_world, utc, voice_call
+from tests.quality.test_adapter import (
+    AGENT_CHAT,
+    BOT_CHAT,
+    LEFT_CHAT,
+    T0,
+    add_events,
+    agent_call_contact,
+    recorded_world,
+    utc,
+    voice_call,
+    voice_case,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = utc(T0) + dt.timedelta(days=3)
@@ -192,28 +202,8 @@ def test_what_cannot_be_built_is_stored_not_inspectable_and_the_next_contact_goe
                 outcome="contained",
             )
         )
-        s.add(
-            Contact(
-                contact_key=f"{call}:{int((T0 + 600) * 1000)}",
-                conversation_id=call,
-                channel="voice",
-                started_at=utc(T0 + 602),
-                ended_at=utc(T0 + 700),
-                outcome="agent",
-                handle_seconds=60.0,
-            )
-        )
-        s.add(
-            m.Escalation(
-                conversation_id=call,
-                channel="voice",
-                reason="customer_request",
-                status="closed",
-                created_at=utc(T0 + 609),
-                claimed_at=utc(T0 + 620),
-                closed_at=utc(T0 + 690),
-            )
-        )
+        s.add(agent_call_contact(call, T0 + 600, ended_at=utc(T0 + 700)))
+        s.add(voice_case(call, T0 + 600, closed_at=utc(T0 + 690)))
         s.add(
             Recording(
                 call_sid="CA9",
@@ -224,28 +214,8 @@ def test_what_cannot_be_built_is_stored_not_inspectable_and_the_next_contact_goe
                 expires_at=NOW,
             )
         )
-        s.add(
-            Contact(
-                contact_key=f"{call}x:{int((T0 + 600) * 1000)}",
-                conversation_id=f"{call}x",
-                channel="voice",
-                started_at=utc(T0 + 602),
-                ended_at=utc(T0 + 700),
-                outcome="agent",
-                handle_seconds=60.0,
-            )
-        )
-        s.add(
-            m.Escalation(
-                conversation_id=f"{call}x",
-                channel="voice",
-                reason="customer_request",
-                status="closed",
-                created_at=utc(T0 + 609),
-                claimed_at=utc(T0 + 620),
-                closed_at=utc(T0 + 690),
-            )
-        )
+        s.add(agent_call_contact(f"{call}x", T0 + 600, ended_at=utc(T0 + 700)))
+        s.add(voice_case(f"{call}x", T0 + 600, closed_at=utc(T0 + 690)))
         s.add(
             Recording(
                 call_sid="CA8",
@@ -287,28 +257,8 @@ def test_a_call_flag_points_into_the_agent_recording(world: World) -> None:
     call, start = "voice:CA2", T0 + 600
     add_events(tracker, call, voice_call(call, start))
     with sessions.begin() as s:
-        s.add(
-            Contact(
-                contact_key=f"{call}:{int(start * 1000)}",
-                conversation_id=call,
-                channel="voice",
-                started_at=utc(start + 2),
-                ended_at=utc(start + 90),
-                outcome="agent",
-                handle_seconds=60.0,
-            )
-        )
-        s.add(
-            m.Escalation(
-                conversation_id=call,
-                channel="voice",
-                reason="customer_request",
-                status="closed",
-                created_at=utc(start + 9),
-                claimed_at=utc(start + 20),
-                closed_at=utc(start + 80),
-            )
-        )
+        s.add(agent_call_contact(call, start))
+        s.add(voice_case(call, start))
         rec = Recording(
             call_sid="CA2",
             leg=RecordingLeg.AGENT,

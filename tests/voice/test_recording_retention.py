@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import update
 from twilio_fake import open_gateway
 
-from backend.db import make_engine, make_sessionmaker, upgrade
 from backend.model_base import utcnow
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
 from voice.config import ConfigError, VoiceConfig
@@ -24,14 +23,6 @@ from voice.recording_store import RecordingStore
 class Silent:
     def stream(self, text: str) -> Iterator[np.ndarray]:
         return iter([np.zeros(160, dtype=np.int16)])
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[RecordingStore]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'recordings.db'}")
-    upgrade(engine)
-    yield RecordingStore(make_sessionmaker(engine), tmp_path / "recordings", days=180)
-    engine.dispose()
 
 
 def recorded(store: RecordingStore, call_sid: str) -> tuple[int, Path]:
