@@ -7,7 +7,7 @@ import re
 
 from backend.spoken import DIGITS, SPOKEN_RUN
 from nlu.escalation import HAZARD
-from nlu.negation import asserted, denied
+from nlu.negation import asserted, denied, negated_at
 
 ACCOUNT_RE = re.compile(r"(?<!\d)(\d{10})(?!\d)")
 MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
@@ -251,6 +251,15 @@ def dangerous(text: str) -> bool:
 def no_danger(text: str) -> bool:
     """The customer says there is no hazard ("没有冒烟打火")."""
     return denied(text or "", HAZARD)
+
+
+POWER_CUT = re.compile(r"没电|停电|断电|黑了|跳闸")
+
+
+def power_cut(text: str) -> bool:
+    """The customer says the power is off ("灯闪了一下就没电了"), not that it is not ("不是停电，是电压不稳").
+    Only what comes before the word is read for a negator: 没电 carries its own 没."""
+    return any(not negated_at(text, m.start()) for m in POWER_CUT.finditer(text or ""))
 
 
 def tou_action(text: str) -> str | None:

@@ -203,3 +203,26 @@ def test_never_mind_with_nothing_under_way_asks_for_nothing(conversation, seeded
     reply = c.say("算了，没事了，不用了")
     assert "户号" not in reply and "地址" not in reply and "好的" in reply
     assert orders(seeded_db_url, c.sender) == []
+
+
+def test_not_a_power_cut_but_the_voltage_files_a_voltage_order(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我家停电了")
+    switched = c.say("不是停电 是电压不稳")
+    assert "电压质量" in switched and "停电的详细地址" not in switched
+    c.say("城西区建设路45号")
+    assert "核对" in c.say("13912340007")
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.function_id == "power_quality"
+
+
+def test_thanks_after_an_answer_or_at_anything_else_says_goodbye(conversation, seeded_db_url):
+    c = conversation()
+    c.say("电费可以在哪里交")
+    reply = c.say("好的 没别的了 谢谢")  # leaving with thanks, outside any form
+    assert "再见" in reply and "还有别的" not in reply
+    twice = conversation()
+    assert "还有别的" in twice.say("谢谢")
+    assert "再见" in twice.say("谢谢")  # thanks again in answer to 还有别的需要帮忙吗
+    assert orders(seeded_db_url, c.sender) == orders(seeded_db_url, twice.sender) == []

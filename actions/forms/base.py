@@ -246,7 +246,7 @@ class ServiceForm(IdentityChecks, ReadBack, FormValidationAction):
             and extract.only_address(text)
         ):  # an address right after an outage answer: that place's outage
             return self.stop("switch:outage_query") + [SlotSet("carried_text", text), SlotSet("address", None)]
-        if self.function_id == "power_quality" and re.search(r"没电|停电|断电|黑了|跳闸", text):
+        if self.function_id == "power_quality" and extract.power_cut(text):
             return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]  # "灯闪了一下就没电了"
         if (
             self.function_id == "meter_issue"
