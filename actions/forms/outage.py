@@ -7,8 +7,9 @@ import re
 from rasa_sdk.events import SlotSet
 
 from actions import extract, wording
-from actions.forms.base import ServiceForm, safety_advice
+from actions.forms.base import ServiceForm
 from actions.forms.identity import known_account
+from actions.forms.opening import safety_advice
 from actions.forms.record import file_order
 from actions.services import services
 from backend.cis.interface import SUSPECTED
