@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import case_context, extract, wording
 from actions.forms.identity import known_account
+from actions.forms.opening import safety_advice
 from actions.forms.record import file_order
 from actions.services import services
 from backend.contact_centre import Channel, EscalationReason, Priority
@@ -83,7 +84,9 @@ OPENERS = {"anger": "非常抱歉给您添麻烦了。", "safety": "您的安全
 
 
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list:
-    if reason in OPENERS:
+    if reason == EscalationReason.SAFETY:  # what to do now comes first: the queue may take minutes
+        dispatcher.utter_message(text=OPENERS[reason] + safety_advice(tracker.latest_message.get("text") or ""))
+    elif reason in OPENERS:
         dispatcher.utter_message(text=OPENERS[reason])
     return escalate(dispatcher, tracker, reason) or callback_order(dispatcher, tracker, reason)
 

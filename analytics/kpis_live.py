@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from analytics import kpis_incidents
 from analytics.kpis import C, area_names, channel_name
 from analytics.kpis_range import to_local
 from backend import models as m
@@ -75,13 +76,8 @@ def live_traffic(s: Session, now: dt.datetime | None = None) -> dict[str, Any]:
 
 
 def open_incidents(s: Session, area: str | None = None) -> dict[str, Any]:
-    """Suspected / confirmed outages still open, from the surge detector's table; `available` False in a build
-    without that table (the dashboard says so instead of showing an empty list)."""
-    try:
-        from analytics import kpis_incidents
-    except ImportError:
-        return {"available": False, "incidents": []}
-    return {"available": True, "incidents": kpis_incidents.read_open(s, area_names(s), area)}
+    """Suspected / confirmed outages still open, from the surge detector's table."""
+    return {"incidents": kpis_incidents.read_open(s, area_names(s), area)}
 
 
 def outages_now(known: list[OutageInfo], incidents: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from analytics import kpis
+from analytics import kpis, kpis_incidents
 from analytics.kpis_range import KpiRange
 
 
@@ -29,9 +29,5 @@ def kpi_view(s: Session, r: KpiRange, target_seconds: float = kpis.TARGET_SECOND
 
 
 def incidents_in(s: Session, r: KpiRange, names: dict[str, str]) -> dict[str, Any]:
-    """Incidents opened in the period (the surge detector's table, when this build has it)."""
-    try:
-        from analytics import kpis_incidents
-    except ImportError:
-        return {"available": False, "incidents": []}
-    return {"available": True, "incidents": kpis_incidents.opened_between(s, r.start, r.end, names, r.area)}
+    """Incidents opened in the period (the surge detector's table)."""
+    return {"incidents": kpis_incidents.opened_between(s, r.start, r.end, names, r.area)}

@@ -226,3 +226,11 @@ def test_thanks_after_an_answer_or_at_anything_else_says_goodbye(conversation, s
     assert "还有别的" in twice.say("谢谢")
     assert "再见" in twice.say("谢谢")  # thanks again in answer to 还有别的需要帮忙吗
     assert orders(seeded_db_url, c.sender) == orders(seeded_db_url, twice.sender) == []
+
+
+def test_asking_what_peak_valley_prices_cost_is_answered_not_a_sign_up(conversation, seeded_db_url):
+    c = conversation()
+    reply = c.say("你好 我想问下峰谷电价怎么收费")
+    assert "户号" not in reply and "开通还是取消" not in reply  # answered, not asked to sign up
+    assert "峰" in reply or "谷" in reply
+    assert orders(seeded_db_url, c.sender) == []

@@ -94,6 +94,8 @@ class Openings:
             return self.stop("switch:balance_query") + [
                 SlotSet("carried_text", text)
             ]  # "还欠不欠钱？" asks, files nothing
+        if self.function_id == "tou_apply" and extract.asks(text) and extract.tou_action(text) is None:
+            return self.answer_side_question(dispatcher, text, "tariff_query") + self.stop("dismissed")  # "怎么收费"
         if self.function_id == "contact_change" and not re.search(r"改|换|变更|更新|新号|新的号|不用了|停用", text):
             from actions import context  # a 户号 and 尾号 given for the request the bot missed just before
 

@@ -58,7 +58,6 @@
     // 当前停电: fault and planned outages in effect (the CIS's definition) and open suspected outages
     const inc = $("incident-list"); inc.textContent = "";
     if (!d.outages.items.length) inc.appendChild(li("目前没有停电或疑似停电。", "muted"));
-    if (!d.incidents.available) inc.appendChild(li("话务突增研判尚未启用。", "muted"));
     d.outages.items.forEach(o => {
       const when = o.expected_end ? `${o.since}起，预计${o.expected_end}恢复` : `${o.since}起，待班长核实`;
       const more = o.contacts === null ? `（${o.reason}）` : `，相关来电${o.contacts}个`;
