@@ -19,6 +19,7 @@ from analytics.events import ContactChange, EventChanges
 from analytics.functions import OUTAGE_FUNCTIONS, main_function
 from backend import models as m
 from backend.contact_centre.kinds import Channel
+from backend.model_base import transaction_memo
 from backend.models_analytics import Contact, ContactOutcome, FeedPosition
 from backend.pii import mask
 from backend.topology import area_named_in
@@ -56,9 +57,18 @@ def _ms(at: dt.datetime) -> int:
     return round(at.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
 
 
+SESSION_STARTS = "session_starts"  # transaction memos: conversation -> latest session start; contact key -> contact
+CONTACTS = "contacts"
+
+
 def session_start(s: Session, conversation_id: str, at: dt.datetime) -> dt.datetime | None:
-    """When the conversation's session holding `at` started (its session_started event), None if not seen."""
-    return s.scalars(
+    """When the conversation's session holding `at` started (its session_started event), None if not seen. Within
+    one transaction the latest start found or written is remembered (the feed asks for every event it reads)."""
+    known: dict[str, dt.datetime] = transaction_memo(s, SESSION_STARTS)
+    start = known.get(conversation_id)
+    if start is not None and start <= at:
+        return start
+    start = s.scalars(
         select(m.TurnAnalytics.at)
         .where(
             m.TurnAnalytics.conversation_id == conversation_id,
@@ -68,12 +78,19 @@ def session_start(s: Session, conversation_id: str, at: dt.datetime) -> dt.datet
         .order_by(m.TurnAnalytics.at.desc())
         .limit(1)
     ).first()
+    if start is not None and conversation_id not in known:
+        known[conversation_id] = start
+    return start
 
 
 def current_contact(s: Session, conversation_id: str, at: dt.datetime) -> Contact | None:
     start = session_start(s, conversation_id, at)
     if start is not None:
-        return s.scalars(select(Contact).where(Contact.contact_key == f"{conversation_id}:{_ms(start)}")).first()
+        key, known = f"{conversation_id}:{_ms(start)}", transaction_memo(s, CONTACTS)
+        if key not in known:
+            known[key] = s.scalars(select(Contact).where(Contact.contact_key == key)).first()
+        found: Contact | None = known[key]
+        return found
     return s.scalars(  # no session start seen (the feed began mid-session): the latest contact before `at`
         select(Contact)
         .where(Contact.conversation_id == conversation_id, Contact.started_at <= at)
@@ -107,6 +124,7 @@ def _new_contact(s: Session, change: ContactChange) -> Contact:
         told_outage=False,
     )
     s.add(c)
+    transaction_memo(s, CONTACTS)[c.contact_key] = c
     return c
 
 
@@ -143,6 +161,11 @@ def apply(s: Session, changes: EventChanges) -> bool:
             return False
         s.add(m.TurnAnalytics(**changes.turn_row))
         s.flush()
+        if changes.turn_row["kind"] == "session":  # a newer session starts: remembered for the events after it
+            known: dict[str, dt.datetime] = transaction_memo(s, SESSION_STARTS)
+            conversation, at = changes.turn_row["conversation_id"], changes.turn_row["at"]
+            if conversation not in known or known[conversation] <= at:
+                known[conversation] = at
     change = changes.contact
     if change is None:
         return True

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Float, Index, Integer, String, Text, delete, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from backend.model_base import Base, utcnow
+from backend.model_base import Base, transaction_memo, utcnow
 from backend.models_analytics import Contact
 from backend.spoken import LOCAL_TZ
 
@@ -81,12 +81,15 @@ def forget_days(s: Session, days: Iterable[dt.date] | None = None) -> None:
 @event.listens_for(Session, "before_flush")
 def _forget_changed_contacts_days(session: Session, _context: Any, _instances: Any) -> None:
     """A contact written, changed or deleted through the ORM (the analytics feed, the consumer, a late rating)
-    forgets the kept results of its local day in the same transaction; Core bulk writes call forget_days."""
+    forgets the kept results of its local day in the same transaction; Core bulk writes call forget_days. A day
+    is forgotten once per transaction (the feed flushes after every event; results are kept by other sessions)."""
     days: set[dt.date] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if not isinstance(obj, Contact) or (obj in session.dirty and not session.is_modified(obj)):
             continue
         started = inspect(obj).attrs.started_at.history
         days |= {local_day(at) for at in (*started.added, *started.unchanged, *started.deleted) if at is not None}
-    if days:
-        forget_days(session, days)
+    done = transaction_memo(session, "forgotten_days")
+    if days - done.keys():
+        forget_days(session, days - done.keys())
+        done.update(dict.fromkeys(days, True))

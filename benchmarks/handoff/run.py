@@ -9,6 +9,8 @@ say one sentence, then all ask for a person at once. Per case we record:
   - escalation_to_visible_ms: the case row is written (its created_at) -> the agent's console receives the
     screen pop for it (`new_case`, pushed over the console's socket);
   - request_to_visible_ms: customer sends -> screen pop.
+The baseline in the same table, question_reply_ms: before the escalations, as many fresh customers ask a plain
+question (电费可以在哪里交) all at once, so the escalation's own cost shows apart from the box's speed.
 
 Automatic routing under load (offer-to-accept, wait-to-answer, evenness across agents, against the "first
 free agent" baseline) is the routing scenario: python -m benchmarks.handoff.routing (routing.py).
@@ -34,19 +36,37 @@ def spread(values: list[float]) -> dict:
     return {"p50": percentile(values, 50), "p95": percentile(values, 95), "max": percentile(values, 100)}
 
 
-async def one_chat(http, base: str, i: int, start: asyncio.Event) -> dict:
+QUESTION = "电费可以在哪里交"
+
+
+async def one_chat(http, base: str, i: int, start: asyncio.Event, last: str = "转人工") -> dict:
     customer = await ChatCustomer(http, base).open()
     await customer.say("你好" if i % 2 else "我想问问电费的事")
     await start.wait()
     sent = time.time()
-    got = await customer.say("转人工", timeout=300)
+    got = await customer.say(last, timeout=300)
     replied = time.time()
     handoff = next((g for g in got if g.get("type") == "handoff"), None)
     await customer.close()
     return {"case": handoff and handoff["case"], "sent": sent, "replied": replied}
 
 
+async def burst(base: str, chats: int, last: str) -> list[dict]:
+    """`chats` customers connect, say one sentence, then all send `last` at once."""
+    start = asyncio.Event()
+    sessions = [new_session() for _ in range(chats)]
+    try:
+        tasks = [asyncio.create_task(one_chat(s, base, i, start, last)) for i, s in enumerate(sessions)]
+        await asyncio.sleep(2 + chats * 0.2)  # everyone connected and past their first turn
+        start.set()
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for s in sessions:
+            await s.close()
+
+
 async def measure(base: str, password: str, chats: int) -> dict:
+    baseline = await burst(base, chats, QUESTION)
     async with new_session() as agent_http:
         agent = ConsoleAgent(agent_http, base)
         if await agent.login("1001", password) != 302:
@@ -62,19 +82,12 @@ async def measure(base: str, password: str, chats: int) -> dict:
                     seen.setdefault(item["case"], time.time())
 
         watcher = asyncio.create_task(watch())
-        start = asyncio.Event()
-        sessions = [new_session() for _ in range(chats)]
         try:
-            tasks = [asyncio.create_task(one_chat(s, base, i, start)) for i, s in enumerate(sessions)]
-            await asyncio.sleep(2 + chats * 0.2)  # everyone connected and past their first turn
-            start.set()
-            results = await asyncio.gather(*tasks)
+            results = await burst(base, chats, "转人工")
             deadline = time.time() + 30
             while time.time() < deadline and any(r["case"] not in seen for r in results if r["case"]):
                 await asyncio.sleep(0.1)
         finally:
-            for s in sessions:
-                await s.close()
             watcher.cancel()
         status, queue = await agent.get("/console/api/queue")
         created = (
@@ -98,6 +111,7 @@ async def measure(base: str, password: str, chats: int) -> dict:
         "popped_up": len(visible),
         "in_console_queue": len([r for r in cases if r["case"] in created]),
         "reply_ms": spread(replies),
+        "question_reply_ms": spread([(r["replied"] - r["sent"]) * 1000 for r in baseline]),
         "escalation_to_visible_ms": spread(visible),
         "request_to_visible_ms": spread(request_to_visible),
     }
