@@ -355,10 +355,13 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         text = tracker.latest_message.get("text") or ""
         return texts if text in texts else texts + [text]
 
-    def answer_side_question(self, dispatcher: CollectingDispatcher, text: str, intent: str) -> list[EventType]:
+    def answer_side_question(
+        self, dispatcher: CollectingDispatcher, text: str, intent: str, carry_on: bool = True
+    ) -> list[EventType]:
+        """The answer to a question asked while this form runs; `carry_on` False when the form ends with it."""
         hit = services().kb.answer(text, intent)
         answer = hit.spoken if hit else f"关于{services().catalog.name(intent)}，稍后我可以详细为您介绍。"
-        dispatcher.utter_message(text=f"{answer}我们接着办刚才的事。")
+        dispatcher.utter_message(text=answer + ("我们接着办刚才的事。" if carry_on else wording.CLOSING))
         return [SlotSet("last_function", intent), SlotSet("slot_attempts", 0)]
 
     @staticmethod
