@@ -77,6 +77,10 @@ class ActionHandleYesNo(Action):
                 return hand_off(dispatcher, tracker, reason="not_understood") + [SlotSet("offered_human", False)]
             dispatcher.utter_message(text="好的，您可以换个说法，再告诉我一次。")
             return [SlotSet("offered_human", False), SlotSet("fallback_count", 0)]
+        text = tracker.latest_message.get("text") or ""
+        if extract.leaving(text) or (intent == "deny" and ANYTHING_ELSE.search(last_bot_text(tracker).strip())):
+            dispatcher.utter_message(response="utter_goodbye")  # "行吧，就这样"; "没有了" to 还有别的需要吗
+            return []
         dispatcher.utter_message(response="utter_how_can_help" if intent == "affirm" else "utter_anything_else")
         return []
 
@@ -121,11 +125,13 @@ class ActionCancelOrWithdraw(Action):
         return "action_cancel_or_withdraw"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        text = tracker.latest_message.get("text") or ""
+        if extract.leaving(text) and not extract.withdraws(text) and not extract.refers_to_order(text):
+            dispatcher.utter_message(response="utter_goodbye")  # "算了，没事了"; "不办了，走了" keeps what was filed
+            return []
         order = withdrawable(tracker)
         if order is None:
-            # "先把报修给我弄上…" read as a cancel: the request inside it ("算了，没事了" has none)
-            text = tracker.latest_message.get("text") or ""
-            carried = None if extract.leaving(text) else context.request_inside(tracker, text, domain)
+            carried = context.request_inside(tracker, text, domain)  # "先把报修给我弄上…" read as a cancel
             if carried is not None:
                 return carried
             dispatcher.utter_message(response="utter_nothing_to_cancel")

@@ -353,13 +353,22 @@ UPSET = re.compile(r"太差|态度|气死|气人|急死|烦死|搞什么|怎么�
 
 
 LEAVING = re.compile(
-    r"没(?:有)?(?:别的|其他|其它)(?:事|问题|要办|需要)?了?|就(?:先)?这样(?:吧|了)|先这样|没事了|不需要了|再见|拜拜"
+    r"没(?:有)?(?:别的|其他|其它)(?:事|问题|要办|需要)?了?|就(?:先)?这样(?:吧|了)?|先这样|没事了|不需要了|再见|拜拜"
+    r"|(?:先)?走了|挂了|(?:^|[，,。\s])没(?:有)?了(?:[，,。！!\s]|谢|$)"  # "没有了，谢谢": not "电没了"
 )
 
 
 def leaving(text: str) -> bool:
     """ "好的 没别的了 谢谢": the customer is done talking (said with thanks or a goodbye)."""
     return bool(LEAVING.search(text or ""))
+
+
+CORRECTS_REQUEST = re.compile(r"(?:不是|不对)[^。？?]{0,10}?[，,\s]*(?:而是|是)")
+
+
+def corrects_request(text: str) -> bool:
+    """ "哦不对不对，不是停电，是电压不稳": the request is another one than the one taken up."""
+    return bool(CORRECTS_REQUEST.search(text or ""))
 
 
 def rejects(text: str) -> bool:
@@ -395,8 +404,8 @@ def without_numbers(text: str) -> str:
 QUESTION = re.compile(
     r"[吗呢？?]$|[吗呢][？?]?$|是不是|多少|怎么|什么|要不要|能不能|会不会|收钱|多久|几点|哪里"
     r"|咋[办弄交缴整查回样]|如何|哪儿|哪个"
-    r"|([\u4e00-\u9fff])(?<![不没])[不没]\1"
-)  # A-not-A: 欠不欠, 有没有, 通没通
+    r"|(?<![不没])([\u4e00-\u9fff])(?<![不没])[不没]\1"
+)  # A-not-A: 欠不欠, 有没有, 通没通; not "不对不对" (a denial said twice)
 
 
 def asks(text: str) -> bool:

@@ -201,7 +201,7 @@ def test_never_mind_with_nothing_under_way_asks_for_nothing(conversation, seeded
     c = conversation()
     c.say("你好")
     reply = c.say("算了，没事了，不用了")
-    assert "户号" not in reply and "地址" not in reply and "好的" in reply
+    assert "户号" not in reply and "地址" not in reply and "再见" in reply  # the customer is leaving
     assert orders(seeded_db_url, c.sender) == []
 
 
@@ -234,3 +234,23 @@ def test_asking_what_peak_valley_prices_cost_is_answered_not_a_sign_up(conversat
     assert "户号" not in reply and "开通还是取消" not in reply  # answered, not asked to sign up
     assert "峰" in reply or "谷" in reply
     assert orders(seeded_db_url, c.sender) == []
+
+
+def test_leaving_words_end_the_chat_and_keep_what_was_filed(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我要投诉 上周抄表员态度很差 对我大吼大叫")
+    c.say("13912340001")
+    c.say("对")
+    [complaint] = orders(seeded_db_url, c.sender)
+    assert "再见" in c.say("不办了，走了")  # leaving, not withdrawing the complaint just filed
+    assert [o.status for o in orders(seeded_db_url, c.sender)] == [complaint.status]
+    other = conversation()
+    other.say("你好")
+    assert "再见" in other.say("行吧，就这样")
+
+
+def test_a_spoken_correction_to_another_service_switches_on_a_call(conversation, seeded_db_url):
+    call = conversation(metadata={"channel": "voice", "caller": "13912340003"})
+    call.say("我家停电了")
+    reply = call.say("哦不对不对，不是停电，是电压不稳，灯老是一闪一闪的")
+    assert "电压质量" in reply and "停电的详细地址" not in reply

@@ -119,9 +119,9 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         if requested == CONFIRM_SLOT and not values and extract.asks(text) and not extract.yes_no(text):
             return self.answer_side_question(dispatcher, text, intent if side else self.function_id)
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
-            instead = re.match(r"(?:不是|不|没|别)", text) and extract.requests_something(
-                text
-            )  # "不是坏了，是…我想申请增容"
+            instead = (
+                re.match(r"(?:不是|不|没|别)", text) and extract.requests_something(text)
+            ) or extract.corrects_request(text)  # "不是坏了，是…我想申请增容"; "哦不对，不是停电，是电压不稳"
             if (
                 (confidence >= SWITCH_CONFIDENCE or instead)
                 and f"{intent}_form" in domain.get("forms", {})
