@@ -143,3 +143,10 @@ def test_leaving_is_a_done_phrase_not_any_thanks():
         assert extract.leaving(said), said
     for said in ("好的谢谢", "谢谢 地址是和平路20号", "还有别的问题", "这样可以吗"):
         assert not extract.leaving(said), said
+
+
+def test_a_tripping_leakage_protector_is_no_hazard_but_leaking_current_is():
+    assert not extract.dangerous("那个漏电保护老是跳是咋回事啊，要不要紧")
+    assert not extract.dangerous("漏保一直跳闸")
+    assert extract.dangerous("墙上插座漏电了")
+    assert extract.dangerous("漏电保护老跳，后来摸水龙头还漏电")
