@@ -15,9 +15,10 @@ import re
 from nlu.negation import asserted
 
 DANGER_TO_LIFE = r"触电|电到人|被电(?:到|了|击)|电死|电击|着火|起火|烧起来|爆炸|有人受伤|冒火|火苗"
+# 漏电保护(器)老跳 is the protector doing its job, not leaking current
 SITE_HAZARD = (
     r"冒烟|火花|火星|打火|电线掉|线掉|掉在地上|掉地上|断线|线[^，。,；]{0,5}断(?!电)|电线落地|"
-    r"(?:掉|落|拖|耷拉)(?:在|到)?(?:地上|地面|路边|路上|田埂)|漏电(?!保护|开关|断路|保)|被电|带电|烧焦"  # 漏电保护(器)跳: the device did its job
+    r"(?:掉|落|拖|耷拉)(?:在|到)?(?:地上|地面|路边|路上|田埂)|漏电(?!保护|开关|断路|保)|被电|带电|烧焦"
 )
 LIFE_DANGER = re.compile(DANGER_TO_LIFE)
 HAZARD = re.compile(f"{DANGER_TO_LIFE}|{SITE_HAZARD}")
