@@ -63,6 +63,9 @@ class SurveyPolicy(AheadOfRulesPolicy):
         probabilities = self._default_predictions(domain)
         if ACTION not in domain.action_names_or_texts:
             return self._prediction(probabilities)
+        pressed = (tracker.latest_message.intent or {}).get("name") == INTENT if tracker.latest_message else False
+        if not (tracker.get_slot(SLOT) or pressed or tracker.latest_action_name == ACTION):
+            return self._prediction(probabilities)  # no survey in sight (nearly every turn): the events are not read
         message, ran = latest_turn(tracker)
         if message is not None and ran == [ACTION]:  # answered: wait for the customer (no rule covers a typed score)
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
