@@ -324,7 +324,7 @@ def connection_type(text: str) -> str | None:
 UNDO = re.compile(r"没说要|没让你|没要求|没叫你|我没说|谁让你|不是我要的|没有要办|我没要")
 REJECT = re.compile(
     UNDO.pattern + r"|先别办|先不办|不办了|别办了|不弄了|先不弄|不需要了|不想办了|算了|不用了|先不用|"
-    r"不用报|不报了|不用修了|不用来了|不用派|别派人|已经有电了|现在有电了|有电了|不用登记|先别|别提交|先不提交|不提交|"
+    r"不用报|不报了|不用修了|不用来了|不用派|别派人|已经有电了|现在有电了|有电了|不用登记|先别(?!急)|别提交|先不提交|不提交|"
     r"不(?:要|想|用)?(?:报修|投诉|举报|复电|开通|新装|增容|申请|办理?|查)了?(?![的得])"
 )
 FUNCTION_VERBS = {
@@ -346,6 +346,12 @@ def rejects_function(text: str, function_id: str) -> bool:
     """ "不用投诉，我就看看" for complaint: this very service is refused."""
     verbs = FUNCTION_VERBS.get(function_id)
     return bool(verbs and re.search(rf"(?:不用|不要|不想|别|不是要|没说要|不)(?:给我|帮我)?(?:{verbs})", text or ""))
+
+
+def wants_function(text: str, function_id: str) -> bool:
+    """ "谁让你取消了？我要投诉…": this very service is asked for outright."""
+    verbs = FUNCTION_VERBS.get(function_id)
+    return bool(verbs and re.search(rf"(?:我|就)(?:是)?(?:要|想|得)(?:{verbs})", text or ""))
 
 
 SUPPLEMENT = re.compile(r"^(?:再|我)?(?:补充|追加|另外说一下|再说一下|还有个情况|再加一句)")

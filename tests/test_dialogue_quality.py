@@ -254,3 +254,15 @@ def test_a_spoken_correction_to_another_service_switches_on_a_call(conversation,
     call.say("我家停电了")
     reply = call.say("哦不对不对，不是停电，是电压不稳，灯老是一闪一闪的")
     assert "电压质量" in reply and "停电的详细地址" not in reply
+
+
+def test_not_yet_a_phone_number_or_who_cancelled_keeps_the_complaint(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我要投诉")
+    reply = c.say("先别急着要电话。上礼拜抄表的师傅态度特别差，我问他两句他就凶我")
+    assert "取消" not in reply  # "not yet" about the phone number is no cancellation
+    again = conversation()
+    again.say("我要投诉")
+    again.say("算了不投诉了")
+    reply = again.say("谁让你取消了？我要投诉抄表员态度恶劣，凶我")
+    assert "不给您办理" not in reply

@@ -61,7 +61,8 @@ class Openings:
         filed, or an upset customer who is acknowledged before any question. None: carry on as usual."""
         last = tracker.get_slot("last_order_no")
         name = services().catalog.name(self.function_id)
-        if extract.undoes(text) or extract.withdraws(text) or extract.rejects(text):
+        wanted = extract.wants_function(text, self.function_id)  # "谁让你取消了？我要投诉…" objects to the bot
+        if not wanted and (extract.undoes(text) or extract.withdraws(text) or extract.rejects(text)):
             order = withdrawable(tracker)
             meant = order and (
                 order.function_id == self.function_id
