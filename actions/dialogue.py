@@ -78,7 +78,7 @@ class ActionHandleYesNo(Action):
             dispatcher.utter_message(text="好的，您可以换个说法，再告诉我一次。")
             return [SlotSet("offered_human", False), SlotSet("fallback_count", 0)]
         text = tracker.latest_message.get("text") or ""
-        if extract.leaving(text) or (intent == "deny" and ANYTHING_ELSE.search(last_bot_text(tracker).strip())):
+        if extract.leaving(text) or (intent == "deny" and asked_anything_else(tracker)):
             dispatcher.utter_message(response="utter_goodbye")  # "行吧，就这样"; "没有了" to 还有别的需要吗
             return []
         dispatcher.utter_message(response="utter_how_can_help" if intent == "affirm" else "utter_anything_else")
@@ -100,10 +100,10 @@ class ActionGoodbye(Action):
         return []
 
 
-def last_bot_text(tracker: Tracker) -> str:
-    return next(
-        (e.get("text") or "" for e in reversed(tracker.events) if e.get("event") == "bot" and e.get("text")), ""
-    )
+def asked_anything_else(tracker: Tracker) -> bool:
+    """The bot's last words were its own closing question (还有别的需要帮您的吗)."""
+    said = next((e["text"] for e in reversed(tracker.events) if e.get("event") == "bot" and e.get("text")), "")
+    return bool(ANYTHING_ELSE.search(said.strip()))
 
 
 class ActionThanks(Action):
@@ -115,7 +115,7 @@ class ActionThanks(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
-        done = extract.leaving(text) or ANYTHING_ELSE.search(last_bot_text(tracker).strip())
+        done = extract.leaving(text) or asked_anything_else(tracker)
         dispatcher.utter_message(response="utter_goodbye" if done else "utter_thanks")
         return []
 
