@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from analytics.events import ContactChange, EventChanges
 from analytics.functions import OUTAGE_FUNCTIONS, main_function
@@ -28,7 +29,7 @@ SLACK = dt.timedelta(seconds=60)  # an escalation's row is written a moment befo
 RATED_WITHIN = dt.timedelta(hours=2)  # a bot-only rating asked this long after the contact's last event is not its
 REFRESH_HORIZON = dt.timedelta(days=2)  # contacts older than this are settled for good
 CALLBACK_FUNCTION = "human_agent"  # actions.handoff.callback_order files a request for a person as this
-SATISFACTION = "satisfaction"  # FeedPosition source: the ratings and surveys answered up to its updated_at
+REFRESHED = "satisfaction"  # FeedPosition source: cases, callbacks, ratings and surveys read up to its updated_at
 
 
 def idle_limit(channel: str | None = None) -> dt.timedelta:
@@ -300,9 +301,33 @@ def _rating(s: Session, c: Contact, case_ids: list[int]) -> int | None:
     return int(surveyed) if surveyed is not None else None
 
 
+def _may_change(now: dt.datetime, since: dt.datetime) -> ColumnElement[bool]:
+    """Whether `settle` could now decide an open contact differently from its last settling: it went idle, or one
+    of its conversation's cases or callback orders changed since `since`. Settling depends on nothing else that
+    happens outside the contact's own events (those settle it in `apply`; ratings are read apart in `refresh`)."""
+    voice = Contact.channel == Channel.VOICE
+    return or_(
+        Contact.ended_at.is_(None),
+        and_(voice, Contact.ended_at <= now - idle_limit(Channel.VOICE)),
+        and_(or_(~voice, Contact.channel.is_(None)), Contact.ended_at <= now - idle_limit()),
+        Contact.conversation_id.in_(select(m.Escalation.conversation_id).where(m.Escalation.updated_at > since)),
+        Contact.conversation_id.in_(
+            select(m.WorkOrder.conversation_id).where(
+                m.WorkOrder.function_id == CALLBACK_FUNCTION, m.WorkOrder.created_at > since
+            )
+        ),
+    )
+
+
 def refresh(s: Session, now: dt.datetime) -> int:
-    """Settles the contacts still open (or handled by an agent who has not closed yet) and the contacts rated
-    since the last refresh; the number of contacts looked at."""
+    """Settles the contacts still open (or handled by an agent who has not closed yet) that went idle or whose cases
+    changed since the last refresh, and the contacts rated since then; the number of contacts looked at. Open
+    contacts pile up under load, and settling each asks six questions: only those that may change are asked."""
+    mark = s.get(FeedPosition, REFRESHED)
+    if mark is None:  # the first refresh: everything within the horizon may have changed
+        mark = FeedPosition(source=REFRESHED, last_id=0, updated_at=now - REFRESH_HORIZON)
+        s.add(mark)
+    since = mark.updated_at
     open_ = list(
         s.scalars(
             select(Contact).where(
@@ -311,16 +336,12 @@ def refresh(s: Session, now: dt.datetime) -> int:
                     Contact.outcome == ContactOutcome.IN_PROGRESS,
                     and_(Contact.outcome == ContactOutcome.AGENT, Contact.handle_seconds.is_(None)),
                 ),
+                _may_change(now, since),
             )
         )
     )
     for c in open_:
         settle(s, c, now)
-    mark = s.get(FeedPosition, SATISFACTION)
-    if mark is None:
-        mark = FeedPosition(source=SATISFACTION, last_id=0, updated_at=now - REFRESH_HORIZON)
-        s.add(mark)
-    since = mark.updated_at
     rated = set(s.scalars(select(m.Rating.conversation_id).where(m.Rating.answered_at > since)))
     rated |= {
         str(conversation)

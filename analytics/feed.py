@@ -99,10 +99,8 @@ def feed_once(tracker: Engine, sessions: sessionmaker[Session], limit: int = BAT
                 pos.last_id = 0
             return 0
         try:
-            with s.no_autoflush:
-                for event_id, sender, kind, data in rows:
-                    _apply_row(s, event_id, sender, kind, data)
-                    s.flush()
+            for event_id, sender, kind, data in rows:  # autoflush: a bot's or slot's event only moves the contact's
+                _apply_row(s, event_id, sender, kind, data)  # end, written with the next statement, not one by one
             pos.last_id, pos.updated_at = rows[-1][0], utcnow()
             return len(rows)
         except OperationalError:

@@ -311,3 +311,33 @@ def test_a_request_for_a_person_answered_by_a_callback_order_is_a_transfer_not_a
     again = by_conversation(sessions)[sender("contained")]
     assert again.escalated and again.transfer_reason == "customer_request"
     assert again.outcome == ContactOutcome.CONTAINED  # the bot answered it with a callback: not abandoned
+
+
+def test_the_refresh_settles_again_only_contacts_that_went_idle_or_whose_cases_changed(tmp_path):
+    tracker, sessions = make_tracker(tmp_path / "tracker.db"), backend(tmp_path / "b.db")
+    with tracker.begin() as c:  # the chat goes on: no 结束会话
+        c.execute(text("DELETE FROM events WHERE data LIKE '%本次会话已结束%'"))
+    feed_all(tracker, sessions)
+    chat = by_conversation(sessions)[sender("contained")]
+    assert chat.outcome == ContactOutcome.IN_PROGRESS and chat.ended_at is not None
+    with sessions.begin() as s:  # the first refresh looks at everything within its horizon
+        refresh(s, chat.ended_at + dt.timedelta(minutes=1))
+    with sessions.begin() as s:  # nothing happened since: no open contact is asked about again
+        assert refresh(s, chat.ended_at + dt.timedelta(minutes=2)) == 0
+    with sessions.begin() as s:  # an agent takes a case of the chat: its contact is settled again
+        s.add(
+            m.Escalation(
+                conversation_id=chat.conversation_id,
+                channel="chat",
+                reason="customer_request",
+                status="claimed",
+                created_at=chat.started_at + dt.timedelta(seconds=5),
+                claimed_at=chat.started_at + dt.timedelta(seconds=9),
+            )
+        )
+    with sessions.begin() as s:
+        assert refresh(s, chat.ended_at + dt.timedelta(minutes=3)) == 1
+    again = by_conversation(sessions)[sender("contained")]
+    assert again.outcome == ContactOutcome.AGENT and again.wait_seconds == 4
+    with sessions.begin() as s:  # idle for 30 minutes (P95598_CONTACT_IDLE_MINUTES): asked about again
+        assert refresh(s, chat.ended_at + dt.timedelta(minutes=31)) == 1
