@@ -20,6 +20,7 @@ from analytics.events import ContactChange, EventChanges
 from analytics.functions import OUTAGE_FUNCTIONS, main_function
 from backend import models as m
 from backend.contact_centre.kinds import Channel
+from backend.db import insert_new
 from backend.model_base import transaction_memo
 from backend.models_analytics import Contact, ContactOutcome, FeedPosition
 from backend.pii import mask
@@ -60,6 +61,7 @@ def _ms(at: dt.datetime) -> int:
 
 SESSION_STARTS = "session_starts"  # transaction memos: conversation -> latest session start; contact key -> contact
 CONTACTS = "contacts"
+TURNS = m.TurnAnalytics.__table__
 
 
 def session_start(s: Session, conversation_id: str, at: dt.datetime) -> dt.datetime | None:
@@ -155,13 +157,8 @@ def apply(s: Session, changes: EventChanges) -> bool:
     """Applies one event in the caller's transaction; False when its turn row was written before (a re-read).
     Judged at the event's own time, so a replay gives the same rows whenever it runs (`refresh` uses the clock)."""
     if changes.turn_row is not None:
-        seen = s.scalars(
-            select(m.TurnAnalytics.id).where(m.TurnAnalytics.event_key == changes.turn_row["event_key"])
-        ).first()
-        if seen is not None:
+        if not insert_new(s, TURNS, changes.turn_row):  # its event_key is there: read before
             return False
-        s.add(m.TurnAnalytics(**changes.turn_row))
-        s.flush()
         if changes.turn_row["kind"] == "session":  # a newer session starts: remembered for the events after it
             known: dict[str, dt.datetime] = transaction_memo(s, SESSION_STARTS)
             conversation, at = changes.turn_row["conversation_id"], changes.turn_row["at"]

@@ -22,6 +22,8 @@ EARLIEST, LATEST = 0.0, 4102444800.0  # before 2100-01-01: a timestamp outside i
 OUTAGE_NOTICE = "outage"  # BotUttered metadata.notice of the bot's outage notice (chat / WeChat)
 DIVIDER = "divider"  # the chat page's "本次会话已结束" written when the customer ends the chat (console/satisfaction)
 ACCOUNT_SLOTS = {"verified_account": True, "account_no": False}  # slot -> the account is proved
+SLOTS_READ = (*ACCOUNT_SLOTS, "caller_phone", "address")  # the slots analytics reads; every other slot is skipped
+KINDS_READ = ("user", "bot", "session_started", "pause", "resume", "active_loop")  # besides those slots
 
 
 class BadEvent(ValueError):
@@ -195,6 +197,8 @@ def _bot(event: dict[str, Any], key: str, change: ContactChange, meta: dict[str,
 def _slot(event: dict[str, Any], key: str, change: ContactChange) -> EventChanges | None:
     name, value = event.get("name"), event.get("value")
     if not isinstance(value, str) or not value.strip():
+        return None
+    if name not in SLOTS_READ:
         return None
     if name in ACCOUNT_SLOTS:
         account = value.strip()

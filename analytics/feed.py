@@ -19,13 +19,13 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.contacts import apply, refresh
-from analytics.events import BadEvent, changes_of
+from analytics.events import KINDS_READ, SLOTS_READ, BadEvent, changes_of
 from backend.db import write_lock
 from backend.models import utcnow
 from backend.models_analytics import FeedPosition
@@ -33,7 +33,6 @@ from backend.models_analytics import FeedPosition
 log = logging.getLogger(__name__)
 SOURCE = "tracker"
 BATCH = 500
-KEPT = ("user", "bot", "session_started", "pause", "resume", "slot", "active_loop")  # the rest: action, ... skipped
 Task = Callable[[dt.datetime], object]
 
 
@@ -42,12 +41,17 @@ def tracker_engine(path: str | Path) -> Engine:
     return create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
 
 
+READ = text(  # Rasa's SQL tracker store keeps a slot's name in action_name: most slot events are not even read
+    "SELECT id, sender_id, type_name, data FROM events WHERE id > :after AND (type_name IN :kinds"
+    " OR (type_name = 'slot' AND action_name IN :slots)) ORDER BY id LIMIT :n"
+).bindparams(bindparam("kinds", expanding=True), bindparam("slots", expanding=True))
+
+
 def _read(tracker: Engine, after: int, limit: int) -> list[tuple[int, str, str, str | None]]:
     try:
         with tracker.connect() as c:
             rows = c.execute(
-                text("SELECT id, sender_id, type_name, data FROM events WHERE id > :after ORDER BY id LIMIT :n"),
-                {"after": after, "n": limit},
+                READ, {"after": after, "n": limit, "kinds": list(KINDS_READ), "slots": list(SLOTS_READ)}
             ).all()
     except OperationalError as e:
         if "no such table" in str(e) or "unable to open" in str(e):  # Rasa has not created its store yet
@@ -73,8 +77,6 @@ def _position(s: Session) -> FeedPosition:
 
 
 def _apply_row(s: Session, event_id: int, sender: str, kind: str, data: str | None) -> None:
-    if kind not in KEPT:
-        return
     try:
         event = json.loads(data or "")
         if not isinstance(event, dict):

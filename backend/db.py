@@ -10,8 +10,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,6 +48,28 @@ def write_lock(session: Session) -> None:
     a writer from the start waits its turn. PostgreSQL needs nothing (row locks do it)."""
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("UPDATE work_orders SET id = id WHERE 0"))
+
+
+def insert_new(session: Session, table: Table, row: dict[str, Any]) -> bool:
+    """Inserts `row` unless one with the same unique key is there; whether it was inserted. One statement (INSERT
+    ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL) that leaves the session's pending changes unflushed."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt: Any = sqlite_insert(table).on_conflict_do_nothing()
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).on_conflict_do_nothing()
+    else:
+        try:
+            with session.begin_nested():
+                session.connection().execute(table.insert(), row)
+        except IntegrityError:
+            return False
+        return True
+    return bool(session.connection().execute(stmt, row).rowcount == 1)  # parameters apart: compiled once
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

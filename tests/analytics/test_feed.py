@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +43,26 @@ def sender(name: str) -> str:
     return RECORDED[name][0]["sender_id"]
 
 
+def store_event(c: Connection, sender_id: str, event: dict[str, Any], type_name: str | None = None) -> None:
+    """One event as Rasa 3.6's SQL tracker store writes it: the intent and the action's or slot's name in their
+    own columns beside the JSON."""
+    intent = event.get("parse_data", {}).get("intent", {}) if isinstance(event.get("parse_data"), dict) else {}
+    c.execute(
+        text(
+            "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data)"
+            " VALUES (:s, :t, :ts, :i, :a, :d)"
+        ),
+        {
+            "s": sender_id,
+            "t": type_name or event["event"],
+            "ts": event.get("timestamp", 0),
+            "i": intent.get("name") if isinstance(intent, dict) else None,
+            "a": event.get("name"),
+            "d": json.dumps(event, ensure_ascii=False),
+        },
+    )
+
+
 def make_tracker(path: Path, copies: int = 1, extra: Sequence[tuple[str, str, str | None]] = ()) -> Engine:
     """Rasa's events table with the recorded conversations (`copies` times, each copy its own senders and an hour
     later), then `extra` rows (sender, type, data)."""
@@ -54,15 +74,7 @@ def make_tracker(path: Path, copies: int = 1, extra: Sequence[tuple[str, str, st
                 for r in rows:
                     data = json.loads(r["data"])
                     data["timestamp"] += 3600 * n
-                    c.execute(
-                        text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, :t, :ts, :d)"),
-                        {
-                            "s": r["sender_id"] + (f"-{n}" if n else ""),
-                            "t": r["type_name"],
-                            "ts": data["timestamp"],
-                            "d": json.dumps(data, ensure_ascii=False),
-                        },
-                    )
+                    store_event(c, r["sender_id"] + (f"-{n}" if n else ""), data, r["type_name"])
         for who, kind, data in extra:
             c.execute(
                 text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, :t, 0, :d)"),

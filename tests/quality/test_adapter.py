@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +20,7 @@ from backend.models_analytics import Contact, ContactOutcome
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
 from channels.wording import WELCOME
 from quality.adapter import Built, NotInspectable, NotReady, build, contact_start
-from tests.analytics.test_feed import RECORDED, backend, feed_all, make_tracker, sender
+from tests.analytics.test_feed import RECORDED, backend, feed_all, make_tracker, sender, store_event
 
 AGENT_CHAT, BOT_CHAT, LEFT_CHAT = sender("agent"), sender("contained"), sender("abandoned")
 HANDOFF_REPLY = (
@@ -38,10 +38,7 @@ def add_events(tracker: Engine, conversation: str, events: list[dict[str, Any]])
     """Events stored as Rasa 3.6's SQL tracker store stores them (sender, type, timestamp, JSON)."""
     with tracker.begin() as c:
         for e in events:
-            c.execute(
-                text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, :t, :ts, :d)"),
-                {"s": conversation, "t": e["event"], "ts": e["timestamp"], "d": json.dumps(e, ensure_ascii=False)},
-            )
+            store_event(c, conversation, e)
 
 
 def voice_call(conversation: str, start: float) -> list[dict[str, Any]]:
