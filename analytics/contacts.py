@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import Table, and_, false, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -61,7 +62,7 @@ def _ms(at: dt.datetime) -> int:
 
 SESSION_STARTS = "session_starts"  # transaction memos: conversation -> latest session start; contact key -> contact
 CONTACTS = "contacts"
-TURNS = m.TurnAnalytics.__table__
+TURNS = cast(Table, m.TurnAnalytics.__table__)
 
 
 def session_start(s: Session, conversation_id: str, at: dt.datetime) -> dt.datetime | None:
