@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -42,17 +43,36 @@ class KnowledgeClient:
         self.timeout = timeout
         self.retry_after = retry_after
         self._down_since: float | None = None
+        self._local = threading.local()  # one keep-alive session per calling thread (requests.Session is not shared)
+
+    def _session(self) -> requests.Session:
+        """This thread's HTTP session: its connection to the service stays open between calls, instead of a new
+        TCP connection (connect, accept, close on both sides) for every message matched."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> KnowledgeClient:
         return cls(knowledge_url(), **kwargs)
+
+    def _send(self, path: str, body: dict[str, Any]) -> requests.Response:
+        url = f"{self.base_url}{path}"
+        try:
+            return self._session().post(url, json=body, timeout=self.timeout)
+        except requests.ConnectionError as e:
+            if isinstance(e, requests.ConnectTimeout):
+                raise
+            # the service closed the kept-alive connection as it was reused: once more, on a new connection
+            return self._session().post(url, json=body, timeout=self.timeout)
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """The service's JSON answer; None when it is unset, down (or resting after a failure) or answers oddly."""
         if not self.base_url or (self._down_since and time.time() - self._down_since < self.retry_after):
             return None
         try:
-            r = requests.post(f"{self.base_url}{path}", json=body, timeout=self.timeout)
+            r = self._send(path, body)
             if 400 <= r.status_code < 500:  # up, but refused this request (e.g. 413 for a 20 KB message): no rest
                 log.info("knowledge service refused %s: %s", path, r.status_code)
                 self._down_since = None
