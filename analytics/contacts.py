@@ -62,6 +62,8 @@ def _ms(at: dt.datetime) -> int:
 
 SESSION_STARTS = "session_starts"  # transaction memos: conversation -> latest session start; contact key -> contact
 CONTACTS = "contacts"
+PREVIOUS = "previous"  # conversation -> its contact before the session that started in this transaction
+NOT_KNOWN = object()
 TURNS = cast(Table, m.TurnAnalytics.__table__)
 
 
@@ -103,14 +105,20 @@ def current_contact(s: Session, conversation_id: str, at: dt.datetime) -> Contac
     ).first()
 
 
-def _new_contact(s: Session, change: ContactChange) -> Contact:
-    start = session_start(s, change.conversation_id, change.at) or change.at
-    before = s.scalars(  # what the previous session knew carries over, as Rasa carries its slots over
+def _contact_before(s: Session, conversation_id: str, at: dt.datetime) -> Contact | None:
+    return s.scalars(
         select(Contact)
-        .where(Contact.conversation_id == change.conversation_id, Contact.started_at < change.at)
+        .where(Contact.conversation_id == conversation_id, Contact.started_at < at)
         .order_by(Contact.started_at.desc())
         .limit(1)
     ).first()
+
+
+def _new_contact(s: Session, change: ContactChange) -> Contact:
+    start = session_start(s, change.conversation_id, change.at) or change.at
+    before = transaction_memo(s, PREVIOUS).pop(change.conversation_id, NOT_KNOWN)
+    if before is NOT_KNOWN:  # what the previous session knew carries over, as Rasa carries its slots over
+        before = _contact_before(s, change.conversation_id, change.at)
     c = Contact(
         contact_key=f"{change.conversation_id}:{_ms(start)}",
         conversation_id=change.conversation_id,
@@ -165,16 +173,13 @@ def apply(s: Session, changes: EventChanges) -> bool:
             conversation, at = changes.turn_row["conversation_id"], changes.turn_row["at"]
             if conversation not in known or known[conversation] <= at:
                 known[conversation] = at
+            transaction_memo(s, CONTACTS)[f"{conversation}:{_ms(at)}"] = None  # a session new here has no contact
     change = changes.contact
     if change is None:
         return True
     if change.kind == "session":  # the previous session is over
-        before = s.scalars(
-            select(Contact)
-            .where(Contact.conversation_id == change.conversation_id, Contact.started_at < change.at)
-            .order_by(Contact.started_at.desc())
-            .limit(1)
-        ).first()
+        before = _contact_before(s, change.conversation_id, change.at)
+        transaction_memo(s, PREVIOUS)[change.conversation_id] = before  # the new session's contact carries it over
         if before is not None and before.outcome == ContactOutcome.IN_PROGRESS:
             settle(s, before, change.at, closed=True)
         return True
