@@ -10,6 +10,7 @@ Interpreter paths come from scripts/bootstrap.sh through RASA_PY / APP_PY.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,6 +218,19 @@ class Stack:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=20)
         self.procs.remove(proc)
+
+    @contextlib.contextmanager
+    def paused(self, *names: str) -> Iterator[None]:
+        """The named processes stopped (SIGSTOP) inside the block, then continued: a benchmark's baseline without
+        the background processes beside the turns."""
+        stopped = [self.proc(n) for n in names]
+        for proc in stopped:
+            os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for proc in stopped:
+                os.kill(proc.pid, signal.SIGCONT)
 
     def restart(self, name: str, env: dict | None = None) -> None:
         cmd, old_env = self.commands[name]

@@ -122,6 +122,7 @@ def main() -> None:
     p.add_argument("--chats", type=int, default=50)
     p.add_argument("--console", help="base URL of a running console (default: start a scratch stack)")
     p.add_argument("--password", default="bench-95598", help="demo agent password of that console")
+    p.add_argument("--pause", default="", help="scratch stack processes stopped while measuring: analytics,notices")
     a = p.parse_args()
     if a.console:
         results = asyncio.run(measure(a.console, a.password, a.chats))
@@ -133,7 +134,8 @@ def main() -> None:
             try:
                 stack.start(ensure_model())
                 stack.wait_ready()
-                results = asyncio.run(measure(stack.console_url, a.password, a.chats))
+                with stack.paused(*(n for n in a.pause.split(",") if n)):
+                    results = asyncio.run(measure(stack.console_url, a.password, a.chats))
             finally:
                 stack.stop()
     rows = [(k, v["p50"], v["p95"], v["max"]) for k, v in results.items() if isinstance(v, dict)]
@@ -143,8 +145,9 @@ def main() -> None:
         f"{results['in_console_queue']} in its queue"
     )
     path = HERE / "results.json"
-    kept = json.loads(path.read_text(encoding="utf-8")).get("routing") if path.exists() else None
-    write_results(path, command_line(), {**results, **({"routing": kept} if kept else {})})  # routing.py's section
+    kept = json.loads(path.read_text(encoding="utf-8")).get("routing") if path.exists() else None  # routing.py's
+    paused = [n for n in a.pause.split(",") if n]
+    write_results(path, command_line(), {**results, "paused": paused, **({"routing": kept} if kept else {})})
 
 
 if __name__ == "__main__":

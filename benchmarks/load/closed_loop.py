@@ -59,7 +59,9 @@ async def drive(url: str, clients: int, seconds: int) -> tuple[list[float], list
     return latencies, errors, time.time() - started
 
 
-def run(clients: int, seconds: int) -> dict:
+def run(clients: int, seconds: int, paused: tuple[str, ...] = ()) -> dict:
+    """`paused`: stack processes stopped (SIGSTOP) for the measured run, e.g. the background ones, to show what
+    they cost the turns beside them."""
     from scripts.stack import Stack, ensure_model, free_port
 
     with tempfile.TemporaryDirectory() as var:
@@ -69,12 +71,14 @@ def run(clients: int, seconds: int) -> dict:
             stack.wait_ready()
             asyncio.run(drive(stack.rasa_url, 2, 5))  # warm-up: first turns load caches
             procs = {p.name: p.pid for p in stack.procs}
-            before = {n: cpu_seconds(p) for n, p in procs.items()}
-            latencies, errors, elapsed = asyncio.run(drive(stack.rasa_url, clients, seconds))
-            cpu = {n: (cpu_seconds(p) - before[n]) * 1000 / max(len(latencies), 1) for n, p in procs.items()}
+            with stack.paused(*paused):
+                before = {n: cpu_seconds(p) for n, p in procs.items()}
+                latencies, errors, elapsed = asyncio.run(drive(stack.rasa_url, clients, seconds))
+                cpu = {n: (cpu_seconds(p) - before[n]) * 1000 / max(len(latencies), 1) for n, p in procs.items()}
         finally:
             stack.stop()
     return {
+        "paused": list(paused),
         "clients": clients,
         "seconds": round(elapsed),
         "turns": len(latencies),
@@ -91,8 +95,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.load.closed_loop")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--pause", default="", help="processes stopped while measuring, e.g. analytics,notices")
     a = ap.parse_args()
-    r = run(a.clients, a.seconds)
+    r = run(a.clients, a.seconds, tuple(n for n in a.pause.split(",") if n))
     print(
         table(
             [
