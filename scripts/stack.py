@@ -124,6 +124,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_state(pid: int) -> str:
+    """The kernel's one-letter state of a process (R running, S sleeping, T stopped...)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
 @dataclass
 class Stack:
     """The running product: ports, scratch paths and the child processes."""
@@ -226,6 +231,10 @@ class Stack:
         stopped = [self.proc(n) for n in names]
         for proc in stopped:
             os.kill(proc.pid, signal.SIGSTOP)
+        for proc in stopped:  # a signal is delivered a moment later: measure only once they have stopped
+            deadline = time.monotonic() + 5
+            while process_state(proc.pid) != "T" and time.monotonic() < deadline:
+                time.sleep(0.01)
         try:
             yield
         finally:

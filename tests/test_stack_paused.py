@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from scripts.stack import Stack
-
-
-def state(pid: int) -> str:
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+from scripts.stack import Stack, process_state
 
 
 def test_paused_processes_are_stopped_inside_the_block_and_run_again_after_it(tmp_path: Path) -> None:
@@ -17,8 +14,11 @@ def test_paused_processes_are_stopped_inside_the_block_and_run_again_after_it(tm
     sleeper = stack.proc("sleeper")
     try:
         with stack.paused("sleeper"):
-            assert state(sleeper.pid) == "T"
-        assert state(sleeper.pid) in {"S", "R"}
+            assert process_state(sleeper.pid) == "T"
+        deadline = time.monotonic() + 5  # SIGCONT, like SIGSTOP, is delivered a moment later
+        while process_state(sleeper.pid) == "T" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert process_state(sleeper.pid) in {"S", "R"}
     finally:
         sleeper.kill()
         sleeper.wait()
