@@ -198,8 +198,6 @@ def _slot(event: dict[str, Any], key: str, change: ContactChange) -> EventChange
     name, value = event.get("name"), event.get("value")
     if not isinstance(value, str) or not value.strip():
         return None
-    if name not in SLOTS_READ:
-        return None
     if name in ACCOUNT_SLOTS:
         account = value.strip()
         if not (account.isdigit() and len(account) <= 16):

@@ -53,22 +53,17 @@ def write_lock(session: Session) -> None:
 def insert_new(session: Session, table: Table, row: dict[str, Any]) -> bool:
     """Inserts `row` unless one with the same unique key is there; whether it was inserted. One statement (INSERT
     ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL) that leaves the session's pending changes unflushed."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    from sqlalchemy.dialects import postgresql, sqlite
 
-        stmt: Any = sqlite_insert(table).on_conflict_do_nothing()
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(table).on_conflict_do_nothing()
-    else:
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(session.get_bind().dialect.name)
+    if dialect is None:  # another database: a savepoint around a plain insert
         try:
             with session.begin_nested():
                 session.connection().execute(table.insert(), row)
         except IntegrityError:
             return False
         return True
+    stmt = dialect.insert(table).on_conflict_do_nothing()
     return bool(session.connection().execute(stmt, row).rowcount == 1)  # parameters apart: compiled once
 
 

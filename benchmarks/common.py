@@ -76,6 +76,11 @@ def running_stack(url: str | None, db_url: str | None = None):
             stack.stop()
 
 
+def names(listed: str) -> tuple[str, ...]:
+    """A comma-separated option ("analytics,notices") as its names, blanks dropped."""
+    return tuple(n for n in listed.split(",") if n)
+
+
 def command_line() -> str:
     """The command that produced a result file, as a newcomer would type it."""
     module = Path(sys.argv[0]).resolve().relative_to(ROOT).with_suffix("")

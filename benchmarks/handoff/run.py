@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import command_line, percentile, table, write_results
+from benchmarks.common import command_line, names, percentile, table, write_results
 from console.clients import ChatCustomer, ConsoleAgent, new_session
 
 HERE = Path(__file__).resolve().parent
@@ -124,6 +124,7 @@ def main() -> None:
     p.add_argument("--password", default="bench-95598", help="demo agent password of that console")
     p.add_argument("--pause", default="", help="scratch stack processes stopped while measuring: analytics,notices")
     a = p.parse_args()
+    paused = names(a.pause)
     if a.console:
         results = asyncio.run(measure(a.console, a.password, a.chats))
     else:
@@ -134,7 +135,7 @@ def main() -> None:
             try:
                 stack.start(ensure_model())
                 stack.wait_ready()
-                with stack.paused(*(n for n in a.pause.split(",") if n)):
+                with stack.paused(*paused):
                     results = asyncio.run(measure(stack.console_url, a.password, a.chats))
             finally:
                 stack.stop()
@@ -146,8 +147,7 @@ def main() -> None:
     )
     path = HERE / "results.json"
     kept = json.loads(path.read_text(encoding="utf-8")).get("routing") if path.exists() else None  # routing.py's
-    paused = [n for n in a.pause.split(",") if n]
-    write_results(path, command_line(), {**results, "paused": paused, **({"routing": kept} if kept else {})})
+    write_results(path, command_line(), {**results, "paused": list(paused), **({"routing": kept} if kept else {})})
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.common import command_line, percentile, table, write_results
+from benchmarks.common import command_line, names, percentile, table, write_results
 from benchmarks.load.run import FLOWS
 from benchmarks.throughput.run import cpu_seconds
 
@@ -97,7 +97,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--pause", default="", help="processes stopped while measuring, e.g. analytics,notices")
     a = ap.parse_args()
-    r = run(a.clients, a.seconds, tuple(n for n in a.pause.split(",") if n))
+    r = run(a.clients, a.seconds, names(a.pause))
     print(
         table(
             [

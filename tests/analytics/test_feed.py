@@ -46,7 +46,7 @@ def sender(name: str) -> str:
 def store_event(c: Connection, sender_id: str, event: dict[str, Any], type_name: str | None = None) -> None:
     """One event as Rasa 3.6's SQL tracker store writes it: the intent and the action's or slot's name in their
     own columns beside the JSON."""
-    intent = event.get("parse_data", {}).get("intent", {}) if isinstance(event.get("parse_data"), dict) else {}
+    intent = (event.get("parse_data") or {}).get("intent") or {}
     c.execute(
         text(
             "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data)"
@@ -56,7 +56,7 @@ def store_event(c: Connection, sender_id: str, event: dict[str, Any], type_name:
             "s": sender_id,
             "t": type_name or event["event"],
             "ts": event.get("timestamp", 0),
-            "i": intent.get("name") if isinstance(intent, dict) else None,
+            "i": intent.get("name"),
             "a": event.get("name"),
             "d": json.dumps(event, ensure_ascii=False),
         },
