@@ -61,6 +61,7 @@ class CallSession:
         self.metadata = {"channel": "voice", "caller": self.caller or "", "call_sid": self.call_sid}
         self.config, self.record = config, record
         self._rasa, self._lookup, self._recognizer, self._hangup = rasa, lookup, recognizer, hangup
+        self._voice = voice
         self.speaker = Speaker(send, start.stream_sid, voice, lead_ms=config.playback_lead_ms, on_idle=self._idle)
         self.keypad = Keypad()
         self.vad = VoiceActivity(min_frames=BARGE_IN_FRAMES)
@@ -89,6 +90,8 @@ class CallSession:
         caller, resume = await asyncio.gather(self._lookup.find(self.raw_caller), pending)
         if caller.customer:
             self.record.customer = caller.customer.account_no
+        if caller.outage is not None:
+            self._voice.expect_name(caller.outage.area_name)  # the replies about it name the area
         if prompts.wants_simple_menu(caller.customer):
             self.simple = True
             if self._simple_voice is not None:

@@ -58,6 +58,7 @@ class Voice:
         self._learned: OrderedDict[str, np.ndarray] = OrderedDict()
         self._learned_items = learned_items
         self.hits = self.misses = 0
+        self._expecting: set[asyncio.Task] = set()
 
     def slower(self, speed: float) -> Voice:
         """This voice at `speed` (a known elderly caller's whole call) when the engine can change speed (Kokoro),
@@ -69,6 +70,16 @@ class Voice:
         engine = with_speed(speed)
         cache = type(self.cache)(self.cache.directory, engine) if self.cache is not None else None
         return Voice(engine, cache, learned_items=self._learned_items)
+
+    def expect_name(self, text: str) -> None:
+        """A name the replies of this call are likely to say (the area of the caller's outage): rendered as a
+        clip in the background, so a reply naming it is composed from clips rather than synthesised whole
+        while the caller waits. Once per name per machine (on disk)."""
+        if self.clips is None or not text or text in self.clips.phrases:
+            return
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self.clips.add_phrase, text))
+        self._expecting.add(task)
+        task.add_done_callback(self._expecting.discard)
 
     def cached(self, text: str) -> bool:
         return self.cache is not None and text in self.cache

@@ -164,6 +164,7 @@ def routes(app: web.Application) -> None:
         lags = [lag * 1000 for t, lag in probe.ticks if t >= since]
         stalls = [(round(t, 2), round(lag * 1000, 1)) for t, lag in probe.ticks if lag > 0.020]
         ready = voice.cache is None or all(voice.cached(t) for t in voice.reusable)
+        ready = ready and (voice.clips is None or voice.clips.rendered())  # else clips render beside the turns
         return web.json_response(
             {
                 "rss_mb": round(rss_mb(), 1),

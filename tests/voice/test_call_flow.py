@@ -78,6 +78,7 @@ def test_known_caller_hears_the_outage_first_then_reports_a_fault(stack, cis, re
                 greeting = record.said()[0]
                 assert greeting.startswith("王建国您好") and "城东区一网格" in greeting
                 assert greeting.index("故障停电") < greeting.index("报修") and "恢复供电" in greeting
+                await tw.wait_for(lambda: "城东区一网格" in real_voice.clips.phrases, 60)  # the notice's name: a clip
                 same = await say(h, tw, record, "我家停电了")  # told already: the same outage, not a new order
                 assert "恢复供电" in same and "地址" not in same
                 assert "地址" in await say(h, tw, record, "邻居家都有电 就我家没电 帮我报修一下")  # a different case

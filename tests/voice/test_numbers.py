@@ -372,3 +372,34 @@ def test_the_library_covers_the_whole_vocabulary_by_default(tmp_path):
     lib = ClipLibrary(tmp_path, QuietEngine())
     assert lib.vocabulary == NUMBER_WORDS and lib.number("二十") is None  # nothing rendered: no clip, no wait
     assert Composer(QuietEngine(), lib).ready(Part("二十", True)) is None
+
+
+def test_the_library_says_it_is_rendered_only_when_every_clip_is_on_disk(tmp_path):
+    lib = ClipLibrary(tmp_path, ToneEngine(), numbers="三二", phrases=["的", "工单"])
+    assert not lib.rendered()
+    (tmp_path / "numbers").mkdir(exist_ok=True)
+    lib._numbers.get("三")  # one clip of four rendered, as when a warm-up is half way
+    assert not lib.rendered()
+    assert lib.warm() == 3 and lib.rendered()
+    assert ClipLibrary(tmp_path, ToneEngine(), numbers="三二", phrases=["的", "工单"]).rendered()  # read from disk
+
+
+def test_an_outage_areas_name_becomes_a_phrase_once_a_call_expects_it(tmp_path):
+    engine = ToneEngine()
+    lib = ClipLibrary(tmp_path, engine, numbers="三", phrases=["您家停电应该就是", "这次停电"])
+    lib.warm()
+    assert lib.cover("您家停电应该就是城东区一网格这次停电") is None  # the area's name: Kokoro, on the caller's time
+    voice = Voice(engine, clips=lib)
+
+    async def call_expects_the_area():
+        voice.expect_name("城东区一网格")
+        voice.expect_name("城东区一网格")  # a second call from the area at once: rendered once all the same
+        await asyncio.gather(*voice._expecting)
+
+    engine.asked.clear()
+    asyncio.run(call_expects_the_area())
+    assert engine.asked == ["城东区一网格"] and lib.rendered()
+    covered = lib.cover("您家停电应该就是城东区一网格这次停电")
+    assert [round(len(c) / 800) for c in covered] == [8, 6, 4]
+    again = ClipLibrary(tmp_path, engine, numbers="三", phrases=["您家停电应该就是", "这次停电"])
+    assert again.add_phrase("城东区一网格") and engine.asked == ["城东区一网格"]  # after a restart: from disk

@@ -101,6 +101,10 @@ LEAD_INS: tuple[str, ...] = (
     "的号码",
     "以后的通知会发到这个号码",
     "我已经为您登记了人工回复",
+    # the read-back before filing: actions/forms/confirm.py
+    "好的",
+    "没有危险情况",
+    "我跟您核对一下",
     # bills and balances: actions/forms/account.py
     "您",
     "的电费是",
@@ -131,7 +135,11 @@ LEAD_INS: tuple[str, ...] = (
     "的账单还没出",
     "还没有出账单",
     "可以查最近一年内已出账的月份",
-    # outages and progress: actions/forms/outage.py, progress.py, backend/spoken.py
+    # outages and progress: actions/forms/outage.py, progress.py, backend/spoken.py, channels/wording.py
+    # (the outage area's name between them is added per call: `ClipLibrary.add_phrase`)
+    "您家停电应该就是",
+    "这次停电",
+    "疑似发生停电",
     "您所在的",
     "目前有故障停电",
     "目前有计划停电",
@@ -198,12 +206,28 @@ class ClipLibrary:
                 return None
         return out
 
+    def add_phrase(self, text: str) -> bool:
+        """A phrase known only at run time (the name of an area with an outage), rendered now if not on disk
+        and covered from then on; False when it was a phrase already (blocking: run it in a thread)."""
+        if not text or text in self._phrase_set:
+            return False
+        (self._numbers if len(text) == 1 else self._phrases).get(text)  # from disk, else synthesised
+        self.phrases = tuple(dict.fromkeys((*self.phrases, text)))  # after the clip is ready: `cover` never waits
+        self._phrase_set = self._phrase_set | {text}
+        self._longest = max(self._longest, len(text))
+        return True
+
     def warm(self) -> int:
         """Render the clips not on disk yet; returns how many were synthesised (blocking: run it in a thread)."""
-        short = [p for p in self.phrases if len(p) == 1]
-        return self._numbers.warm([*self.vocabulary, *short]) + self._phrases.warm(
-            [p for p in self.phrases if len(p) > 1]
-        )
+        return sum(cache.warm(texts) for cache, texts in self._sources())
+
+    def rendered(self) -> bool:
+        """Whether every clip is on disk: until then a reply's numbers go to Kokoro on the caller's time."""
+        return all(text in cache for cache, texts in self._sources() for text in texts)
+
+    def _sources(self) -> list[tuple[PromptCache, list[str]]]:
+        short = [p for p in self.phrases if len(p) == 1]  # read at the number words' pace, like them
+        return [(self._numbers, [*self.vocabulary, *short]), (self._phrases, [p for p in self.phrases if len(p) > 1])]
 
     def _clip(self, kind: str, text: str, cache: PromptCache) -> np.ndarray | None:
         key = f"{kind}:{text}"
