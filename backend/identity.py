@@ -86,8 +86,11 @@ class IdentityStore:
 
     def forget(self, conversation_id: str) -> None:
         """The session ended: nothing proved in it carries over."""
+        mine = m.Verification.conversation_id == conversation_id
         with self._sessions() as s:
-            s.execute(delete(m.Verification).where(m.Verification.conversation_id == conversation_id))
+            if s.scalar(select(m.Verification.id).where(mine).limit(1)) is None:
+                return  # most sessions proved nothing: no write (every session start asks)
+            s.execute(delete(m.Verification).where(mine))
             s.commit()
 
     # --- attempts ----------------------------------------------------------------------------------

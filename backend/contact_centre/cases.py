@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select, update
@@ -76,6 +76,16 @@ class EscalationInfo:
     def waited_seconds(self, now: dt.datetime | None = None) -> int:
         end = self.claimed_at or now or m.utcnow()
         return max(0, int((end - self.created_at).total_seconds()))
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    id: int
+    status: CaseStatus
+    channel: str
+    summary: str
+    agent_id: int | None
+    updated_at: dt.datetime
 
 
 def case_info(e: m.Escalation) -> EscalationInfo:
@@ -183,13 +193,23 @@ class CaseStore:
             )
             return [case_info(e) for e in s.scalars(q)]
 
-    def changed_since(self, since: dt.datetime) -> list[EscalationInfo]:
+    def changed_since(self, since: dt.datetime) -> list[CaseChange]:
+        """What the consoles' queue watcher pushes of each case changed since then (polled 4 times a second,
+        so not the cases' contexts)."""
         with self._sessions() as s:
-            q = select(m.Escalation).where(m.Escalation.updated_at > since).order_by(m.Escalation.updated_at)
-            return [case_info(e) for e in s.scalars(q)]
+            rows = s.execute(
+                select(*(getattr(m.Escalation, f.name) for f in fields(CaseChange)))
+                .where(m.Escalation.updated_at > since)
+                .order_by(m.Escalation.updated_at)
+            ).all()
+        return [CaseChange(i, CaseStatus(status), *rest) for i, status, *rest in rows]
 
     def position(self, case: EscalationInfo) -> int:
-        ids = [e.id for e in self.queue()]
+        """Its place in the queue (1: next), 0 when it is not waiting. Reads the waiting cases' ids only: every
+        escalation asks, and loading each waiting case's context made a burst of escalations quadratic."""
+        with self._sessions() as s:
+            q = select(m.Escalation.id).where(m.Escalation.status == CaseStatus.WAITING).order_by(*queue_order())
+            ids = list(s.scalars(q))
         return ids.index(case.id) + 1 if case.id in ids else 0
 
     def handle_minutes(self) -> float:

@@ -54,6 +54,22 @@ def test_one_open_case_per_conversation_and_queue_order(store):
     assert [c.id for c in store.queue()] == [urgent.id, first.id, third.id]
     assert store.position(third) == 3
     assert store.open_case("chat:a").context["transcript"][0]["text"] == "转人工"
+    agent = store.add_agent("1001", "张丽", "pass-1001")
+    store.claim(urgent.id, agent.id)
+    assert [store.position(c) for c in (urgent, first, third)] == [0, 1, 2]  # a claimed case has no place
+
+
+def test_the_queue_watcher_reads_what_changed_since_a_moment(store):
+    before = m.utcnow() - dt.timedelta(seconds=1)
+    first, second = _case(store, "chat:a", summary="停电报修\n地址…"), _case(store, "chat:b")
+    agent = store.add_agent("1001", "张丽", "pass-1001")
+    store.claim(second.id, agent.id)
+    changes = {c.id: c for c in store.changed_since(before)}
+    assert set(changes) == {first.id, second.id}
+    assert (changes[first.id].status, changes[first.id].agent_id) == (CaseStatus.WAITING, None)
+    assert (changes[second.id].status, changes[second.id].agent_id) == (CaseStatus.CLAIMED, agent.id)
+    assert changes[first.id].summary.startswith("停电报修") and changes[first.id].channel == "chat"
+    assert store.changed_since(max(c.updated_at for c in changes.values())) == []
 
 
 def sensitive(store: ContactStore, account: str) -> None:
