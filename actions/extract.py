@@ -248,9 +248,13 @@ def dangerous(text: str) -> bool:
     return asserted(text or "", HAZARD)
 
 
+NO_RISK = re.compile(r"(?:没|没有|没什么|没啥|不|不算|并不)(?:什么|啥)?(?:危险|安全隐患|隐患)(?![吗么嘛？?])")
+
+
 def no_danger(text: str) -> bool:
-    """The customer says there is no hazard ("没有冒烟打火")."""
-    return denied(text or "", HAZARD)
+    """The customer says there is no hazard: a named one denied ("没有冒烟打火"), or any ("没有危险")."""
+    text = text or ""
+    return denied(text, HAZARD) or (bool(NO_RISK.search(text)) and not dangerous(text))
 
 
 POWER_CUT = re.compile(r"没电|停电|断电|黑了|跳闸")
