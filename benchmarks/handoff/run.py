@@ -1,6 +1,6 @@
 """Time from escalation to the case being visible in the agent console, with N concurrent chats.
 
-    python -m benchmarks.handoff.run [--chats 50] [--console URL --password PW]
+    python -m benchmarks.handoff.run [--chats 50] [--console URL --password PW] [--profile LABEL]
 
 Without --console a scratch stack (Rasa, actions, knowledge, console) is started on free ports. One agent
 is logged in with the console's live socket open; N chat customers connect over the chat page's socket,
@@ -11,6 +11,8 @@ say one sentence, then all ask for a person at once. Per case we record:
   - request_to_visible_ms: customer sends -> screen pop.
 The baseline in the same table, question_reply_ms: before the escalations, as many fresh customers ask a plain
 question (电费可以在哪里交) all at once, so the escalation's own cost shows apart from the box's speed.
+With --profile (scratch stack only), py-spy samples every process of the stack during each burst and the
+summaries go to benchmarks/handoff/profiles/<label>-<burst>-<process>.txt (`pip install py-spy`).
 
 Automatic routing under load (offer-to-accept, wait-to-answer, evenness across agents, against the "first
 free agent" baseline) is the routing scenario: python -m benchmarks.handoff.routing (routing.py).
@@ -20,10 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import os
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from benchmarks.common import command_line, names, percentile, table, write_results
@@ -65,8 +71,13 @@ async def burst(base: str, chats: int, last: str) -> list[dict]:
             await s.close()
 
 
-async def measure(base: str, password: str, chats: int) -> dict:
-    baseline = await burst(base, chats, QUESTION)
+Profiler = Callable[[str], AbstractContextManager[object]]
+
+
+async def measure(base: str, password: str, chats: int, profiled: Profiler | None = None) -> dict:
+    profiled = profiled or (lambda burst_name: contextlib.nullcontext())
+    with profiled("question"):
+        baseline = await burst(base, chats, QUESTION)
     async with new_session() as agent_http:
         agent = ConsoleAgent(agent_http, base)
         if await agent.login("1001", password) != 302:
@@ -83,7 +94,8 @@ async def measure(base: str, password: str, chats: int) -> dict:
 
         watcher = asyncio.create_task(watch())
         try:
-            results = await burst(base, chats, "转人工")
+            with profiled("escalation"):
+                results = await burst(base, chats, "转人工")
             deadline = time.time() + 30
             while time.time() < deadline and any(r["case"] not in seen for r in results if r["case"]):
                 await asyncio.sleep(0.1)
@@ -117,11 +129,30 @@ async def measure(base: str, password: str, chats: int) -> dict:
     }
 
 
+def profile_into(label: str, pids: dict[str, int]) -> Profiler:
+    from benchmarks.throughput.profile import recording, summarise
+
+    @contextlib.contextmanager
+    def profiled(burst_name: str) -> Iterator[None]:
+        with recording(pids) as summaries:
+            yield
+        folder = HERE / "profiles"
+        folder.mkdir(exist_ok=True)
+        for process, stacks in summaries.items():
+            text = summarise(stacks, top=60)
+            (folder / f"{label}-{burst_name}-{process}.txt").write_text(f"# {command_line()}\n{text}", "utf-8")
+            if os.environ.get("P95598_KEEP_STACKS"):  # the collapsed stacks too, for a closer look
+                (folder / f"{label}-{burst_name}-{process}.stacks").write_text(stacks, "utf-8")
+
+    return profiled
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.handoff.run")
     p.add_argument("--chats", type=int, default=50)
     p.add_argument("--console", help="base URL of a running console (default: start a scratch stack)")
     p.add_argument("--password", default="bench-95598", help="demo agent password of that console")
+    p.add_argument("--profile", default="", help="label: py-spy summaries of each process per burst (scratch stack)")
     p.add_argument("--pause", default="", help="scratch stack processes stopped while measuring: analytics,notices")
     a = p.parse_args()
     paused = names(a.pause)
@@ -135,8 +166,9 @@ def main() -> None:
             try:
                 stack.start(ensure_model())
                 stack.wait_ready()
+                profiler = profile_into(a.profile, {p.name: p.pid for p in stack.procs}) if a.profile else None
                 with stack.paused(*paused):
-                    results = asyncio.run(measure(stack.console_url, a.password, a.chats))
+                    results = asyncio.run(measure(stack.console_url, a.password, a.chats, profiler))
             finally:
                 stack.stop()
     rows = [(k, v["p50"], v["p95"], v["max"]) for k, v in results.items() if isinstance(v, dict)]

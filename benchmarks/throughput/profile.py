@@ -11,13 +11,17 @@ holding most samples, inclusive and own. Commit before/after pairs beside the ch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.throughput.run import FLOWS, HISTORY, Sender
@@ -67,6 +71,37 @@ def summarise(collapsed: str, top: int = 40) -> str:
     return "\n".join(lines) + "\n"
 
 
+@contextlib.contextmanager
+def recording(pids: dict[str, int], rate: int = 200) -> Iterator[dict[str, str]]:
+    """py-spy attached to each process (and its children) inside the block; afterwards the dict holds each one's
+    collapsed stacks (`summarise` them)."""
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))  # a venv's
+    if not spy:
+        raise SystemExit("py-spy is not installed: pip install py-spy")
+    summaries: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        raws = {name: Path(tmp) / f"{name}.txt" for name in pids}
+        recorders = [
+            subprocess.Popen(
+                [spy, "record", "--subprocesses", "--pid", str(pid), "--format", "raw", "--output", str(raws[name])]
+                + ["--rate", str(rate)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for name, pid in pids.items()
+        ]
+        time.sleep(1.5)  # attached before the work starts
+        try:
+            yield summaries
+        finally:
+            for rec in recorders:
+                rec.send_signal(signal.SIGINT)  # py-spy writes what it has
+            for rec in recorders:
+                rec.wait(timeout=60)
+            for name, raw in raws.items():
+                summaries[name] = raw.read_text() if raw.exists() else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.throughput.profile")
     ap.add_argument("--port", type=int, required=True, help="the port of the process to profile")
@@ -75,29 +110,17 @@ def main() -> None:
     ap.add_argument("--conversations", type=int, default=8)
     ap.add_argument("--history", type=int, default=0, help="turns each conversation has before it is sampled")
     a = ap.parse_args()
-    spy = shutil.which("py-spy")
-    if not spy:
-        raise SystemExit("py-spy is not installed: pip install py-spy")
     pid = pid_on(a.port)
     send = Sender(a.url)
     senders = ["profile-" + uuid.uuid4().hex[:8] for _ in range(a.conversations)]
     for sender in senders:
         for i in range(a.history):
             send.turn(sender, HISTORY[i % len(HISTORY)])
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "stacks.txt"
-        rec = subprocess.Popen(
-            [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(raw), "--rate", "200"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        time.sleep(1.5)
+    with recording({"process": pid}) as summaries:
         for sender in senders:
             for text in FLOWS["repair"]:
                 send.turn(sender, text)
-        rec.send_signal(2)  # SIGINT: py-spy writes what it has
-        rec.wait(timeout=60)
-        text = summarise(raw.read_text() if raw.exists() else "")
+    text = summarise(summaries["process"])
     out = HERE / "profiles" / f"{a.port}-{a.label}.txt"
     out.parent.mkdir(exist_ok=True)
     out.write_text(
