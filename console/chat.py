@@ -130,7 +130,7 @@ async def history(request: web.Request, conversation: str) -> dict:
     tracker = await hub.rasa.tracker(conversation)
     pending = await asyncio.to_thread(contact.pending, conversation)
     items = chat_history(tracker.get("events") or [], pending.contact_key if pending else None)
-    case = await asyncio.to_thread(contact.open_case, conversation)
+    case = await asyncio.to_thread(contact.open_case_state, conversation)
     state: dict = {"state": "bot"}
     if case is not None and case.status == CaseStatus.CLAIMED:
         agent = await asyncio.to_thread(contact.agent, case.agent_id) if case.agent_id else None

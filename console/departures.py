@@ -41,10 +41,10 @@ async def _after_grace(app: web.Application, conversation: str) -> None:
     if hub.customers.get(conversation):  # came back
         return
     try:
-        case = await asyncio.to_thread(contact.open_case, conversation)
-        if case is None or case.status != CaseStatus.WAITING or case.channel != Channel.CHAT:
+        state = await asyncio.to_thread(contact.open_case_state, conversation)
+        if state is None or state.status != CaseStatus.WAITING or state.channel != Channel.CHAT:
             return
-        case = await asyncio.to_thread(contact.abandon, case.id, CUSTOMER_LEFT)
+        case = await asyncio.to_thread(contact.abandon, state.id, CUSTOMER_LEFT)
     except Conflict:  # answered or ended meanwhile
         return
     try:

@@ -19,7 +19,7 @@ from collections import defaultdict
 
 from aiohttp import web
 
-from backend.contact_centre import CaseStatus, Channel, ContactStore, EscalationInfo
+from backend.contact_centre import CaseChange, CaseStatus, Channel, ContactStore, EscalationInfo
 from backend.models import utcnow
 from backend.pii import mask, mask_value
 from backend.ratelimit import SlidingWindow
@@ -59,7 +59,7 @@ class Hub:
         if code:
             return await self.continue_case(channel_user, code.group(1), str(metadata.get("client") or ""))
         conversation = await self._db(self.contact.conversation_of, channel_user)
-        case = await self._db(self.contact.open_case, conversation)
+        case = await self._db(self.contact.open_case_state, conversation)
         metadata = {**metadata, "channel": channel}
         try:
             replies = await self.rasa.send(conversation, text, metadata)
@@ -172,7 +172,7 @@ class Hub:
             self.agents.pop(agent_id, None)
             self.supervisors.discard(agent_id)
 
-    async def to_case_agents(self, case: EscalationInfo, payload: dict) -> None:
+    async def to_case_agents(self, case: EscalationInfo | CaseChange, payload: dict) -> None:
         """The owner and supervisors; everyone while the case is still waiting in the queue."""
         await self.bus.publish({"to": "case_agents", "owner": case.agent_id, "payload": payload})
 

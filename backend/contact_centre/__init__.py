@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from backend.contact_centre.agents import AgentInfo, AgentStore, check_password, hash_password
 from backend.contact_centre.canned import CannedStore
-from backend.contact_centre.cases import CaseStore, Conflict, EscalationInfo
+from backend.contact_centre.cases import CaseChange, CaseStore, Conflict, EscalationInfo
 from backend.contact_centre.continuation import CODE_TTL, ContinuationStore
 from backend.contact_centre.kinds import (
     OPEN_STATUSES,
@@ -40,6 +40,7 @@ __all__ = [
     "AgentStatus",
     "AgentStore",
     "CannedStore",
+    "CaseChange",
     "CaseStatus",
     "CaseStore",
     "Channel",

@@ -88,6 +88,10 @@ class CaseChange:
     updated_at: dt.datetime
 
 
+def _change(case_id: int, status: str, *rest: Any) -> CaseChange:
+    return CaseChange(case_id, CaseStatus(status), *rest)
+
+
 def case_info(e: m.Escalation) -> EscalationInfo:
     return EscalationInfo(
         e.id,
@@ -169,6 +173,17 @@ class CaseStore:
             e = s.scalars(q).first()
             return case_info(e) if e else None
 
+    def open_case_state(self, conversation_id: str) -> CaseChange | None:
+        """The open case's state without its context: what a customer's every message needs to know."""
+        with self._sessions() as s:
+            row = s.execute(
+                select(*(getattr(m.Escalation, f.name) for f in fields(CaseChange)))
+                .where(m.Escalation.conversation_id == conversation_id, m.Escalation.status.in_(OPEN_STATUSES))
+                .order_by(m.Escalation.id.desc())
+                .limit(1)
+            ).first()
+        return _change(*row) if row else None
+
     def queue(self) -> list[EscalationInfo]:
         """Waiting cases in the order a person takes them (QUEUE_ORDER, then oldest first)."""
         with self._sessions() as s:
@@ -202,9 +217,9 @@ class CaseStore:
                 .where(m.Escalation.updated_at > since)
                 .order_by(m.Escalation.updated_at)
             ).all()
-        return [CaseChange(i, CaseStatus(status), *rest) for i, status, *rest in rows]
+        return [_change(*row) for row in rows]
 
-    def position(self, case: EscalationInfo) -> int:
+    def position(self, case: EscalationInfo | CaseChange) -> int:
         """Its place in the queue (1: next), 0 when it is not waiting. Reads the waiting cases' ids only: every
         escalation asks, and loading each waiting case's context made a burst of escalations quadratic."""
         with self._sessions() as s:

@@ -72,6 +72,19 @@ def test_the_queue_watcher_reads_what_changed_since_a_moment(store):
     assert store.changed_since(max(c.updated_at for c in changes.values())) == []
 
 
+def test_a_customers_message_reads_the_open_cases_state_without_its_context(store):
+    assert store.open_case_state("chat:a") is None
+    case = _case(store, "chat:a")
+    state = store.open_case_state("chat:a")
+    assert (state.id, state.status, state.agent_id, state.channel) == (case.id, CaseStatus.WAITING, None, "chat")
+    assert store.position(state) == 1
+    agent = store.add_agent("1001", "张丽", "pass-1001")
+    store.claim(case.id, agent.id)
+    assert store.open_case_state("chat:a").agent_id == agent.id
+    store.finish(case.id, CaseStatus.CLOSED, "resolved")
+    assert store.open_case_state("chat:a") is None
+
+
 def sensitive(store: ContactStore, account: str) -> None:
     """An insight run tagged the account 敏感客户 (backend.customer_insight.SENSITIVE)."""
     with store.sessions.begin() as s:
