@@ -59,6 +59,20 @@ def test_no_danger_said_in_general_words_at_the_read_back_is_no_danger(conversat
     assert order.details["address"] == "城南区中山路8号5栋2单元201室" and order.priority == "normal"
 
 
+def test_thanks_at_the_read_back_says_nothing_is_filed_yet_and_a_yes_then_files_it(conversation, cis, seeded_db_url):
+    c = conversation()
+    c.say("家里电压忽高忽低的，灯一闪一闪")
+    c.say("江北区李家村三组16号")
+    assert "核对" in c.say("13800006666")
+    before = counts(make_sessionmaker(make_engine(seeded_db_url)))["work_orders"]
+    reply = c.say("没有了，谢谢")
+    assert "还没有提交" in reply and "电压" in reply and "再见" not in reply and reply.endswith("对吗？")
+    assert counts(make_sessionmaker(make_engine(seeded_db_url)))["work_orders"] == before  # nothing filed by a thanks
+    order = cis.get_work_order(order_number(c.say("对")))
+    assert order.function_id == "power_quality" and order.details["address"] == "江北区李家村三组16号"
+    assert counts(make_sessionmaker(make_engine(seeded_db_url)))["work_orders"] == before + 1
+
+
 def test_correction_and_danger_make_an_urgent_order(conversation, cis):
     c = conversation()
     c.say("家里跳闸了推不上去，地址是城西区建设路45号")

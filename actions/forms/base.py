@@ -19,7 +19,7 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import extract, followups, slot_readers, wording
-from actions.forms.confirm import CONFIRM_SLOT, DESCRIPTION_SLOTS, SLOT_LABELS, SLOTS, ReadBack
+from actions.forms.confirm import CONFIRM_SLOT, DESCRIPTION_SLOTS, NOT_FILED_YET, SLOT_LABELS, SLOTS, ReadBack
 from actions.forms.identity import IdentityChecks, known_account
 from actions.forms.opening import Openings
 from actions.services import services
@@ -89,6 +89,10 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         if requested and confidence >= STOP_CONFIDENCE and intent == "human_agent":
             return self.stop("handoff")
         if requested and intent in ("thanks", "goodbye") and extract.leaving(text):
+            if requested == CONFIRM_SLOT:  # everything is there but the yes: say so, and read it back again
+                name = services().catalog.name(self.function_id)
+                dispatcher.utter_message(text=wording.pick(tracker, *NOT_FILED_YET).format(name=name))
+                return [SlotSet(CONFIRM_SLOT, None)]
             return self.stop("left")  # "谢谢 没别的了" at a question: the customer is leaving, not answering
         if requested and confidence >= STOP_CONFIDENCE and intent == "cancel":
             return self.rejected(dispatcher, tracker, domain, None, 0.0)  # cancelled, or on to what it names

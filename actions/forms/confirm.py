@@ -25,6 +25,12 @@ OPENING_WORDS = re.compile(r"^(?:[\s，,。.!！~…]|喂+|你好|您好|哈喽|
 BARE_NO = re.compile(r"^[\s，,。.…~嗯呃啊哦]*(?:没有|没|都没有|啥都没有|什么都没有)(?:没有)?[\s，,。.!！~啊呀的呢哦]*$")
 
 
+NOT_FILED_YET = (  # thanks or goodbye at the read-back ("没有了，谢谢"): nothing is filed before its yes
+    "刚才的{name}还没有提交哦，不需要了就不用管它。",
+    "刚才的{name}还没有提交，不需要的话直接挂机就行。",
+)
+
+
 class ReadBack:
     """Mixed into ServiceForm, which provides function_id, form and required()."""
 
