@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import models as m
@@ -86,6 +86,11 @@ class CaseChange:
     summary: str
     agent_id: int | None
     updated_at: dt.datetime
+
+
+def _changes() -> Select[Any]:
+    """SELECT of a case's state columns, in CaseChange's order (read with `_change`)."""
+    return select(*(getattr(m.Escalation, f.name) for f in fields(CaseChange)))
 
 
 def _change(case_id: int, status: str, *rest: Any) -> CaseChange:
@@ -177,7 +182,7 @@ class CaseStore:
         """The open case's state without its context: what a customer's every message needs to know."""
         with self._sessions() as s:
             row = s.execute(
-                select(*(getattr(m.Escalation, f.name) for f in fields(CaseChange)))
+                _changes()
                 .where(m.Escalation.conversation_id == conversation_id, m.Escalation.status.in_(OPEN_STATUSES))
                 .order_by(m.Escalation.id.desc())
                 .limit(1)
@@ -212,11 +217,7 @@ class CaseStore:
         """What the consoles' queue watcher pushes of each case changed since then (polled 4 times a second,
         so not the cases' contexts)."""
         with self._sessions() as s:
-            rows = s.execute(
-                select(*(getattr(m.Escalation, f.name) for f in fields(CaseChange)))
-                .where(m.Escalation.updated_at > since)
-                .order_by(m.Escalation.updated_at)
-            ).all()
+            rows = s.execute(_changes().where(m.Escalation.updated_at > since).order_by(m.Escalation.updated_at)).all()
         return [_change(*row) for row in rows]
 
     def position(self, case: EscalationInfo | CaseChange) -> int:
