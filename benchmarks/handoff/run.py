@@ -134,11 +134,11 @@ def profile_into(label: str, pids: dict[str, int]) -> Profiler:
 
     @contextlib.contextmanager
     def profiled(burst_name: str) -> Iterator[None]:
-        with recording(pids) as summaries:
+        with recording(pids) as stacks_of:
             yield
         folder = HERE / "profiles"
         folder.mkdir(exist_ok=True)
-        for process, stacks in summaries.items():
+        for process, stacks in stacks_of.items():
             text = summarise(stacks, top=60)
             (folder / f"{label}-{burst_name}-{process}.txt").write_text(f"# {command_line()}\n{text}", "utf-8")
             if os.environ.get("P95598_KEEP_STACKS"):  # the collapsed stacks too, for a closer look

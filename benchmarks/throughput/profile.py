@@ -78,7 +78,7 @@ def recording(pids: dict[str, int], rate: int = 200) -> Iterator[dict[str, str]]
     spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))  # a venv's
     if not spy:
         raise SystemExit("py-spy is not installed: pip install py-spy")
-    summaries: dict[str, str] = {}
+    stacks: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         raws = {name: Path(tmp) / f"{name}.txt" for name in pids}
         recorders = [
@@ -92,14 +92,14 @@ def recording(pids: dict[str, int], rate: int = 200) -> Iterator[dict[str, str]]
         ]
         time.sleep(1.5)  # attached before the work starts
         try:
-            yield summaries
+            yield stacks
         finally:
             for rec in recorders:
                 rec.send_signal(signal.SIGINT)  # py-spy writes what it has
             for rec in recorders:
                 rec.wait(timeout=60)
             for name, raw in raws.items():
-                summaries[name] = raw.read_text() if raw.exists() else ""
+                stacks[name] = raw.read_text() if raw.exists() else ""
 
 
 def main() -> None:
@@ -116,11 +116,11 @@ def main() -> None:
     for sender in senders:
         for i in range(a.history):
             send.turn(sender, HISTORY[i % len(HISTORY)])
-    with recording({"process": pid}) as summaries:
+    with recording({"process": pid}) as stacks:
         for sender in senders:
             for text in FLOWS["repair"]:
                 send.turn(sender, text)
-    text = summarise(summaries["process"])
+    text = summarise(stacks["process"])
     out = HERE / "profiles" / f"{a.port}-{a.label}.txt"
     out.parent.mkdir(exist_ok=True)
     out.write_text(

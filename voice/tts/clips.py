@@ -186,7 +186,10 @@ class ClipLibrary:
 
     def phrase(self, text: str) -> np.ndarray | None:
         """A lead-in; one-character ones (您, 的, 是) are read at the number words' pace, like them."""
-        return self._clip("p", text, self._numbers if len(text) == 1 else self._phrases)
+        return self._clip("p", text, self._phrase_cache(text))
+
+    def _phrase_cache(self, text: str) -> PromptCache:
+        return self._numbers if len(text) == 1 else self._phrases  # one character: at the number words' pace
 
     def cover(self, text: str) -> list[np.ndarray] | None:
         """Fixed words as rendered phrases, the whole phrase first, else the longest at each point
@@ -211,7 +214,7 @@ class ClipLibrary:
         and covered from then on; False when it was a phrase already (blocking: run it in a thread)."""
         if not text or text in self._phrase_set:
             return False
-        (self._numbers if len(text) == 1 else self._phrases).get(text)  # from disk, else synthesised
+        self._phrase_cache(text).get(text)  # from disk, else synthesised
         self.phrases = tuple(dict.fromkeys((*self.phrases, text)))  # after the clip is ready: `cover` never waits
         self._phrase_set = self._phrase_set | {text}
         self._longest = max(self._longest, len(text))
