@@ -30,6 +30,35 @@ for b in bad:
         except ValidationError as e:
             msgs.append(e.message)
     assert msgs[0] is not None and msgs[0] == msgs[1], (b, msgs)
+
+# the quick yes (one oneOf branch per event) never says yes where the full validator says no, and says yes to
+# every valid answer, so the full validator only runs for answers that are refused
+import datetime
+from jsonschema.validators import validator_for
+from rasa.shared.core import events as ev
+schema = RemoteAction.action_response_format_spec()
+full = validator_for(schema)(schema)
+fast = rasa_patches.discriminated_validator(schema, validator_for(schema))
+real = [e.as_dict() for e in [
+    ev.SlotSet("address", "城东路8号"), ev.SlotSet("n", 3), ev.ActiveLoop("repair_form"), ev.ActiveLoop(None),
+    ev.BotUttered("好的", {"buttons": [{"title": "是", "payload": "/affirm"}]}), ev.FollowupAction("action_listen"),
+    ev.UserUttered("停电了", {"name": "fault_repair", "confidence": 0.9}), ev.ActionExecuted("utter_greet"),
+    ev.Restarted(), ev.SessionStarted(), ev.AllSlotsReset(), ev.ActionReverted(), ev.UserUtteranceReverted(),
+    ev.ReminderScheduled("EXTERNAL_x", datetime.datetime(2026, 12, 5)), ev.ReminderCancelled("r"),
+    ev.ConversationPaused(), ev.ConversationResumed(), ev.LoopInterrupted(True), ev.ActionExecutionRejected("a"),
+]]
+assert all(full.is_valid({"events": [e]}) for e in real), [e for e in real if not full.is_valid({"events": [e]})]
+answers = [{"events": real, "responses": [{"text": "好的"}]}] + [{"events": [e]} for e in real]
+wrong = []
+for e in real:
+    wrong += [{**e, "event": "nonsense"}, {**e, "event": 7}, {**e, "timestamp": "now"}, {**e, "metadata": []},
+              {k: v for k, v in e.items() if k != "event"}]
+    wrong += [{**e, key: {"x": 1}} for key in e if key not in ("event", "timestamp", "metadata")]
+    wrong += [{**e, key: None} for key in e if key not in ("event", "timestamp", "metadata")]
+refused = [{"events": [w]} for w in wrong] + [{"events": [real[0], "x"]}, {"events": {}}, {"responses": [1]}, "x", None]
+assert all(fast(a) for a in answers)
+assert all(not fast(r) or full.is_valid(r) for r in refused), [r for r in refused if fast(r) and not full.is_valid(r)]
+assert sum(not full.is_valid(r) for r in refused) > len(real)  # the wrong answers are mostly really wrong
 print("same")
 """
 
