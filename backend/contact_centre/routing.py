@@ -16,11 +16,12 @@ processes routing at once, never both win; the loser learns why (`OfferGone.mess
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from backend import models as m
@@ -95,19 +96,25 @@ def _claimed_by(agent_id: int) -> ColumnElement[int]:
 
 def _free_agents(s: Session, now: dt.datetime, policy: Policy) -> list[_Free]:
     """示闲 online agents with a free place and no offer in hand, in the order the policy offers to them."""
+    rows = s.execute(_free_agents_query(policy), {"online_since": now - ONLINE_WINDOW}).tuples()
+    return [_Free(i, tuple(skills or ())) for i, skills in rows]
+
+
+@functools.cache
+def _free_agents_query(policy: Policy) -> Select[tuple[int, list[str]]]:
+    """Built once: the routing round runs twice a second in every console, and building this statement (its
+    aliases and correlated subqueries) cost more CPU than running it."""
     other = aliased(m.Escalation)
     q = select(m.Agent.id, m.Agent.skills).where(
         m.Agent.role == AgentRole.AGENT,
         m.Agent.status == AgentStatus.AVAILABLE,
-        m.Agent.last_seen > now - ONLINE_WINDOW,
+        m.Agent.last_seen > bindparam("online_since"),
         _claimed_by_agent_column() < m.Agent.max_cases,
         ~exists().where(other.offered_to == m.Agent.id, other.status == CaseStatus.WAITING),
     )
     if policy == Policy.LONGEST_IDLE:
-        q = q.order_by(m.Agent.idle_since.asc().nulls_first(), m.Agent.username)
-    else:
-        q = q.order_by(m.Agent.username)
-    return [_Free(i, tuple(skills or ())) for i, skills in s.execute(q).tuples()]
+        return q.order_by(m.Agent.idle_since.asc().nulls_first(), m.Agent.username)
+    return q.order_by(m.Agent.username)
 
 
 def _claimed_by_agent_column() -> ColumnElement[int]:
