@@ -207,10 +207,15 @@ class Hub:
             await _send(ws, payload)
 
     async def watch_queue(self, interval: float = 0.25) -> None:
-        """Pops up cases opened by any process (action server, voice gateway) on every console."""
+        """Pops up cases opened by any process (action server, voice gateway) on every console. While no agent's
+        console is connected to this process there is nobody to pop up to, so the database is not asked; an agent
+        who connects loads the queue, and the watcher looks a moment back from then."""
         since, seen = utcnow() - dt.timedelta(seconds=1), set()
         while True:
             await asyncio.sleep(interval)
+            if not self.agents:
+                since = utcnow() - dt.timedelta(seconds=1)
+                continue
             try:
                 changed = await self._db(self.contact.changed_since, since - dt.timedelta(seconds=2))
             except Exception as e:  # noqa: BLE001 - a database hiccup must not end the watcher

@@ -409,3 +409,44 @@ def test_a_photo_is_taken_by_what_it_is_and_re_encoded():
         with pytest.raises(PhotoRefused) as refused:
             reencode(bad)
         assert str(refused.value) == why
+
+
+def test_the_queue_watcher_asks_the_database_only_while_an_agent_is_connected(sessions):
+    from console.hub import Hub
+
+    contact = ContactStore(sessions)
+    hub = Hub(FakeRasa(), contact)  # type: ignore[arg-type]
+    asked: list[object] = []
+    read = contact.changed_since
+
+    def counted(since):
+        asked.append(since)
+        return read(since)
+
+    contact.changed_since = counted  # type: ignore[method-assign]
+
+    class Screen:  # an agent's console socket
+        closed = False
+
+        def __init__(self) -> None:
+            self.got: list[dict] = []
+
+        async def send_json(self, payload: dict) -> None:
+            self.got.append(payload)
+
+    async def scenario() -> Screen:
+        watcher = asyncio.create_task(hub.watch_queue(interval=0.02))
+        await asyncio.sleep(0.3)
+        assert asked == []  # nobody to pop up to: the database is left alone
+        screen = Screen()
+        hub.join(1, False, screen)  # type: ignore[arg-type]
+        case = contact.escalate("chat:watched", "chat", "customer_request", summary="转人工", context={})[0]
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if any(p.get("case") == case.id for p in screen.got):
+                break
+        watcher.cancel()
+        return screen
+
+    screen = run(scenario())
+    assert asked and [p["type"] for p in screen.got if p.get("case")][:1] == ["new_case"]
