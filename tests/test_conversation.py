@@ -48,6 +48,17 @@ def test_a_bare_no_to_the_danger_line_is_no_danger_not_a_correction(conversation
     assert order.details["address"] == "城西区建设路45号" and order.priority == "normal"
 
 
+def test_a_repeated_no_to_the_danger_line_is_no_danger_too(conversation, cis):
+    c = conversation()
+    c.say("我家停电了")
+    c.say("城北区解放路66号2栋")
+    assert "如果现场有冒烟" in c.say("13800003333")
+    again = c.say("没有，啥也没有")
+    assert "没有危险" in again and "哪一项需要改" not in again
+    order = cis.get_work_order(order_number(c.say("对")))
+    assert order.details["address"] == "城北区解放路66号2栋" and order.priority == "normal"
+
+
 def test_no_danger_said_in_general_words_at_the_read_back_is_no_danger(conversation, cis):
     c = conversation()
     c.say("家里没电了")

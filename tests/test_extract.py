@@ -150,3 +150,24 @@ def test_a_tripping_leakage_protector_is_no_hazard_but_leaking_current_is():
     assert not extract.dangerous("漏保一直跳闸")
     assert extract.dangerous("墙上插座漏电了")
     assert extract.dangerous("漏电保护老跳，后来摸水龙头还漏电")
+
+
+@pytest.mark.parametrize(
+    ("text", "bare_no"),
+    [
+        ("没有", True),
+        ("没有，啥也没有", True),
+        ("都没有", True),
+        ("什么都没", True),
+        ("嗯，没有。", True),
+        ("没有了，谢谢", False),
+        ("没有，地址不对", False),
+        ("没有问题", False),
+        ("没错", False),
+        ("没有冒烟吗", False),
+    ],
+)
+def test_a_bare_no_after_the_danger_line_may_be_said_twice_or_in_other_words(text, bare_no):
+    from actions.forms.confirm import BARE_NO
+
+    assert bool(BARE_NO.match(text)) is bare_no

@@ -22,7 +22,8 @@ CONFIRM_REPROMPT = (SLOTS[CONFIRM_SLOT].reprompt.chat, SLOTS[CONFIRM_SLOT].repro
 DANGER_SLOT = "safety_risk"  # read back last, as the line "如果现场有冒烟、打火或电线掉落，请马上告诉我"
 # "没有" right after that line answers it ("no smoke, no sparks"); "不对" would be the no to the read-back
 OPENING_WORDS = re.compile(r"^(?:[\s，,。.!！~…]|喂+|你好|您好|哈喽|嗯|呃|啊|哎|那个|请问)+")  # not read back
-BARE_NO = re.compile(r"^[\s，,。.…~嗯呃啊哦]*(?:没有|没|都没有|啥都没有|什么都没有)(?:没有)?[\s，,。.!！~啊呀的呢哦]*$")
+_NONE = r"(?:没有|没|(?:啥|什么|一个|一点)?(?:都|也)没有?|全没有?)"  # "没有" / "啥也没有" / "什么都没"
+BARE_NO = re.compile(rf"^[\s，,。.…~嗯呃啊哦]*{_NONE}(?:[\s，,。.、…~]*{_NONE})*[\s，,。.!！~啊呀的呢哦]*$")
 
 
 NOT_FILED_YET = (  # thanks or goodbye at the read-back ("没有了，谢谢"): nothing is filed before its yes
