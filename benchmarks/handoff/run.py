@@ -14,6 +14,9 @@ question (电费可以在哪里交) all at once, so the escalation's own cost sh
 With --profile (scratch stack only), py-spy samples every process of the stack during each burst and the
 summaries go to benchmarks/handoff/profiles/<label>-<burst>-<process>.txt (`pip install py-spy`).
 
+The CPU of every process of any commit's running stack, idle and per burst, driven by these same bursts:
+python -m benchmarks.handoff.cpu (cpu.py).
+
 Automatic routing under load (offer-to-accept, wait-to-answer, evenness across agents, against the "first
 free agent" baseline) is the routing scenario: python -m benchmarks.handoff.routing (routing.py).
 """
