@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 
 from backend.db import make_engine, make_sessionmaker
@@ -48,26 +49,24 @@ def test_a_bare_no_to_the_danger_line_is_no_danger_not_a_correction(conversation
     assert order.details["address"] == "城西区建设路45号" and order.priority == "normal"
 
 
-def test_a_repeated_no_to_the_danger_line_is_no_danger_too(conversation, cis):
+@pytest.mark.parametrize(
+    ("problem", "address", "phone", "no_danger"),
+    [
+        ("家里没电了", "城南区中山路8号5栋2单元201室", "13800002222", "没有危险"),
+        ("我家停电了", "城北区解放路66号2栋", "13800003333", "没有，啥也没有"),  # said twice, in other words
+    ],
+)
+def test_no_danger_said_in_other_words_at_the_read_back_is_no_danger(
+    conversation, cis, problem, address, phone, no_danger
+):
     c = conversation()
-    c.say("我家停电了")
-    c.say("城北区解放路66号2栋")
-    assert "如果现场有冒烟" in c.say("13800003333")
-    again = c.say("没有，啥也没有")
+    c.say(problem)
+    c.say(address)
+    assert "如果现场有冒烟" in c.say(phone)
+    again = c.say(no_danger)
     assert "没有危险" in again and "哪一项需要改" not in again
     order = cis.get_work_order(order_number(c.say("对")))
-    assert order.details["address"] == "城北区解放路66号2栋" and order.priority == "normal"
-
-
-def test_no_danger_said_in_general_words_at_the_read_back_is_no_danger(conversation, cis):
-    c = conversation()
-    c.say("家里没电了")
-    c.say("城南区中山路8号5栋2单元201室")
-    assert "如果现场有冒烟" in c.say("13800002222")
-    again = c.say("没有危险")
-    assert "没有危险" in again and "哪一项需要改" not in again
-    order = cis.get_work_order(order_number(c.say("对")))
-    assert order.details["address"] == "城南区中山路8号5栋2单元201室" and order.priority == "normal"
+    assert order.details["address"] == address and order.priority == "normal"
 
 
 def test_thanks_at_the_read_back_says_nothing_is_filed_yet_and_a_yes_then_files_it(conversation, cis, seeded_db_url):
