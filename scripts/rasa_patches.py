@@ -105,7 +105,8 @@ def discriminated_validator(schema: dict, cls):
         if not rest.is_valid(result):
             return False
         for event in (result.get("events") or []) if isinstance(result, dict) else []:
-            check = per_kind.get(event.get("event")) if isinstance(event, dict) else None
+            kind = event.get("event") if isinstance(event, dict) else None
+            check = per_kind.get(kind) if isinstance(kind, str) else None  # a list here must not raise TypeError
             if check is None or not check.is_valid(event):
                 return False
         return True

@@ -51,7 +51,8 @@ assert all(full.is_valid({"events": [e]}) for e in real), [e for e in real if no
 answers = [{"events": real, "responses": [{"text": "好的"}]}] + [{"events": [e]} for e in real]
 wrong = []
 for e in real:
-    wrong += [{**e, "event": "nonsense"}, {**e, "event": 7}, {**e, "timestamp": "now"}, {**e, "metadata": []},
+    wrong += [{**e, "event": "nonsense"}, {**e, "event": 7}, {**e, "event": ["slot"]}, {**e, "timestamp": "now"},
+              {**e, "metadata": []},
               {k: v for k, v in e.items() if k != "event"}]
     wrong += [{**e, key: {"x": 1}} for key in e if key not in ("event", "timestamp", "metadata")]
     wrong += [{**e, key: None} for key in e if key not in ("event", "timestamp", "metadata")]
