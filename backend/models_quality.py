@@ -82,3 +82,14 @@ class SampleReview(Base):
     reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     missed_rule: Mapped[str | None] = mapped_column(String(32), nullable=True)  # null: nothing was missed
     note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class InspectionClaim(Base):
+    """A worker's claim on one contact while it builds and inspects it outside any write transaction (SQLite's
+    write lock is database-wide; a live turn filing an order must not wait for the emotion model). Deleted when
+    the inspection is stored; a claim whose worker died lapses at `until`."""
+
+    __tablename__ = "quality_inspection_claims"
+    contact_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
+    until: Mapped[dt.datetime] = mapped_column(DateTime)

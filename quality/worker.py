@@ -4,8 +4,10 @@ profiles) that inspects every finished contact once, off the conversation's resp
 Each round takes the finished contacts without an inspection, oldest end first, in batches: outcome decided, and
 for an agent's contact the case closed (handle_seconds known). Each contact is built (quality.adapter), inspected
 (one `Inspector` made at start: a rule file that does not parse stops the process, naming the rule and line) and
-stored with its flags in one transaction, under the contact's row lock (PostgreSQL) or the database's write lock
-(SQLite), so two analytics processes never inspect one contact twice; contact_id is unique besides. A contact that
+stored with its flags. Building and inspecting run outside any write transaction (SQLite's write lock is
+database-wide, and a live turn filing an order must not wait for the emotion model): a short transaction claims the
+contact first (quality_inspection_claims), so two analytics processes never inspect one contact twice, and a second
+short one stores the result, unless the contact went on meanwhile; contact_id is unique besides. A contact that
 cannot be built is stored `not_inspectable` with the reason and the next one goes on; one still waiting for
 something (a transcript, a call-back's due time) is left for a later round. Unflagged inspections are drawn into
 the random recall sample with probability P95598_QUALITY_SAMPLE (default 0.1).
@@ -17,20 +19,22 @@ import datetime as dt
 import logging
 import os
 import random
+import secrets
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Delete, Table, and_, delete, exists, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
 
-from backend.db import write_lock
+from backend.db import insert_new, write_lock
 from backend.model_base import utcnow
 from backend.models_analytics import Contact, ContactOutcome
-from backend.models_quality import Flag, Inspection, InspectionStatus, Review
+from backend.models_quality import Flag, Inspection, InspectionClaim, InspectionStatus, Review
 from quality.adapter import Built, NotInspectable, NotReady, build
 from quality.inspect import Inspector, Result
 from quality.rules import RULES_ENV
@@ -42,6 +46,9 @@ BATCH = 50
 RETRY_AFTER = dt.timedelta(hours=1)  # an inspector error: tried again later (and after a restart with a fix)
 REASON_LENGTH = 200
 REOPENED_AFTER = dt.timedelta(seconds=60)  # the rating card and the end divider come within this of the end
+CLAIM_FOR = dt.timedelta(minutes=10)  # a claim whose worker died lapses after this
+Outcome = tuple[Built, Result] | str  # inspected, or the reason it could not be
+CLAIMS = cast(Table, InspectionClaim.__table__)
 
 
 def sample_rate(env: Mapping[str, str] | None = None) -> float:
@@ -109,42 +116,102 @@ class InspectionWorker:
         return stored
 
     def inspect_one(self, contact_id: int, now: dt.datetime) -> int:
-        """Builds, inspects and stores one contact in one transaction; 1 when stored here, else 0."""
+        """Claims one contact in a short transaction, builds and inspects it outside any write transaction, and
+        stores the result in a second short one; 1 when stored here, else 0."""
+        token = secrets.token_hex(8)
+        end = self._claim(contact_id, token, now)
+        if end is None:
+            return 0
+        stored = 0
+        try:
+            with self.sessions() as s:  # reads only: live turns write meanwhile
+                c = s.get(Contact, contact_id)
+                if c is None:
+                    return 0
+                outcome = self._build_and_inspect(s, c, now)
+            if outcome is not None:
+                stored = self._finish(contact_id, token, end, outcome, now)
+        except IntegrityError:  # stored by another process meanwhile (contact_id is unique)
+            return 0
+        finally:
+            if not stored:
+                self._release(contact_id, token)
+        return stored
+
+    def _claim(self, contact_id: int, token: str, now: dt.datetime) -> dt.datetime | None:
+        """The contact's end when this worker now holds its claim and it needs inspecting; else None. The claim is
+        taken before the inspection is looked up, so on PostgreSQL a second worker's claim waits for the first
+        one's store and then sees its inspection."""
+        with self.sessions.begin() as s:
+            write_lock(s)
+            lapsed = InspectionClaim.contact_id == contact_id, InspectionClaim.until < now  # its worker died
+            s.execute(delete(InspectionClaim).where(*lapsed))
+            if not insert_new(s, CLAIMS, {"contact_id": contact_id, "token": token, "until": now + CLAIM_FOR}):
+                return None  # another worker is on it
+            c = s.get(Contact, contact_id)
+            seen = s.scalars(select(Inspection).where(Inspection.contact_id == contact_id)).first()
+            end = None if c is None else c.ended_at or c.started_at
+            if end is not None and seen is not None and end - seen.ended_at <= REOPENED_AFTER:
+                if seen.ended_at < end:  # only the end divider or rating card came after
+                    seen.ended_at = end
+                end = None
+            if end is None:  # gone, or inspected meanwhile
+                s.execute(self._mine(contact_id, token))
+            return end
+
+    def _build_and_inspect(self, s: Session, c: Contact, now: dt.datetime) -> Outcome | None:
+        """The contact built and inspected, or the reason it cannot be; None when it is to wait (NotReady, or the
+        inspector's own error: tried again later rather than recorded as the contact's)."""
+        try:
+            built = build(s, self.tracker, c, now)
+        except NotReady as e:
+            self.waiting[c.id] = e.until
+            return None
+        except NotInspectable as e:
+            return str(e)
+        except OperationalError:
+            raise
+        except Exception as e:  # broken data in this contact only: recorded, and the next one goes on
+            log.exception("contact %s could not be built for inspection", c.id)
+            return f"对话数据有误，无法质检（{e.__class__.__name__}）"
+        try:
+            return built, self.inspector.inspect(built.contact)
+        except Exception:
+            log.exception("inspecting contact %s failed", c.id)
+            self.waiting[c.id] = now + RETRY_AFTER
+            return None
+
+    def _finish(self, contact_id: int, token: str, end: dt.datetime, outcome: Outcome, now: dt.datetime) -> int:
+        """Stores the outcome and drops the claim, if the claim is still this worker's and the contact has not
+        gone on since it was claimed (then a later round inspects it again); 1 when stored."""
+        with self.sessions.begin() as s:
+            write_lock(s)
+            mine = s.get(InspectionClaim, contact_id)
+            if mine is None or mine.token != token:
+                return 0  # it lapsed and another worker took it
+            s.delete(mine)
+            c = s.get(Contact, contact_id)
+            seen = s.scalars(select(Inspection).where(Inspection.contact_id == contact_id)).first()
+            if c is None or (c.ended_at or c.started_at) != end:
+                return 0
+            if seen is not None and seen.ended_at >= end:
+                return 0
+            if isinstance(outcome, str):
+                self._put(s, self._row(c, now, status=InspectionStatus.NOT_INSPECTABLE, reason=outcome), seen)
+            else:
+                self._store(s, c, *outcome, now, seen)
+            return 1
+
+    @staticmethod
+    def _mine(contact_id: int, token: str) -> Delete:
+        return delete(InspectionClaim).where(InspectionClaim.contact_id == contact_id, InspectionClaim.token == token)
+
+    def _release(self, contact_id: int, token: str) -> None:
         try:
             with self.sessions.begin() as s:
-                write_lock(s)
-                c = s.scalars(select(Contact).where(Contact.id == contact_id).with_for_update()).first()
-                seen = s.scalars(select(Inspection).where(Inspection.contact_id == contact_id)).first()
-                if c is None or (seen is not None and seen.ended_at >= (c.ended_at or c.started_at)):
-                    return 0  # gone, or another process inspected it meanwhile
-                if seen is not None and (c.ended_at or c.started_at) - seen.ended_at <= REOPENED_AFTER:
-                    seen.ended_at = c.ended_at or c.started_at  # only the end divider or rating card came after
-                    return 0
-                try:
-                    built = build(s, self.tracker, c, now)
-                except NotReady as e:
-                    self.waiting[contact_id] = e.until
-                    return 0
-                except NotInspectable as e:
-                    self._put(s, self._row(c, now, status=InspectionStatus.NOT_INSPECTABLE, reason=str(e)), seen)
-                    return 1
-                except OperationalError:
-                    raise
-                except Exception as e:  # broken data in this contact only: recorded, and the next one goes on
-                    log.exception("contact %s could not be built for inspection", contact_id)
-                    reason = f"对话数据有误，无法质检（{e.__class__.__name__}）"
-                    self._put(s, self._row(c, now, status=InspectionStatus.NOT_INSPECTABLE, reason=reason), seen)
-                    return 1
-                try:
-                    result = self.inspector.inspect(built.contact)
-                except Exception:  # the inspector's bug: tried again later rather than recorded as the contact's
-                    log.exception("inspecting contact %s failed", contact_id)
-                    self.waiting[contact_id] = now + RETRY_AFTER
-                    return 0
-                self._store(s, c, built, result, now, seen)
-                return 1
-        except IntegrityError:  # another process stored it first (contact_id is unique)
-            return 0
+                s.execute(self._mine(contact_id, token))
+        except OperationalError:  # the claim lapses by itself
+            log.warning("could not release the inspection claim on contact %s", contact_id, exc_info=True)
 
     def _row(self, c: Contact, now: dt.datetime, **values: object) -> Inspection:
         ended = c.ended_at or c.started_at

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analytics import report
 from backend.db import make_engine, make_sessionmaker
 from backend.models_analytics import Contact
-from backend.models_quality import Flag, Inspection, InspectionStatus, Review, SampleReview
+from backend.models_quality import Flag, Inspection, InspectionClaim, InspectionStatus, Review, SampleReview
 from backend.models_recordings import Recording, RecordingLeg, RecordingStatus
 from quality.contact import InspectedContact
 from quality.inspect import Evidence, Finding, Inspector, Result
@@ -185,6 +186,62 @@ def test_two_workers_at_once_inspect_every_contact_exactly_once(tmp_path: Path) 
     assert sum(stored) == 45 and len(inspector.seen) == 45 and len(set(inspector.seen)) == 45
     with sessions() as s:
         assert s.scalar(select(func.count(func.distinct(Inspection.contact_id)))) == 45
+
+
+class WritingInspector(ScriptedInspector):
+    """Writes to the back end while it inspects, as a live turn filing an order would, with a short busy timeout;
+    and, once, lets the contact being inspected go on (a new message) meanwhile."""
+
+    def __init__(self, db: Path, reopen: str | None = None) -> None:
+        super().__init__()
+        self.db, self.reopen = db, reopen
+        self.writes: list[str] = []
+
+    def inspect(self, contact: InspectedContact) -> Result:
+        conn = sqlite3.connect(self.db, timeout=0.2)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # the database-wide write lock, as any write takes it
+            if contact.id == self.reopen:
+                later = "UPDATE contacts SET ended_at = datetime(ended_at, '+10 minutes') WHERE id = ?"
+                conn.execute(later, (contact.id,))
+                self.reopen = None
+            conn.commit()
+            self.writes.append("ok")
+        except sqlite3.OperationalError as e:
+            self.writes.append(str(e))
+        finally:
+            conn.close()
+        return super().inspect(contact)
+
+
+def test_a_live_write_is_not_held_up_while_a_contact_is_inspected(world: World) -> None:
+    """Building and inspecting run outside the write transaction: on SQLite a turn filing an order meanwhile gets
+    the write lock at once. A contact that went on during its inspection is not stored as it was: the next round
+    inspects it again with its new end."""
+    tracker, sessions = world
+    with sessions() as s:
+        served_id = s.scalars(select(Contact.id).where(Contact.conversation_id == AGENT_CHAT)).one()
+    inspector = WritingInspector(Path(str(sessions.kw["bind"].url.database)), reopen=str(served_id))
+    worker = InspectionWorker(sessions, tracker, inspector, sample=0.0)
+    assert worker.run(NOW) == 2 and inspector.writes == ["ok"] * 3
+    assert AGENT_CHAT not in inspections(sessions)
+    assert worker.run(NOW + dt.timedelta(minutes=20)) == 1 and worker.run(NOW + dt.timedelta(minutes=21)) == 0
+    with sessions() as s:
+        served = s.scalars(select(Contact).where(Contact.conversation_id == AGENT_CHAT)).one()
+        assert inspections(sessions)[AGENT_CHAT].ended_at == served.ended_at
+        assert s.scalar(select(func.count()).select_from(InspectionClaim)) == 0  # every claim released
+
+
+def test_a_claim_held_by_another_worker_is_left_alone_until_it_lapses(world: World) -> None:
+    tracker, sessions = world
+    with sessions.begin() as s:
+        left = s.scalars(select(Contact).where(Contact.conversation_id == LEFT_CHAT)).one()
+        s.add(InspectionClaim(contact_id=left.id, token="other", until=NOW + dt.timedelta(minutes=5)))
+    inspector = ScriptedInspector()
+    worker = InspectionWorker(sessions, tracker, inspector, sample=0.0)
+    assert worker.run(NOW) == 2 and LEFT_CHAT not in inspections(sessions)
+    assert worker.run(NOW + dt.timedelta(minutes=6)) == 1 and LEFT_CHAT in inspections(sessions)  # its worker died
+    assert len(inspector.seen) == 3
 
 
 def test_what_cannot_be_built_is_stored_not_inspectable_and_the_next_contact_goes_on(world: World) -> None:
