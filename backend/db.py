@@ -29,7 +29,9 @@ def make_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # As many kept connections as the default thread pool has threads (min(32, cpus + 4)) and then some: with
+        # SQLAlchemy's 5, a burst opened and closed overflow connections, each with its pragmas, on every turn.
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=20)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn: Any, _record: Any) -> None:  # WAL: readers never block the writer

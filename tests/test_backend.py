@@ -99,3 +99,29 @@ def test_reseeding_keeps_work_orders(tmp_path):
     order = cis.create_work_order("fault_repair", "chat", {"x": 1}, account_no="3201000001")
     seed(sessions, customers=50)
     assert cis.get_work_order(order.number) is not None
+
+
+def test_a_burst_of_threads_reuses_sqlite_connections(tmp_path):
+    """The console and actions reach SQLite from the default thread pool (up to 6 threads on 2 cores): each burst
+    reuses the pooled connections instead of opening (and setting pragmas on) new ones for every query."""
+    from sqlalchemy import event, text
+
+    from backend.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    opened = []
+    event.listen(engine, "connect", lambda *_: opened.append(1))
+    barrier = threading.Barrier(8)
+
+    def query() -> None:
+        with engine.connect() as c:
+            barrier.wait(timeout=10)  # all 8 hold a connection at once
+            c.execute(text("SELECT 1"))
+
+    for _ in range(3):
+        threads = [threading.Thread(target=query) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=20)
+    assert len(opened) == 8
