@@ -6,7 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import extract, followups
+from actions import context, extract, followups
 from actions.forms.base import latest_intent
 from actions.forms.identity import known_account
 from actions.services import services
@@ -34,9 +34,10 @@ class ActionAnswerFunction(Action):
             told = followups.tell_progress(dispatcher, tracker)
             if told is not None:
                 return told
+            carried = context.follow_up(tracker, text)  # "那再往前一个月呢" after a bill
+            if carried is not None:
+                return carried
         if intent == "account_binding" and extract.account_no(text):
-            from actions import context  # a 户号 given for something else, not a question about 户号
-
             carried = context.route(dispatcher, tracker, domain)
             if carried is not None:
                 return carried

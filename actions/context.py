@@ -22,12 +22,9 @@ ASKED_MIN_SCORE = 0.6  # the clause itself asks for something ("查一下我妈�
 def bill_follow_up(tracker: Tracker, text: str) -> list | None:
     last_month = tracker.get_slot("last_bill_month")
     month = extract.month(text)
-    if last_month and ("往前" in text or "前一个月" in text or month):
-        relative = "往前" in text or "前一个月" in text or (month == last_month and "上" in text)
-        return [
-            SlotSet("bill_month", extract.earlier_month(last_month) if relative else month),
-            FollowupAction("bill_query_form"),
-        ]
+    earlier = extract.month_before_told(text, last_month)
+    if last_month and (earlier or month):
+        return [SlotSet("bill_month", earlier or month), FollowupAction("bill_query_form")]
     return None
 
 
@@ -38,6 +35,12 @@ def order_follow_up(tracker: Tracker, text: str) -> list | None:
     if extract.withdraws(text) or re.search(r"取消|不要了|不办了", text):
         return [FollowupAction("action_cancel_or_withdraw")]
     return [SlotSet("order_ref", order.number), FollowupAction("progress_query_form")]
+
+
+def follow_up(tracker: Tracker, text: str) -> list | None:
+    """ "那再往前一个月呢" after a bill, "那个单子呢" after an order: read in context before it is taken for a
+    goodbye or for something the bot does not serve."""
+    return bill_follow_up(tracker, text) or order_follow_up(tracker, text)
 
 
 def other_account(tracker: Tracker, text: str) -> list | None:

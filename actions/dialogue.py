@@ -93,7 +93,7 @@ class ActionGoodbye(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
-        carried = context.bill_follow_up(tracker, text) or context.order_follow_up(tracker, text)
+        carried = context.follow_up(tracker, text)
         if carried is not None:
             return carried
         dispatcher.utter_message(response="utter_goodbye")

@@ -58,6 +58,15 @@ def earlier_month(month: str) -> str:
     return f"{y - (m == 1):04d}-{12 if m == 1 else m - 1:02d}"
 
 
+def month_before_told(text: str, told: str | None) -> str | None:
+    """The month before the bill just told, when that is what is asked: "那上个月呢" / "再往前一个月". "上个月的"
+    names a month (the calendar's) and is not this."""
+    if not told:
+        return None
+    same = month(text) == told and "上" in text and re.search(r"那|呢|再|还有", text)
+    return earlier_month(told) if "往前" in text or "前一个月" in text or same else None
+
+
 def spoken_digits(text: str) -> str:
     """Replaces runs of four or more spoken digits (幺三九…) with Arabic digits."""
     return SPOKEN_RUN.sub(
@@ -463,6 +472,28 @@ def only_address(text: str) -> bool:
         re.sub(r"\s", "", text or "").replace(place, ""),
     )
     return bool(place) and len(re.findall(r"[\u4e00-\u9fff]", rest)) < 2
+
+
+DETAIL_LABEL = re.compile(
+    r"(?:我家|家里|我|家)?(?:住在|住|就在|在|位于)$|(?:我的|我|详细)?(?:地址|住址)(?:是|在)?$"
+    r"|(?:我的|联系|我)?(?:电话|手机|手机号|号码|联系方式)(?:号码)?(?:是|为|打)?$|户号(?:是)?$"
+)
+
+
+def problem_words(text: str) -> str:
+    """What is wrong, with the address, phone and 户号 said in the same sentence taken out ("我家在和平路12号，电话
+    139…，从昨晚就停电了" leaves "从昨晚就停电了"); the clauses kept in their order."""
+    t = MOBILE_RE.sub("，", LANDLINE_RE.sub("，", ACCOUNT_RE.sub("，", compact(text or ""))))
+    t = re.sub(r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])", "", t)
+    place = ADDRESS_RE.search(t) or LANDMARK_RE.search(t)
+    if place and len(place.group()) >= 4:
+        t = t[: place.start()] + "，" + t[place.end() :]
+    kept = []
+    for clause in re.split(r"[，,。.；;！!\s]+", t):
+        clause = DETAIL_LABEL.sub("", clause)
+        if re.search(r"[\u4e00-\u9fa5]", clause):
+            kept.append(clause)
+    return "，".join(kept)
 
 
 def describes(text: str) -> bool:

@@ -17,6 +17,11 @@ from backend.spoken import LOCAL_TZ, local_time, spoken_time  # noqa: F401  (spo
 CLOSING = "还有别的需要帮您的吗？"  # after a request is done, on every channel
 
 
+def month_words(month: str) -> str:
+    """ "2026-11" as said: "2026年11月"."""
+    return f"{int(month[:4])}年{int(month[5:])}月"
+
+
 def is_voice(tracker: Tracker) -> bool:
     return tracker.get_slot("channel") == Channel.VOICE
 

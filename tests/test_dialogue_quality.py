@@ -3,9 +3,12 @@ database afterwards: exactly the orders the customer asked for."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from actions import extract, wording
 from backend import models as m
 from backend.case_view import transcript
 from backend.db import make_engine, make_sessionmaker
@@ -266,3 +269,39 @@ def test_not_yet_a_phone_number_or_who_cancelled_keeps_the_complaint(conversatio
     again.say("算了不投诉了")
     reply = again.say("谁让你取消了？我要投诉抄表员态度恶劣，凶我")
     assert "不给您办理" not in reply
+
+
+def test_the_place_and_phone_in_the_opening_sentence_are_not_the_description(conversation, seeded_db_url):
+    c = conversation()
+    readback = c.say("我住在城北区解放路66号2栋，手机13800007777，家里一下子全没电了")
+    assert "情况：家里一下子全没电了，" in readback and readback.count("13800007777") == 1
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["description"] == "家里一下子全没电了"
+    assert order.details["address"] == "城北区解放路66号2栋" and order.details["contact_phone"] == "13800007777"
+
+
+def test_when_it_started_said_with_the_address_is_kept(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我家没电了")
+    c.say("城南区中山路8号5栋201，昨天晚上就开始了")
+    readback = c.say("13800005555")
+    assert "我家没电了；昨天晚上就开始了" in readback
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["address"] == "城南区中山路8号5栋201" and "昨天晚上就开始了" in order.details["description"]
+
+
+def test_why_the_bill_is_so_high_gets_the_month_before_side_by_side(conversation, cis):
+    c = conversation()
+    c.say("这个月的电费怎么这么高啊")
+    c.say("3201000001")
+    reply = c.say("0001")
+    bill = cis.get_bill("3201000001", extract.month("这个月")) or cis.get_bill("3201000001")
+    before = cis.get_bill("3201000001", extract.earlier_month(bill.month))
+    assert f"{bill.amount:.2f}元" in reply and f"{before.amount:.2f}元" in reply and re.search("多了|少了|一样", reply)
+    last = cis.get_bill("3201000001", extract.month("上个月"))
+    again = c.say("上个月的")  # names the calendar month, not the one before the month just told
+    assert f"{last.amount:.2f}元" in again and wording.month_words(last.month) in again and "-" not in again
+    older = cis.get_bill("3201000001", extract.earlier_month(last.month))
+    assert f"{older.amount:.2f}元" in c.say("那再往前一个月呢")

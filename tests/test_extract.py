@@ -171,3 +171,18 @@ def test_a_bare_no_after_the_danger_line_may_be_said_twice_or_in_other_words(tex
     from actions.forms.confirm import BARE_NO
 
     assert bool(BARE_NO.match(text)) is bare_no
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("我家在幸福小区3栋2单元501，电话13912340001，家里停电了", "家里停电了"),
+        ("城东区和平路12号3单元501室 从前天开始的", "从前天开始的"),
+        ("我住城西区建设路45号，手机是13800001111，从昨晚开始就没电了，邻居家有电", "从昨晚开始就没电了，邻居家有电"),
+        ("户号3201000001，电话139 1234 0001，电表不走了", "电表不走了"),
+        ("地址是解放路66号2栋，我家没电了", "我家没电了"),
+        ("家里电压忽高忽低的，灯一闪一闪", "家里电压忽高忽低的，灯一闪一闪"),  # nothing else said: all of it
+    ],
+)
+def test_the_problem_is_what_is_left_when_the_place_and_numbers_are_taken_out(text, problem):
+    assert extract.problem_words(text) == problem

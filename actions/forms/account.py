@@ -8,10 +8,7 @@ from actions import extract, wording
 from actions.forms.base import ServiceForm
 from actions.forms.record import file_order
 from actions.services import money, services
-
-
-def month_words(month: str) -> str:
-    return f"{int(month[:4])}年{int(month[5:])}月"
+from actions.wording import month_words
 
 
 class ValidateBillQueryForm(ServiceForm):
@@ -20,10 +17,9 @@ class ValidateBillQueryForm(ServiceForm):
 
     def extract(self, tracker, text, intent, requested, required, side):
         found = super().extract(tracker, text, intent, requested, required, side)
-        last = tracker.get_slot("last_bill_month")
-        relative = "往前" in text or "前一个月" in text or (found.get("bill_month") == last and "上" in text)
-        if last and relative:  # "那上个月呢" right after a bill: the month before the one just read
-            found["bill_month"] = extract.earlier_month(last)
+        earlier = extract.month_before_told(text, tracker.get_slot("last_bill_month"))
+        if earlier:  # "那上个月呢" right after a bill: the month before the one just read
+            found["bill_month"] = earlier
         return found
 
     async def validate_bill_month(self, value, dispatcher, tracker, domain):
@@ -85,7 +81,7 @@ class ValidateBillQueryForm(ServiceForm):
         more = "多" if diff > 0 else "少"
         why = "主要是用电量增加了，天冷取暖、热水器、空调用得多都会让电量上去。" if kwh > 0 and diff > 0 else ""
         return (
-            f"{month_words(prev.month)}是{money(prev.amount)}，用电{prev.kwh:g}度，这个月{more}了{money(abs(diff))}，"
+            f"{month_words(prev.month)}是{money(prev.amount)}，用电{prev.kwh:g}度，{int(bill.month[5:])}月{more}了{money(abs(diff))}，"
             f"电量{more}了{abs(kwh):g}度。{why}如果觉得电表走得不对，要我帮您登记校验电表吗？"
         )
 

@@ -154,7 +154,8 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 if val is not None and previous not in (None, val) and key in SLOT_LABELS and key != requested:
                     corrected = True
                     if requested != CONFIRM_SLOT:  # at the read-back the corrected summary is read again
-                        dispatcher.utter_message(text=f"好的，{SLOT_LABELS[key]}记为{val}。")
+                        shown = wording.month_words(val) if re.fullmatch(r"\d{4}-\d{2}", str(val)) else val
+                        dispatcher.utter_message(text=f"好的，{SLOT_LABELS[key]}记为{shown}。")
                 events.append(SlotSet(key, val))
                 tracker.slots[key] = val
         if values.get("account_no") and "phone_last4" not in required and not tracker.get_slot("verified_account"):
@@ -266,11 +267,14 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             ):
                 found["address"] = (extract.district(text) or "") + place
         other = any(found[k] for k in ("address", self.phone_slot, "account_no", "phone_last4"))
+        problem = extract.problem_words(text) if other else text  # the place and numbers said with it left out
+        if len(re.findall(r"[\u4e00-\u9fa5]", problem)) < 4:
+            problem = text
         for slot in DESCRIPTION_SLOTS:
             if asked(slot) and len(text) >= 2 and (not other or extract.describes(extract.without_numbers(text))):
                 found[slot] = text[:500]
             elif opening and len(text) >= self.opening_min_chars:
-                found[slot] = (self.unanswered(tracker) + text)[:500]
+                found[slot] = (self.unanswered(tracker) + problem)[:500]
             elif (
                 slot in required
                 and not tracker.get_slot(slot)
@@ -279,9 +283,21 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 and len(extract.without_numbers(text)) >= 15
                 and extract.describes(text)
             ):
-                found[slot] = text[:500]  # the place and what is wrong in one answer
+                found[slot] = problem[:500]  # the place and what is wrong in one answer
             elif opening and self.unanswered(tracker) and slot in required:
                 found[slot] = (self.unanswered(tracker) + text)[:500]
+            elif (
+                slot in required
+                and tracker.get_slot(slot)
+                and requested not in (CONFIRM_SLOT, slot)
+                and other
+                and problem != text
+                and extract.describes(problem)
+                and not extract.PLACE_MARKERS.search(problem)
+                and problem not in tracker.get_slot(slot)
+                and not side
+            ):
+                found[slot] = f"{tracker.get_slot(slot)}；{problem}"[:500]  # "…501室，从前天开始的"
             elif (
                 slot in required
                 and tracker.get_slot(slot)
@@ -349,13 +365,16 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         return f"{said}；" if len(re.findall(r"[\u4e00-\u9fa5]", said)) >= 6 else ""
 
     def form_texts(self, tracker: Tracker) -> list[str]:
-        """What the customer said since this form started."""
-        texts = []
+        """What the customer said since this form started, the message that started it included."""
+        texts: list[str] = []
+        started = False
         for e in reversed(tracker.events):
             if e.get("event") == "user":
                 texts.append(e.get("text") or "")
+                if started:  # the message the form was started by comes just before its active_loop event
+                    break
             if e.get("event") == "active_loop" and e.get("name") == self.form:
-                break
+                started = True
         text = tracker.latest_message.get("text") or ""
         return texts if text in texts else texts + [text]
 
