@@ -31,6 +31,9 @@ class ActionAnswerFunction(Action):
         intent, _ = latest_intent(tracker)
         text = tracker.latest_message.get("text") or ""
         if intent == "out_of_scope":  # "那啥时候再来人啊" after filing reads as nothing the bot serves
+            if extract.leaving(text):  # "哦 8月开空调多 懂了 没别的了 谢谢哈": a remark on the way out
+                dispatcher.utter_message(response="utter_goodbye")
+                return [SlotSet("fallback_count", 0)]
             told = followups.tell_progress(dispatcher, tracker)
             if told is not None:
                 return told

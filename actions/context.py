@@ -21,6 +21,8 @@ ASKED_MIN_SCORE = 0.6  # the clause itself asks for something ("查一下我妈�
 
 def bill_follow_up(tracker: Tracker, text: str) -> list | None:
     last_month = tracker.get_slot("last_bill_month")
+    if extract.leaving(text):  # "8月开空调多 懂了 没别的了 谢谢": thanks, not another month
+        return None
     month = extract.month(text)
     earlier = extract.month_before_told(text, last_month)
     if last_month and (earlier or month):

@@ -63,8 +63,12 @@ def month_before_told(text: str, told: str | None) -> str | None:
     names a month (the calendar's) and is not this."""
     if not told:
         return None
-    same = month(text) == told and "上" in text and re.search(r"那|呢|再|还有", text)
-    return earlier_month(told) if "往前" in text or "前一个月" in text or same else None
+    named = month(text)
+    if named and named != told:  # "再往前一个月呢 9月份多少": the month named wins
+        return None
+    before = re.search(r"往前|前一个月|(?:前面|之前|再前)(?:那|一)?个月", text)
+    same = named == told and "上" in text and re.search(r"那|呢|再|还有", text)
+    return earlier_month(told) if before or same else None
 
 
 def spoken_digits(text: str) -> str:
@@ -447,9 +451,10 @@ def requests_something(text: str) -> bool:
 
 
 _PART = r"[\dA-Za-z一二三四五六七八九十]+(?:号楼|单元|栋|幢|号|室|楼|层|组)"
+_ROOM = r"(?:[\d一二三四五六七八九十]+(?:室|号)?)?"  # "是3单元302 不是2单元": the room after the part is not the change
 _PART_FIXES = (
-    re.compile(rf"(?:是|应该是|改成|改为)\s*({_PART})[\s，,]*不是\s*({_PART})"),  # new, old
-    re.compile(rf"不是\s*({_PART})[\s，,]*(?:是|而是|应该是)\s*({_PART})"),
+    re.compile(rf"(?:是|应该是|改成|改为)\s*({_PART}){_ROOM}[\s，,]*不是\s*({_PART})"),  # new, old
+    re.compile(rf"不是\s*({_PART}){_ROOM}[\s，,]*(?:是|而是|应该是)\s*({_PART})"),
 )  # old, new
 
 
@@ -494,6 +499,17 @@ def problem_words(text: str) -> str:
         if re.search(r"[\u4e00-\u9fa5]", clause):
             kept.append(clause)
     return "，".join(kept)
+
+
+CHASES = re.compile(
+    r"(?:报修|报了|报的|报过|打过电话|反映过?)[^，。,！!？?]{0,8}(?:多久|半天|好久|几个小时|一天|还没|怎么还|咋还)"
+    r"|(?:怎么|咋|为啥|为什么)还没(?:有)?人来|还没人来|催一下|催催|帮我催"
+)
+
+
+def chases(text: str) -> bool:
+    """A repair already reported, chased ("我报修都多久了还没人来"): its progress, not a new report."""
+    return bool(CHASES.search(text or ""))
 
 
 def describes(text: str) -> bool:

@@ -13,6 +13,8 @@ from backend import models as m
 from backend.case_view import transcript
 from backend.db import make_engine, make_sessionmaker
 
+ORDER_NO = re.compile(r"G\d{11}")
+
 
 def orders(db_url: str, sender: str) -> list[m.WorkOrder]:
     with make_sessionmaker(make_engine(db_url))() as s:
@@ -305,3 +307,69 @@ def test_why_the_bill_is_so_high_gets_the_month_before_side_by_side(conversation
     assert f"{last.amount:.2f}元" in again and wording.month_words(last.month) in again and "-" not in again
     older = cis.get_bill("3201000001", extract.earlier_month(last.month))
     assert f"{older.amount:.2f}元" in c.say("那再往前一个月呢")
+
+
+def test_a_part_of_the_address_corrected_with_the_room_said_changes_only_that_part(conversation, seeded_db_url):
+    c = conversation()
+    c.say("家里没电了")
+    c.say("城西区建设路88号5栋2单元302")
+    c.say("13800004444")
+    readback = c.say("哦不好意思 是3单元302 不是2单元 我说错了")
+    assert "地址城西区建设路88号5栋3单元302，" in readback
+    c.say("对的")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["address"] == "城西区建设路88号5栋3单元302"
+
+
+def test_an_order_filed_with_a_phone_only_is_shown_to_the_holder_of_the_account_of_that_phone(conversation):
+    filer = conversation()
+    filer.say("我家停电了，城南区中山路20号1栋101，电话13912340002")  # 3201000002's registered phone
+    number = ORDER_NO.search(filer.say("对")).group()
+    stranger = conversation()
+    refused = stranger.say(f"户号3201000001 尾号0001 查一下工单{number}的进度")
+    assert "只能告诉办理这张工单的客户本人" in refused and "负责" not in refused
+    holder = conversation()
+    told = holder.say(f"我户号3201000002 手机尾号0002 查一下{number}的进度")
+    assert "故障报修" in told and "只能告诉" not in told and "后四位" not in told  # told at once, not asked again
+
+
+def test_bill_months_named_and_counted_back_and_a_thanks_on_the_way_out(conversation, cis):
+    c = conversation()
+    c.say("查电费")
+    c.say("户号3201000003 尾号0003")
+    c.say("上个月")
+    told = extract.month("上个月")
+    named = extract.earlier_month(extract.earlier_month(told))
+    reply = c.say(f"那再往前一个月呢 {int(named[5:])}月份多少")  # the month named wins
+    assert f"{cis.get_bill('3201000003', named).amount:.2f}元" in reply
+    before = extract.earlier_month(named)
+    assert f"{cis.get_bill('3201000003', before).amount:.2f}元" in c.say("那它前面那个月呢")
+    bye = c.say(f"哦 {int(before[5:])}月用得多 懂了 没别的了 谢谢哈")
+    assert "再见" in bye and "元" not in bye
+
+
+def test_cancelled_then_asked_whether_anything_was_filed_then_leaving(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我家好像没电了 报个修")
+    c.say("城北区人民路5号1栋")
+    assert "取消" in c.say("等下 空开跳了 推上去就有电了 不用修了")
+    assert "没有为您登记过工单" in c.say("刚才那个没给我建单子吧")
+    bye = c.say("算了 没事了 拜拜")
+    assert "再见" in bye and "还有别的" not in bye
+    assert orders(seeded_db_url, c.sender) == []
+
+
+def test_a_repair_chased_is_asked_about_not_reported_again(conversation, seeded_db_url):
+    c = conversation()
+    reply = c.say("你们怎么回事啊 我报修都多久了还没人来 家里冰箱东西都要坏了")
+    assert "工单号" in reply and "地址" not in reply
+    assert orders(seeded_db_url, c.sender) == []
+
+
+def test_when_power_returns_right_after_a_report_uses_the_address_just_given(conversation, seeded_db_url):
+    c = conversation()
+    c.say("家里没电了 城东区和平路12号3单元501室 电话13912340001")
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    reply = c.say("好的谢谢 那大概啥时候能来电啊")
+    assert "恢复供电" in reply and order.number in reply and "地址" not in reply and "帮您报修" not in reply

@@ -112,6 +112,8 @@ class Openings:
             and extract.only_address(text)
         ):  # an address right after an outage answer: that place's outage
             return self.stop("switch:outage_query") + [SlotSet("carried_text", text), SlotSet("address", None)]
+        if self.function_id == "fault_repair" and extract.chases(text) and not extract.mobile(text):
+            return self.stop("switch:progress_query") + [SlotSet("carried_text", text)]  # "报修都多久了还没人来"
         if self.function_id == "power_quality" and extract.power_cut(text):
             return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]  # "灯闪了一下就没电了"
         if (

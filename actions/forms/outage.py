@@ -227,7 +227,19 @@ class ValidateOutageQueryForm(ServiceForm):
             customer = services().cis.find_customer_by_phone(tracker.get_slot("caller_phone"))
         if customer and not tracker.get_slot("address"):
             events.append(SlotSet("address", customer.address))
+        elif not tracker.get_slot("address") and (filed := self.filed_here(tracker)):
+            events.append(SlotSet("address", filed.details["address"]))  # "那大概啥时候能来电" right after a report
         return events
+
+    @staticmethod
+    def filed_here(tracker, address: str | None = None):
+        """The newest repair order of this conversation (at `address`, when given) that is still open."""
+        for order in services().cis.conversation_orders(tracker.sender_id):
+            place = (order.details or {}).get("address")
+            open_repair = order.function_id == "fault_repair" and order.status not in ("closed", "withdrawn")
+            if open_repair and place and (address is None or place == address):
+                return order
+        return None
 
     def extract(self, tracker, text, intent, requested, required, side):
         found = super().extract(tracker, text, intent, requested, required, side)
@@ -243,9 +255,13 @@ class ValidateOutageQueryForm(ServiceForm):
         area = cis.find_area(address)
         now = outage_message(area[0], tracker) if area else None
         if now:
-            dispatcher.utter_message(
-                text=now + "如果周围邻居都有电，只有您家没电，可以告诉我，帮您报修。", notice="outage"
+            filed = self.filed_here(tracker, address)
+            tail = (
+                f"您的报修工单{wording.order_number(tracker, filed.number)}也已登记，抢修人员会一并处理。"
+                if filed
+                else "如果周围邻居都有电，只有您家没电，可以告诉我，帮您报修。"
             )
+            dispatcher.utter_message(text=now + tail, notice="outage")
             return []
         where = area[1] if area else "这个地址"
         dispatcher.utter_message(
