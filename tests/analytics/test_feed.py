@@ -353,3 +353,13 @@ def test_the_refresh_settles_again_only_contacts_that_went_idle_or_whose_cases_c
     assert again.outcome == ContactOutcome.AGENT and again.wait_seconds == 4
     with sessions.begin() as s:  # idle for 30 minutes (P95598_CONTACT_IDLE_MINUTES): asked about again
         assert refresh(s, chat.ended_at + dt.timedelta(minutes=31)) == 1
+
+
+def test_the_analytics_process_yields_the_cpu_to_live_turns_once():
+    """`python -m analytics feed|consume` lowers its own priority to BACKGROUND_NICE, and a second call (or a
+    process started already niced) does not lower it further."""
+    from analytics.__main__ import BACKGROUND_NICE
+
+    code = "import os; from analytics.__main__ import yield_to_live_turns as y; print(y(), y(), os.nice(0))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(BACKGROUND_NICE)] * 3
