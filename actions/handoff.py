@@ -7,6 +7,10 @@ same context. Channels learn of the handoff from a custom payload {"handoff": {.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionReverted, ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -83,6 +87,13 @@ def callback_order(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
 OPENERS = {"anger": "非常抱歉给您添麻烦了。", "safety": "您的安全最重要。"}
 
 
+async def off_loop(handler: Callable[[CollectingDispatcher, Tracker, str], list], *args: Any) -> list:
+    """Runs a handoff in a worker thread: opening a case or filing a callback is a few blocking database reads and
+    a commit (an fsync on SQLite), and on the action server's event loop it stalled every other conversation's
+    action meanwhile; escalations come in bursts (an outage, an angry crowd)."""
+    return await asyncio.to_thread(handler, *args)
+
+
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list:
     if reason == EscalationReason.SAFETY:  # what to do now comes first: the queue may take minutes
         dispatcher.utter_message(text=OPENERS[reason] + safety_advice(tracker.latest_message.get("text") or ""))
@@ -103,7 +114,7 @@ class ActionHandoff(Action):
             amended = followups.amend_last_order(dispatcher, tracker)
             if amended is not None:
                 return amended
-        return hand_off(dispatcher, tracker, reason=EscalationReason.CUSTOMER_REQUEST)
+        return await off_loop(hand_off, dispatcher, tracker, EscalationReason.CUSTOMER_REQUEST)
 
 
 class ActionEscalateSignal(Action):
@@ -119,4 +130,4 @@ class ActionEscalateSignal(Action):
         if reason not in case_context.REASONS or not services().contact.agents_online():
             return [ActionReverted()]
         stop_form = [ActiveLoop(None), SlotSet("requested_slot", None)] if tracker.active_loop_name else []
-        return stop_form + hand_off(dispatcher, tracker, reason)
+        return stop_form + await off_loop(hand_off, dispatcher, tracker, reason)

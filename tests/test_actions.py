@@ -181,3 +181,32 @@ def test_a_danger_signal_brings_a_person_only_when_one_is_online(domain, backend
         contact.finish(handoff["case"], "closed", "resolved")
     finally:
         contact.heartbeat(agent.id, online=False)
+
+
+def test_a_handoff_runs_off_the_action_servers_event_loop(domain, monkeypatch):
+    """Opening a case or filing a callback blocks on the database; other conversations' actions go on meanwhile.
+    The real handoff (nobody online here: a callback order) still works from the worker thread."""
+    import time
+
+    from actions import handoff
+
+    events, texts, _ = run(handoff.ActionHandoff(), tracker("转人工", "human_agent"), domain)
+    assert slot_events(events)["last_order_no"].startswith("G") and "人工回复" in texts[0]
+
+    monkeypatch.setattr(handoff, "hand_off", lambda d, t, reason: time.sleep(0.3) or [])
+
+    async def both() -> float:
+        started = time.perf_counter()
+
+        async def other_conversation() -> float:
+            for _ in range(5):
+                await asyncio.sleep(0.02)
+            return time.perf_counter() - started
+
+        _, other_done = await asyncio.gather(
+            handoff.ActionHandoff().run(CollectingDispatcher(), tracker("转人工", "human_agent"), domain),
+            other_conversation(),
+        )
+        return other_done
+
+    assert asyncio.run(both()) < 0.25  # the other conversation did not wait for the 0.3 s handoff
