@@ -485,14 +485,17 @@ DETAIL_LABEL = re.compile(
 )
 
 
+AT_PLACE = re.compile(r"^的?(?:门口|旁边|附近|对面|路口|楼下|楼上|那里|这里|那儿|这儿)")
+
+
 def problem_words(text: str) -> str:
     """What is wrong, with the address, phone and 户号 said in the same sentence taken out ("我家在和平路12号，电话
     139…，从昨晚就停电了" leaves "从昨晚就停电了"); the clauses kept in their order."""
     t = MOBILE_RE.sub("，", LANDLINE_RE.sub("，", ACCOUNT_RE.sub("，", compact(text or ""))))
     t = re.sub(r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])", "", t)
     place = ADDRESS_RE.search(t) or LANDMARK_RE.search(t)
-    if place and len(place.group()) >= 4:
-        t = t[: place.start()] + "，" + t[place.end() :]
+    if place and len(place.group()) >= 4:  # with what says where at that place ("…10号门口")
+        t = t[: place.start()] + "，" + AT_PLACE.sub("", t[place.end() :])
     kept = []
     for clause in re.split(r"[，,。.；;！!\s]+", t):
         clause = DETAIL_LABEL.sub("", clause)
