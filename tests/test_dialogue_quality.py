@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -283,15 +284,33 @@ def test_the_place_and_phone_in_the_opening_sentence_are_not_the_description(con
     assert order.details["address"] == "城北区解放路66号2栋" and order.details["contact_phone"] == "13800007777"
 
 
-def test_when_it_started_said_with_the_address_is_kept(conversation, seeded_db_url):
+@pytest.mark.parametrize(
+    ("answers", "read_back", "address", "description"),
+    [
+        (  # when it started, said with the address: added to the description
+            ["我家没电了", "城南区中山路8号5栋201，昨天晚上就开始了", "13800005555"],
+            "我家没电了；昨天晚上就开始了",
+            "城南区中山路8号5栋201",
+            "昨天晚上就开始了",
+        ),
+        (  # a part of the address corrected with the room said: only that part changes
+            ["家里没电了", "城西区建设路88号5栋2单元302", "13800004444", "哦不好意思 是3单元302 不是2单元 我说错了"],
+            "地址城西区建设路88号5栋3单元302，",
+            "城西区建设路88号5栋3单元302",
+            "家里没电了",
+        ),
+    ],
+)
+def test_what_is_said_with_the_address_or_corrects_part_of_it_reaches_the_order(
+    conversation, seeded_db_url, answers, read_back, address, description
+):
     c = conversation()
-    c.say("我家没电了")
-    c.say("城南区中山路8号5栋201，昨天晚上就开始了")
-    readback = c.say("13800005555")
-    assert "我家没电了；昨天晚上就开始了" in readback
-    c.say("对")
+    for line in answers:
+        said = c.say(line)
+    assert read_back in said
+    c.say("对的")
     [order] = orders(seeded_db_url, c.sender)
-    assert order.details["address"] == "城南区中山路8号5栋201" and "昨天晚上就开始了" in order.details["description"]
+    assert order.details["address"] == address and description in order.details["description"]
 
 
 def test_why_the_bill_is_so_high_gets_the_month_before_side_by_side(conversation, cis):
@@ -307,18 +326,6 @@ def test_why_the_bill_is_so_high_gets_the_month_before_side_by_side(conversation
     assert f"{last.amount:.2f}元" in again and wording.month_words(last.month) in again and "-" not in again
     older = cis.get_bill("3201000001", extract.earlier_month(last.month))
     assert f"{older.amount:.2f}元" in c.say("那再往前一个月呢")
-
-
-def test_a_part_of_the_address_corrected_with_the_room_said_changes_only_that_part(conversation, seeded_db_url):
-    c = conversation()
-    c.say("家里没电了")
-    c.say("城西区建设路88号5栋2单元302")
-    c.say("13800004444")
-    readback = c.say("哦不好意思 是3单元302 不是2单元 我说错了")
-    assert "地址城西区建设路88号5栋3单元302，" in readback
-    c.say("对的")
-    [order] = orders(seeded_db_url, c.sender)
-    assert order.details["address"] == "城西区建设路88号5栋3单元302"
 
 
 def test_an_order_filed_with_a_phone_only_is_shown_to_the_holder_of_the_account_of_that_phone(conversation):
