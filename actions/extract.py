@@ -515,6 +515,19 @@ def chases(text: str) -> bool:
     return bool(CHASES.search(text or ""))
 
 
+ADD_NOTE = re.compile(r"写上|加上|补上|备注|记上|注明|写进去|加进去")
+YES_LEAD = re.compile(r"^(?:[\s，,。.!！~]|对|是|好|行|嗯|可以|没错|的|吧|啊)+")
+
+
+def note_to_add(text: str) -> str | None:
+    """What the customer asks to have added at the read-back ("对 你把单号G26120500002也写上"), the yes before it
+    left out; None when nothing is asked to be added."""
+    if not ADD_NOTE.search(text or ""):
+        return None
+    note = YES_LEAD.sub("", (text or "").strip())
+    return note[:200] or None
+
+
 def describes(text: str) -> bool:
     """A sentence about the problem (not a number, a yes/no or a question to us)."""
     t = (text or "").strip()

@@ -380,3 +380,15 @@ def test_when_power_returns_right_after_a_report_uses_the_address_just_given(con
     [order] = orders(seeded_db_url, c.sender)
     reply = c.say("好的谢谢 那大概啥时候能来电啊")
     assert "恢复供电" in reply and order.number in reply and "地址" not in reply and "帮您报修" not in reply
+
+
+def test_something_asked_to_be_added_at_the_read_back_is_added_and_read_back_again(conversation, seeded_db_url):
+    c = conversation()
+    c.say("上午来修电的师傅态度太差了 我要投诉")
+    c.say("13800003131")
+    again = c.say("对 你把单号G26120512345也写上 投诉的就是这个单子")
+    assert "G26120512345" in again and again.rstrip().endswith("对吗？")
+    assert orders(seeded_db_url, c.sender) == []  # not filed on the 对 that came with the addition
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.function_id == "complaint" and "G26120512345" in order.details["details"]

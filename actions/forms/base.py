@@ -156,6 +156,8 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                     if requested != CONFIRM_SLOT:  # at the read-back the corrected summary is read again
                         shown = wording.month_words(val) if re.fullmatch(r"\d{4}-\d{2}", str(val)) else val
                         dispatcher.utter_message(text=f"好的，{SLOT_LABELS[key]}记为{shown}。")
+                elif val is not None and previous not in (None, val) and key in DESCRIPTION_SLOTS:
+                    corrected = True  # "对 把单号也写上" at the read-back: added, so it is read back again
                 events.append(SlotSet(key, val))
                 tracker.slots[key] = val
         if values.get("account_no") and "phone_last4" not in required and not tracker.get_slot("verified_account"):
@@ -286,6 +288,14 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 found[slot] = problem[:500]  # the place and what is wrong in one answer
             elif opening and self.unanswered(tracker) and slot in required:
                 found[slot] = (self.unanswered(tracker) + text)[:500]
+            elif (
+                slot in required
+                and tracker.get_slot(slot)
+                and requested == CONFIRM_SLOT
+                and (note := extract.note_to_add(text))
+                and note not in tracker.get_slot(slot)
+            ):
+                found[slot] = f"{tracker.get_slot(slot)}；{note}"[:500]  # "对 把单号也写上": added, read back again
             elif (
                 slot in required
                 and tracker.get_slot(slot)
