@@ -13,6 +13,7 @@ from actions.forms.opening import safety_advice
 from actions.forms.record import file_order
 from actions.services import services
 from backend.cis.interface import SUSPECTED
+from backend.workorders.states import OrderStatus
 from channels.wording import SUSPECTED_OUTAGE, SUSPECTED_OUTAGE_SEEN
 
 
@@ -236,7 +237,7 @@ class ValidateOutageQueryForm(ServiceForm):
         """The newest repair order of this conversation (at `address`, when given) that is still open."""
         for order in services().cis.conversation_orders(tracker.sender_id):
             place = (order.details or {}).get("address")
-            open_repair = order.function_id == "fault_repair" and order.status not in ("closed", "withdrawn")
+            open_repair = order.function_id == "fault_repair" and OrderStatus(order.status).open
             if open_repair and place and (address is None or place == address):
                 return order
         return None

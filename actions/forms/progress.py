@@ -16,9 +16,9 @@ from actions.forms.base import ServiceForm
 from actions.forms.identity import verified
 from actions.order_status import now_utc, state
 from actions.services import services
+from backend.workorders.states import OrderStatus
 
 NOT_FOUND = "没有查到{}，请您核对一下。"
-FINISHED = ("closed", "withdrawn")
 POINTED = re.compile(r"刚才|那个|刚刚|我的单|这个单")  # the order meant is one of this conversation's
 IF_FILED = re.compile(r"没.{0,3}(?:建|登记|提交|下单|报上)|(?:建|登记|提交|报上)了?(?:单子|工单)?(?:没有?|吗|吧)")
 
@@ -47,7 +47,7 @@ class ValidateProgressQueryForm(ServiceForm):
         if not tracker.get_slot("order_ref") and not re.search(r"\d{4,}", text):
             orders = services().cis.conversation_orders(tracker.sender_id)
             pointed = bool(POINTED.search(text))
-            chosen = orders if pointed else [o for o in orders if o.status not in FINISHED]
+            chosen = orders if pointed else [o for o in orders if OrderStatus(o.status).open]
             if chosen:
                 events.append(SlotSet("order_ref", chosen[0].number))
                 tracker.slots["order_ref"] = chosen[0].number
