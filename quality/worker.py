@@ -77,6 +77,11 @@ def finished() -> list[ColumnElement[bool]]:
     ]
 
 
+def ended(c: Contact) -> dt.datetime:
+    """When the contact ended, or started if it has no end yet: what an inspection is compared against."""
+    return c.ended_at or c.started_at
+
+
 class InspectionWorker:
     def __init__(
         self,
@@ -122,21 +127,21 @@ class InspectionWorker:
         end = self._claim(contact_id, token, now)
         if end is None:
             return 0
-        stored = 0
+        finished = False  # _finish drops the claim in its own transaction, stored or not
         try:
             with self.sessions() as s:  # reads only: live turns write meanwhile
                 c = s.get(Contact, contact_id)
-                if c is None:
-                    return 0
-                outcome = self._build_and_inspect(s, c, now)
-            if outcome is not None:
-                stored = self._finish(contact_id, token, end, outcome, now)
+                outcome = None if c is None else self._build_and_inspect(s, c, now)
+            if outcome is None:
+                return 0
+            stored = self._finish(contact_id, token, end, outcome, now)
+            finished = True
+            return stored
         except IntegrityError:  # stored by another process meanwhile (contact_id is unique)
             return 0
         finally:
-            if not stored:
+            if not finished:
                 self._release(contact_id, token)
-        return stored
 
     def _claim(self, contact_id: int, token: str, now: dt.datetime) -> dt.datetime | None:
         """The contact's end when this worker now holds its claim and it needs inspecting; else None. The claim is
@@ -150,7 +155,7 @@ class InspectionWorker:
                 return None  # another worker is on it
             c = s.get(Contact, contact_id)
             seen = s.scalars(select(Inspection).where(Inspection.contact_id == contact_id)).first()
-            end = None if c is None else c.ended_at or c.started_at
+            end = None if c is None else ended(c)
             if end is not None and seen is not None and end - seen.ended_at <= REOPENED_AFTER:
                 if seen.ended_at < end:  # only the end divider or rating card came after
                     seen.ended_at = end
@@ -192,7 +197,7 @@ class InspectionWorker:
             s.delete(mine)
             c = s.get(Contact, contact_id)
             seen = s.scalars(select(Inspection).where(Inspection.contact_id == contact_id)).first()
-            if c is None or (c.ended_at or c.started_at) != end:
+            if c is None or ended(c) != end:
                 return 0
             if seen is not None and seen.ended_at >= end:
                 return 0
@@ -214,7 +219,7 @@ class InspectionWorker:
             log.warning("could not release the inspection claim on contact %s", contact_id, exc_info=True)
 
     def _row(self, c: Contact, now: dt.datetime, **values: object) -> Inspection:
-        ended = c.ended_at or c.started_at
+        end = ended(c)
         reason = values.pop("reason", None)
         return Inspection(
             contact_id=c.id,
@@ -222,9 +227,9 @@ class InspectionWorker:
             channel=c.channel,
             handled_by="agent" if c.outcome == ContactOutcome.AGENT else "bot",
             started_at=c.started_at,
-            ended_at=ended,
+            ended_at=end,
             inspected_at=now,
-            delay_seconds=max(0.0, (now - ended).total_seconds()),
+            delay_seconds=max(0.0, (now - end).total_seconds()),
             reason=None if reason is None else str(reason)[:REASON_LENGTH],
             score=0.0 if values.get("status") == InspectionStatus.NOT_INSPECTABLE else 100.0,
             flags=0,
