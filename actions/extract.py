@@ -188,10 +188,18 @@ def _landmark(text: str) -> str | None:
     return "".join(parts) or None
 
 
+SPACE_AT_DIGITS = re.compile(r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])")
+
+
+def glued(text: str | None) -> str:
+    """Spaces between words and numbers taken out ("和平路 12号" -> "和平路12号"), as addresses are matched."""
+    return SPACE_AT_DIGITS.sub("", text or "")
+
+
 def address(text: str, whole_text: bool = False) -> str | None:
     """An address: a numbered address anywhere, else a named place (street, estate, village, crossing); when
     the bot just asked for it, a short answer that reads like a place."""
-    text = re.sub(r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])", "", text or "")
+    text = glued(text)
     found = ADDRESS_RE.search(text)
     if found and len(ADDRESS_PREFIX.sub("", found.group())) >= 4:
         head = text[: found.start()]
@@ -492,7 +500,7 @@ def problem_words(text: str) -> str:
     """What is wrong, with the address, phone and 户号 said in the same sentence taken out ("我家在和平路12号，电话
     139…，从昨晚就停电了" leaves "从昨晚就停电了"); the clauses kept in their order."""
     t = MOBILE_RE.sub("，", LANDLINE_RE.sub("，", ACCOUNT_RE.sub("，", compact(text or ""))))
-    t = re.sub(r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])", "", t)
+    t = glued(t)
     place = ADDRESS_RE.search(t) or LANDMARK_RE.search(t)
     if place and len(place.group()) >= 4:  # with what says where at that place ("…10号门口")
         t = t[: place.start()] + "，" + AT_PLACE.sub("", t[place.end() :])
