@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analytics.contacts import apply, refresh
-from analytics.events import KINDS_READ, SLOTS_READ, BadEvent, changes_of
+from analytics.events import KINDS_READ, SLOTS_READ, BadEvent, EventChanges, changes_of
 from backend.db import write_lock
 from backend.models import utcnow
 from backend.models_analytics import FeedPosition
@@ -33,6 +33,7 @@ from backend.models_analytics import FeedPosition
 log = logging.getLogger(__name__)
 SOURCE = "tracker"
 BATCH = 500
+CHUNK = 50  # events applied per write transaction (see feed_once)
 Task = Callable[[dt.datetime], object]
 
 
@@ -76,40 +77,64 @@ def _position(s: Session) -> FeedPosition:
     return pos
 
 
-def _apply_row(s: Session, event_id: int, sender: str, kind: str, data: str | None) -> None:
+def _changes(event_id: int, sender: str, kind: str, data: str | None) -> EventChanges | None:
+    """What one stored event changes; None (and the reason logged) for an event that cannot be read."""
     try:
         event = json.loads(data or "")
         if not isinstance(event, dict):
             raise BadEvent(f"the stored event is a {type(event).__name__}")
-        changes = changes_of({**event, "sender_id": sender})
+        return changes_of({**event, "sender_id": sender})
     except (ValueError, BadEvent) as e:
         log.warning("skipping tracker event %s of %s: %s", event_id, sender[:64], e)
-        return
+        return None
+
+
+def _apply_row(s: Session, event_id: int, sender: str, kind: str, data: str | None) -> None:
+    changes = _changes(event_id, sender, kind, data)
     if changes is not None:
         apply(s, changes)
 
 
+def _stored_position(sessions: sessionmaker[Session]) -> int:
+    with sessions() as s:
+        pos = s.get(FeedPosition, SOURCE)
+        return pos.last_id if pos is not None else 0
+
+
 def feed_once(tracker: Engine, sessions: sessionmaker[Session], limit: int = BATCH) -> int:
-    """Applies the next events after the stored position, in one transaction; the number read."""
-    with sessions.begin() as s:
-        write_lock(s)
-        pos = _position(s)
-        rows = _read(tracker, pos.last_id, limit)
-        if not rows:
-            if pos.last_id and _last_id(tracker) < pos.last_id:  # a new tracker store: its ids start again
-                log.warning("the tracker store restarted its ids; reading it from the start")
-                pos.last_id = 0
-            return 0
+    """Applies the next events after the stored position; the number read. They are read and parsed outside any
+    transaction, then applied CHUNK at a time, each chunk with the position in one short write transaction. On
+    SQLite a whole batch under one write lock held it through the reading and parsing too, and a live write (the
+    case opened on 转人工) waited behind this process, which runs at a lower CPU priority."""
+    after = _stored_position(sessions)
+    rows = _read(tracker, after, limit)
+    if not rows:
+        if after and _last_id(tracker) < after:  # a new tracker store: its ids start again
+            log.warning("the tracker store restarted its ids; reading it from the start")
+            with sessions.begin() as s:
+                write_lock(s)
+                _position(s).last_id = 0
+        return 0
+    parsed = [(row, _changes(*row)) for row in rows]
+    for first in range(0, len(parsed), CHUNK):
+        chunk = parsed[first : first + CHUNK]
         try:
-            for event_id, sender, kind, data in rows:  # autoflush: a bot's or slot's event only moves the contact's
-                _apply_row(s, event_id, sender, kind, data)  # end, written with the next statement, not one by one
-            pos.last_id, pos.updated_at = rows[-1][0], utcnow()
-            return len(rows)
+            with sessions.begin() as s:
+                write_lock(s)
+                pos = _position(s)
+                if pos.last_id != after:  # another feed moved on meanwhile: read again from where it is
+                    return first
+                for _, changes in chunk:  # autoflush: a bot's or slot's event only moves the contact's end,
+                    if changes is not None:  # written with the next statement, not one by one
+                        apply(s, changes)
+                pos.last_id, pos.updated_at = chunk[-1][0][0], utcnow()
         except OperationalError:
             raise  # the store is unavailable: nothing written, the same events are read again later
         except SQLAlchemyError as e:
             log.warning("a batch failed (%s); applying its events one by one", e.__class__.__name__)
-    return _one_by_one(sessions, rows)
+            _one_by_one(sessions, [row for row, _ in chunk])
+        after = chunk[-1][0][0]
+    return len(rows)
 
 
 def _one_by_one(sessions: sessionmaker[Session], rows: Sequence[tuple[int, str, str, str | None]]) -> int:

@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -22,7 +23,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from analytics import feed
 from analytics.contacts import outcome_of, refresh
+from analytics.events import changes_of
 from analytics.feed import feed_once, tracker_engine
 from backend import models as m
 from backend.db import open_database
@@ -188,6 +191,30 @@ def test_reading_again_or_twice_writes_each_event_once(tmp_path):
         count = select(func.count()).select_from(m.TurnAnalytics)
         written = s.scalar(count)
         assert written and t.scalar(count) == written
+
+
+def test_a_live_write_is_not_held_up_while_the_feed_reads_and_parses(tmp_path, monkeypatch):
+    """The events are read and parsed outside any transaction: a turn filing an order meanwhile gets SQLite's write
+    lock at once (a 0.2 s busy timeout). The feed held it from the start of a 500-event batch before."""
+    tracker, sessions = make_tracker(tmp_path / "tracker.db"), backend(tmp_path / "b.db")
+    writes: list[str] = []
+
+    def parse_while_a_turn_writes(event: dict) -> Any:
+        conn = sqlite3.connect(tmp_path / "b.db", timeout=0.2)
+        try:
+            conn.execute("BEGIN IMMEDIATE")  # the database-wide write lock, as any write takes it
+            conn.commit()
+            writes.append("ok")
+        except sqlite3.OperationalError as e:
+            writes.append(str(e))
+        finally:
+            conn.close()
+        return changes_of(event)
+
+    monkeypatch.setattr(feed, "changes_of", parse_while_a_turn_writes)
+    feed_all(tracker, sessions)
+    assert writes and set(writes) == {"ok"}
+    assert set(by_conversation(sessions)) == {sender("contained"), sender("agent"), sender("abandoned")}
 
 
 def test_a_feed_process_killed_mid_way_goes_on_where_it_stopped(tmp_path):
