@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from typing import cast
 
 from sqlalchemy import Table, and_, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
 
 from analytics.events import ContactChange, EventChanges
 from analytics.functions import OUTAGE_FUNCTIONS, main_function
 from backend import models as m
 from backend.contact_centre.kinds import Channel
-from backend.db import insert_new
+from backend.db import insert_new, write_lock
 from backend.model_base import transaction_memo
 from backend.models_analytics import Contact, ContactOutcome, FeedPosition
 from backend.pii import mask
@@ -322,31 +322,19 @@ def _may_change(now: dt.datetime, since: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def refresh(s: Session, now: dt.datetime) -> int:
-    """Settles the contacts still open (or handled by an agent who has not closed yet) that went idle or whose cases
-    changed since the last refresh, and the contacts rated since then; the number of contacts looked at. Open
-    contacts pile up under load, and settling each asks six questions: only those that may change are asked."""
-    mark = s.get(FeedPosition, REFRESHED)
-    if mark is None:  # the first refresh: everything within the horizon may have changed
-        mark = FeedPosition(source=REFRESHED, last_id=0, updated_at=now - REFRESH_HORIZON)
-        s.add(mark)
-    since = mark.updated_at
-    open_ = list(
-        s.scalars(
-            select(Contact).where(
-                Contact.started_at >= now - REFRESH_HORIZON,
-                or_(
-                    Contact.outcome == ContactOutcome.IN_PROGRESS,
-                    and_(Contact.outcome == ContactOutcome.AGENT, Contact.handle_seconds.is_(None)),
-                ),
-                _may_change(now, since),
-            )
-        )
+REFRESH_STEP = 10  # contacts settled per write transaction (see refresh)
+
+
+def _still_open() -> ColumnElement[bool]:
+    return or_(
+        Contact.outcome == ContactOutcome.IN_PROGRESS,
+        and_(Contact.outcome == ContactOutcome.AGENT, Contact.handle_seconds.is_(None)),
     )
-    for c in open_:
-        settle(s, c, now)
+
+
+def _rated_since(s: Session, since: dt.datetime) -> set[str]:
     rated = set(s.scalars(select(m.Rating.conversation_id).where(m.Rating.answered_at > since)))
-    rated |= {
+    return rated | {
         str(conversation)
         for conversation in s.scalars(
             select(m.WorkOrder.conversation_id)
@@ -354,12 +342,45 @@ def refresh(s: Session, now: dt.datetime) -> int:
             .where(m.Survey.answered_at > since, m.WorkOrder.conversation_id.is_not(None))
         )
     }
-    looked = len(open_)
-    for conversation in rated:
-        for c in s.scalars(
-            select(Contact).where(Contact.conversation_id == conversation, Contact.satisfaction.is_(None))
-        ):
-            c.satisfaction = _rating(s, c, [e.id for e in _escalations(s, c)])
-            looked += 1
-    mark.updated_at = now - SLACK  # a rating committed just after this read is read next time
+
+
+def refresh(sessions: sessionmaker[Session], now: dt.datetime, step: int = REFRESH_STEP) -> int:
+    """Settles the contacts still open (or handled by an agent who has not closed yet) that went idle or whose cases
+    changed since the last refresh, and the contacts rated since then; the number of contacts looked at. Open
+    contacts pile up under load, and settling each asks six questions: only those that may change are asked.
+
+    What to settle is read without a lock; the contacts are then settled `step` at a time, each step a short write
+    transaction, and the mark moves last. On SQLite one transaction over a burst's 50 changed cases held the write
+    lock through all of it, and a live write (the case opened on 转人工) waited behind this low-priority process.
+    A step that fails leaves the mark where it was: the next refresh settles those contacts again."""
+    with sessions() as s:
+        mark = s.get(FeedPosition, REFRESHED)
+        since = mark.updated_at if mark is not None else now - REFRESH_HORIZON  # the first: the whole horizon
+        due = list(
+            s.scalars(
+                select(Contact.id).where(
+                    Contact.started_at >= now - REFRESH_HORIZON, _still_open(), _may_change(now, since)
+                )
+            )
+        )
+        rated = _rated_since(s, since)
+    for first in range(0, len(due), step):
+        with sessions.begin() as s:
+            write_lock(s)
+            for c in s.scalars(select(Contact).where(Contact.id.in_(due[first : first + step]), _still_open())):
+                settle(s, c, now)
+    looked = len(due)
+    with sessions.begin() as s:
+        write_lock(s)
+        for conversation in rated:
+            for c in s.scalars(
+                select(Contact).where(Contact.conversation_id == conversation, Contact.satisfaction.is_(None))
+            ):
+                c.satisfaction = _rating(s, c, [e.id for e in _escalations(s, c)])
+                looked += 1
+        mark = s.get(FeedPosition, REFRESHED)
+        if mark is None:
+            mark = FeedPosition(source=REFRESHED, last_id=0, updated_at=now)
+            s.add(mark)
+        mark.updated_at = now - SLACK  # a rating committed just after this read is read next time
     return looked

@@ -159,9 +159,7 @@ def refresh_contacts(sessions: sessionmaker[Session]) -> Task:
     """The periodic settling of open contacts (agents claiming, customers leaving, idle contacts, ratings)."""
 
     def task(now: dt.datetime) -> object:
-        with sessions.begin() as s:
-            write_lock(s)
-            return refresh(s, now)
+        return refresh(sessions, now)
 
     return task
 

@@ -293,11 +293,9 @@ def test_an_idle_contact_is_closed_and_rules_are_written_once(tmp_path):
     feed_all(tracker, sessions)
     contained = by_conversation(sessions)[sender("contained")]
     assert contained.outcome == ContactOutcome.IN_PROGRESS and contained.ended_at is not None
-    with sessions.begin() as s:
-        refresh(s, contained.ended_at + dt.timedelta(minutes=29))
+    refresh(sessions, contained.ended_at + dt.timedelta(minutes=29))
     assert by_conversation(sessions)[sender("contained")].outcome == ContactOutcome.IN_PROGRESS
-    with sessions.begin() as s:
-        refresh(s, contained.ended_at + dt.timedelta(minutes=31))  # P95598_CONTACT_IDLE_MINUTES: 30
+    refresh(sessions, contained.ended_at + dt.timedelta(minutes=31))  # P95598_CONTACT_IDLE_MINUTES: 30
     assert by_conversation(sessions)[sender("contained")].outcome == ContactOutcome.CONTAINED
     assert outcome_of([], escalated=True, closed=False) == ContactOutcome.IN_PROGRESS
     assert outcome_of([], escalated=True, closed=True) == ContactOutcome.ABANDONED
@@ -317,11 +315,9 @@ def test_a_quiet_call_is_over_after_three_minutes_a_quiet_chat_is_not(tmp_path):
         call.channel = "voice"
         quiet_since = call.ended_at
     assert quiet_since is not None
-    with sessions.begin() as s:
-        refresh(s, quiet_since + dt.timedelta(minutes=2))
+    refresh(sessions, quiet_since + dt.timedelta(minutes=2))
     assert by_conversation(sessions)[sender("contained")].outcome == ContactOutcome.IN_PROGRESS
-    with sessions.begin() as s:
-        refresh(s, quiet_since + dt.timedelta(minutes=4))  # P95598_CALL_IDLE_MINUTES: 3
+    refresh(sessions, quiet_since + dt.timedelta(minutes=4))  # P95598_CALL_IDLE_MINUTES: 3
     assert by_conversation(sessions)[sender("contained")].outcome == ContactOutcome.CONTAINED
 
 
@@ -345,8 +341,7 @@ def test_a_request_for_a_person_answered_by_a_callback_order_is_a_transfer_not_a
         c = s.get(Contact, contact.id)
         assert c is not None
         c.outcome = ContactOutcome.IN_PROGRESS  # settled again, as the refresh does for open contacts
-    with sessions.begin() as s:
-        refresh(s, (contact.ended_at or contact.started_at) + dt.timedelta(minutes=31))
+    refresh(sessions, (contact.ended_at or contact.started_at) + dt.timedelta(minutes=31))
     again = by_conversation(sessions)[sender("contained")]
     assert again.escalated and again.transfer_reason == "customer_request"
     assert again.outcome == ContactOutcome.CONTAINED  # the bot answered it with a callback: not abandoned
@@ -359,10 +354,12 @@ def test_the_refresh_settles_again_only_contacts_that_went_idle_or_whose_cases_c
     feed_all(tracker, sessions)
     chat = by_conversation(sessions)[sender("contained")]
     assert chat.outcome == ContactOutcome.IN_PROGRESS and chat.ended_at is not None
-    with sessions.begin() as s:  # the first refresh looks at everything within its horizon
-        refresh(s, chat.ended_at + dt.timedelta(minutes=1))
-    with sessions.begin() as s:  # nothing happened since: no open contact is asked about again
-        assert refresh(s, chat.ended_at + dt.timedelta(minutes=2)) == 0
+    refresh(
+        sessions, chat.ended_at + dt.timedelta(minutes=1)
+    )  # the first refresh looks at everything within its horizon
+    assert (
+        refresh(sessions, chat.ended_at + dt.timedelta(minutes=2)) == 0
+    )  # nothing happened since: no open contact is asked about again
     with sessions.begin() as s:  # an agent takes a case of the chat: its contact is settled again
         s.add(
             m.Escalation(
@@ -374,12 +371,12 @@ def test_the_refresh_settles_again_only_contacts_that_went_idle_or_whose_cases_c
                 claimed_at=chat.started_at + dt.timedelta(seconds=9),
             )
         )
-    with sessions.begin() as s:
-        assert refresh(s, chat.ended_at + dt.timedelta(minutes=3)) == 1
+    assert refresh(sessions, chat.ended_at + dt.timedelta(minutes=3)) == 1
     again = by_conversation(sessions)[sender("contained")]
     assert again.outcome == ContactOutcome.AGENT and again.wait_seconds == 4
-    with sessions.begin() as s:  # idle for 30 minutes (P95598_CONTACT_IDLE_MINUTES): asked about again
-        assert refresh(s, chat.ended_at + dt.timedelta(minutes=31)) == 1
+    assert (
+        refresh(sessions, chat.ended_at + dt.timedelta(minutes=31)) == 1
+    )  # idle for 30 minutes (P95598_CONTACT_IDLE_MINUTES): asked about again
 
 
 def test_the_analytics_process_yields_the_cpu_to_live_turns_once():

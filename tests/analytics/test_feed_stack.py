@@ -190,8 +190,7 @@ def test_real_chats_become_contacts_and_a_replay_writes_them_once(stack, seeded_
     _feed_all(tracker, interrupted, batch=500)
     later = m.utcnow()
     for copy in (straight, interrupted):
-        with copy.begin() as s:
-            refresh(s, later)
+        refresh(copy, later)
     conversations = list(ids.values())
     replayed = _rows(straight, conversations)
     assert len(replayed) == 3

@@ -94,8 +94,7 @@ def recorded_world(tmp_path: Path, copies: int = 1) -> tuple[Engine, sessionmake
         case = s.scalars(select(m.Escalation).where(m.Escalation.conversation_id == AGENT_CHAT)).one()
         case.agent_id, case.disposition = agent.id, "resolved"
     feed_all(tracker, sessions)
-    with sessions.begin() as s:
-        refresh(s, utc(T0) + dt.timedelta(hours=2 + copies))
+    refresh(sessions, utc(T0) + dt.timedelta(hours=2 + copies))
     return tracker, sessions
 
 
@@ -249,7 +248,7 @@ def test_a_call_with_the_agent_leg_merged_from_its_transcript(world):
         s.add(bot_leg)
         s.flush()
         rec_id, bot_leg_id = rec.id, bot_leg.id
-        refresh(s, utc(start + 3600))
+    refresh(sessions, utc(start + 3600))
     with pytest.raises(NotReady):  # not transcribed yet
         built(world, call)
     with sessions.begin() as s:
@@ -311,6 +310,6 @@ def test_a_hazard_only_handed_to_the_queue_is_not_urgent_handling(world):
     feed_all(tracker, sessions)
     with sessions.begin() as s:
         s.add(voice_case(call, start, reason="safety", priority="normal", claimed_at=None))  # nobody took it
-        refresh(s, utc(start + 3600))
+    refresh(sessions, utc(start + 3600))
     events = [t.event for t in built(world, call).contact.turns if t.who == "system"]
     assert "transferred" in events and "urgent" not in events
