@@ -40,11 +40,17 @@ class ActionAnswerFunction(Action):
             carried = context.follow_up(tracker, text)  # "那再往前一个月呢" after a bill
             if carried is not None:
                 return carried
+        elif extract.month_before_told(text, tracker.get_slot("last_bill_month")):
+            carried = context.bill_follow_up(tracker, text)  # "那它前面那个月呢", whatever the NLU guessed
+            if carried is not None:
+                return carried
         if intent == "account_binding" and extract.account_no(text):
             carried = context.route(dispatcher, tracker, domain)
             if carried is not None:
                 return carried
-        hit = services().kb.answer(text, intent)
+        # out of scope by the NLU, the whole knowledge base is asked: "这个算紧急的吗" has an article of its own, and
+        # the out-of-scope articles (物业, 自来水) still win for what they are about
+        hit = services().kb.answer(text, None if intent == "out_of_scope" else intent)
         if hit is None:
             dispatcher.utter_message(response="utter_default")
             return []

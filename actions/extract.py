@@ -233,6 +233,17 @@ def caller_means_this_phone(text: str) -> bool:
     return bool(re.search(r"就(?:是)?这个(?:号|电话|手机)?|打这个|这个号|本机|来电(?:的)?号码|就用这个", text or ""))
 
 
+ACCOUNT_ADDRESS = re.compile(
+    r"户号(?:那个|上的?|里的?|登记的?|注册的?|对应的?)的?(?:那个)?地址|(?:登记|注册|预留)的(?:那个)?地址"
+    r"|(?:跟|和|同)户号(?:上)?(?:一样|一致|相同)|账户(?:上|里)的?地址|电费单上的?地址"
+)
+
+
+def means_account_address(text: str) -> bool:
+    """ "就户号那个地址啊" / "登记的地址": the address the account is registered at, not one said."""
+    return bool(ACCOUNT_ADDRESS.search(text or ""))
+
+
 def place_entity(value: str | None) -> str | None:
     """The NLU's address entity, when it reads like a place (it can stop mid-word or swallow a phone number)."""
     if not value or re.search(r"\d{5,}|\d[\s\-]\d", value) or NOT_PLACE.search(value) or not looks_like_address(value):
@@ -241,7 +252,7 @@ def place_entity(value: str | None) -> str | None:
 
 
 def looks_like_address(text: str) -> bool:
-    return bool(PLACE_MARKERS.search(text or "")) and len(re.findall(r"[\u4e00-\u9fa5]", text)) >= 3
+    return bool(PLACE_MARKERS.search(text or "")) and chinese_chars(text) >= 3
 
 
 def yes_no(text: str, intent: str | None = None) -> bool | None:
@@ -496,6 +507,34 @@ DETAIL_LABEL = re.compile(
 AT_PLACE = re.compile(r"^的?(?:门口|旁边|附近|对面|路口|楼下|楼上|那里|这里|那儿|这儿)")
 
 
+HAN = re.compile(r"[\u4e00-\u9fa5]")
+
+
+def chinese_chars(text: str) -> int:
+    """How many Chinese characters: what "a real sentence" is measured in (digits and punctuation say little)."""
+    return len(HAN.findall(text or ""))
+
+
+OPENING_WORDS = re.compile(
+    r"^(?:[\s，,。.!！~…？?]|喂+|在吗|在不在|有人吗|你好|您好|哈喽|嗯|呃|啊|哎|哦|噢|那个|请问|那?还行|好吧|对了"
+    r"|还有(?:一)?件事|还有个事|另外|顺便(?:说一下|问一下)?)+"
+)  # greetings and fillers before the matter: "在吗，我家没电了" / "哦那还行 对了还有个事 我家…" start at 我家
+ASKS_US = re.compile(
+    r"(?:要紧|危险|有没有事|没事|严重|怎么办|咋办|咋整|怎么弄|多久|多长时间|什么时候|啥时候|能不能|能否|会不会)"
+    r"[^，,。；;！!]{0,4}(?:吧|吗|么|呢|啊|呀|不)?[？?]*$"
+)  # a question to us at the end of a report ("…，不要紧吧"): not part of what is wrong
+
+
+def description(text: str) -> str:
+    """What is wrong as an order keeps it: greetings before it and a question to us after it left out ("在吗，我家
+    突然没电了，不要紧吧" keeps "我家突然没电了"); the text as it was when that would leave too little."""
+    clauses = [c for c in re.split(r"[，,。；;！!\s]+", OPENING_WORDS.sub("", (text or "").strip())) if c]
+    while len(clauses) > 1 and ASKS_US.search(clauses[-1]):
+        clauses.pop()
+    kept = "，".join(clauses).rstrip("？?")
+    return kept if chinese_chars(kept) >= 4 else (text or "").strip()
+
+
 def problem_words(text: str) -> str:
     """What is wrong, with the address, phone and 户号 said in the same sentence taken out ("我家在和平路12号，电话
     139…，从昨晚就停电了" leaves "从昨晚就停电了"); the clauses kept in their order."""
@@ -507,9 +546,9 @@ def problem_words(text: str) -> str:
     kept = []
     for clause in re.split(r"[，,。.；;！!\s]+", t):
         clause = DETAIL_LABEL.sub("", clause)
-        if re.search(r"[\u4e00-\u9fa5]", clause):
+        if chinese_chars(clause):
             kept.append(clause)
-    return "，".join(kept)
+    return description("，".join(kept))
 
 
 CHASES = re.compile(
@@ -540,7 +579,7 @@ def describes(text: str) -> bool:
     """A sentence about the problem (not a number, a yes/no or a question to us)."""
     t = (text or "").strip()
     core = re.sub(r"户号|尾号|后四位|手机|电话|号码|联系|我叫|我姓|名字|就是|这个|是|的|号", "", without_numbers(t))
-    chinese = len(re.findall(r"[\u4e00-\u9fa5]", core))
+    chinese = chinese_chars(core)
     return chinese >= 5 and not t.endswith(("吗", "吗？", "吗?", "？", "?")) and (yes_no(t) is None or chinese >= 8)
 
 

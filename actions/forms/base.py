@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import extract, followups, slot_readers, wording
 from actions.forms.confirm import CONFIRM_SLOT, DESCRIPTION_SLOTS, NOT_FILED_YET, SLOT_LABELS, SLOTS, ReadBack
-from actions.forms.identity import IdentityChecks, known_account
+from actions.forms.identity import ACCOUNT_ADDRESS_UNPROVEN, IdentityChecks, known_account, registered_address
 from actions.forms.opening import Openings
 from actions.services import services
 
@@ -120,6 +120,8 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         if earlier:  # the message the bot did not understand just before is part of this request
             found = self.extract(tracker, earlier, intent, "address", required, False)
             values = {**{k: v for k, v in found.items() if k not in DESCRIPTION_SLOTS}, **values}
+        if requested == "address" and not values.get("address") and extract.means_account_address(text):
+            dispatcher.utter_message(text=wording.pick(tracker, *ACCOUNT_ADDRESS_UNPROVEN))
         if requested == CONFIRM_SLOT and not values and extract.asks(text) and not extract.yes_no(text):
             return self.answer_side_question(dispatcher, text, intent if side else self.function_id)
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
@@ -243,6 +245,8 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         }
         if extract.caller_means_this_phone(text) and tracker.get_slot("caller_phone") and not found[self.phone_slot]:
             found[self.phone_slot] = tracker.get_slot("caller_phone")
+        if not found["address"] and (asked("address") or opening) and extract.means_account_address(text):
+            found["address"] = registered_address(tracker)  # of the account proved in this chat only
         known = tracker.get_slot("address")
         part = extract.corrected_part(text)
         if known and part and part[0] in known:  # "是3单元，不是2单元": that part of the place given, changed
@@ -269,12 +273,13 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             ):
                 found["address"] = (extract.district(text) or "") + place
         other = any(found[k] for k in ("address", self.phone_slot, "account_no", "phone_last4"))
-        problem = extract.problem_words(text) if other else text  # the place and numbers said with it left out
-        if len(re.findall(r"[\u4e00-\u9fa5]", problem)) < 4:
+        # the place and numbers said with it left out, and greetings before it and a question to us after it
+        problem = extract.problem_words(text) if other else extract.description(text)
+        if extract.chinese_chars(problem) < 4:
             problem = text
         for slot in DESCRIPTION_SLOTS:
             if asked(slot) and len(text) >= 2 and (not other or extract.describes(extract.without_numbers(text))):
-                found[slot] = text[:500]
+                found[slot] = extract.description(text)[:500]
             elif opening and len(text) >= self.opening_min_chars:
                 found[slot] = (self.unanswered(tracker) + problem)[:500]
             elif (
@@ -287,7 +292,7 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             ):
                 found[slot] = problem[:500]  # the place and what is wrong in one answer
             elif opening and self.unanswered(tracker) and slot in required:
-                found[slot] = (self.unanswered(tracker) + text)[:500]
+                found[slot] = (self.unanswered(tracker) + extract.description(text))[:500]
             elif (
                 slot in required
                 and tracker.get_slot(slot)
@@ -372,7 +377,7 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 break
             missed.insert(0, previous.get("text") or "")
         said = "；".join(missed)
-        return f"{said}；" if len(re.findall(r"[\u4e00-\u9fa5]", said)) >= 6 else ""
+        return f"{said}；" if extract.chinese_chars(said) >= 6 else ""
 
     def form_texts(self, tracker: Tracker) -> list[str]:
         """What the customer said since this form started, the message that started it included."""

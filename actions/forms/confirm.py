@@ -21,10 +21,6 @@ SLOT_LABELS = {name: s.label for name, s in SLOTS.items() if s.labelled}
 CONFIRM_REPROMPT = (SLOTS[CONFIRM_SLOT].reprompt.chat, SLOTS[CONFIRM_SLOT].reprompt.voice)
 DANGER_SLOT = "safety_risk"  # read back last, as the line "如果现场有冒烟、打火或电线掉落，请马上告诉我"
 # "没有" right after that line answers it ("no smoke, no sparks"); "不对" would be the no to the read-back
-OPENING_WORDS = re.compile(
-    r"^(?:[\s，,。.!！~…]|喂+|你好|您好|哈喽|嗯|呃|啊|哎|哦|噢|那个|请问|那?还行|好吧|对了|还有(?:一)?件事|还有个事|另外"
-    r"|顺便(?:说一下|问一下)?)+"
-)  # not read back: "哦那还行 对了还有个事 我家这两天灯老是一闪一闪的" reads back from 我家
 READBACK_CHARS = 40
 
 
@@ -89,7 +85,7 @@ class ReadBack:
                 if value or not answered_no_danger(tracker, tracker.latest_message.get("text") or ""):
                     last.append(spec.readback.get(value, ""))  # not again right after "没有，没冒烟"
             elif spec.readback == "description":
-                parts.append(f"情况：{brief(OPENING_WORDS.sub('', str(value)) or str(value))}")
+                parts.append(f"情况：{brief(extract.OPENING_WORDS.sub('', str(value)) or str(value))}")
             elif isinstance(spec.readback, dict):
                 parts.append(spec.readback.get(value, ""))
             else:

@@ -47,6 +47,20 @@ def known_account(tracker: Tracker) -> str | None:
     return account if verified(tracker, account) else None
 
 
+ACCOUNT_ADDRESS_UNPROVEN = (
+    "户号登记的地址要先核对身份才能调出来。您直接告诉我详细地址也可以，比如“城东区人民路12号3栋201”。",
+    "户号登记的地址要先核对身份才能调出来。您直接说一下详细地址也可以，要到门牌号。",
+)
+
+
+def registered_address(tracker: Tracker) -> str | None:
+    """ "就户号那个地址": the address of the account this conversation has proved; None without a live proof (an
+    account's address is not told to whoever knows its number)."""
+    account = known_account(tracker)
+    customer = services().cis.get_customer(account) if account else None
+    return customer.address if customer and customer.address else None
+
+
 class IdentityChecks:
     """Mixed into ServiceForm (which provides form, function_id and required())."""
 

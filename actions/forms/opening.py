@@ -59,6 +59,8 @@ class Openings:
     ) -> list[EventType] | None:
         """The message that started this form: a rejection ("我没说要复电"), a supplement to the order just
         filed, or an upset customer who is acknowledged before any question. None: carry on as usual."""
+        if self.function_id != "bill_query" and extract.month_before_told(text, tracker.get_slot("last_bill_month")):
+            return self.stop("switch:bill_query") + [SlotSet("carried_text", text)]  # "那它前面那个月呢" after a bill
         last = tracker.get_slot("last_order_no")
         name = services().catalog.name(self.function_id)
         wanted = extract.wants_function(text, self.function_id)  # "谁让你取消了？我要投诉…" objects to the bot

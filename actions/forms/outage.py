@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from rasa_sdk.events import SlotSet
 
 from actions import extract, wording
@@ -212,7 +210,7 @@ def query_opening(tracker) -> str | None:
                 offered = True
             elif offered:  # taken up (actions.dialogue) on this user turn
                 offered, taken_on = False, users
-    enough = opening and len(re.findall(r"[\u4e00-\u9fa5]", opening)) >= 4
+    enough = opening and extract.chinese_chars(opening) >= 4
     return opening if enough and taken_on == users else None
 
 

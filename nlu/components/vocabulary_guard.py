@@ -3,6 +3,9 @@
 DIET still ranks intents for "呜呜呜呜", "😀😀😀" or "？？？", often confidently, because a message with no known
 features lands anywhere. This guard remembers the characters of the training data; when too few of a
 message's characters are known, it caps the confidence so the FallbackClassifier asks to clarify instead.
+
+A message of digits only ("0001", a 户号 or a phone number on its own) is `inform`: a number names no request.
+DIET read one said after a request was done as goodbye (0.9), and the customer was seen off.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from nlu.components.base import JsonModelComponent
 
 LATIN_WORD = re.compile(r"[A-Za-z]+")
+NUMBER_ONLY = re.compile(r"[\d\s,，.。:：;；!！?？~、\-+()（）]*\d[\d\s,，.。:：;；!！?？~、\-+()（）]*")
+INFORM = "inform"
 
 
 def content_chars(text: str) -> list[str]:
@@ -63,6 +68,12 @@ class VocabularyGuard(JsonModelComponent, IntentClassifier):
             text = (message.get("text") or "").strip()
             intent = message.get("intent") or {}
             if not intent.get("name") or text.startswith("/"):
+                continue
+            if NUMBER_ONLY.fullmatch(text):
+                number = {"name": INFORM, "confidence": 1.0}
+                rest = [r for r in message.get("intent_ranking") or [] if r.get("name") != INFORM]
+                message.set("intent", number, add_to_output=True)
+                message.set("intent_ranking", [number, *({**r, "confidence": 0.0} for r in rest)], add_to_output=True)
                 continue
             share = known_share(text, self.model)
             if share < float(self.config["min_known_share"]):

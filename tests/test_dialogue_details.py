@@ -1,0 +1,78 @@
+"""What an order keeps of the customer's words, and what a customer may say instead of a detail (unscripted review
+of 2026-12-05), judged by the database afterwards."""
+
+from __future__ import annotations
+
+from actions import extract
+from actions.forms.identity import ACCOUNT_ADDRESS_UNPROVEN
+from tests.test_dialogue_quality import orders
+
+
+def test_a_greeting_before_the_report_and_a_question_after_it_are_not_the_description(conversation, seeded_db_url):
+    c = conversation()
+    c.say("在吗，我家突然没电了，楼道灯也不亮，不要紧吧")
+    c.say("城东区人民路12号3栋201")
+    readback = c.say("13800006666")
+    assert "情况：我家突然没电了，楼道灯也不亮，" in readback and "在吗" not in readback and "要紧" not in readback
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["description"] == "我家突然没电了，楼道灯也不亮"
+
+
+def test_a_meter_fault_is_filed_by_the_meters_address_without_the_account_number(conversation, seeded_db_url):
+    c = conversation()
+    asked = c.say("电表一直滴滴响，走得特别快")
+    assert "地址" in asked and "户号" not in asked  # many callers do not have the 户号 at hand
+    c.say("城东区人民路12号3栋201")
+    readback = c.say("13800006666")
+    assert "核对" in readback and "城东区人民路12号3栋201" in readback
+    c.say("对的")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.function_id == "meter_issue" and order.details["address"] == "城东区人民路12号3栋201"
+
+
+def test_the_registered_address_is_used_for_the_account_proved_and_only_for_it(conversation, seeded_db_url, cis):
+    proved = conversation()
+    proved.say("查一下电费")
+    proved.say("3201000001")
+    proved.say("0001")
+    proved.say("还有，我家没电了")
+    readback = proved.say("就户号那个地址啊")
+    registered = cis.get_customer("3201000001").address
+    assert registered and registered in readback and "核对" in readback
+    proved.say("对")
+    [order] = orders(seeded_db_url, proved.sender)
+    assert order.details["address"] == registered
+
+    stranger = conversation()
+    stranger.say("我家没电了")
+    refused = stranger.say("户号3201000001 就户号那个地址")
+    assert ACCOUNT_ADDRESS_UNPROVEN[0] in refused and registered not in refused
+    assert orders(seeded_db_url, stranger.sender) == []
+
+
+def test_a_number_on_its_own_after_a_request_is_done_does_not_end_the_chat(conversation):
+    c = conversation()
+    c.say("查下我家上个月电费")
+    c.say("3201000001")
+    assert "元" in c.say("0001")
+    reply = c.say("0001")
+    assert "再见" not in reply and "祝您" not in reply
+
+
+def test_how_urgent_a_report_is_and_how_to_prove_who_you_are_are_answered_from_the_knowledge_base(conversation):
+    c = conversation()
+    for line in ("我家没电了", "城东区人民路12号3栋201", "13800006666", "对"):
+        c.say(line)
+    urgent = c.say("这个算紧急的吗")  # read as out of scope by the NLU: the whole knowledge base is asked
+    assert "紧急" in urgent and "物业" not in urgent
+    proof = conversation().say("我咋证明是本人啊")
+    assert "后四位" in proof and "水" not in proof
+    assert "自来水" in conversation().say("小区停水了找谁")  # what is out of scope is still answered as such
+
+
+def test_the_description_leaves_out_greetings_and_a_question_to_us_but_never_everything():
+    assert extract.description("你好 电表走得快") == "电表走得快"
+    assert extract.description("家里灯一闪一闪的 会不会有危险啊") == "家里灯一闪一闪的"
+    assert extract.description("停电了怎么办") == "停电了怎么办"  # nothing would be left: kept as said
+    assert extract.description("在吗") == "在吗"
