@@ -98,10 +98,13 @@ def sweep(sessions: sessionmaker[Session], now: dt.datetime | None = None, batch
     """Advances every order whose check time has come; the number of orders looked at."""
     now = now or m.utcnow()
     with sessions.begin() as s:
+        due = m.WorkOrder.next_check_at <= now  # only open orders have one (lifecycle.schedule)
+        if s.get_bind().dialect.name == "sqlite" and s.scalar(select(m.WorkOrder.id).where(due).limit(1)) is None:
+            return 0  # swept every second: nothing due takes no database-wide write lock from a live turn
         write_lock(s)
         q = (
             select(m.WorkOrder)
-            .where(m.WorkOrder.next_check_at <= now)  # only open orders have one (lifecycle.schedule)
+            .where(due)
             .order_by(m.WorkOrder.next_check_at)
             .limit(batch)
             .with_for_update(skip_locked=True)
