@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from analytics import contacts
 from analytics.contacts import refresh
+from backend.db import write_lock
 from backend.models_analytics import ContactOutcome
 from tests.analytics.test_feed import backend, by_conversation, feed_all, make_tracker
 
@@ -22,7 +23,6 @@ def test_the_lock_is_free_between_steps_and_every_open_contact_is_settled(tmp_pa
     open_ = [c for c in by_conversation(sessions).values() if c.outcome == ContactOutcome.IN_PROGRESS]
     assert len(open_) >= 8
     free: list[bool] = []
-    taken = contacts.write_lock
 
     def lock_after_a_live_write(session):
         conn = sqlite3.connect(tmp_path / "b.db", timeout=0.2)
@@ -34,7 +34,7 @@ def test_the_lock_is_free_between_steps_and_every_open_contact_is_settled(tmp_pa
             free.append(False)
         finally:
             conn.close()
-        taken(session)
+        write_lock(session)
 
     monkeypatch.setattr(contacts, "write_lock", lock_after_a_live_write)
     latest = max(c.ended_at or c.started_at for c in open_)
