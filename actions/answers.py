@@ -50,7 +50,7 @@ class ActionAnswerFunction(Action):
                 return carried
         # out of scope by the NLU, the whole knowledge base is asked: "这个算紧急的吗" has an article of its own, and
         # the out-of-scope articles (物业, 自来水) still win for what they are about
-        hit = services().kb.answer(text, None if intent == "out_of_scope" else intent)
+        hit = (intent == "out_of_scope" and services().kb.sure_answer(text)) or services().kb.answer(text, intent)
         if hit is None:
             dispatcher.utter_message(response="utter_default")
             return []

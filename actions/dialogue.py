@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, extract
+from actions import context, extract, followups
 from actions.handoff import hand_off
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
@@ -126,6 +126,9 @@ class ActionCancelOrWithdraw(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
+        told = followups.tell_if_withdrawn(dispatcher, tracker)  # "没被取消吧": asked, not to be done
+        if told is not None:
+            return told
         if extract.leaving(text) and not extract.withdraws(text) and not extract.refers_to_order(text):
             dispatcher.utter_message(response="utter_goodbye")  # "算了，没事了"; "不办了，走了" keeps what was filed
             return []

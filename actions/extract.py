@@ -9,7 +9,7 @@ from backend.spoken import DIGITS, SPOKEN_RUN
 from nlu.escalation import HAZARD
 from nlu.negation import asserted, denied, negated_at
 
-ACCOUNT_RE = re.compile(r"(?<!\d)(\d{10})(?!\d)")
+ACCOUNT_RE = re.compile(r"(?<![\dGg])(\d{10})(?!\d)")  # not the digits of an order number (G…)
 MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
 LAST4_RE = re.compile(r"(?<!\d)(\d{4})(?!\d)")
@@ -45,7 +45,10 @@ YES_WORDS = (
     "就这样",
     "妥",
 )
-NO_WORDS = ("没有", "没", "无", "不是", "不对", "不用", "不要", "别", "算了", "都没有", "正常", "不存在", "不危险")
+NO_WORDS = (
+    *("没有", "没", "无", "不是", "不对", "不用", "不要", "别", "算了", "都没有", "正常", "不存在", "不危险"),
+    *("要修改", "修改", "要改", "改一下", "有错", "写错"),  # the read-back's own button, typed
+)
 UNSURE_WORDS = ("不清楚", "不知道", "说不准", "说不好", "不确定", "没注意", "看不清", "不太清楚", "搞不清")
 YES_PHRASES = ("没问题", "没毛病", "没错", "不错", "对对", "是的", "可以的")
 ENABLE_WORDS = ("开通", "办理", "申请", "办一个", "开一下", "要开", "装")
@@ -426,9 +429,20 @@ def undoes(text: str) -> bool:
 WITHDRAW = re.compile(r"撤销|撤回|撤掉|撤了|作废|取消掉|不开了|退掉")
 
 
+ASKS_WITHDRAWN = re.compile(
+    r"(?:没|没有)(?:被|给我)?(?:取消|撤销|撤掉|撤回|作废)|(?:取消|撤销|撤掉|撤回|撤|作废)(?:了)?(?:没有|没|吗|么|不)"
+    r"|还在(?:吧|吗|么|不|没|的吧)"
+)
+
+
+def asks_if_withdrawn(text: str) -> bool:
+    """ "没被取消吧" / "撤销了没有" / "单子还在吧": a question about the order, never a withdrawal."""
+    return bool(ASKS_WITHDRAWN.search(text or ""))
+
+
 def withdraws(text: str) -> bool:
     """ "帮我撤销吧", "刚才那个单子取消掉": take back what was filed."""
-    return bool(WITHDRAW.search(text or ""))
+    return bool(WITHDRAW.search(text or "")) and not asks_if_withdrawn(text)
 
 
 ORDER_REF = re.compile(r"单子|工单|那个单|这个单|刚才那个|刚刚那个|刚才的|申请")
@@ -453,6 +467,20 @@ QUESTION = re.compile(
 def asks(text: str) -> bool:
     """A question to us ("开了之后白天电价是不是会变贵？"), not an answer."""
     return bool(QUESTION.search((text or "").strip()))
+
+
+NOT_NOW_PERSON = re.compile(r"先不(?:找|用|转|要)|不用(?:转|找)|不(?:需要|要)转|就问问|问一下而已|暂时不(?:用|找|转)")
+
+
+def declines_person(text: str) -> bool:
+    """ "有人工客服吗 我就问问 现在先不找": whether there are people, not a request for one now."""
+    return bool(NOT_NOW_PERSON.search(text or ""))
+
+
+def changes_registered_phone(text: str) -> bool:
+    """The account's registered phone (联系方式变更), not the contact number of the order being made ("电话改一下
+    留我老婆的")."""
+    return bool(re.search(r"户号|登记|预留|户主|账户|绑定|户口", text or ""))
 
 
 def wants_person(text: str) -> bool:
@@ -525,14 +553,39 @@ ASKS_US = re.compile(
 )  # a question to us at the end of a report ("…，不要紧吧"): not part of what is wrong
 
 
+RESTATING = re.compile(r"再来一遍|重新报|重新说|重说|改成|改为|写成|就写|情况是")
+ABOUT_US = re.compile(
+    r"(?:刚才|刚刚|前面)(?:不是|都)?(?:说过|讲过|说了)|说了好几遍|你还没(?:说|回答)|你没听懂|答非所问|太离谱"
+)  # words to the bot about the conversation, not about the problem
+
+
+def _asks_us(clause: str) -> bool:
+    c = clause.rstrip("，,。；;！! ")
+    return bool(re.search(r"[吗呢？?]$", c) or ASKS_US.search(c))
+
+
 def description(text: str) -> str:
-    """What is wrong as an order keeps it: greetings before it and a question to us after it left out ("在吗，我家
-    突然没电了，不要紧吧" keeps "我家突然没电了"); the text as it was when that would leave too little."""
-    clauses = [c for c in re.split(r"[，,。；;！!\s]+", OPENING_WORDS.sub("", (text or "").strip())) if c]
-    while len(clauses) > 1 and ASKS_US.search(clauses[-1]):
-        clauses.pop()
-    kept = "，".join(clauses).rstrip("？?")
+    """What is wrong as an order keeps it: greetings before it, a question to us and words to us about the
+    conversation left out ("在吗，我家突然没电了，不要紧吧" keeps "我家突然没电了"; "唉，那再来一遍：电表走得快" keeps
+    "电表走得快"); the text as it was when that would leave too little."""
+    t = OPENING_WORDS.sub("", (text or "").strip())
+    restated = re.match(r"^(?P<head>[^：:]{0,16})[：:](?P<rest>.{4,})$", t)
+    if restated and RESTATING.search(restated["head"]):
+        t = restated["rest"]
+    clauses = [c for c in re.split(r"(?<=[，,。；;！!？?])|\s+", t) if c.strip("，,。；;！!？? ")]
+    clauses = [c for c in clauses if not ABOUT_US.search(c)]
+    statements = [c for c in clauses if not _asks_us(c)]
+    if chinese_chars("".join(statements)) >= 4:
+        clauses = statements
+    kept = "，".join(c.strip("，,。；;！! ") for c in clauses).rstrip("？?")
     return kept if chinese_chars(kept) >= 4 else (text or "").strip()
+
+
+def restated(text: str) -> str | None:
+    """A description given again in full at the read-back ("情况写错了 改成：从昨晚开始灯一闪一闪的"; "就写电表走得
+    特别快")."""
+    m = re.search(r"(?:改成|改为|写成|就写)[:：]?\s*(?P<new>[^。！!]{4,})$", text or "")
+    return description(m["new"]) if m else None
 
 
 def problem_words(text: str) -> str:
@@ -562,17 +615,26 @@ def chases(text: str) -> bool:
     return bool(CHASES.search(text or ""))
 
 
-ADD_NOTE = re.compile(r"写上|加上|补上|备注|记上|注明|写进去|加进去")
+ADD_NOTE = re.compile(r"写上|加上|补上|备注|记上|注明|写进去|加进去|加一句|补一句|也写|也记")
 YES_LEAD = re.compile(r"^(?:[\s，,。.!！~]|对|是|好|行|嗯|可以|没错|的|吧|啊)+")
 
 
 def note_to_add(text: str) -> str | None:
-    """What the customer asks to have added at the read-back ("对 你把单号G26120500002也写上"), the yes before it
-    left out; None when nothing is asked to be added."""
-    if not ADD_NOTE.search(text or ""):
+    """What the customer asks to have added at the read-back, without the asking: "对 你把单号G26120500002也写上"
+    adds "单号G26120500002", "还有他骂人那个你也写上啊" adds "他骂人", "情况里加一句：一个月用了600多度电" what follows
+    the colon. None when nothing is asked to be added."""
+    said = YES_LEAD.sub("", (text or "").strip())
+    found = ADD_NOTE.search(said)
+    if not found:
         return None
-    note = YES_LEAD.sub("", (text or "").strip())
-    return note[:200] or None
+    after = re.match(r"\s*[:：]\s*(.{2,})", said[found.end() :])
+    if after:
+        return after.group(1)[:200]
+    before = re.split(r"[，,。；;！!\s]+", said[: found.start()].strip("，,。；;！! "))
+    asked = r"^(?:还有|另外|再|要修改|修改|情况里?)?(?:你|麻烦你?|帮我)?(?:把|将)?|(?:那个|这个|那些)?(?:你|也|都)*$"
+    clauses = [re.sub(asked, "", c) for c in before]
+    note = "，".join(c for c in clauses if chinese_chars(c) or re.search(r"\d", c))
+    return note[:200] or said[:200] or None
 
 
 def describes(text: str) -> bool:

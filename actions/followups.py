@@ -122,15 +122,55 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     return []
 
 
+def tell_if_withdrawn(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
+    """ "我那个单子还在吧 没被取消吧": how this conversation's order (the one named, else the newest) stands. Asking
+    never withdraws it."""
+    text = tracker.latest_message.get("text") or ""
+    if not extract.asks_if_withdrawn(text):
+        return None
+    number = extract.order_no(text)
+    orders = services().cis.conversation_orders(tracker.sender_id)
+    order = next((o for o in orders if not number or o.number == number), None)
+    if order is None:
+        return None
+    name = services().catalog.name(order.function_id)
+    told = order_status.state(tracker, order, order_status.now_utc())
+    still = "" if order.status == "withdrawn" else "还在，没有撤销，"
+    dispatcher.utter_message(
+        text=f"您的{name}工单{wording.order_number(tracker, order.number)}{still}{told}。{wording.CLOSING}"
+    )
+    return []
+
+
+def answer_after_filing(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
+    """ "校验要收钱吗", "要不要我打110" right after filing: a question is answered from the knowledge base, not
+    added to the order as more about the problem."""
+    text = tracker.latest_message.get("text") or ""
+    if not extract.asks(text) or extract.leaving(text) or extract.dangerous(text):
+        return None
+    hit = services().kb.sure_answer(text)
+    if hit is None:
+        return None
+    dispatcher.utter_message(text=hit.spoken + wording.CLOSING)
+    return []
+
+
 def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:
     """ "我电话13800001111", the district, more about the problem, right after filing: it belongs to that order."""
     order = recent_order(tracker)
     text = tracker.latest_message.get("text") or ""
     if order is None or not text or order.conversation_id != tracker.sender_id:
         return None
-    told = tell_progress(dispatcher, tracker)
-    if told is not None:
-        return told
+    for tell in (tell_progress, tell_if_withdrawn):
+        told = tell(dispatcher, tracker)
+        if told is not None:
+            return told
+    if extract.leaving(text) and not extract.mobile(text) and not extract.dangerous(text):
+        dispatcher.utter_message(response="utter_goodbye")  # "行吧 没别的了 谢谢": seen off, nothing added
+        return []
+    answered = answer_after_filing(dispatcher, tracker)
+    if answered is not None:
+        return answered
     phone = extract.mobile(text) or (
         tracker.get_slot("caller_phone") if extract.caller_means_this_phone(text) else None
     )
@@ -140,9 +180,11 @@ def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     place = refined_address(str(order.details.get("address") or ""), extract.address(text))
     if place:
         added["address"] = place
-    if not added and extract.describes(text) and named_request(text, {order.function_id}, need_verb=False) is None:
+    asked = extract.asks(text) and not phone and not place  # a question with no sure answer in the knowledge base
+    if not added and (extract.describes(text) or asked) and named_request(text, {order.function_id}, False) is None:
         # "我咋充值 微信能充不" after a complaint names another service: a new request, not more about this one
-        added["note"] = f"{order.details.get('note') or ''}；{text}".strip("；")[:500]
+        said = f"客户问：{text}" if asked else text
+        added["note"] = f"{order.details.get('note') or ''}；{said}".strip("；")[:500]
     urgent = order.priority != "urgent" and extract.dangerous(text)
     if not added and not urgent:
         if phone:  # the number already on the order: confirm it, file nothing new
@@ -152,10 +194,13 @@ def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     services().cis.amend_work_order(
         order.number, added, f"客户补充：{text[:200]}", priority="urgent" if urgent else None
     )
+    number = wording.order_number(tracker, order.number)
+    if asked and not urgent:  # not told as "补充到工单": the customer asked something and is owed an answer
+        dispatcher.utter_message(
+            text=f"这个问题我已经记在工单{number}里，工作人员联系您时会一并答复您。{wording.CLOSING}"
+        )
+        return []
     what = "、".join([f"联系电话{phone}"] * ("contact_phone" in added) + [f"地址{place}"] * bool(place)) or "您说的情况"
     lead = "已改为紧急处理，" if urgent else ""
-    dispatcher.utter_message(
-        text=f"好的，{lead}已把{what}补充到工单{wording.order_number(tracker, order.number)}里，"
-        f"不会重复登记。{wording.CLOSING}"
-    )
+    dispatcher.utter_message(text=f"好的，{lead}已把{what}补充到工单{number}里，不会重复登记。{wording.CLOSING}")
     return [SlotSet("contact_phone", phone)] if phone else []

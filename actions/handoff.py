@@ -85,6 +85,10 @@ def callback_order(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
 
 
 OPENERS = {"anger": "非常抱歉给您添麻烦了。", "safety": "您的安全最重要。"}
+PEOPLE_THERE = (  # "有人工客服吗 我就问问 现在先不找": nothing is filed, nobody is queued
+    "有人工客服的。您需要的时候发送“转人工”就可以，有什么事我也可以先帮您办。",
+    "有人工客服的。需要的时候说转人工，或者按0，就可以。",
+)
 
 
 async def off_loop(handler: Callable[[CollectingDispatcher, Tracker, str], list], *args: Any) -> list:
@@ -108,6 +112,9 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
+        if extract.declines_person(text):
+            dispatcher.utter_message(text=wording.pick(tracker, *PEOPLE_THERE))
+            return []
         if extract.supplements(text) and not extract.wants_person(text):
             from actions import followups  # "再补充一下…" after an order: it belongs to that order
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from channels.knowledge import KbHit, KnowledgeClient
 from knowledge.kb import Article, load_articles
 
+SURE = 2.3  # the lowest search score taken for a question with no service to narrow it to (fused BM25 + dense)
+
 
 class KnowledgeAnswers:
     def __init__(self, client: KnowledgeClient):
@@ -23,6 +25,12 @@ class KnowledgeAnswers:
         """The best article for a question, restricted to a function when one is known."""
         hits = self.client.search(question, function_id)
         return hits[0] if hits else self._local_answer(question, function_id)
+
+    def sure_answer(self, question: str) -> KbHit | None:
+        """The best article of the whole knowledge base, only when it clearly fits: a question asked in the middle
+        of something else ("这个算紧急的吗？") gets no answer rather than an unrelated one."""
+        hits = self.client.search(question, None)
+        return hits[0] if hits and hits[0].score >= SURE else None
 
     def _local_answer(self, question: str, function_id: str | None) -> KbHit | None:
         if self._articles is None:

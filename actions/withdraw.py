@@ -20,7 +20,8 @@ def withdrawable(tracker: Tracker):
     orders = cis.conversation_orders(tracker.sender_id)
     if number:
         orders = [o for o in orders if o.number == number]
-    return next((o for o in orders if can_withdraw(o.status) and o.function_id != "human_agent"), None)
+    # a callback (人工回复) is withdrawn only when named by its number: "取消" usually means what is being done now
+    return next((o for o in orders if can_withdraw(o.status) and (o.function_id != "human_agent" or number)), None)
 
 
 def withdraw(dispatcher: CollectingDispatcher, tracker: Tracker, order, lead: str = "好的，") -> list:

@@ -83,6 +83,8 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             or not (extract.rejects(text) or re.search(r"取消|不办|不查|不用|不要|别", text))
         ):
             intent = "inform"  # "就是开通 不是取消"; "是，取消" confirms a cancellation being read back
+        if requested and intent == "contact_change" and not extract.changes_registered_phone(text):
+            intent = "inform"  # "电话改一下 留我老婆的" / "要修改": this request's details, not the registered phone
         external = not text or text.startswith("EXTERNAL")
         if intent == "human_agent" and not external and not extract.wants_person(text):
             intent = "inform"  # "我叫孙丽 电话…" is not a request for a person (an intent triggered from outside is)
@@ -106,7 +108,9 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 later.append(SlotSet("pending_request", pending))
             if tracker.get_slot("offered_function"):
                 later.append(SlotSet("offered_function", None))  # an offer not taken up lapses
-        elif extract.rejects(text):
+        elif extract.rejects(text) and not (
+            self.phone_slot in required and extract.mobile(text) and not extract.changes_registered_phone(text)
+        ):  # "算了 电话改一下吧 留我老婆的 137…" changes this request's contact number, it does not leave it
             return self.rejected(dispatcher, tracker, domain, intent, confidence)
 
         side = (
@@ -124,6 +128,16 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             dispatcher.utter_message(text=wording.pick(tracker, *ACCOUNT_ADDRESS_UNPROVEN))
         if requested == CONFIRM_SLOT and not values and extract.asks(text) and not extract.yes_no(text):
             return self.answer_side_question(dispatcher, text, intent if side else self.function_id)
+        if (
+            requested not in (None, CONFIRM_SLOT, *DESCRIPTION_SLOTS)
+            and requested not in values
+            and not side
+            and extract.asks(text)
+            and not values.keys() - {*DESCRIPTION_SLOTS, "safety_risk"}
+            and (hit := services().kb.sure_answer(text)) is not None
+        ):  # "这种你们管吗？" / "这个算紧急的吗？" asked instead of the answer: answered, then asked again
+            dispatcher.utter_message(text=hit.spoken + "我们接着办刚才的事。")
+            return [SlotSet("slot_attempts", 0)]
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
             instead = (
                 re.match(r"(?:不是|不|没|别)", text) and extract.requests_something(text)
@@ -293,6 +307,14 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 found[slot] = problem[:500]  # the place and what is wrong in one answer
             elif opening and self.unanswered(tracker) and slot in required:
                 found[slot] = (self.unanswered(tracker) + extract.description(text))[:500]
+            elif (
+                slot in required
+                and tracker.get_slot(slot)
+                and requested == CONFIRM_SLOT
+                and not found["address"]
+                and (new := extract.restated(text))
+            ):
+                found[slot] = new[:500]  # "情况写错了 改成：…": the description given again, read back again
             elif (
                 slot in required
                 and tracker.get_slot(slot)

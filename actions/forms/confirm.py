@@ -25,7 +25,11 @@ READBACK_CHARS = 40
 
 
 def brief(text: str, limit: int = READBACK_CHARS) -> str:
-    """A long description read back up to a clause's end (then "等"), never cut inside a word."""
+    """A long description read back up to a clause's end (then "等"), never cut inside a word. What was added to it
+    ("…；他骂人") is always read back, so the customer hears that it was taken."""
+    first, _, added = text.rpartition("；") if "；" in text and len(text) > limit else (text, "", "")
+    if added:
+        return f"{brief(first, limit - min(len(added), limit // 2))}；{brief(added, limit // 2)}"
     if len(text) <= limit:
         return text
     cut = max(text.rfind(mark, 0, limit) for mark in "，,。；; ")
