@@ -1,6 +1,6 @@
 """CPU seconds of every process of a running stack, idle and per burst of the handoff benchmark.
 
-    python -m benchmarks.handoff.cpu --stack-pid PID --console URL [--password PW] [--label L] [--idle 10]
+    python -m benchmarks.handoff.cpu --stack-pid PID --console URL [--password PW] [--label L] [--idle 10] [--rounds 3]
 
 Any commit's stack can be measured by this commit's clients: start it (`python -m scripts.stack run` in a
 worktree of that commit, its own ports and P95598_VAR), then point this at the stack runner's pid and its
@@ -80,6 +80,7 @@ def main() -> None:
     p.add_argument("--label", default="", help="what is measured (commit, run)")
     p.add_argument("--idle", type=float, default=10.0, help="seconds measured with nothing to do")
     p.add_argument("--chats", type=int, default=50)
+    p.add_argument("--rounds", type=int, default=1, help="bursts of each kind, replies pooled (CPU summed)")
     p.add_argument("--out", default=str(HERE / "cpu_runs.jsonl"))
     a = p.parse_args()
     before = cpu(a.stack_pid)
@@ -93,9 +94,10 @@ def main() -> None:
         yield
         bursts[burst] = {"seconds": round(time.time() - start, 1), "cpu": spent(before, cpu(a.stack_pid))}
 
-    results = asyncio.run(measure(a.console, a.password, a.chats, per_burst))
+    results = asyncio.run(measure(a.console, a.password, a.chats, per_burst, a.rounds))
     run = {
         "label": a.label,
+        "rounds": a.rounds,
         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "idle_cpu_per_second": idle,
         "bursts": bursts,
