@@ -532,7 +532,7 @@ DETAIL_LABEL = re.compile(
 )
 
 
-AT_PLACE = re.compile(r"^的?(?:门口|旁边|附近|对面|路口|楼下|楼上|那里|这里|那儿|这儿)")
+AT_PLACE = re.compile(r"^的?(?:门口|旁边|附近|对面|路口|楼下|楼上|那里|这里|那儿|这儿|上(?![个次周午半])|里(?!面))")
 
 
 HAN = re.compile(r"[\u4e00-\u9fa5]")

@@ -76,3 +76,8 @@ def test_the_description_leaves_out_greetings_and_a_question_to_us_but_never_eve
     assert extract.description("家里灯一闪一闪的 会不会有危险啊") == "家里灯一闪一闪的"
     assert extract.description("停电了怎么办") == "停电了怎么办"  # nothing would be left: kept as said
     assert extract.description("在吗") == "在吗"
+
+
+def test_a_place_word_left_after_the_address_is_not_the_description():
+    assert extract.problem_words("我们楼下马路上有根电线掉下来了 还在冒火花") == "有根电线掉下来了，还在冒火花"
+    assert extract.problem_words("我住城南区中山路8号上个月开始电表就走得快") == "上个月开始电表就走得快"
