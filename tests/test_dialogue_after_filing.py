@@ -9,8 +9,8 @@ from tests.test_dialogue_quality import orders
 
 def test_an_addition_at_the_read_back_is_read_back_and_filed(conversation, seeded_db_url):
     c = conversation()
-    c.say("我要投诉 上周来修电的师傅态度太差了 约好上午来 下午四点才到")
-    c.say("13912340001")
+    for line in ("我要投诉 上周来修电的师傅态度太差了 约好上午来 下午四点才到", "13912340001"):
+        c.say(line)
     readback = c.say("还有他骂人那个你也写上啊")
     assert "；他骂人" in readback and "核对" in readback
     c.say("对")
