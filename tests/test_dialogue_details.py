@@ -47,7 +47,7 @@ def test_the_registered_address_is_used_for_the_account_proved_and_only_for_it(c
     stranger = conversation()
     stranger.say("我家没电了")
     refused = stranger.say("户号3201000001 就户号那个地址")
-    assert ACCOUNT_ADDRESS_UNPROVEN[0] in refused and registered not in refused
+    assert ACCOUNT_ADDRESS_UNPROVEN[0] in refused and registered not in refused and "电费单" not in refused
     assert orders(seeded_db_url, stranger.sender) == []
 
 

@@ -118,7 +118,8 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             and intent in services().catalog.functions
             and confidence >= SIDE_QUESTION_CONFIDENCE
             and not (requested == CONFIRM_SLOT and extract.yes_no(text) is not None)
-        )  # "对，赶紧处理" is a yes
+            and not (requested == "address" and extract.means_account_address(text))
+        )  # "对，赶紧处理" is a yes; "就户号那个地址" answers the question asked
         values = self.extract(tracker, text, intent, requested, required, side)
         earlier = self.unanswered(tracker).rstrip("；") if requested is None and not carried else ""
         if earlier:  # the message the bot did not understand just before is part of this request
