@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, event, inspect, text
+from sqlalchemy import Table, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,6 +42,16 @@ def make_engine(url: str | None = None) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def lock_if_any(session: Session, key: Any, *where: Any) -> bool:
+    """For a poll: takes the write lock (`write_lock`) only when a row matches `where` (`key`: a column to select);
+    False, and no lock, when none does. On SQLite a poll every second with nothing to do took the database-wide
+    write lock from the live turns on every round."""
+    if session.get_bind().dialect.name == "sqlite" and session.scalar(select(key).where(*where).limit(1)) is None:
+        return False
+    write_lock(session)
+    return True
 
 
 def write_lock(session: Session) -> None:

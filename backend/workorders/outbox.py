@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import models as m
-from backend.db import write_lock
+from backend.db import lock_if_any
 
 LEASE = dt.timedelta(seconds=30)
 
@@ -80,9 +80,8 @@ def claim_due(
         or_(model.claimed_until.is_(None), model.claimed_until < now),
         *where,
     )
-    if session.get_bind().dialect.name == "sqlite" and session.scalar(select(model.id).where(*due).limit(1)) is None:
-        return []  # polled every second: nothing due takes no database-wide write lock from a live turn
-    write_lock(session)
+    if not lock_if_any(session, model.id, *due):
+        return []
     q = select(model).where(*due).order_by(model.id).limit(batch)
     rows = list(session.scalars(q.with_for_update(skip_locked=True)))
     for row in rows:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from backend import models as m
-from backend.db import write_lock
+from backend.db import lock_if_any
 from backend.workorders import outbox, wording
 from backend.workorders.clock import due_stage, next_check
 from backend.workorders.lifecycle import SYSTEM, member_name, move, record, service_name
@@ -99,9 +99,8 @@ def sweep(sessions: sessionmaker[Session], now: dt.datetime | None = None, batch
     now = now or m.utcnow()
     with sessions.begin() as s:
         due = m.WorkOrder.next_check_at <= now  # only open orders have one (lifecycle.schedule)
-        if s.get_bind().dialect.name == "sqlite" and s.scalar(select(m.WorkOrder.id).where(due).limit(1)) is None:
-            return 0  # swept every second: nothing due takes no database-wide write lock from a live turn
-        write_lock(s)
+        if not lock_if_any(s, m.WorkOrder.id, due):
+            return 0
         q = (
             select(m.WorkOrder)
             .where(due)
