@@ -54,6 +54,7 @@ def test_a_bare_no_to_the_danger_line_is_no_danger_not_a_correction(conversation
     [
         ("家里没电了", "城南区中山路8号5栋2单元201室", "13800002222", "没有危险"),
         ("我家停电了", "城北区解放路66号2栋", "13800003333", "没有，啥也没有"),  # said twice, in other words
+        ("我家没电了", "城西区建设路88号5栋302", "13800007777", "没有 啥也没冒"),  # the danger line's verb
     ],
 )
 def test_no_danger_said_in_other_words_at_the_read_back_is_no_danger(

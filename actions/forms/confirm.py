@@ -37,7 +37,9 @@ def brief(text: str, limit: int = READBACK_CHARS) -> str:
 
 
 _NONE = r"(?:没有|没|(?:啥|什么|一个|一点)?(?:都|也)没有?|全没有?)"  # "没有" / "啥也没有" / "什么都没"
-BARE_NO = re.compile(rf"^[\s，,。.…~嗯呃啊哦]*{_NONE}(?:[\s，,。.、…~]*{_NONE})*[\s，,。.!！~啊呀的呢哦]*$")
+BARE_NO = re.compile(  # "没有 啥也没冒": the verb of the danger line may close it
+    rf"^[\s，,。.…~嗯呃啊哦]*{_NONE}(?:[\s，,。.、…~]*{_NONE})*(?:冒|见|看到|发现)?[\s，,。.!！~啊呀的呢哦]*$"
+)
 
 
 NOT_FILED_YET = (  # thanks or goodbye at the read-back ("没有了，谢谢"): nothing is filed before its yes
