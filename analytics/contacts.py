@@ -13,9 +13,10 @@ import os
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import Table, and_, false, or_, select
+from sqlalchemy import Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import BindParameter
 
 from analytics.events import ContactChange, EventChanges
 from analytics.functions import OUTAGE_FUNCTIONS, main_function
@@ -66,6 +67,64 @@ PREVIOUS = "previous"  # conversation -> its contact before the session that sta
 NOT_KNOWN = object()
 TURNS = cast(Table, m.TurnAnalytics.__table__)
 
+# The feed asks these for nearly every event it applies: built once with parameters, as building the expression
+# each time cost more than running it (a settled contact asks six of them).
+_CONVERSATION: BindParameter[str] = bindparam("conversation")
+_AT: BindParameter[dt.datetime] = bindparam("at")
+SESSION_START = (
+    select(m.TurnAnalytics.at)
+    .where(m.TurnAnalytics.conversation_id == _CONVERSATION, m.TurnAnalytics.kind == "session")
+    .where(m.TurnAnalytics.at <= _AT)
+    .order_by(m.TurnAnalytics.at.desc())
+    .limit(1)
+)
+CONTACT_BY_KEY = select(Contact).where(Contact.contact_key == bindparam("key"))
+CONTACT_BEFORE = (
+    select(Contact)
+    .where(Contact.conversation_id == _CONVERSATION, Contact.started_at < _AT)
+    .order_by(Contact.started_at.desc())
+    .limit(1)
+)
+NEXT_CONTACT_START = (
+    select(Contact.started_at)
+    .where(Contact.conversation_id == _CONVERSATION, Contact.started_at > _AT)
+    .order_by(Contact.started_at)
+    .limit(1)
+)
+_CASES = select(m.Escalation).where(
+    m.Escalation.conversation_id == _CONVERSATION, m.Escalation.created_at >= bindparam("since")
+)
+CASES = _CASES.order_by(m.Escalation.created_at)
+CASES_UNTIL = _CASES.where(m.Escalation.created_at < bindparam("until")).order_by(m.Escalation.created_at)
+CALLBACK = select(m.WorkOrder.details).where(
+    m.WorkOrder.conversation_id == _CONVERSATION,
+    m.WorkOrder.function_id == CALLBACK_FUNCTION,
+    m.WorkOrder.created_at.between(bindparam("since"), bindparam("until")),
+)
+RATED = (
+    select(m.Rating.score)
+    .where(m.Rating.conversation_id == _CONVERSATION, m.Rating.score.is_not(None))
+    .where(
+        or_(
+            m.Rating.case_id.in_(bindparam("cases", expanding=True)),
+            and_(m.Rating.case_id.is_(None), m.Rating.asked_at.between(bindparam("since"), bindparam("until"))),
+        )
+    )
+    .order_by(m.Rating.answered_at.desc())
+    .limit(1)
+)
+SURVEYED = (  # the follow-up (回访) of an order this contact filed
+    select(m.Survey.score)
+    .join(m.WorkOrder, m.WorkOrder.id == m.Survey.order_id)
+    .where(
+        m.WorkOrder.conversation_id == _CONVERSATION,
+        m.WorkOrder.created_at.between(bindparam("since"), bindparam("until")),
+        m.Survey.score.is_not(None),
+    )
+    .order_by(m.Survey.answered_at.desc())
+    .limit(1)
+)
+
 
 def session_start(s: Session, conversation_id: str, at: dt.datetime) -> dt.datetime | None:
     """When the conversation's session holding `at` started (its session_started event), None if not seen. Within
@@ -74,16 +133,7 @@ def session_start(s: Session, conversation_id: str, at: dt.datetime) -> dt.datet
     start = known.get(conversation_id)
     if start is not None and start <= at:
         return start
-    start = s.scalars(
-        select(m.TurnAnalytics.at)
-        .where(
-            m.TurnAnalytics.conversation_id == conversation_id,
-            m.TurnAnalytics.kind == "session",
-            m.TurnAnalytics.at <= at,
-        )
-        .order_by(m.TurnAnalytics.at.desc())
-        .limit(1)
-    ).first()
+    start = s.scalars(SESSION_START, {"conversation": conversation_id, "at": at}).first()
     if start is not None and conversation_id not in known:
         known[conversation_id] = start
     return start
@@ -94,7 +144,7 @@ def current_contact(s: Session, conversation_id: str, at: dt.datetime) -> Contac
     if start is not None:
         key, known = f"{conversation_id}:{_ms(start)}", transaction_memo(s, CONTACTS)
         if key not in known:
-            known[key] = s.scalars(select(Contact).where(Contact.contact_key == key)).first()
+            known[key] = s.scalars(CONTACT_BY_KEY, {"key": key}).first()
         found: Contact | None = known[key]
         return found
     return s.scalars(  # no session start seen (the feed began mid-session): the latest contact before `at`
@@ -106,12 +156,7 @@ def current_contact(s: Session, conversation_id: str, at: dt.datetime) -> Contac
 
 
 def _contact_before(s: Session, conversation_id: str, at: dt.datetime) -> Contact | None:
-    return s.scalars(
-        select(Contact)
-        .where(Contact.conversation_id == conversation_id, Contact.started_at < at)
-        .order_by(Contact.started_at.desc())
-        .limit(1)
-    ).first()
+    return s.scalars(CONTACT_BEFORE, {"conversation": conversation_id, "at": at}).first()
 
 
 def _new_contact(s: Session, change: ContactChange) -> Contact:
@@ -210,32 +255,21 @@ def apply(s: Session, changes: EventChanges) -> bool:
 
 def next_contact_start(s: Session, c: Contact) -> dt.datetime | None:
     """When the same conversation's next contact began (None: this is its latest)."""
-    return s.scalars(
-        select(Contact.started_at)
-        .where(Contact.conversation_id == c.conversation_id, Contact.started_at > c.started_at)
-        .order_by(Contact.started_at)
-        .limit(1)
-    ).first()
+    return s.scalars(NEXT_CONTACT_START, {"conversation": c.conversation_id, "at": c.started_at}).first()
 
 
-def _escalations(s: Session, c: Contact) -> list[m.Escalation]:
-    later = next_contact_start(s, c)
-    q = select(m.Escalation).where(
-        m.Escalation.conversation_id == c.conversation_id, m.Escalation.created_at >= c.started_at - SLACK
-    )
-    if later is not None:
-        q = q.where(m.Escalation.created_at < later)
-    return list(s.scalars(q.order_by(m.Escalation.created_at)))
+def _escalations(s: Session, c: Contact, later: dt.datetime | None) -> list[m.Escalation]:
+    """The contact's cases: its conversation's, from its start until the next contact's (`later`)."""
+    since = {"conversation": c.conversation_id, "since": c.started_at - SLACK}
+    return list(s.scalars(CASES, since) if later is None else s.scalars(CASES_UNTIL, {**since, "until": later}))
 
 
 def settle(s: Session, c: Contact, now: dt.datetime, closed: bool = False) -> None:
     """Outcome, wait and handling time from the contact's cases; closed also when idle long enough or when a
     later session of the conversation began."""
-    cases = _escalations(s, c)
+    later = next_contact_start(s, c)
+    cases = _escalations(s, c, later)
     ended = c.ended_at or c.started_at
-    later = s.scalars(
-        select(Contact.id).where(Contact.conversation_id == c.conversation_id, Contact.started_at > c.started_at)
-    ).first()
     closed = closed or later is not None or now - ended >= idle_limit(c.channel)
     callback = None if cases else _callback_reason(s, c)
     if cases:
@@ -262,11 +296,7 @@ def _callback_reason(s: Session, c: Contact) -> str | None:
     of this contact, if one was filed."""
     ended = (c.ended_at or c.started_at) + SLACK
     details = s.scalars(
-        select(m.WorkOrder.details).where(
-            m.WorkOrder.conversation_id == c.conversation_id,
-            m.WorkOrder.function_id == CALLBACK_FUNCTION,
-            m.WorkOrder.created_at.between(c.started_at - SLACK, ended),
-        )
+        CALLBACK, {"conversation": c.conversation_id, "since": c.started_at - SLACK, "until": ended}
     ).first()
     if details is None:
         return None
@@ -276,30 +306,13 @@ def _callback_reason(s: Session, c: Contact) -> str | None:
 def _rating(s: Session, c: Contact, case_ids: list[int]) -> int | None:
     ended = c.ended_at or c.started_at
     rated = s.scalars(
-        select(m.Rating.score)
-        .where(
-            m.Rating.conversation_id == c.conversation_id,
-            m.Rating.score.is_not(None),
-            or_(
-                m.Rating.case_id.in_(case_ids) if case_ids else false(),
-                and_(m.Rating.case_id.is_(None), m.Rating.asked_at.between(c.started_at, ended + RATED_WITHIN)),
-            ),
-        )
-        .order_by(m.Rating.answered_at.desc())
-        .limit(1)
+        RATED,
+        {"conversation": c.conversation_id, "cases": case_ids, "since": c.started_at, "until": ended + RATED_WITHIN},
     ).first()
     if rated is not None:
         return int(rated)
-    surveyed = s.scalars(  # the follow-up (回访) of an order this contact filed
-        select(m.Survey.score)
-        .join(m.WorkOrder, m.WorkOrder.id == m.Survey.order_id)
-        .where(
-            m.WorkOrder.conversation_id == c.conversation_id,
-            m.WorkOrder.created_at.between(c.started_at, ended + SLACK),
-            m.Survey.score.is_not(None),
-        )
-        .order_by(m.Survey.answered_at.desc())
-        .limit(1)
+    surveyed = s.scalars(
+        SURVEYED, {"conversation": c.conversation_id, "since": c.started_at, "until": ended + SLACK}
     ).first()
     return int(surveyed) if surveyed is not None else None
 
@@ -376,7 +389,7 @@ def refresh(sessions: sessionmaker[Session], now: dt.datetime, step: int = REFRE
             for c in s.scalars(
                 select(Contact).where(Contact.conversation_id == conversation, Contact.satisfaction.is_(None))
             ):
-                c.satisfaction = _rating(s, c, [e.id for e in _escalations(s, c)])
+                c.satisfaction = _rating(s, c, [e.id for e in _escalations(s, c, next_contact_start(s, c))])
                 looked += 1
         mark = s.get(FeedPosition, REFRESHED)
         if mark is None:
