@@ -6,7 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, extract, followups
+from actions import context, extract, followups, wording
 from actions.forms.base import latest_intent
 from actions.forms.identity import known_account
 from actions.services import services
@@ -56,7 +56,8 @@ class ActionAnswerFunction(Action):
             return []
         advice = "" if intent == "out_of_scope" else channel_advice(intent, tracker)
         dispatcher.utter_message(
-            text=hit.spoken + advice, custom={"kb_article": hit.article_id, "title": hit.title, "detail": hit.text}
+            text=wording.article_line(tracker, hit.spoken) + advice,
+            custom={"kb_article": hit.article_id, "title": hit.title, "detail": hit.text},
         )
         events = [SlotSet("last_function", intent), SlotSet("fallback_count", 0)]
         pending = followups.second_request(text, intent) if intent != "out_of_scope" else None

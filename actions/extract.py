@@ -158,10 +158,11 @@ def month(text: str, today: dt.date | None = None) -> str | None:
 
 
 DISTRICT_RE = re.compile(r"[\u4e00-\u9fa5]{2}新?(?<![小社园校景片])(?:区|县)")  # 城东区, 高新区; not 港湾小区, 社区
+ESTATE = r"[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑|家园|公寓|广场|大厦|村|社区|市场)"
 LANDMARK_RE = re.compile(
     r"(?:[\u4e00-\u9fa5]{2}新?(?:区|县|镇|乡))?"
     r"(?:[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道)(?:(?:跟|和|与|及)[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道))?"
-    r"|[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑|家园|公寓|广场|大厦|村|社区|市场))"
+    rf"(?:{ESTATE})?|{ESTATE})"  # "幸福路幸福花园小区南门": the estate on the street is part of the place
     r"(?:[\u4e00-\u9fa5]{0,4}?(?:交叉口|路口|口|门口|对面|旁边|附近|北门|南门|东门|西门|南段|北段|东段|西段|那片|一带|村口))?"
 )
 PLACE_CLAUSE = re.compile(r"(?:[\u4e00-\u9fa5]{2,6}(?:对面|旁边|附近|门口|路口|后面|前面|楼下|隔壁))")
@@ -186,6 +187,15 @@ def _landmark(text: str) -> str | None:
             parts.append(m.group())
         elif parts and PLACE_CLAUSE.fullmatch(clause):
             parts.append(clause)  # "加油站对面" right after the street
+        elif (
+            len(parts) == 1
+            and m
+            and m.start() == 0
+            and re.match(ESTATE, clause)
+            and not re.search(ESTATE, parts[0])
+            and not NOT_PLACE.search(m.group())
+        ):
+            parts.append(m.group())  # "城南区幸福路 幸福花园小区南门那": the estate on the street
         elif not parts and DISTRICT_RE.fullmatch(clause.rstrip("的")):
             parts.append(clause.rstrip("的"))  # only the district ("城北区的")
     return "".join(parts) or None
@@ -199,10 +209,25 @@ def glued(text: str | None) -> str:
     return SPACE_AT_DIGITS.sub("", text or "")
 
 
+SAID_WRONG = re.compile(r"[，,。\s]*(?:哦|噢|啊|呃)?(?:不对|说错了|错了|不是)[，,。\s]*(?:是|应该是)?")
+HOUSE_PART = r"[\d一二三四五六七八九十]+(?:号楼|号院|号|栋|幢|单元|室|楼)"
+
+
+def corrected(text: str) -> str:
+    """ "12号2栋 哦不对 是4栋 1502" as meant: "12号4栋 1502" (the part put right replaces the same part said)."""
+    m = SAID_WRONG.search(text or "")
+    first = m and m.start() > 0 and re.match(rf"\s*({HOUSE_PART})", text[m.end() :])
+    if not m or not first:
+        return text
+    unit = re.sub(r"^[\d一二三四五六七八九十]+", "", first.group(1))
+    same = list(re.finditer(rf"[\d一二三四五六七八九十]+{unit}", text[: m.start()]))
+    return text[: same[-1].start()] + text[m.end() :].strip() if same else text
+
+
 def address(text: str, whole_text: bool = False) -> str | None:
     """An address: a numbered address anywhere, else a named place (street, estate, village, crossing); when
     the bot just asked for it, a short answer that reads like a place."""
-    text = glued(text)
+    text = glued(corrected(text))
     found = ADDRESS_RE.search(text)
     if found and len(ADDRESS_PREFIX.sub("", found.group())) >= 4:
         head = text[: found.start()]
@@ -416,9 +441,13 @@ def corrects_request(text: str) -> bool:
     return bool(CORRECTS_REQUEST.search(text or ""))
 
 
+HOLD = re.compile(r"先别(?:提交|交|急)|先不(?:要)?(?:提交|交)|等(?:一)?(?:下|会儿?)|慢着|稍等")
+
+
 def rejects(text: str) -> bool:
-    """The customer does not want what is being done ("先别办", "我没说要复电", "我不报修")."""
-    return bool(REJECT.search(text or ""))
+    """The customer does not want what is being done ("先别办", "我没说要复电", "我不报修"). "先别提交 我问你
+    租房的能不能报修？" only holds it while a question is answered."""
+    return bool(REJECT.search(text or "")) and not (HOLD.search(text or "") and asks(text))
 
 
 def undoes(text: str) -> bool:
@@ -469,6 +498,16 @@ def asks(text: str) -> bool:
     return bool(QUESTION.search((text or "").strip()))
 
 
+STAFF_PHONE = re.compile(
+    r"(?:师傅|电工|工作人员|抢修(?:人员|的人)?|维修(?:人员|的人)?|上门的人?)(?:的)?(?:电话|手机|号码|联系方式)"
+)
+
+
+def asks_staff_phone(text: str) -> bool:
+    """ "能给我张师傅的电话吗": the field worker's number, not a change of the customer's own."""
+    return bool(STAFF_PHONE.search(text or ""))
+
+
 NOT_NOW_PERSON = re.compile(r"先不(?:找|用|转|要)|不用(?:转|找)|不(?:需要|要)转|就问问|问一下而已|暂时不(?:用|找|转)")
 
 
@@ -513,6 +552,15 @@ def corrected_part(text: str) -> tuple[str, str] | None:
         return m.group(2), m.group(1)
     m = _PART_FIXES[1].search(t)
     return (m.group(1), m.group(2)) if m else None
+
+
+def house_part(text: str) -> str | None:
+    """ "1502室 门牌号你漏了": a building, unit or room said on its own, to complete the place already given."""
+    t = glued(compact(text or ""))
+    if ADDRESS_RE.search(t):
+        return None
+    m = re.search(rf"(?<![月\d])(?:{HOUSE_PART})+\d*", t)
+    return m.group() if m else None
 
 
 def only_address(text: str) -> bool:

@@ -68,7 +68,7 @@ def next_request(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dic
         ]
     hit = services().kb.answer(pending["text"], function)
     if hit:
-        dispatcher.utter_message(text=f"您刚才还问到{name}：{hit.spoken}")
+        dispatcher.utter_message(text=f"您刚才还问到{name}：{wording.article_line(tracker, hit.spoken)}")
     return [SlotSet("pending_request", None)]
 
 
@@ -110,7 +110,7 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     if (
         order is None
         or order.conversation_id != tracker.sender_id
-        or not order_status.asks_progress(text)
+        or not (order_status.asks_progress(text) or extract.asks_staff_phone(text))
         or extract.mobile(text)
         or extract.dangerous(text)
     ):
@@ -118,7 +118,8 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     name = services().catalog.name(order.function_id)
     told = order_status.state(tracker, order, order_status.now_utc())
     number = wording.order_number(tracker, order.number)
-    dispatcher.utter_message(text=f"您的{name}工单{number}，{told}。{wording.CLOSING}")
+    withheld = order_status.STAFF_PHONE_WITHHELD if extract.asks_staff_phone(text) else ""  # "给我张师傅的电话"
+    dispatcher.utter_message(text=f"{withheld}您的{name}工单{number}，{told}。{wording.CLOSING}")
     return []
 
 
@@ -151,7 +152,7 @@ def answer_after_filing(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
     hit = services().kb.sure_answer(text)
     if hit is None:
         return None
-    dispatcher.utter_message(text=hit.spoken + wording.CLOSING)
+    dispatcher.utter_message(text=wording.article_line(tracker, hit.spoken) + wording.CLOSING)
     return []
 
 

@@ -58,6 +58,9 @@ def state(tracker: Tracker, o: OrderInfo, now: dt.datetime) -> str:
     return doing + expected(tracker, o, now)
 
 
+STAFF_PHONE_WITHHELD = "工作人员的个人电话不便提供，需要时他们会打您留的电话联系您。"
+
+
 def expected(tracker: Tracker, o: OrderInfo, now: dt.datetime) -> str:
     """ "，预计10:40前到达现场": the time the customer was promised (the same as in the dispatch message; spoken
     on a call); past it, that it is being chased."""

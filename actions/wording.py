@@ -12,7 +12,7 @@ import datetime as dt
 from rasa_sdk import Tracker
 
 from backend.contact_centre import Channel
-from backend.spoken import LOCAL_TZ, local_time, spoken_time  # noqa: F401  (spoken_time re-exported)
+from backend.spoken import LOCAL_TZ, local_time, spoken_time, written_numbers  # noqa: F401  (spoken_time re-exported)
 
 CLOSING = "还有别的需要帮您的吗？"  # after a request is done, on every channel
 
@@ -44,3 +44,8 @@ def time_of(tracker: Tracker, utc_naive: dt.datetime) -> str:
 
 def pick(tracker: Tracker, chat: str, voice: str) -> str:
     return voice if is_voice(tracker) else chat
+
+
+def article_line(tracker: Tracker, spoken: str) -> str:
+    """A knowledge article's short answer (written to be spoken): as is on a call, numbers as digits on a screen."""
+    return spoken if is_voice(tracker) else written_numbers(spoken)

@@ -33,6 +33,12 @@ def digits_in_place(text: str) -> str:
     return SPOKEN_RUN.sub(lambda m: "".join(DIGITS.get(c, c) for c in m.group()), text or "")
 
 
+def written_numbers(text: str) -> str:
+    """A line written to be read aloud, for a screen: "拨打一二三四五" shows as "拨打12345". Only runs of three or
+    more digit words are numbers said digit by digit (two, as in "三五天", are a count)."""
+    return re.sub(r"[零幺一二三四五六七八九]{3,}", lambda m: "".join(DIGITS[c] for c in m.group()), text or "")
+
+
 LOCAL_TZ = ZoneInfo(os.environ.get("P95598_TZ", "Asia/Shanghai"))
 
 

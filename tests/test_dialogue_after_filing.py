@@ -65,3 +65,15 @@ def test_a_question_asked_instead_of_an_answer_is_answered_then_asked_again(conv
 def test_an_order_number_said_is_not_an_account_number():
     assert extract.account_no("好像是G2612050000几来着") is None
     assert extract.account_no("户号3201000001") == "3201000001"
+
+
+def test_hold_on_with_a_question_at_the_read_back_is_answered_and_nothing_else_is_started(conversation, seeded_db_url):
+    c = conversation()
+    for line in ("我家电表走得特别快", "城西区建设路88号5单元302", "13955556666"):
+        c.say(line)
+    assert "核对" in c.replies_text
+    held = c.say("先别提交 我问你 租房的能不能报修？")
+    assert "故障报修" not in held and "工单号" not in held and not orders(seeded_db_url, c.sender)
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.function_id == "meter_issue" and order.details["address"] == "城西区建设路88号5单元302"

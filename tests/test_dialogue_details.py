@@ -81,3 +81,26 @@ def test_the_description_leaves_out_greetings_and_a_question_to_us_but_never_eve
 def test_a_place_word_left_after_the_address_is_not_the_description():
     assert extract.problem_words("我们楼下马路上有根电线掉下来了 还在冒火花") == "有根电线掉下来了，还在冒火花"
     assert extract.problem_words("我住城南区中山路8号上个月开始电表就走得快") == "上个月开始电表就走得快"
+
+
+def test_an_address_put_right_in_the_sentence_and_completed_at_the_read_back(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我家停电了")
+    c.say("城西区建设路12号2栋 哦不对 是4栋")
+    readback = c.say("13955556666")
+    assert "建设路12号4栋" in readback and "2栋" not in readback
+    completed = c.say("1502室 门牌号你漏了")
+    assert "城西区建设路12号4栋1502室" in completed and "核对" in completed
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["address"] == "城西区建设路12号4栋1502室"
+
+
+def test_an_estate_named_after_its_street_is_kept_in_the_address(conversation, seeded_db_url):
+    c = conversation()
+    c.say("家里没电了")
+    c.say("城南区幸福路 幸福花园小区南门那")
+    c.say("13955556666")
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["address"].startswith("城南区幸福路幸福花园小区南门")

@@ -187,3 +187,33 @@ def test_a_bare_no_after_the_danger_line_may_be_said_twice_or_in_other_words(tex
 )
 def test_the_problem_is_what_is_left_when_the_place_and_numbers_are_taken_out(text, problem):
     assert extract.problem_words(text) == problem
+
+
+@pytest.mark.parametrize(
+    "text, place",
+    [
+        ("城西区建设路12号2栋 哦不对 是4栋 1502", "城西区建设路12号4栋1502"),  # the part put right replaces it
+        ("建设路12号，不对，是14号", "建设路14号"),
+        ("建设路12号 不是我家那栋", "建设路12号"),  # no house part after "不是": nothing is put right
+        ("城南区幸福路 幸福花园小区南门那", "城南区幸福路幸福花园小区南门"),  # the estate on the street is kept
+        ("我家在城南区幸福路，幸福花园小区南门那边，停电了", "城南区幸福路幸福花园小区南门"),
+        ("城南区东风路，加油站对面", "城南区东风路加油站对面"),
+        ("东风路 我们小区停电了", "东风路"),
+    ],
+)
+def test_address_as_meant(text, place):
+    assert extract.address(text) == place
+
+
+def test_hold_on_to_ask_is_not_a_rejection_and_the_workers_number_is_not_the_customers():
+    assert not extract.rejects("先别提交 我问你 租房的能不能报修？")
+    assert extract.rejects("先别提交了，不报了") and extract.rejects("算了不办了")
+    assert extract.asks_staff_phone("能给我张师傅的电话吗") and extract.asks_staff_phone("抢修人员电话多少")
+    assert not extract.asks_staff_phone("我要改一下我的电话") and not extract.asks_staff_phone("留我老婆的电话")
+
+
+def test_an_articles_spoken_numbers_are_written_on_a_screen():
+    from backend.spoken import written_numbers
+
+    assert written_numbers("可以拨打一二三四五咨询，或者九五五九八") == "可以拨打12345咨询，或者95598"
+    assert written_numbers("一般三五天内，两小时到达") == "一般三五天内，两小时到达"

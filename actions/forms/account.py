@@ -11,6 +11,11 @@ from actions.services import money, services
 from actions.wording import month_words
 
 
+def missing_bill(month: str) -> str:
+    """Why a month has no bill: not billed yet, or older than the year of bills kept ("去年11月")."""
+    return f"{month_words(month)}的账单" + ("还没出" if month >= (extract.month("这个月") or "") else "查不到了")
+
+
 class ValidateBillQueryForm(ServiceForm):
     form = "bill_query_form"
     function_id = "bill_query"
@@ -27,7 +32,7 @@ class ValidateBillQueryForm(ServiceForm):
         if value == "latest" or not account:
             return {"bill_month": value}
         if services().cis.get_bill(account, value) is None and value != extract.month("这个月"):
-            dispatcher.utter_message(text=f"{month_words(value)}还没有出账单，可以查最近一年内已出账的月份。")
+            dispatcher.utter_message(text=f"{missing_bill(value)}，可以查最近一年内已出账的月份。")
             return {"bill_month": None}
         return {"bill_month": value}
 
@@ -37,7 +42,7 @@ class ValidateBillQueryForm(ServiceForm):
         note = ""
         if bill is None and month != "latest":
             bill = services().cis.get_bill(account)  # "这个月" before it is billed: the latest bill, said so
-            note = f"{month_words(month)}的账单还没出，" if bill else ""
+            note = f"{missing_bill(month)}，" if bill else ""
         if bill is None:
             dispatcher.utter_message(text="暂时没有查到这个月的账单。" + wording.CLOSING)
             return []

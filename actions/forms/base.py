@@ -128,7 +128,7 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         if requested == "address" and not values.get("address") and extract.means_account_address(text):
             dispatcher.utter_message(text=wording.pick(tracker, *ACCOUNT_ADDRESS_UNPROVEN))
         if requested == CONFIRM_SLOT and not values and extract.asks(text) and not extract.yes_no(text):
-            return self.answer_side_question(dispatcher, text, intent if side else self.function_id)
+            return self.answer_side_question(dispatcher, tracker, text, intent if side else self.function_id)
         if (
             requested not in (None, CONFIRM_SLOT, *DESCRIPTION_SLOTS)
             and requested not in values
@@ -137,7 +137,7 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             and not values.keys() - {*DESCRIPTION_SLOTS, "safety_risk"}
             and (hit := services().kb.sure_answer(text)) is not None
         ):  # "这种你们管吗？" / "这个算紧急的吗？" asked instead of the answer: answered, then asked again
-            dispatcher.utter_message(text=hit.spoken + "我们接着办刚才的事。")
+            dispatcher.utter_message(text=wording.article_line(tracker, hit.spoken) + "我们接着办刚才的事。")
             return [SlotSet("slot_attempts", 0)]
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
             instead = (
@@ -150,7 +150,7 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             ):
                 dispatcher.utter_message(text=f"好的，先帮您办理{services().catalog.name(intent)}。")
                 return self.stop(f"switch:{intent}")
-            return self.answer_side_question(dispatcher, text, intent)
+            return self.answer_side_question(dispatcher, tracker, text, intent)
         if (
             requested
             and requested not in DESCRIPTION_SLOTS
@@ -159,7 +159,8 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             and extract.asks(text)
             and all(tracker.get_slot(k) == v for k, v in values.items())
         ):
-            return self.answer_side_question(dispatcher, text, intent)  # "取消了是从下个月开始吗": about this request
+            # "取消了是从下个月开始吗": about this request
+            return self.answer_side_question(dispatcher, tracker, text, intent)
 
         events: list[EventType] = []
         before = len(dispatcher.messages)
@@ -273,6 +274,14 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 found["address"] = merged
         elif found["address"] and found["address"] == extract.district(found["address"]) and not asked("address"):
             found["address"] = None
+        elif (
+            requested in (CONFIRM_SLOT, "address")
+            and known
+            and not found["address"]
+            and (more := extract.house_part(text))
+            and more not in known
+        ):
+            found["address"] = known + more  # "1502室 门牌号你漏了" at the read-back
         found["phone_last4"] = extract.last4_alongside(text)
         if asked("holder_name"):
             found["holder_name"] = text[:20]
@@ -417,11 +426,12 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         return texts if text in texts else texts + [text]
 
     def answer_side_question(
-        self, dispatcher: CollectingDispatcher, text: str, intent: str, carry_on: bool = True
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, intent: str, carry_on: bool = True
     ) -> list[EventType]:
         """The answer to a question asked while this form runs; `carry_on` False when the form ends with it."""
         hit = services().kb.answer(text, intent)
-        answer = hit.spoken if hit else f"关于{services().catalog.name(intent)}，稍后我可以详细为您介绍。"
+        name = services().catalog.name(intent)
+        answer = wording.article_line(tracker, hit.spoken) if hit else f"关于{name}，稍后我可以详细为您介绍。"
         dispatcher.utter_message(text=answer + ("我们接着办刚才的事。" if carry_on else wording.CLOSING))
         return [SlotSet("last_function", intent), SlotSet("slot_attempts", 0)]
 

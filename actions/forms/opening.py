@@ -51,7 +51,7 @@ class Openings:
         ) -> dict[str, Any]: ...
 
         def answer_side_question(
-            self, dispatcher: CollectingDispatcher, text: str, intent: str, carry_on: bool = True
+            self, dispatcher: CollectingDispatcher, tracker: Tracker, text: str, intent: str, carry_on: bool = True
         ) -> list[EventType]: ...
 
     def opening(
@@ -95,13 +95,15 @@ class Openings:
             and not re.search(r"复电|来电|恢复|送电|通电", text)
         ):
             if re.search(r"交|缴|付|充", text):  # "欠钱了啊，那我咋交啊": how to pay, not a reconnection
-                return self.answer_side_question(dispatcher, text, "payment", False) + self.stop("dismissed")
+                return self.answer_side_question(dispatcher, tracker, text, "payment", False) + self.stop("dismissed")
             return self.stop("switch:balance_query") + [
                 SlotSet("carried_text", text)
             ]  # "还欠不欠钱？" asks, files nothing
         if self.function_id == "tou_apply" and extract.asks(text) and extract.tou_action(text) is None:
-            answered = self.answer_side_question(dispatcher, text, "tariff_query", False)  # "峰谷电价怎么收费"
+            answered = self.answer_side_question(dispatcher, tracker, text, "tariff_query", False)  # "峰谷电价怎么收费"
             return answered + self.stop("dismissed")
+        if self.function_id == "contact_change" and extract.asks_staff_phone(text):
+            return self.stop("switch:progress_query") + [SlotSet("carried_text", text)]  # "能给我张师傅的电话吗"
         if self.function_id == "contact_change" and not re.search(r"改|换|变更|更新|新号|新的号|不用了|停用", text):
             from actions import context  # a 户号 and 尾号 given for the request the bot missed just before
 

@@ -11,10 +11,10 @@ import re
 
 from rasa_sdk.events import SlotSet
 
-from actions import wording
+from actions import extract, wording
 from actions.forms.base import ServiceForm
 from actions.forms.identity import verified
-from actions.order_status import now_utc, state
+from actions.order_status import STAFF_PHONE_WITHHELD, now_utc, state
 from actions.services import services
 from backend.workorders.states import OrderStatus
 
@@ -47,10 +47,11 @@ class ValidateProgressQueryForm(ServiceForm):
         if not tracker.get_slot("order_ref") and not re.search(r"\d{4,}", text):
             orders = services().cis.conversation_orders(tracker.sender_id)
             pointed = bool(POINTED.search(text))
-            chosen = orders if pointed else [o for o in orders if OrderStatus(o.status).open]
-            if chosen:
-                events.append(SlotSet("order_ref", chosen[0].number))
-                tracker.slots["order_ref"] = chosen[0].number
+            chosen = [o.number for o in (orders if pointed else [o for o in orders if OrderStatus(o.status).open])]
+            asked = last_asked(tracker) if pointed or extract.chases(text) else None
+            if asked or chosen:  # "帮我催一下" right after an order's progress was told: that order
+                events.append(SlotSet("order_ref", asked or chosen[0]))
+                tracker.slots["order_ref"] = asked or chosen[0]
         if tracker.get_slot("order_ref") and not tracker.get_slot("phone_last4") and self.entitled(tracker):
             events.append(SlotSet("phone_last4", "已核验"))
         return events
@@ -136,6 +137,7 @@ class ValidateProgressQueryForm(ServiceForm):
             dispatcher.utter_message(text="这个户号目前没有正在处理的工单。" + wording.CLOSING)
             return []
         now = now_utc()
+        chased = self.chase(tracker, orders)
         parts = []
         for o in orders[:3]:
             made = wording.local_time(o.created_at)
@@ -143,5 +145,25 @@ class ValidateProgressQueryForm(ServiceForm):
             what = f"{made.month}月{made.day}日的{catalog.name(o.function_id)}工单{number}"
             parts.append(f"{what}，{state(tracker, o, now)}")
         more = f"另外还有{len(orders) - 3}张工单。" if len(orders) > 3 else ""
-        dispatcher.utter_message(text="；".join(parts) + "。" + more + wording.CLOSING)
+        lead = f"已为您催办工单{wording.order_number(tracker, chased)}，会提醒处理人员尽快办理。" if chased else ""
+        if extract.asks_staff_phone(" ".join(self.form_texts(tracker))):
+            lead += STAFF_PHONE_WITHHELD
+        dispatcher.utter_message(text=lead + "；".join(parts) + "。" + more + wording.CLOSING)
         return []
+
+    def chase(self, tracker, orders) -> str | None:
+        """ "帮我催一下": the chase is noted on the order (staff and the supervisor see it in its history); the
+        number of the order chased, None when nothing was chased or it is no longer open."""
+        said = " ".join(self.form_texts(tracker))
+        if len(orders) != 1 or not extract.chases(said) or not OrderStatus(orders[0].status).open:
+            return None
+        services().cis.amend_work_order(orders[0].number, {}, f"客户催办：{said[:200]}")
+        return orders[0].number
+
+
+def last_asked(tracker) -> str | None:
+    """The order whose progress was asked last in this conversation."""
+    for e in reversed(tracker.events):
+        if e.get("event") == "slot" and e.get("name") == "order_ref" and str(e.get("value") or "").startswith("G"):
+            return str(e["value"])
+    return None

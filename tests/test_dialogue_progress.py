@@ -1,0 +1,52 @@
+"""After an order's progress is told: a chase is about that order and is noted on it, and the field worker's own
+number is not what 联系方式变更 is for; what a screen shows of an article and of an old bill. From an unscripted
+review (2026-12-05). Judged by the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.security.test_identity_binding import customers
+
+
+def test_a_chase_right_after_progress_chases_that_order_and_notes_it(conversation, cis, seeded_db_url):
+    [(account, phone, _)] = customers(seeded_db_url, 1, skip=40)
+    filed = cis.create_work_order(
+        "fault_repair", "hotline", {"address": "城东区和平路18号", "details": "家里没电了"}, account_no=account
+    )
+    c = conversation()
+    c.say(f"查一下工单{filed.number}的进度")
+    told = c.say(phone[-4:])  # the account's proof, asked for because this chat did not file the order
+    assert filed.number in told and "后四位" not in told
+    chased = c.say("帮我催一下")
+    assert f"已为您催办工单{filed.number}" in chased and "工单号" not in chased.replace(filed.number, "")
+    notes = [note for _, note, _ in cis.get_work_order(filed.number).history]
+    assert any(note.startswith("客户催办") for note in notes)
+
+
+def test_asking_for_the_workers_number_tells_progress_not_a_contact_change(conversation, cis, seeded_db_url):
+    c = conversation()
+    c.say("我家停电了")
+    for line in ("城西区建设路88号5单元302", "13955556666", "对"):
+        c.say(line)
+    assert "工单号" in c.replies_text
+    asked = c.say("能给我张师傅的电话吗")
+    assert "个人电话不便提供" in asked and "联系方式变更" not in asked and "新手机号" not in asked
+
+
+def test_an_article_is_written_for_a_screen_and_spoken_on_a_call(conversation):
+    chat = conversation().say("我家停水了 水费该找谁啊")
+    call = conversation(metadata={"channel": "voice"}).say("我家停水了 水费该找谁啊")
+    assert "12345" in chat and "一二三四五" not in chat
+    assert "一二三四五" in call
+
+
+def test_a_month_older_than_a_year_is_told_as_too_old_not_as_not_billed_yet(conversation, seeded_db_url):
+    [(account, phone, _)] = customers(seeded_db_url, 1, skip=41)
+    today = dt.date.today()
+    old = f"{today.year - 1}年{today.month - 1 or 12}月" if today.month > 1 else f"{today.year - 2}年12月"
+    c = conversation()
+    c.say(f"查一下{old}的电费")  # 13 months back: the bills kept are the last 12
+    c.say(account)
+    told = c.say(phone[-4:])
+    assert f"{old}的账单查不到了" in told and "还没出" not in told
