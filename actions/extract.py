@@ -444,6 +444,12 @@ def corrects_request(text: str) -> bool:
 HOLD = re.compile(r"先别(?:提交|交|急)|先不(?:要)?(?:提交|交)|等(?:一)?(?:下|会儿?)|慢着|稍等")
 
 
+def moved_on(text: str) -> str | None:
+    """ "算了 那夏天8月份多少": what follows "never mind, then" (it may answer the question asked), else None."""
+    m = re.match(r"^(?:哦|唉|嗯)?[，,\s]*算了[吧啊]?[，,。\s]*(?:那|那就|还是)(.+)", (text or "").strip())
+    return m.group(1) if m else None
+
+
 def rejects(text: str) -> bool:
     """The customer does not want what is being done ("先别办", "我没说要复电", "我不报修"). "先别提交 我问你
     租房的能不能报修？" only holds it while a question is answered."""
@@ -552,6 +558,20 @@ def corrected_part(text: str) -> tuple[str, str] | None:
         return m.group(2), m.group(1)
     m = _PART_FIXES[1].search(t)
     return (m.group(1), m.group(2)) if m else None
+
+
+NO_ACCOUNT_NO = re.compile(
+    r"(?:不知道|不清楚|忘了|忘记了?|不记得|记不得|记不住|找不到|没有)(?:我的|我家|我们家)?(?:的)?户号"
+    r"|户号(?:是)?(?:多少)?(?:我)?(?:也)?(?:不知道|不清楚|忘了|忘记了|不记得|记不得|找不到)"
+)
+
+
+def account_no_unknown(text: str, asked: bool) -> bool:
+    """ "我不知道户号" (or, when the 户号 was just asked for, "忘了" / "不知道"): the customer cannot give it."""
+    t = (text or "").strip(" 。，,.!！~啊呀")
+    return bool(NO_ACCOUNT_NO.search(t)) or (
+        asked and bool(re.fullmatch(r"(?:我)?(?:不知道|忘了|不记得了?|找不到)", t))
+    )
 
 
 def house_part(text: str) -> str | None:

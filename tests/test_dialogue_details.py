@@ -104,3 +104,16 @@ def test_an_estate_named_after_its_street_is_kept_in_the_address(conversation, s
     c.say("对")
     [order] = orders(seeded_db_url, c.sender)
     assert order.details["address"].startswith("城南区幸福路幸福花园小区南门")
+
+
+def test_a_customer_who_does_not_know_the_account_number_is_told_where_it_is_not_asked_forever(
+    conversation, seeded_db_url
+):
+    c = conversation()
+    first = c.say("电表一直滴滴响 我不知道户号")
+    assert "电费单" in first and "转人工" in first and "户号好像不对" not in first
+    c = conversation()
+    c.say("帮我查一下余额")
+    told = c.say("忘了")
+    assert "电费单" in told and "转人工" in told and "户号好像不对" not in told
+    assert not orders(seeded_db_url, c.sender)

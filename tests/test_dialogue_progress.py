@@ -50,3 +50,13 @@ def test_a_month_older_than_a_year_is_told_as_too_old_not_as_not_billed_yet(conv
     c.say(account)
     told = c.say(phone[-4:])
     assert f"{old}的账单查不到了" in told and "还没出" not in told
+
+
+def test_never_mind_then_another_month_is_an_answer_not_leaving(conversation, seeded_db_url):
+    [(account, phone, _)] = customers(seeded_db_url, 1, skip=42)
+    c = conversation()
+    for line in ("查下电费", account, phone[-4:]):
+        c.say(line)
+    assert "哪个月" in c.replies_text
+    told = c.say("算了 那夏天8月份多少")
+    assert "8月的电费是" in told and "取消" not in told

@@ -34,6 +34,10 @@ SIDE_QUESTION_CONFIDENCE = 0.6
 SWITCH_CONFIDENCE = 0.75  # a confident request for another form-kind service replaces the current one
 STOP_CONFIDENCE = 0.5
 MAX_ATTEMPTS = 3
+NO_ACCOUNT_NO = (
+    "户号在电费单、缴费短信或网上国网App里都能找到。暂时找不到的话，我帮您转人工客服，用其他信息帮您核实，好吗？",
+    "户号在电费单和缴费短信上都有。暂时找不到的话，我帮您转人工客服核实，好吗？",
+)
 
 
 def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
@@ -108,8 +112,12 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 later.append(SlotSet("pending_request", pending))
             if tracker.get_slot("offered_function"):
                 later.append(SlotSet("offered_function", None))  # an offer not taken up lapses
-        elif extract.rejects(text) and not (
-            self.phone_slot in required and extract.mobile(text) and not extract.changes_registered_phone(text)
+        elif (
+            extract.rejects(text)
+            and not (
+                self.phone_slot in required and extract.mobile(text) and not extract.changes_registered_phone(text)
+            )
+            and not self.answers_after_all(tracker, text, intent, requested, required)
         ):  # "算了 电话改一下吧 留我老婆的 137…" changes this request's contact number, it does not leave it
             return self.rejected(dispatcher, tracker, domain, intent, confidence)
 
@@ -185,6 +193,17 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 tracker.slots["verified_account"] = values["account_no"]
         events += self.prefill(tracker, required)
         events += later + ([SlotSet("carried_text", None)] if carried else [])
+        if (
+            "account_no" in required
+            and requested in (None, "account_no")
+            and not (tracker.get_slot("account_no") or values.get("account_no"))
+            and extract.account_no_unknown(text, requested == "account_no")
+        ):  # "我不知道户号": where to find it, and a person who can check it another way; not asked again and again
+            dispatcher.utter_message(
+                text=wording.pick(tracker, *NO_ACCOUNT_NO),
+                buttons=[{"title": "好的", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}],
+            )
+            return events + self.stop("offered_human") + [SlotSet("offered_human", True)]
         if requested == CONFIRM_SLOT:
             return (
                 events
@@ -410,6 +429,13 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             missed.insert(0, previous.get("text") or "")
         said = "；".join(missed)
         return f"{said}；" if extract.chinese_chars(said) >= 6 else ""
+
+    def answers_after_all(
+        self, tracker: Tracker, text: str, intent: str | None, requested: str, required: list[str]
+    ) -> bool:
+        """ "算了 那夏天8月份多少" when the month was asked: an answer after all, not leaving."""
+        rest = extract.moved_on(text)
+        return bool(rest) and bool(self.extract(tracker, rest, intent, requested, required, False).get(requested))
 
     def form_texts(self, tracker: Tracker) -> list[str]:
         """What the customer said since this form started, the message that started it included."""
