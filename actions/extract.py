@@ -177,13 +177,16 @@ def district(text: str) -> str | None:
     return m.group() if m else None
 
 
+NOT_A_NAME = re.compile(r"是不是|因为|为什么|怎么|[了吗吧呢]")  # "停电是不是因为路口…" names no street
+
+
 def _landmark(text: str) -> str | None:
     """A place without a house number: "城南区东风路，加油站对面", "黄河路跟长江路路口", "城北区的"."""
     parts = []
     for clause in re.split(r"[，,。；;！!？?\s]+", text or ""):
         clause = PRONOUN_LEAD.sub("", LANDLINE_RE.sub("", MOBILE_RE.sub("", compact(clause))))
         m = LANDMARK_RE.search(clause)
-        if m and not parts and not NOT_PLACE.search(m.group()):
+        if m and not parts and not NOT_PLACE.search(m.group()) and not NOT_A_NAME.search(m.group()):
             parts.append(m.group())
         elif parts and PLACE_CLAUSE.fullmatch(clause):
             parts.append(clause)  # "加油站对面" right after the street
@@ -627,6 +630,9 @@ ABOUT_US = re.compile(
 )  # words to the bot about the conversation, not about the problem
 
 
+SYMPTOM = re.compile(r"没电|停电|断电|跳闸|倒了|断了|掉了|冒烟|冒火|火花|着火|烧了|烧焦|坏了|不亮|黑了|一闪")
+
+
 def _asks_us(clause: str) -> bool:
     c = clause.rstrip("，,。；;！! ")
     return bool(re.search(r"[吗呢？?]$", c) or ASKS_US.search(c))
@@ -642,10 +648,10 @@ def description(text: str) -> str:
         t = restated["rest"]
     clauses = [c for c in re.split(r"(?<=[，,。；;！!？?])|\s+", t) if c.strip("，,。；;！!？? ")]
     clauses = [c for c in clauses if not ABOUT_US.search(c)]
-    statements = [c for c in clauses if not _asks_us(c)]
+    statements = [c for c in clauses if not _asks_us(c) or SYMPTOM.search(c)]  # "停电是不是因为电线杆倒了？" tells
     if chinese_chars("".join(statements)) >= 4:
         clauses = statements
-    kept = "，".join(c.strip("，,。；;！! ") for c in clauses).rstrip("？?")
+    kept = "，".join(c.strip("，,。；;！!？? ") for c in clauses)
     return kept if chinese_chars(kept) >= 4 else (text or "").strip()
 
 
@@ -662,7 +668,7 @@ def problem_words(text: str) -> str:
     t = MOBILE_RE.sub("，", LANDLINE_RE.sub("，", ACCOUNT_RE.sub("，", compact(text or ""))))
     t = glued(t)
     place = ADDRESS_RE.search(t) or LANDMARK_RE.search(t)
-    if place and len(place.group()) >= 4:  # with what says where at that place ("…10号门口")
+    if place and len(place.group()) >= 4 and not NOT_A_NAME.search(place.group()):  # and "…10号门口"
         t = t[: place.start()] + "，" + AT_PLACE.sub("", t[place.end() :])
     kept = []
     for clause in re.split(r"[，,。.；;！!\s]+", t):

@@ -217,3 +217,10 @@ def test_an_articles_spoken_numbers_are_written_on_a_screen():
 
     assert written_numbers("可以拨打一二三四五咨询，或者九五五九八") == "可以拨打12345咨询，或者95598"
     assert written_numbers("一般三五天内，两小时到达") == "一般三五天内，两小时到达"
+
+
+def test_a_question_that_tells_the_symptom_is_kept_and_names_no_street():
+    said = "我们这停电是不是因为路口那根电线杆倒了？线都掉地上了，还冒火花"
+    assert extract.address(said) is None  # "电是不是因为路口" is no street
+    assert extract.description(said) == "我们这停电是不是因为路口那根电线杆倒了，线都掉地上了，还冒火花"
+    assert extract.description("在吗，我家突然没电了，楼道灯也不亮，不要紧吧") == "我家突然没电了，楼道灯也不亮"
