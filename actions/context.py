@@ -64,6 +64,8 @@ def other_account(tracker: Tracker, text: str) -> list | None:
 def accepted_offer(tracker: Tracker, text: str) -> list | None:
     """Details given in reply to "要帮您登记报修吗？" accept it."""
     offered = tracker.get_slot("offered_function")
+    if tracker.get_slot("last_bill_month") and extract.month(text):
+        return None  # "那去年8月份的呢" after a bill and its offer: another bill, not the offer taken
     if offered and (extract.mobile(text) or extract.address(text) or extract.describes(text) or extract.yes_no(text)):
         return [SlotSet("offered_function", None), FollowupAction(f"{offered}_form")]
     return None

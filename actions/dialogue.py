@@ -129,6 +129,10 @@ class ActionCancelOrWithdraw(Action):
         told = followups.tell_if_withdrawn(dispatcher, tracker)  # "没被取消吧": asked, not to be done
         if told is not None:
             return told
+        rest = extract.moved_on(text)
+        carried = context.bill_follow_up(tracker, rest) if rest else None  # "算了 那九月呢" after a bill
+        if carried is not None:
+            return carried
         if extract.leaving(text) and not extract.withdraws(text) and not extract.refers_to_order(text):
             dispatcher.utter_message(response="utter_goodbye")  # "算了，没事了"; "不办了，走了" keeps what was filed
             return []

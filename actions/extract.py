@@ -18,10 +18,10 @@ ORDER_DIGITS_RE = re.compile(r"(?<!\d)(\d{11})(?!\d)")
 ADDRESS_RE = re.compile(
     r"[\u4e00-\u9fa5]{0,8}(?:区|县|镇|乡|街道|村|路|街|巷|大道|小区|花园|苑|家园|公寓|广场|大厦)"
     r"[\u4e00-\u9fa5\d\-#]{0,20}?(?:\d+|[一二三四五六七八九十]+)(?:号楼|号院|号|栋|幢|单元|室|组|楼)"
-    r"(?:[\d一二三四五六七八九十]+(?:号|栋|幢|单元|室|组|楼)?)*"
-)
+    r"(?:(?:[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑|家园|公寓|大厦|新村))?[\d一二三四五六七八九十]+(?:号|栋|幢|单元|室|组|楼)?)*"
+)  # "北京东路39号幸福小区4栋1203室": the estate after the number is part of it
 ADDRESS_PREFIX = re.compile(
-    r"^(?:不对|不是|错了|说错了|刚才说错了|改一下|[，,。 ])*(?:我的|我家|家里|我)?"
+    r"^(?:不对|不是|错了|说错了|刚才说错了|改一下|(?:要|再)?(?:加上|补上|添上|写上)|[，,。 ])*(?:我的|我家|家里|我)?"
     r"(?:地址|详细地址|住址)?(?:就是|就在|是|在|住在|住|位于|改成|改为|应该是)?[:：，, ]*"
 )
 CN_NUM = {word: int(digit) for word, digit in DIGITS.items() if digit != "0"} | {"十": 10, "十一": 11, "十二": 12}
@@ -154,6 +154,8 @@ def month(text: str, today: dt.date | None = None) -> str | None:
     year, mo = found.group(1), found.group(2)
     mo = int(mo) if mo.isdigit() else CN_NUM[mo]
     y = int(year) if year else (today.year if mo <= today.month else today.year - 1)
+    if not year and re.search(r"(?:去年|前年)\s*(?:的|那个)?\s*" + re.escape(found.group()), text):
+        y = today.year - (2 if "前年" in text else 1)  # "去年8月份": always last year's
     return f"{y:04d}-{mo:02d}"
 
 
@@ -204,7 +206,9 @@ def _landmark(text: str) -> str | None:
     return "".join(parts) or None
 
 
-SPACE_AT_DIGITS = re.compile(r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])")
+SPACE_AT_DIGITS = re.compile(
+    r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])|(?<=[号栋幢室])\s+(?=[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑))"
+)
 
 
 def glued(text: str | None) -> str:
@@ -583,7 +587,10 @@ def house_part(text: str) -> str | None:
     if ADDRESS_RE.search(t):
         return None
     m = re.search(rf"(?<![月\d])(?:{HOUSE_PART})+\d*", t)
-    return m.group() if m else None
+    if m:
+        return m.group()
+    room = re.search(r"(?:房号|门牌号?|房间号)[^\d]{0,4}(\d{3,4})(?!\d)", t)  # "你漏了房号 是1203"
+    return f"{room.group(1)}室" if room else None
 
 
 def only_address(text: str) -> bool:

@@ -89,6 +89,8 @@ def refined_address(old: str, new: str | None) -> str | None:
     bare_old, bare_new = old.replace(d_old, "", 1), new.replace(d_new, "", 1)
     if bare_old in bare_new:
         return (d_new or d_old) + bare_new
+    if re.search(r"\d+号$", bare_old) and re.match(r"[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑|家园|公寓|大厦)", bare_new):
+        return (d_new or d_old) + bare_old + bare_new  # "要加上幸福小区4栋1203室" after "北京东路39号"
     streets = re.findall(r"[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道|村|小区|花园|苑)", bare_old)
     if streets and any(st in bare_new for st in streets):
         return (d_new or d_old) + bare_new

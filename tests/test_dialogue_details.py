@@ -117,3 +117,32 @@ def test_a_customer_who_does_not_know_the_account_number_is_told_where_it_is_not
     told = c.say("忘了")
     assert "电费单" in told and "转人工" in told and "户号好像不对" not in told
     assert not orders(seeded_db_url, c.sender)
+
+
+def test_a_reviewers_address_is_kept_whole_and_naming_an_item_at_the_read_back_is_no_yes(conversation, seeded_db_url):
+    c = conversation()  # from an unscripted review (2026-12-05): it was filed as "玄武区北京东路39号"
+    c.say("我们家没电了 邻居家好像有电")
+    c.say("玄武区北京东路39号 幸福小区2栋 哦不对 是4栋 1203室")
+    readback = c.say("13912340002")
+    assert "北京东路39号幸福小区4栋1203室" in readback
+    named = c.say("地址")
+    assert "正确的地址" in named and not orders(seeded_db_url, c.sender)
+    c.say("玄武区北京东路39号幸福小区4栋1203室")
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["address"].endswith("北京东路39号幸福小区4栋1203室")
+
+
+def test_a_room_number_said_as_missing_and_an_estate_added_after_filing_complete_the_address(
+    conversation, seeded_db_url
+):
+    c = conversation()
+    c.say("家里停电了")
+    c.say("玄武区北京东路39号")
+    c.say("13912340002")
+    fixed = c.say("地址不全啊 你漏了房号 是1203")
+    assert "北京东路39号1203室" in fixed and "核对" in fixed
+    c.say("对")
+    c.say("哦对了 要加上幸福小区4栋")
+    [order] = orders(seeded_db_url, c.sender)
+    assert "北京东路39号" in order.details["address"] and "1203室" in order.details["address"]

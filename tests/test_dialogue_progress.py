@@ -60,3 +60,15 @@ def test_never_mind_then_another_month_is_an_answer_not_leaving(conversation, se
     assert "哪个月" in c.replies_text
     told = c.say("算了 那夏天8月份多少")
     assert "8月的电费是" in told and "取消" not in told
+
+
+def test_never_mind_then_another_month_after_a_bill_is_that_months_bill(conversation, seeded_db_url):
+    [(account, phone, _)] = customers(seeded_db_url, 1, skip=43)
+    c = conversation()
+    for line in ("查下上个月电费", account, phone[-4:]):
+        c.say(line)
+    assert "的电费是" in c.replies_text
+    told = c.say("哦 算了 那九月呢 九月好像特别贵")
+    assert "9月的电费是" in told and "没有正在办理" not in told
+    last_year = c.say("那去年8月份的呢")
+    assert "8月的账单查不到了" in last_year

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from actions import extract
@@ -224,3 +226,13 @@ def test_a_question_that_tells_the_symptom_is_kept_and_names_no_street():
     assert extract.address(said) is None  # "电是不是因为路口" is no street
     assert extract.description(said) == "我们这停电是不是因为路口那根电线杆倒了，线都掉地上了，还冒火花"
     assert extract.description("在吗，我家突然没电了，楼道灯也不亮，不要紧吧") == "我家突然没电了，楼道灯也不亮"
+
+
+def test_last_year_months_and_an_estate_added_to_a_street_number():
+    from actions.followups import refined_address
+
+    today = dt.date(2026, 12, 5)
+    assert extract.month("那去年8月份的呢", today) == "2025-08" and extract.month("8月", today) == "2026-08"
+    assert extract.month("前年十月", today) == "2024-10"
+    added = extract.address("要加上幸福小区4栋1203室")
+    assert refined_address("玄武区北京东路39号", added) == "玄武区北京东路39号幸福小区4栋1203室"

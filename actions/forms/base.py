@@ -269,7 +269,7 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             # the pattern sees whole addresses; the CRF entity can stop at a token boundary ("…501" of "501室")
             "address": extract.address(text, whole_text=asked("address") and not side)
             or extract.place_entity(entity(tracker, "address")),
-            "bill_month": extract.month(entity(tracker, "month") or text),
+            "bill_month": extract.month(text) or extract.month(entity(tracker, "month") or ""),  # "去年8月份"
             "tou_action": extract.tou_action(text),
             "connection_type": extract.connection_type(text),
             "order_ref": (

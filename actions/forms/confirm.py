@@ -18,6 +18,7 @@ from knowledge.catalog import CONFIRM_SLOT, catalog
 SLOTS = catalog().slots  # each slot's label and how it is read back: catalog/service_functions.yml
 DESCRIPTION_SLOTS = tuple(name for name, s in SLOTS.items() if s.readback == "description")
 SLOT_LABELS = {name: s.label for name, s in SLOTS.items() if s.labelled}
+NAMES_ITEM = re.compile(r"(?:改|修改|要改)?(地址|联系电话|电话|手机号?|情况|描述|户号)(?:不对|错了|有误|要改|改一下)?")
 CONFIRM_REPROMPT = (SLOTS[CONFIRM_SLOT].reprompt.chat, SLOTS[CONFIRM_SLOT].reprompt.voice)
 DANGER_SLOT = "safety_risk"  # read back last, as the line "如果现场有冒烟、打火或电线掉落，请马上告诉我"
 # "没有" right after that line answers it ("no smoke, no sparks"); "不对" would be the no to the read-back
@@ -66,6 +67,13 @@ class ReadBack:
             return [SlotSet(CONFIRM_SLOT, None)]  # the form reads the corrected summary back
         if answered_no_danger(tracker, text):  # "没冒烟，就是没电": about the danger, not a no to the read-back
             dispatcher.utter_message(text="好的，没有危险情况。")
+            return [SlotSet(CONFIRM_SLOT, None)]
+        item = NAMES_ITEM.fullmatch(re.sub(r"[\s，,。.!！?？啊呀吧]+", "", text))
+        if item:  # "地址" (the item to change) is never a yes
+            label = {"电话": "联系电话", "手机": "联系电话", "手机号": "联系电话", "描述": "情况"}.get(item[1], item[1])
+            dispatcher.utter_message(
+                text=wording.pick(tracker, f"好的，请直接发正确的{label}。", f"好的，请说正确的{label}。")
+            )
             return [SlotSet(CONFIRM_SLOT, None)]
         answer = extract.yes_no(text, intent)
         if answer:
