@@ -109,10 +109,11 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     made of the words: the same request again, a detail, out of scope)."""
     order = recent_order(tracker)
     text = tracker.latest_message.get("text") or ""
+    staff_phone = extract.asks_staff_phone(text)  # "给我张师傅的电话"
     if (
         order is None
         or order.conversation_id != tracker.sender_id
-        or not (order_status.asks_progress(text) or extract.asks_staff_phone(text))
+        or not (order_status.asks_progress(text) or staff_phone)
         or extract.mobile(text)
         or extract.dangerous(text)
     ):
@@ -120,7 +121,7 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     name = services().catalog.name(order.function_id)
     told = order_status.state(tracker, order, order_status.now_utc())
     number = wording.order_number(tracker, order.number)
-    withheld = order_status.STAFF_PHONE_WITHHELD if extract.asks_staff_phone(text) else ""  # "给我张师傅的电话"
+    withheld = order_status.STAFF_PHONE_WITHHELD if staff_phone else ""
     dispatcher.utter_message(text=f"{withheld}您的{name}工单{number}，{told}。{wording.CLOSING}")
     return []
 

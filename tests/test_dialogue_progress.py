@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.security.test_identity_binding import customers
+from tests.security.test_identity_binding import customers, verified_for
 
 
 def test_a_chase_right_after_progress_chases_that_order_and_notes_it(conversation, cis, seeded_db_url):
@@ -46,18 +46,14 @@ def test_a_month_older_than_a_year_is_told_as_too_old_not_as_not_billed_yet(conv
     today = dt.date.today()
     old = f"{today.year - 1}年{today.month - 1 or 12}月" if today.month > 1 else f"{today.year - 2}年12月"
     c = conversation()
-    c.say(f"查一下{old}的电费")  # 13 months back: the bills kept are the last 12
-    c.say(account)
-    told = c.say(phone[-4:])
+    told = verified_for(c, f"查一下{old}的电费", account, phone)  # 13 months back: the bills kept are the last 12
     assert f"{old}的账单查不到了" in told and "还没出" not in told
 
 
 def test_never_mind_then_another_month_is_an_answer_not_leaving(conversation, seeded_db_url):
     [(account, phone, _)] = customers(seeded_db_url, 1, skip=42)
     c = conversation()
-    for line in ("查下电费", account, phone[-4:]):
-        c.say(line)
-    assert "哪个月" in c.replies_text
+    assert "哪个月" in verified_for(c, "查下电费", account, phone)
     told = c.say("算了 那夏天8月份多少")
     assert "8月的电费是" in told and "取消" not in told
 
@@ -65,9 +61,7 @@ def test_never_mind_then_another_month_is_an_answer_not_leaving(conversation, se
 def test_never_mind_then_another_month_after_a_bill_is_that_months_bill(conversation, seeded_db_url):
     [(account, phone, _)] = customers(seeded_db_url, 1, skip=43)
     c = conversation()
-    for line in ("查下上个月电费", account, phone[-4:]):
-        c.say(line)
-    assert "的电费是" in c.replies_text
+    assert "的电费是" in verified_for(c, "查下上个月电费", account, phone)
     told = c.say("哦 算了 那九月呢 九月好像特别贵")
     assert "9月的电费是" in told and "没有正在办理" not in told
     last_year = c.say("那去年8月份的呢")

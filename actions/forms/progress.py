@@ -137,7 +137,8 @@ class ValidateProgressQueryForm(ServiceForm):
             dispatcher.utter_message(text="这个户号目前没有正在处理的工单。" + wording.CLOSING)
             return []
         now = now_utc()
-        chased = self.chase(tracker, orders)
+        said = " ".join(self.form_texts(tracker))
+        chased = self.chase(said, orders)
         parts = []
         for o in orders[:3]:
             made = wording.local_time(o.created_at)
@@ -146,15 +147,15 @@ class ValidateProgressQueryForm(ServiceForm):
             parts.append(f"{what}，{state(tracker, o, now)}")
         more = f"另外还有{len(orders) - 3}张工单。" if len(orders) > 3 else ""
         lead = f"已为您催办工单{wording.order_number(tracker, chased)}，会提醒处理人员尽快办理。" if chased else ""
-        if extract.asks_staff_phone(" ".join(self.form_texts(tracker))):
+        if extract.asks_staff_phone(said):
             lead += STAFF_PHONE_WITHHELD
         dispatcher.utter_message(text=lead + "；".join(parts) + "。" + more + wording.CLOSING)
         return []
 
-    def chase(self, tracker, orders) -> str | None:
-        """ "帮我催一下": the chase is noted on the order (staff and the supervisor see it in its history); the
-        number of the order chased, None when nothing was chased or it is no longer open."""
-        said = " ".join(self.form_texts(tracker))
+    @staticmethod
+    def chase(said: str, orders) -> str | None:
+        """ "帮我催一下" (`said` since the form started): the chase is noted on the order (staff and the supervisor see
+        it in its history); the number of the order chased, None when nothing was chased or it is no longer open."""
         if len(orders) != 1 or not extract.chases(said) or not OrderStatus(orders[0].status).open:
             return None
         services().cis.amend_work_order(orders[0].number, {}, f"客户催办：{said[:200]}")
