@@ -56,6 +56,10 @@ def test_never_mind_then_another_month_is_an_answer_not_leaving(conversation, se
     assert "哪个月" in verified_for(c, "查下电费", account, phone)
     told = c.say("算了 那夏天8月份多少")
     assert "8月的电费是" in told and "取消" not in told
+    c = conversation()
+    verified_for(c, "查下电费", account, phone)
+    told = c.say("算了 那十月份呢")  # read as cancel by the NLU (0.94)
+    assert "10月的电费是" in told and "取消" not in told
 
 
 def test_never_mind_then_another_month_after_a_bill_is_that_months_bill(conversation, seeded_db_url):

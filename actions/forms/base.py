@@ -100,7 +100,12 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 dispatcher.utter_message(text=wording.pick(tracker, *NOT_FILED_YET).format(name=name))
                 return [SlotSet(CONFIRM_SLOT, None)]
             return self.stop("left")  # "谢谢 没别的了" at a question: the customer is leaving, not answering
-        if requested and confidence >= STOP_CONFIDENCE and intent == "cancel":
+        if (
+            requested
+            and confidence >= STOP_CONFIDENCE
+            and intent == "cancel"
+            and not self.answers_after_all(tracker, text, intent, requested, required)  # "算了 那十月份呢"
+        ):
             return self.rejected(dispatcher, tracker, domain, None, 0.0)  # cancelled, or on to what it names
         later: list[EventType] = []
         if requested is None:
