@@ -8,6 +8,7 @@ import re
 from backend.spoken import DIGITS, SPOKEN_RUN
 from nlu.escalation import HAZARD
 from nlu.negation import asserted, denied, negated_at
+from nlu.opening import after_opening, chinese_chars
 
 ACCOUNT_RE = re.compile(r"(?<![\dGg])(\d{10})(?!\d)")  # not the digits of an order number (G…)
 MOBILE_RE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
@@ -613,18 +614,6 @@ DETAIL_LABEL = re.compile(
 AT_PLACE = re.compile(r"^的?(?:门口|旁边|附近|对面|路口|楼下|楼上|那里|这里|那儿|这儿|上(?![个次周午半])|里(?!面))")
 
 
-HAN = re.compile(r"[\u4e00-\u9fa5]")
-
-
-def chinese_chars(text: str) -> int:
-    """How many Chinese characters: what "a real sentence" is measured in (digits and punctuation say little)."""
-    return len(HAN.findall(text or ""))
-
-
-OPENING_WORDS = re.compile(
-    r"^(?:[\s，,。.!！~…？?]|喂+|在吗|在不在|有人吗|你好|您好|哈喽|嗯|呃|啊|哎|哦|噢|那个|请问|那?还行|好吧|对了"
-    r"|还有(?:一)?件事|还有个事|另外|顺便(?:说一下|问一下)?)+"
-)  # greetings and fillers before the matter: "在吗，我家没电了" / "哦那还行 对了还有个事 我家…" start at 我家
 ASKS_US = re.compile(
     r"(?:要紧|危险|有没有事|没事|严重|怎么办|咋办|咋整|怎么弄|多久|多长时间|什么时候|啥时候|能不能|能否|会不会)"
     r"[^，,。；;！!]{0,4}(?:吧|吗|么|呢|啊|呀|不)?[？?]*$"
@@ -649,7 +638,7 @@ def description(text: str) -> str:
     """What is wrong as an order keeps it: greetings before it, a question to us and words to us about the
     conversation left out ("在吗，我家突然没电了，不要紧吧" keeps "我家突然没电了"; "唉，那再来一遍：电表走得快" keeps
     "电表走得快"); the text as it was when that would leave too little."""
-    t = OPENING_WORDS.sub("", (text or "").strip())
+    t = after_opening(text)
     restated = re.match(r"^(?P<head>[^：:]{0,16})[：:](?P<rest>.{4,})$", t)
     if restated and RESTATING.search(restated["head"]):
         t = restated["rest"]

@@ -167,6 +167,17 @@ def test_a_call_that_opens_with_a_greeting_is_served_its_request(conversation):
     assert "地址" in c.say("喂 你好 我家又停电了 这是咋回事啊")
 
 
+def test_a_request_behind_greeting_words_is_not_greeted_back(conversation, stack):
+    """DIET leans on "喂 喂 小伙子" (a greeting, unsure); the matcher is confident of the balance query behind it."""
+    said = "喂 喂 小伙子 我那个户头里还有钱没得"
+    parse = requests.post(stack.api("/model/parse"), json={"text": said}, timeout=30).json()
+    assert parse["intent"]["name"] == "balance_query"
+    c = conversation(metadata={"channel": "voice"})
+    reply = c.say(said)
+    assert "户号" in reply and "有什么可以帮您" not in reply
+    assert "有什么可以帮您" in conversation(metadata={"channel": "voice"}).say("喂喂 你好 听得到吗")
+
+
 def test_another_service_asked_after_filing_is_not_added_to_the_order(conversation, cis):
     c = conversation()
     assert "电话" in c.say("我要投诉 你们供电所的人态度太差了")

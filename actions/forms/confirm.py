@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions import extract, slot_readers, wording
 from actions.services import services
 from knowledge.catalog import CONFIRM_SLOT, catalog
+from nlu.opening import after_opening
 
 SLOTS = catalog().slots  # each slot's label and how it is read back: catalog/service_functions.yml
 DESCRIPTION_SLOTS = tuple(name for name, s in SLOTS.items() if s.readback == "description")
@@ -99,7 +100,7 @@ class ReadBack:
                 if value or not answered_no_danger(tracker, tracker.latest_message.get("text") or ""):
                     last.append(spec.readback.get(value, ""))  # not again right after "没有，没冒烟"
             elif spec.readback == "description":
-                parts.append(f"情况：{brief(extract.OPENING_WORDS.sub('', str(value)) or str(value))}")
+                parts.append(f"情况：{brief(after_opening(str(value)) or str(value))}")
             elif isinstance(spec.readback, dict):
                 parts.append(spec.readback.get(value, ""))
             else:

@@ -17,10 +17,13 @@ from rasa.shared.nlu.training_data.message import Message
 
 from channels.knowledge import KnowledgeClient, knowledge_url
 from nlu.components.base import ConfiguredComponent
+from nlu.opening import after_opening, chinese_chars
 
 # dialogue acts that name no request of their own: details ("inform") and a greeting opening a request
 # ("喂 你好 我家又停电了", how a phone call starts); with a service named outright, the service is the request
 YIELDING = ("inform", "greet")
+GREET = "greet"
+UNSURE = 0.6  # below this DIET's greeting is a guess (the greetings it was trained on score 0.74 and more)
 
 
 def combine(diet: dict[str, float], matcher: dict[str, float], weight: float) -> list[dict[str, Any]]:
@@ -65,7 +68,7 @@ class MatcherIntentClassifier(ConfiguredComponent, IntentClassifier):
             matcher = {f["function"]: float(f["score"]) for f in result.get("functions", [])}
             top = (result.get("functions") or [{}])[0]
             named = result.get("decision") == "confident" and bool(top.get("matched"))
-            if named and intent.get("name") in YIELDING:
+            if (named and intent.get("name") in YIELDING) or self.opens_a_request(text, intent, result):
                 # "上月账单", "想报修，地址是…": details given with a service named in so many words are a
                 # request for it, not only an answer; DIET's "inform" mass goes to the service functions
                 diet[top["function"]] = diet.get(top["function"], 0.0) + diet.pop(intent["name"], 0.0)
@@ -79,3 +82,15 @@ class MatcherIntentClassifier(ConfiguredComponent, IntentClassifier):
             message.set("intent", ranking[0], add_to_output=True)
             message.set("intent_ranking", ranking[:10], add_to_output=True)
         return messages
+
+    @staticmethod
+    def opens_a_request(text: str, intent: dict[str, Any], result: dict[str, Any]) -> bool:
+        """A greeting that carries a request ("喂 喂 我那个电卡里头还有钱没得"): DIET leans on the greeting words
+        but is unsure, the matcher is confident of a service, and more than greetings and fillers was said.
+        The matcher alone is no proof: it is confident of 转人工 for "在吗在吗" and "客服你好"."""
+        return (
+            intent.get("name") == GREET
+            and float(intent.get("confidence") or 0.0) < UNSURE
+            and result.get("decision") == "confident"
+            and chinese_chars(after_opening(text)) >= 6
+        )
