@@ -9,6 +9,7 @@ from backend import models as m
 from backend.cis import SqlCIS
 from backend.db import open_database
 from backend.synthetic import DEMO_CUSTOMERS, counts, seed
+from backend.workorders import lifecycle
 
 
 def test_seed_is_deterministic_and_large_enough(tmp_path):
@@ -69,6 +70,17 @@ def test_work_orders_are_idempotent_and_keep_history(sessions):
     assert [h[0] for h in cis.get_work_order(o1.number).history] == ["received", "dispatched", "dispatched"]
     assert [o.number for o in cis.open_work_orders("3201000001")] == [o1.number]
     assert counts(sessions)["work_orders"] == 2
+
+
+def test_an_order_number_carries_the_day_the_customer_was_told(sessions):
+    """At 01:30 in Shanghai (17:30 UTC the day before) the order is numbered, and told, with the Shanghai day."""
+    assert lifecycle.order_number(123, dt.datetime(2026, 12, 5, 17, 30)) == "G26120600123"
+    assert lifecycle.order_number(100123, dt.datetime(2026, 12, 5, 15, 59)) == "G26120500123"
+    seed(sessions, customers=10)
+    order = SqlCIS(sessions).create_work_order("fault_repair", "chat", {"address": "和平路12号"})
+    with sessions() as s:
+        row = s.query(m.WorkOrder).filter_by(number=order.number).one()
+        assert order.number == lifecycle.order_number(row.id, row.created_at)
 
 
 def test_concurrent_creates_with_one_key_make_one_order(tmp_path):

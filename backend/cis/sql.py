@@ -160,7 +160,7 @@ class SqlCIS:
                 )
                 s.add(o)
                 s.flush()
-                o.number = f"G{o.created_at:%y%m%d}{o.id % 100000:05d}"
+                o.number = lifecycle.order_number(o.id, o.created_at)
                 actor = Actor("bot", channel, "智能客服")
                 lifecycle.record(o, actor, "客户来电/留言受理", now=o.created_at)
                 lifecycle.intake(s, o, actor, o.created_at)

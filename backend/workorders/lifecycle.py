@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend import models as m
+from backend.spoken import local_time
 from backend.workorders import outbox, wording
 from backend.workorders.clock import next_check
 from backend.workorders.commitments import Step, commitments
@@ -19,6 +20,11 @@ from backend.workorders.states import PROGRESS, OrderStatus, check
 from knowledge.catalog import catalog
 
 S = OrderStatus
+
+
+def order_number(order_id: int, created_at: dt.datetime) -> str:
+    """G, the local (Shanghai) date the order was taken, five digits of its id: the day the customer was told."""
+    return f"G{local_time(created_at):%y%m%d}{order_id % 100000:05d}"
 
 
 def service_name(function_id: str) -> str:

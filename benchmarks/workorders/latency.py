@@ -73,7 +73,7 @@ def insert_only(sessions, r: dict, i: int) -> None:
         )
         s.add(o)
         s.flush()
-        o.number = f"G{o.created_at:%y%m%d}{o.id % 100000:05d}"
+        o.number = lifecycle.order_number(o.id, o.created_at)
         lifecycle.record(o, lifecycle.Actor("bot", r["channel"], "智能客服"), "客户来电/留言受理", now=o.created_at)
         s.flush()
 

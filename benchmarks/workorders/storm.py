@@ -139,7 +139,7 @@ class Storm:
             )  # fmt: skip
             s.add(o)
             s.flush()
-            o.number = f"G{now:%y%m%d}{o.id % 100000:05d}"
+            o.number = lifecycle.order_number(o.id, now)
             actor = Actor("bot", r["channel"], "智能客服")
             lifecycle.record(o, actor, "客户来电/留言受理", now=now)
             lifecycle.intake(s, o, actor, now)
