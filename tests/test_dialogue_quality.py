@@ -75,6 +75,15 @@ def test_queries_file_nothing_and_account_and_last4_in_one_message(conversation,
     assert orders(seeded_db_url, c.sender) == []
 
 
+def test_words_of_leaving_at_the_month_question_see_the_customer_off(conversation, seeded_db_url):
+    c = conversation()  # from a newcomer's chat (2026-12-05): the month was asked twice, twice over
+    c.say("查一下电费")
+    assert "哪个月" in c.say("3201000004 手机尾号0004")
+    reply = c.say("行 没别的了")
+    assert "哪个月" not in reply and "再见" in reply
+    assert orders(seeded_db_url, c.sender) == []
+
+
 def test_a_complaint_with_a_supplement_is_one_order(conversation, seeded_db_url):
     c = conversation()
     first = c.say("昨天上门修电的那个师傅态度太差了 说话很冲 还让我自己去买零件 我要投诉他")
@@ -85,6 +94,18 @@ def test_a_complaint_with_a_supplement_is_one_order(conversation, seeded_db_url)
     c.say("怎么又一个工单号？我就投诉一件事")
     complaints = [o for o in orders(seeded_db_url, c.sender) if o.status != "withdrawn"]
     assert len(complaints) == 1 and complaints[0].function_id == "complaint"
+
+
+def test_an_address_told_to_a_complaint_is_kept_and_the_phone_asked_again_politely(conversation, seeded_db_url):
+    c = conversation()  # from a newcomer's chat (2026-12-05): "电话号码好像不完整", and the address was lost
+    c.say("我要投诉 上门修电的师傅态度很差")
+    reply = c.say("我住城西区建设路66号2单元302")
+    assert "不完整" not in reply and "电话" in reply
+    assert "建设路66号2单元302" in c.say("13912340002")  # read back with the complaint
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.function_id == "complaint" and "建设路66号2单元302" in order.details["details"]
+    assert order.details["contact_phone"] == "13912340002"
 
 
 def test_withdrawing_the_order_just_filed(conversation, seeded_db_url, cis):

@@ -94,7 +94,7 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             intent = "inform"  # "我叫孙丽 电话…" is not a request for a person (an intent triggered from outside is)
         if requested and confidence >= STOP_CONFIDENCE and intent == "human_agent":
             return self.stop("handoff")
-        if requested and intent in ("thanks", "goodbye") and extract.leaving(text):
+        if requested and self.leaves(intent, requested) and extract.leaving(text):
             if requested == CONFIRM_SLOT:  # everything is there but the yes: say so, and read it back again
                 name = services().catalog.name(self.function_id)
                 dispatcher.utter_message(text=wording.pick(tracker, *NOT_FILED_YET).format(name=name))
@@ -378,6 +378,11 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 and not side
             ):
                 found[slot] = f"{tracker.get_slot(slot)}；{text}"[:500]  # more about the problem, out of turn
+        if found["address"] and "address" not in required and requested is not None and not side:
+            for slot in DESCRIPTION_SLOTS:  # a place told to a form that asks none (a complaint) is kept with it
+                said = found.get(slot) or tracker.get_slot(slot)
+                if slot in required and said and found["address"] not in said:
+                    found[slot] = f"{said}；地址：{found['address']}"[:500]
         known_values = {**tracker.current_slot_values(), **{k: v for k, v in found.items() if v is not None}}
         found.update(slot_readers.read(self.catalog_slots(required), text, requested, known_values))
         keep = set(required) | {"contact_phone", "account_no"}  # a phone or 户号 given is kept for the request anyway
@@ -465,6 +470,15 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         answer = wording.article_line(tracker, hit.spoken) if hit else f"关于{name}，稍后我可以详细为您介绍。"
         dispatcher.utter_message(text=answer + ("我们接着办刚才的事。" if carry_on else wording.CLOSING))
         return [SlotSet("last_function", intent), SlotSet("slot_attempts", 0)]
+
+    @staticmethod
+    def leaves(intent: str | None, requested: str) -> bool:
+        """Words of leaving ("行 没别的了") said at a question: with thanks or a goodbye always; read as nothing
+        in particular, except at a yes/no question, where "没有了" answers it."""
+        spec = SLOTS.get(requested)
+        return intent in ("thanks", "goodbye") or (
+            intent in ("out_of_scope", "nlu_fallback") and spec is not None and spec.type != "bool"
+        )
 
     @staticmethod
     def stop(outcome: str) -> list[EventType]:
