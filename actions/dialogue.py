@@ -78,6 +78,9 @@ class ActionHandleYesNo(Action):
             dispatcher.utter_message(text="好的，您可以换个说法，再告诉我一次。")
             return [SlotSet("offered_human", False), SlotSet("fallback_count", 0)]
         text = tracker.latest_message.get("text") or ""
+        told = followups.tell_progress(dispatcher, tracker)  # "还要多久啊" after a progress answer: asked, not a yes
+        if told is not None:
+            return told
         if extract.leaving(text) or (intent == "deny" and asked_anything_else(tracker)):
             dispatcher.utter_message(response="utter_goodbye")  # "行吧，就这样"; "没有了" to 还有别的需要吗
             return []

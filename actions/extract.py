@@ -43,6 +43,8 @@ YES_WORDS = (
     "中",
     "要得",
     "提交",
+    "就提交",
+    "就这么办",
     "就这样",
     "妥",
 )
@@ -291,9 +293,12 @@ def looks_like_address(text: str) -> bool:
     return bool(PLACE_MARKERS.search(text or "")) and chinese_chars(text) >= 3
 
 
+ANSWER_LEAD = re.compile(r"^(?:[\s，,。.…~嗯呃啊哦喂呐哈]|那个|那(?=就|好|行|提交|可以|没问题|对|不|没)|就是)*")
+
+
 def yes_no(text: str, intent: str | None = None) -> bool | None:
     """An answer to a yes/no question, read from how it starts ("没有没有，就是整栋楼都黑了" is a no)."""
-    t = re.sub(r"^(?:[\s，,。.…~嗯呃啊哦喂呐哈]|那个|就是)*", "", text or "").strip()
+    t = ANSWER_LEAD.sub("", text or "").strip()
     if not t:
         return True if intent == "affirm" else False if intent == "deny" else None
     if any(t.startswith(w) for w in UNSURE_WORDS):

@@ -11,6 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import extract, order_status, wording
 from actions.services import services
+from backend.cis import OrderInfo
+from backend.workorders.states import OrderStatus
 
 CONNECTORS = re.compile(
     r"顺便|另外|还有|再帮我|再给我|同时|一是|二是|第二|两件事|两个事|两个问题|还要|也要|以及|再查|再办"
@@ -113,7 +115,7 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     if (
         order is None
         or order.conversation_id != tracker.sender_id
-        or not (order_status.asks_progress(text) or staff_phone)
+        or not (order_status.asks_progress(text) or staff_phone or extract.chases(text))
         or extract.mobile(text)
         or extract.dangerous(text)
     ):
@@ -121,9 +123,20 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     name = services().catalog.name(order.function_id)
     told = order_status.state(tracker, order, order_status.now_utc())
     number = wording.order_number(tracker, order.number)
-    withheld = order_status.STAFF_PHONE_WITHHELD if staff_phone else ""
-    dispatcher.utter_message(text=f"{withheld}您的{name}工单{number}，{told}。{wording.CLOSING}")
+    lead = order_status.CHASED.format(number=number) if chase(text, [order]) else ""
+    lead += order_status.STAFF_PHONE_WITHHELD if staff_phone else ""
+    dispatcher.utter_message(text=f"{lead}您的{name}工单{number}，{told}。{wording.CLOSING}")
     return []
+
+
+def chase(said: str, orders: list[OrderInfo]) -> str | None:
+    """ "帮我催一下" (`said`: what was said about the order): the chase is noted on the order (staff and the
+    supervisor see it in its history); the number of the order chased, None when nothing was chased or it is no
+    longer open."""
+    if len(orders) != 1 or not extract.chases(said) or not OrderStatus(orders[0].status).open:
+        return None
+    services().cis.amend_work_order(orders[0].number, {}, f"客户催办：{said[:200]}")
+    return orders[0].number
 
 
 def tell_if_withdrawn(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | None:

@@ -16,7 +16,7 @@ from backend.workorders.wording import GOALS, expectation, masked_name
 
 ASKS_PROGRESS = re.compile(
     r"到哪一?步|到哪了|进度|怎么样了|处理得?怎么样|办得?怎么样|有人(来|管|处理|来处理|来修|来看)?了?(没|吗)|出发了?(没|吗)|"
-    r"(什么|啥)时候.{0,4}(来|到|修|好|处理|恢复|来电|复电)|还要等多久|多久(能|才|可以)"
+    r"(什么|啥)时候.{0,4}(来|到|修|好|处理|恢复|来电|复电)|(还要|还得|要)等?多久|多久(能|才|可以)"
 )
 
 
@@ -59,6 +59,7 @@ def state(tracker: Tracker, o: OrderInfo, now: dt.datetime) -> str:
 
 
 STAFF_PHONE_WITHHELD = "工作人员的个人电话不便提供，需要时他们会打您留的电话联系您。"
+CHASED = "已为您催办工单{number}，会提醒处理人员尽快办理。"
 
 
 def expected(tracker: Tracker, o: OrderInfo, now: dt.datetime) -> str:

@@ -70,3 +70,22 @@ def test_never_mind_then_another_month_after_a_bill_is_that_months_bill(conversa
     assert "9月的电费是" in told and "没有正在办理" not in told
     last_year = c.say("那去年8月份的呢")
     assert "8月的账单查不到了" in last_year
+
+
+def test_after_progress_how_long_is_a_question_and_a_chase_with_a_reason_is_a_chase(conversation, cis):
+    """From a newcomer's chat (2026-12-05): "还要多久啊" was read as a yes to "还有别的需要吗", and a chase that
+    gave its reason (an old person at home) got the planned-outage advice."""
+    c = conversation()
+    c.say("家里没电了 邻居家有电")
+    c.say("城西区建设路66号2单元302 电话13912340002 没冒烟")
+    filed = c.say("那就提交吧 让人来看看")  # a yes at the read-back
+    number = next(o.number for o in cis.conversation_orders(c.sender))
+    assert number in filed
+    c.say("工单现在到哪一步了")
+    again = c.say("还要多久啊")
+    assert number in again and "办理什么业务" not in again
+    chased = c.say("那你帮我催一下 家里有老人 冰箱里还有东西")
+    assert f"已为您催办工单{number}" in chased and "制氧机" not in chased
+    notes = [note for _, note, _ in cis.get_work_order(number).history]
+    assert any(note.startswith("客户催办：那你帮我催一下") for note in notes)
+    assert len(cis.conversation_orders(c.sender)) == 1

@@ -52,6 +52,10 @@ def test_one_hazard_vocabulary_danger_to_life_is_also_a_hazard():
         ("嗯呐，没毛病", True),
         ("说不准", None),
         ("不清楚", None),
+        ("那就提交吧 让人来看看", True),
+        ("那行", True),
+        ("那不对", False),
+        ("那个地址不对", None),
     ],
 )
 def test_yes_no_reads_how_the_answer_starts(text, answer):

@@ -11,10 +11,10 @@ import re
 
 from rasa_sdk.events import SlotSet
 
-from actions import extract, wording
+from actions import extract, followups, wording
 from actions.forms.base import ServiceForm
 from actions.forms.identity import verified
-from actions.order_status import STAFF_PHONE_WITHHELD, now_utc, state
+from actions.order_status import CHASED, STAFF_PHONE_WITHHELD, now_utc, state
 from actions.services import services
 from backend.workorders.states import OrderStatus
 
@@ -138,7 +138,7 @@ class ValidateProgressQueryForm(ServiceForm):
             return []
         now = now_utc()
         said = " ".join(self.form_texts(tracker))
-        chased = self.chase(said, orders)
+        chased = followups.chase(said, orders)
         parts = []
         for o in orders[:3]:
             made = wording.local_time(o.created_at)
@@ -146,20 +146,11 @@ class ValidateProgressQueryForm(ServiceForm):
             what = f"{made.month}月{made.day}日的{catalog.name(o.function_id)}工单{number}"
             parts.append(f"{what}，{state(tracker, o, now)}")
         more = f"另外还有{len(orders) - 3}张工单。" if len(orders) > 3 else ""
-        lead = f"已为您催办工单{wording.order_number(tracker, chased)}，会提醒处理人员尽快办理。" if chased else ""
+        lead = CHASED.format(number=wording.order_number(tracker, chased)) if chased else ""
         if extract.asks_staff_phone(said):
             lead += STAFF_PHONE_WITHHELD
         dispatcher.utter_message(text=lead + "；".join(parts) + "。" + more + wording.CLOSING)
         return []
-
-    @staticmethod
-    def chase(said: str, orders) -> str | None:
-        """ "帮我催一下" (`said` since the form started): the chase is noted on the order (staff and the supervisor see
-        it in its history); the number of the order chased, None when nothing was chased or it is no longer open."""
-        if len(orders) != 1 or not extract.chases(said) or not OrderStatus(orders[0].status).open:
-            return None
-        services().cis.amend_work_order(orders[0].number, {}, f"客户催办：{said[:200]}")
-        return orders[0].number
 
 
 def last_asked(tracker) -> str | None:
