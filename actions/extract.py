@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from backend.spoken import DIGITS, SPOKEN_RUN
+from backend.topology import DISTRICT_RE
 from nlu.escalation import HAZARD
 from nlu.negation import asserted, denied, negated_at
 from nlu.opening import after_opening, chinese_chars
@@ -162,7 +163,6 @@ def month(text: str, today: dt.date | None = None) -> str | None:
     return f"{y:04d}-{mo:02d}"
 
 
-DISTRICT_RE = re.compile(r"[\u4e00-\u9fa5]{2}新?(?<![小社园校景片])(?:区|县)")  # 城东区, 高新区; not 港湾小区, 社区
 ESTATE = r"[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑|家园|公寓|广场|大厦|村|社区|市场)"
 LANDMARK_RE = re.compile(
     r"(?:[\u4e00-\u9fa5]{2}新?(?:区|县|镇|乡))?"

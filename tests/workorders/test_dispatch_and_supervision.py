@@ -211,3 +211,5 @@ def test_an_address_whose_street_is_not_in_the_named_district_goes_to_that_distr
     assert "请核实" in view.timeline[-1].detail["why"]
     nowhere = cis.create_work_order("fault_repair", "chat", {"address": "火星大道1号"}, conversation_id="c-10")
     assert orders.get(nowhere.number).status == "received"  # no district, no area: a dispatcher places it
+    elsewhere = cis.create_work_order("fault_repair", "chat", {"address": "鼓楼区中山路8号"}, conversation_id="c-11")
+    assert orders.get(elsewhere.number).status == "received"  # not 城东区's 中山路: a district we do not serve
