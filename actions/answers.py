@@ -6,7 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, extract, followups, wording
+from actions import acts, context, extract, followups, wording
 from actions.forms.base import latest_intent
 from actions.forms.identity import known_account
 from actions.services import services
@@ -31,7 +31,7 @@ class ActionAnswerFunction(Action):
         intent, _ = latest_intent(tracker)
         text = tracker.latest_message.get("text") or ""
         if intent == "out_of_scope":  # "那啥时候再来人啊" after filing reads as nothing the bot serves
-            if extract.leaving(text):  # "哦 8月开空调多 懂了 没别的了 谢谢哈": a remark on the way out
+            if acts.leaving(text):  # "哦 8月开空调多 懂了 没别的了 谢谢哈": a remark on the way out
                 dispatcher.utter_message(response="utter_goodbye")
                 return [SlotSet("fallback_count", 0)]
             told = followups.tell_progress(dispatcher, tracker)

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import extract, followups
+from actions import acts, descriptions, extract, followups, places
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
 
@@ -21,7 +21,7 @@ ASKED_MIN_SCORE = 0.6  # the clause itself asks for something ("查一下我妈�
 
 def bill_follow_up(tracker: Tracker, text: str) -> list | None:
     last_month = tracker.get_slot("last_bill_month")
-    if extract.leaving(text):  # "8月开空调多 懂了 没别的了 谢谢": thanks, not another month
+    if acts.leaving(text):  # "8月开空调多 懂了 没别的了 谢谢": thanks, not another month
         return None
     month = extract.month(text)
     earlier = extract.month_before_told(text, last_month)
@@ -31,10 +31,10 @@ def bill_follow_up(tracker: Tracker, text: str) -> list | None:
 
 
 def order_follow_up(tracker: Tracker, text: str) -> list | None:
-    order = withdrawable(tracker) if extract.refers_to_order(text) else None
+    order = withdrawable(tracker) if acts.refers_to_order(text) else None
     if order is None:
         return None
-    if extract.withdraws(text) or re.search(r"取消|不要了|不办了", text):
+    if acts.withdraws(text) or re.search(r"取消|不要了|不办了", text):
         return [FollowupAction("action_cancel_or_withdraw")]
     return [SlotSet("order_ref", order.number), FollowupAction("progress_query_form")]
 
@@ -66,7 +66,9 @@ def accepted_offer(tracker: Tracker, text: str) -> list | None:
     offered = tracker.get_slot("offered_function")
     if tracker.get_slot("last_bill_month") and extract.month(text):
         return None  # "那去年8月份的呢" after a bill and its offer: another bill, not the offer taken
-    if offered and (extract.mobile(text) or extract.address(text) or extract.describes(text) or extract.yes_no(text)):
+    if offered and (
+        extract.mobile(text) or places.address(text) or descriptions.describes(text) or extract.yes_no(text)
+    ):
         return [SlotSet("offered_function", None), FollowupAction(f"{offered}_form")]
     return None
 
@@ -79,7 +81,7 @@ def request_inside(tracker: Tracker, text: str, domain: dict) -> list | None:
     for clause in [text] + [c for c in clauses if c != text]:
         top = next(iter(services().kb.match(clause)), None)
         whole = top if clause is text else whole
-        needed = CLAUSE_MIN_SCORE if not extract.requests_something(clause) else ASKED_MIN_SCORE
+        needed = CLAUSE_MIN_SCORE if not acts.requests_something(clause) else ASKED_MIN_SCORE
         if (
             not top
             or top["score"] < needed
@@ -138,7 +140,7 @@ def route(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> l
         events = step(tracker, text)
         if events is not None:
             return events
-    order = withdrawable(tracker) if extract.withdraws(text) or extract.undoes(text) else None
+    order = withdrawable(tracker) if acts.withdraws(text) or acts.undoes(text) else None
     if order is not None:  # "我想了想还是不开了 帮我撤销吧" when the bot was not sure what it was
         return withdraw(dispatcher, tracker, order)
     amended = followups.amend_last_order(dispatcher, tracker)

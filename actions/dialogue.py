@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import context, extract, followups
+from actions import acts, context, followups
 from actions.handoff import hand_off
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
@@ -81,7 +81,7 @@ class ActionHandleYesNo(Action):
         told = followups.tell_progress(dispatcher, tracker)  # "还要多久啊" after a progress answer: asked, not a yes
         if told is not None:
             return told
-        if extract.leaving(text) or (intent == "deny" and asked_anything_else(tracker)):
+        if acts.leaving(text) or (intent == "deny" and asked_anything_else(tracker)):
             dispatcher.utter_message(response="utter_goodbye")  # "行吧，就这样"; "没有了" to 还有别的需要吗
             return []
         dispatcher.utter_message(response="utter_how_can_help" if intent == "affirm" else "utter_anything_else")
@@ -118,7 +118,7 @@ class ActionThanks(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
-        done = extract.leaving(text) or asked_anything_else(tracker)
+        done = acts.leaving(text) or asked_anything_else(tracker)
         dispatcher.utter_message(response="utter_goodbye" if done else "utter_thanks")
         return []
 
@@ -132,11 +132,11 @@ class ActionCancelOrWithdraw(Action):
         told = followups.tell_if_withdrawn(dispatcher, tracker)  # "没被取消吧": asked, not to be done
         if told is not None:
             return told
-        rest = extract.moved_on(text)
+        rest = acts.moved_on(text)
         carried = context.bill_follow_up(tracker, rest) if rest else None  # "算了 那九月呢" after a bill
         if carried is not None:
             return carried
-        if extract.leaving(text) and not extract.withdraws(text) and not extract.refers_to_order(text):
+        if acts.leaving(text) and not acts.withdraws(text) and not acts.refers_to_order(text):
             dispatcher.utter_message(response="utter_goodbye")  # "算了，没事了"; "不办了，走了" keeps what was filed
             return []
         order = withdrawable(tracker)

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import extract, order_status, wording
+from actions import acts, descriptions, extract, order_status, places, wording
 from actions.services import services
 from backend.cis import OrderInfo
 from backend.workorders.states import OrderStatus
@@ -31,9 +31,9 @@ def named_request(text: str, exclude: set[str], need_verb: bool = True) -> dict 
     for part in parts:
         for clause in [part] + [c for c in re.split(r"[，,？?\s]+", part) if len(c) >= 3 and c != part]:
             if (
-                (extract.rejects(clause) and not extract.asks(clause))
-                or extract.THANKS.search(clause)
-                or (need_verb and not extract.requests_something(clause))
+                (acts.rejects(clause) and not acts.asks(clause))
+                or acts.THANKS.search(clause)
+                or (need_verb and not acts.requests_something(clause))
             ):
                 continue  # "先不投诉了" names a service only to refuse it; "谢谢啊" asks for nothing
             top = next(iter(services().kb.match(clause)), None)
@@ -85,7 +85,7 @@ def refined_address(old: str, new: str | None) -> str | None:
     """The place of an order made more precise: a district added, or more detail on the same street."""
     if not new or not old or new == old:
         return None
-    d_old, d_new = extract.district(old) or "", extract.district(new) or ""
+    d_old, d_new = places.district(old) or "", places.district(new) or ""
     if new == d_new:
         return None if d_old else new + old
     bare_old, bare_new = old.replace(d_old, "", 1), new.replace(d_new, "", 1)
@@ -111,11 +111,11 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     made of the words: the same request again, a detail, out of scope)."""
     order = recent_order(tracker)
     text = tracker.latest_message.get("text") or ""
-    staff_phone = extract.asks_staff_phone(text)  # "给我张师傅的电话"
+    staff_phone = acts.asks_staff_phone(text)  # "给我张师傅的电话"
     if (
         order is None
         or order.conversation_id != tracker.sender_id
-        or not (order_status.asks_progress(text) or staff_phone or extract.chases(text))
+        or not (order_status.asks_progress(text) or staff_phone or acts.chases(text))
         or extract.mobile(text)
         or extract.dangerous(text)
     ):
@@ -133,7 +133,7 @@ def chase(said: str, orders: list[OrderInfo]) -> str | None:
     """ "帮我催一下" (`said`: what was said about the order): the chase is noted on the order (staff and the
     supervisor see it in its history); the number of the order chased, None when nothing was chased or it is no
     longer open."""
-    if len(orders) != 1 or not extract.chases(said) or not OrderStatus(orders[0].status).open:
+    if len(orders) != 1 or not acts.chases(said) or not OrderStatus(orders[0].status).open:
         return None
     services().cis.amend_work_order(orders[0].number, {}, f"客户催办：{said[:200]}")
     return orders[0].number
@@ -143,7 +143,7 @@ def tell_if_withdrawn(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
     """ "我那个单子还在吧 没被取消吧": how this conversation's order (the one named, else the newest) stands. Asking
     never withdraws it."""
     text = tracker.latest_message.get("text") or ""
-    if not extract.asks_if_withdrawn(text):
+    if not acts.asks_if_withdrawn(text):
         return None
     number = extract.order_no(text)
     orders = services().cis.conversation_orders(tracker.sender_id)
@@ -163,7 +163,7 @@ def answer_after_filing(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
     """ "校验要收钱吗", "要不要我打110" right after filing: a question is answered from the knowledge base, not
     added to the order as more about the problem."""
     text = tracker.latest_message.get("text") or ""
-    if not extract.asks(text) or extract.leaving(text) or extract.dangerous(text):
+    if not acts.asks(text) or acts.leaving(text) or extract.dangerous(text):
         return None
     hit = services().kb.sure_answer(text)
     if hit is None:
@@ -182,7 +182,7 @@ def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
         told = tell(dispatcher, tracker)
         if told is not None:
             return told
-    if extract.leaving(text) and not extract.mobile(text) and not extract.dangerous(text):
+    if acts.leaving(text) and not extract.mobile(text) and not extract.dangerous(text):
         dispatcher.utter_message(response="utter_goodbye")  # "行吧 没别的了 谢谢": seen off, nothing added
         return []
     answered = answer_after_filing(dispatcher, tracker)
@@ -194,11 +194,15 @@ def amend_last_order(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     added: dict = {}
     if phone and order.details.get("contact_phone") != phone:
         added["contact_phone"] = phone
-    place = refined_address(str(order.details.get("address") or ""), extract.address(text))
+    place = refined_address(str(order.details.get("address") or ""), places.address(text))
     if place:
         added["address"] = place
-    asked = extract.asks(text) and not phone and not place  # a question with no sure answer in the knowledge base
-    if not added and (extract.describes(text) or asked) and named_request(text, {order.function_id}, False) is None:
+    asked = acts.asks(text) and not phone and not place  # a question with no sure answer in the knowledge base
+    if (
+        not added
+        and (descriptions.describes(text) or asked)
+        and named_request(text, {order.function_id}, False) is None
+    ):
         # "我咋充值 微信能充不" after a complaint names another service: a new request, not more about this one
         said = f"客户问：{text}" if asked else text
         added["note"] = f"{order.details.get('note') or ''}；{said}".strip("；")[:500]

@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionReverted, ActiveLoop, ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import case_context, extract, wording
+from actions import acts, case_context, descriptions, extract, wording
 from actions.forms.identity import known_account
 from actions.forms.opening import safety_advice
 from actions.forms.record import file_order
@@ -112,10 +112,10 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
-        if extract.declines_person(text):
+        if acts.declines_person(text):
             dispatcher.utter_message(text=wording.pick(tracker, *PEOPLE_THERE))
             return []
-        if extract.supplements(text) and not extract.wants_person(text):
+        if descriptions.supplements(text) and not acts.wants_person(text):
             from actions import followups  # "再补充一下…" after an order: it belongs to that order
 
             amended = followups.amend_last_order(dispatcher, tracker)

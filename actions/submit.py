@@ -6,7 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import extract
+from actions import acts
 from actions.followups import next_request
 from actions.forms.base import ServiceForm
 from actions.handoff import escalate, hand_off
@@ -33,7 +33,7 @@ class ActionSubmitRequest(Action):
         events = []
         if handler is None:
             dispatcher.utter_message(response="utter_anything_else")
-        elif outcome == "cancelled" and extract.leaving(tracker.latest_message.get("text") or ""):
+        elif outcome == "cancelled" and acts.leaving(tracker.latest_message.get("text") or ""):
             dispatcher.utter_message(text="好的，这件事先不办了。")  # "算了 没事了 拜拜": seen off, not asked again
             dispatcher.utter_message(response="utter_goodbye")
         elif outcome == "cancelled":

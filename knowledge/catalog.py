@@ -14,7 +14,7 @@ CATALOG_PATH = Path(__file__).resolve().parent.parent / "catalog" / "service_fun
 SELF_SERVICE_KINDS = ("self_service", "payment", "notification")
 CONFIRM_SLOT = "order_confirmed"  # the read-back before filing: the last slot of every form that files an order
 # How a slot's value is read from the customer's words. The first group has its own reader in
-# actions/forms/base.py; the second group is read by actions/extract.py's catalog readers (read_slot) from the
+# actions/forms/base.py; the second group is read by the catalog readers of actions/slot_readers.py (read) from the
 # slot's own settings, so a new function built from them needs no code.
 SPECIAL_KINDS = frozenset(
     {

@@ -3,7 +3,7 @@ of 2026-12-05), judged by the database afterwards."""
 
 from __future__ import annotations
 
-from actions import extract
+from actions import descriptions
 from actions.forms.identity import ACCOUNT_ADDRESS_UNPROVEN
 from tests.test_dialogue_quality import orders
 
@@ -72,15 +72,15 @@ def test_how_urgent_a_report_is_and_how_to_prove_who_you_are_are_answered_from_t
 
 
 def test_the_description_leaves_out_greetings_and_a_question_to_us_but_never_everything():
-    assert extract.description("你好 电表走得快") == "电表走得快"
-    assert extract.description("家里灯一闪一闪的 会不会有危险啊") == "家里灯一闪一闪的"
-    assert extract.description("停电了怎么办") == "停电了怎么办"  # nothing would be left: kept as said
-    assert extract.description("在吗") == "在吗"
+    assert descriptions.description("你好 电表走得快") == "电表走得快"
+    assert descriptions.description("家里灯一闪一闪的 会不会有危险啊") == "家里灯一闪一闪的"
+    assert descriptions.description("停电了怎么办") == "停电了怎么办"  # nothing would be left: kept as said
+    assert descriptions.description("在吗") == "在吗"
 
 
 def test_a_place_word_left_after_the_address_is_not_the_description():
-    assert extract.problem_words("我们楼下马路上有根电线掉下来了 还在冒火花") == "有根电线掉下来了，还在冒火花"
-    assert extract.problem_words("我住城南区中山路8号上个月开始电表就走得快") == "上个月开始电表就走得快"
+    assert descriptions.problem_words("我们楼下马路上有根电线掉下来了 还在冒火花") == "有根电线掉下来了，还在冒火花"
+    assert descriptions.problem_words("我住城南区中山路8号上个月开始电表就走得快") == "上个月开始电表就走得快"
 
 
 def test_an_address_put_right_in_the_sentence_and_completed_at_the_read_back(conversation, seeded_db_url):

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from actions import extract
+from actions import acts, descriptions, extract, places
 from nlu.escalation import escalation_reason
 
 
@@ -76,7 +76,7 @@ def test_yes_no_reads_how_the_answer_starts(text, answer):
     ],
 )
 def test_addresses_with_district_street_and_number(text, address):
-    assert extract.address(text) == address
+    assert places.address(text) == address
 
 
 def test_numbers_as_people_give_them():
@@ -97,21 +97,21 @@ def test_connection_type_tells_business_from_home():
 
 
 def test_exits_in_the_customers_words():
-    assert extract.rejects("我不报修 我要充值复电") and extract.rejects("先别办")
-    assert extract.undoes("我没说要复电啊，他家现在是有电的")
-    assert extract.withdraws("刚才那个单子帮我撤了吧") and extract.withdraws("帮我撤销吧")
-    assert not extract.rejects("不对，电话是13800001111")
+    assert acts.rejects("我不报修 我要充值复电") and acts.rejects("先别办")
+    assert acts.undoes("我没说要复电啊，他家现在是有电的")
+    assert acts.withdraws("刚才那个单子帮我撤了吧") and acts.withdraws("帮我撤销吧")
+    assert not acts.rejects("不对，电话是13800001111")
 
 
 def test_a_sentence_is_not_taken_for_the_address_asked_for():
-    assert extract.address("没有没有，就是整栋楼都黑了", whole_text=True) is None
-    assert extract.address("菜市场门口", whole_text=True) == "菜市场门口"
+    assert places.address("没有没有，就是整栋楼都黑了", whole_text=True) is None
+    assert places.address("菜市场门口", whole_text=True) == "菜市场门口"
 
 
 def test_a_phone_number_never_becomes_part_of_an_address():
     from actions.followups import refined_address
 
-    assert extract.place_entity("就行 139 1234 0001") is None
+    assert places.place_entity("就行 139 1234 0001") is None
     assert refined_address("城东区和平路12号3单元501", "就行 139 1234 0001") is None
     assert (
         refined_address("解放路和人民路交叉口", "城北区十字路口公交站旁边")
@@ -120,8 +120,8 @@ def test_a_phone_number_never_becomes_part_of_an_address():
 
 
 def test_a_not_a_is_a_question():
-    assert extract.asks("看看还欠不欠钱") and extract.asks("有没有停电") and extract.asks("交没交电费")
-    assert not extract.asks("我家没电了") and not extract.asks("不不不") and not extract.asks("好的")
+    assert acts.asks("看看还欠不欠钱") and acts.asks("有没有停电") and acts.asks("交没交电费")
+    assert not acts.asks("我家没电了") and not acts.asks("不不不") and not acts.asks("好的")
 
 
 def test_a_mobile_number_is_never_taken_for_an_order_number():
@@ -139,16 +139,16 @@ def test_spoken_digits_read_as_typed_with_offsets_kept():
 
 
 def test_one_part_of_an_address_corrected():
-    assert extract.corrected_part("哦不对 是3单元 不是2单元") == ("2单元", "3单元")
-    assert extract.corrected_part("不是5栋，是6栋") == ("5栋", "6栋")
-    assert extract.corrected_part("不是我家，是邻居家") is None
+    assert places.corrected_part("哦不对 是3单元 不是2单元") == ("2单元", "3单元")
+    assert places.corrected_part("不是5栋，是6栋") == ("5栋", "6栋")
+    assert places.corrected_part("不是我家，是邻居家") is None
 
 
 def test_leaving_is_a_done_phrase_not_any_thanks():
     for said in ("好的 没别的了 谢谢", "没有其他问题了，谢谢", "就先这样吧 再见", "没事了 谢谢你", "好的 谢谢 再见"):
-        assert extract.leaving(said), said
+        assert acts.leaving(said), said
     for said in ("好的谢谢", "谢谢 地址是和平路20号", "还有别的问题", "这样可以吗"):
-        assert not extract.leaving(said), said
+        assert not acts.leaving(said), said
 
 
 def test_a_tripping_leakage_protector_is_no_hazard_but_leaking_current_is():
@@ -192,7 +192,7 @@ def test_a_bare_no_after_the_danger_line_may_be_said_twice_or_in_other_words(tex
     ],
 )
 def test_the_problem_is_what_is_left_when_the_place_and_numbers_are_taken_out(text, problem):
-    assert extract.problem_words(text) == problem
+    assert descriptions.problem_words(text) == problem
 
 
 @pytest.mark.parametrize(
@@ -208,14 +208,14 @@ def test_the_problem_is_what_is_left_when_the_place_and_numbers_are_taken_out(te
     ],
 )
 def test_address_as_meant(text, place):
-    assert extract.address(text) == place
+    assert places.address(text) == place
 
 
 def test_hold_on_to_ask_is_not_a_rejection_and_the_workers_number_is_not_the_customers():
-    assert not extract.rejects("先别提交 我问你 租房的能不能报修？")
-    assert extract.rejects("先别提交了，不报了") and extract.rejects("算了不办了")
-    assert extract.asks_staff_phone("能给我张师傅的电话吗") and extract.asks_staff_phone("抢修人员电话多少")
-    assert not extract.asks_staff_phone("我要改一下我的电话") and not extract.asks_staff_phone("留我老婆的电话")
+    assert not acts.rejects("先别提交 我问你 租房的能不能报修？")
+    assert acts.rejects("先别提交了，不报了") and acts.rejects("算了不办了")
+    assert acts.asks_staff_phone("能给我张师傅的电话吗") and acts.asks_staff_phone("抢修人员电话多少")
+    assert not acts.asks_staff_phone("我要改一下我的电话") and not acts.asks_staff_phone("留我老婆的电话")
 
 
 def test_an_articles_spoken_numbers_are_written_on_a_screen():
@@ -227,9 +227,9 @@ def test_an_articles_spoken_numbers_are_written_on_a_screen():
 
 def test_a_question_that_tells_the_symptom_is_kept_and_names_no_street():
     said = "我们这停电是不是因为路口那根电线杆倒了？线都掉地上了，还冒火花"
-    assert extract.address(said) is None  # "电是不是因为路口" is no street
-    assert extract.description(said) == "我们这停电是不是因为路口那根电线杆倒了，线都掉地上了，还冒火花"
-    assert extract.description("在吗，我家突然没电了，楼道灯也不亮，不要紧吧") == "我家突然没电了，楼道灯也不亮"
+    assert places.address(said) is None  # "电是不是因为路口" is no street
+    assert descriptions.description(said) == "我们这停电是不是因为路口那根电线杆倒了，线都掉地上了，还冒火花"
+    assert descriptions.description("在吗，我家突然没电了，楼道灯也不亮，不要紧吧") == "我家突然没电了，楼道灯也不亮"
 
 
 def test_last_year_months_and_an_estate_added_to_a_street_number():
@@ -238,5 +238,5 @@ def test_last_year_months_and_an_estate_added_to_a_street_number():
     today = dt.date(2026, 12, 5)
     assert extract.month("那去年8月份的呢", today) == "2025-08" and extract.month("8月", today) == "2026-08"
     assert extract.month("前年十月", today) == "2024-10"
-    added = extract.address("要加上幸福小区4栋1203室")
+    added = places.address("要加上幸福小区4栋1203室")
     assert refined_address("玄武区北京东路39号", added) == "玄武区北京东路39号幸福小区4栋1203室"

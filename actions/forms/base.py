@@ -1,10 +1,10 @@
 """Shared behaviour of every form's validation action.
 
-Each user turn while a form is active: stop on "cancel"/"转人工"; extract the slots this form needs (entities
-first, then patterns in the text, the whole answer for the slot just asked); answer a side question and
-carry on; announce corrections; after three unusable answers offer a human. Always returns at least one
-SlotSet so Rasa never rejects the form, and the form's own subclass only adds `validate_<slot>` checks and
-`complete()`, the step that does the job once all slots are filled.
+Each user turn while a form is active: stop on "cancel"/"转人工"; extract the slots this form needs
+(actions.forms.reading: entities first, then patterns in the text, the whole answer for the slot just asked);
+answer a side question and carry on; announce corrections; after three unusable answers offer a human. Always
+returns at least one SlotSet so Rasa never rejects the form, and the form's own subclass only adds
+`validate_<slot>` checks and `complete()`, the step that does the job once all slots are filled.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import extract, followups, slot_readers, wording
+from actions import acts, extract, followups, places, slot_readers, wording
 from actions.forms.confirm import CONFIRM_SLOT, DESCRIPTION_SLOTS, NOT_FILED_YET, SLOT_LABELS, SLOTS, ReadBack
-from actions.forms.identity import ACCOUNT_ADDRESS_UNPROVEN, IdentityChecks, known_account, registered_address
+from actions.forms.identity import ACCOUNT_ADDRESS_UNPROVEN, IdentityChecks, known_account
 from actions.forms.opening import Openings
+from actions.forms.reading import MessageReading
 from actions.services import services
+from nlu.opening import chinese_chars
 
 REPROMPTS = {
     name: (s.reprompt.chat, s.reprompt.voice)  # slot -> (chat, voice), from the catalog
@@ -48,15 +50,9 @@ def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
     return intent.get("name"), float(confidence or 0.0)
 
 
-def entity(tracker: Tracker, name: str) -> str | None:
-    return next(tracker.get_latest_entity_values(name), None)
-
-
-class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
+class ServiceForm(Openings, MessageReading, IdentityChecks, ReadBack, FormValidationAction):
     form: ClassVar[str] = ""
     function_id: ClassVar[str] = ""
-    phone_slot: ClassVar[str] = "contact_phone"  # where an 11-digit number goes
-    opening_min_chars: ClassVar[int] = 8  # an opening request this long is already the description
     registry: ClassVar[dict[str, ServiceForm]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -84,17 +80,17 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         if intent == "cancel" and (
             re.search(r"不是取消|不取消|别取消", text)
             or (requested == CONFIRM_SLOT and extract.yes_no(text) is True)
-            or not (extract.rejects(text) or re.search(r"取消|不办|不查|不用|不要|别", text))
+            or not (acts.rejects(text) or re.search(r"取消|不办|不查|不用|不要|别", text))
         ):
             intent = "inform"  # "就是开通 不是取消"; "是，取消" confirms a cancellation being read back
-        if requested and intent == "contact_change" and not extract.changes_registered_phone(text):
+        if requested and intent == "contact_change" and not acts.changes_registered_phone(text):
             intent = "inform"  # "电话改一下 留我老婆的" / "要修改": this request's details, not the registered phone
         external = not text or text.startswith("EXTERNAL")
-        if intent == "human_agent" and not external and not extract.wants_person(text):
+        if intent == "human_agent" and not external and not acts.wants_person(text):
             intent = "inform"  # "我叫孙丽 电话…" is not a request for a person (an intent triggered from outside is)
         if requested and confidence >= STOP_CONFIDENCE and intent == "human_agent":
             return self.stop("handoff")
-        if requested and self.leaves(intent, requested) and extract.leaving(text):
+        if requested and self.leaves(intent, requested) and acts.leaving(text):
             if requested == CONFIRM_SLOT:  # everything is there but the yes: say so, and read it back again
                 name = services().catalog.name(self.function_id)
                 dispatcher.utter_message(text=wording.pick(tracker, *NOT_FILED_YET).format(name=name))
@@ -118,10 +114,8 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             if tracker.get_slot("offered_function"):
                 later.append(SlotSet("offered_function", None))  # an offer not taken up lapses
         elif (
-            extract.rejects(text)
-            and not (
-                self.phone_slot in required and extract.mobile(text) and not extract.changes_registered_phone(text)
-            )
+            acts.rejects(text)
+            and not (self.phone_slot in required and extract.mobile(text) and not acts.changes_registered_phone(text))
             and not self.answers_after_all(tracker, text, intent, requested, required)
         ):  # "算了 电话改一下吧 留我老婆的 137…" changes this request's contact number, it does not leave it
             return self.rejected(dispatcher, tracker, domain, intent, confidence)
@@ -131,35 +125,35 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             and intent in services().catalog.functions
             and confidence >= SIDE_QUESTION_CONFIDENCE
             and not (requested == CONFIRM_SLOT and extract.yes_no(text) is not None)
-            and not (requested == "address" and extract.means_account_address(text))
+            and not (requested == "address" and places.means_account_address(text))
         )  # "对，赶紧处理" is a yes; "就户号那个地址" answers the question asked
         values = self.extract(tracker, text, intent, requested, required, side)
         earlier = self.unanswered(tracker).rstrip("；") if requested is None and not carried else ""
         if earlier:  # the message the bot did not understand just before is part of this request
             found = self.extract(tracker, earlier, intent, "address", required, False)
             values = {**{k: v for k, v in found.items() if k not in DESCRIPTION_SLOTS}, **values}
-        if requested == "address" and not values.get("address") and extract.means_account_address(text):
+        if requested == "address" and not values.get("address") and places.means_account_address(text):
             dispatcher.utter_message(text=wording.pick(tracker, *ACCOUNT_ADDRESS_UNPROVEN))
-        if requested == CONFIRM_SLOT and not values and extract.asks(text) and not extract.yes_no(text):
+        if requested == CONFIRM_SLOT and not values and acts.asks(text) and not extract.yes_no(text):
             return self.answer_side_question(dispatcher, tracker, text, intent if side else self.function_id)
         if (
             requested not in (None, CONFIRM_SLOT, *DESCRIPTION_SLOTS)
             and requested not in values
             and not side
-            and extract.asks(text)
+            and acts.asks(text)
             and not values.keys() - {*DESCRIPTION_SLOTS, "safety_risk"}
             and (hit := services().kb.sure_answer(text)) is not None
         ):  # "这种你们管吗？" / "这个算紧急的吗？" asked instead of the answer: answered, then asked again
             dispatcher.utter_message(text=wording.article_line(tracker, hit.spoken) + "我们接着办刚才的事。")
             return [SlotSet("slot_attempts", 0)]
         if requested and requested not in values and side and requested not in DESCRIPTION_SLOTS and not values:
-            instead = (
-                re.match(r"(?:不是|不|没|别)", text) and extract.requests_something(text)
-            ) or extract.corrects_request(text)  # "不是坏了，是…我想申请增容"; "哦不对，不是停电，是电压不稳"
+            instead = (re.match(r"(?:不是|不|没|别)", text) and acts.requests_something(text)) or acts.corrects_request(
+                text
+            )  # "不是坏了，是…我想申请增容"; "哦不对，不是停电，是电压不稳"
             if (
                 (confidence >= SWITCH_CONFIDENCE or instead)
                 and f"{intent}_form" in domain.get("forms", {})
-                and not extract.asks(text)
+                and not acts.asks(text)
             ):
                 dispatcher.utter_message(text=f"好的，先帮您办理{services().catalog.name(intent)}。")
                 return self.stop(f"switch:{intent}")
@@ -169,7 +163,7 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
             and requested not in DESCRIPTION_SLOTS
             and requested != CONFIRM_SLOT
             and intent == self.function_id
-            and extract.asks(text)
+            and acts.asks(text)
             and all(tracker.get_slot(k) == v for k, v in values.items())
         ):
             # "取消了是从下个月开始吗": about this request
@@ -260,139 +254,6 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         done = await self.complete(dispatcher, tracker, domain)
         return done + [SlotSet("last_function", self.function_id), SlotSet("form_outcome", "completed")]
 
-    def extract(
-        self, tracker: Tracker, text: str, intent: str | None, requested: str | None, required: list[str], side: bool
-    ) -> dict[str, Any]:
-        """Candidate values for this form's slots found in the latest message."""
-        if text.startswith("/"):  # a button payload carries no slot values
-            return {}
-        asked = lambda slot: requested == slot
-        opening = requested is None  # the message that started this form (by its intent, a switch or a follow-up)
-        found: dict[str, Any] = {
-            "account_no": entity(tracker, "account_no") or extract.account_no(text),
-            self.phone_slot: extract.mobile(entity(tracker, "phone") or text),
-            # the pattern sees whole addresses; the CRF entity can stop at a token boundary ("…501" of "501室")
-            "address": extract.address(text, whole_text=asked("address") and not side)
-            or extract.place_entity(entity(tracker, "address")),
-            "bill_month": extract.month(text) or extract.month(entity(tracker, "month") or ""),  # "去年8月份"
-            "tou_action": extract.tou_action(text),
-            "connection_type": extract.connection_type(text),
-            "order_ref": (
-                extract.order_no(entity(tracker, "order_no") or text, bare_digits=asked("order_ref"))
-                or (extract.account_no(text) if asked("order_ref") else None)
-            ),
-            "safety_risk": True if extract.dangerous(text) else False if extract.no_danger(text) else None,
-        }
-        if extract.caller_means_this_phone(text) and tracker.get_slot("caller_phone") and not found[self.phone_slot]:
-            found[self.phone_slot] = tracker.get_slot("caller_phone")
-        if not found["address"] and (asked("address") or opening) and extract.means_account_address(text):
-            found["address"] = registered_address(tracker)  # of the account proved in this chat only
-        known = tracker.get_slot("address")
-        part = extract.corrected_part(text)
-        if known and part and part[0] in known:  # "是3单元，不是2单元": that part of the place given, changed
-            found["address"] = known.replace(part[0], part[1], 1)
-        elif found["address"] and known and found["address"] != known:
-            # a district, a landmark or more detail for the place already given completes it
-            merged = followups.refined_address(known, found["address"])
-            if merged or found["address"] == extract.district(found["address"]):
-                found["address"] = merged
-        elif found["address"] and found["address"] == extract.district(found["address"]) and not asked("address"):
-            found["address"] = None
-        elif (
-            requested in (CONFIRM_SLOT, "address")
-            and known
-            and not found["address"]
-            and (more := extract.house_part(text))
-            and more not in known
-        ):
-            found["address"] = known + more  # "1502室 门牌号你漏了" at the read-back
-        found["phone_last4"] = extract.last4_alongside(text)
-        if asked("holder_name"):
-            found["holder_name"] = text[:20]
-        if asked("phone_last4") and not found["phone_last4"]:
-            full = extract.mobile(text)
-            found["phone_last4"] = full[-4:] if full else extract.last4(text)
-        if asked("bill_month") and any(w in text for w in ("最近", "最新", "都行", "随便")):
-            found["bill_month"] = "latest"
-        if asked("address") or opening:
-            place = services().cis.place_in(text)  # a village or estate of the territory named without a number
-            if place and (
-                found["address"] is None or (place not in found["address"] and not re.search(r"\d", found["address"]))
-            ):
-                found["address"] = (extract.district(text) or "") + place
-        other = any(found[k] for k in ("address", self.phone_slot, "account_no", "phone_last4"))
-        # the place and numbers said with it left out, and greetings before it and a question to us after it
-        problem = extract.problem_words(text) if other else extract.description(text)
-        if extract.chinese_chars(problem) < 4:
-            problem = text
-        for slot in DESCRIPTION_SLOTS:
-            if asked(slot) and len(text) >= 2 and (not other or extract.describes(extract.without_numbers(text))):
-                found[slot] = extract.description(text)[:500]
-            elif opening and len(text) >= self.opening_min_chars:
-                found[slot] = (self.unanswered(tracker) + problem)[:500]
-            elif (
-                slot in required
-                and not tracker.get_slot(slot)
-                and not asked(slot)
-                and other
-                and len(extract.without_numbers(text)) >= 15
-                and extract.describes(text)
-            ):
-                found[slot] = problem[:500]  # the place and what is wrong in one answer
-            elif opening and self.unanswered(tracker) and slot in required:
-                found[slot] = (self.unanswered(tracker) + extract.description(text))[:500]
-            elif (
-                slot in required
-                and tracker.get_slot(slot)
-                and requested == CONFIRM_SLOT
-                and not found["address"]
-                and (new := extract.restated(text))
-            ):
-                found[slot] = new[:500]  # "情况写错了 改成：…": the description given again, read back again
-            elif (
-                slot in required
-                and tracker.get_slot(slot)
-                and requested == CONFIRM_SLOT
-                and (note := extract.note_to_add(text))
-                and note not in tracker.get_slot(slot)
-            ):
-                found[slot] = f"{tracker.get_slot(slot)}；{note}"[:500]  # "对 把单号也写上": added, read back again
-            elif (
-                slot in required
-                and tracker.get_slot(slot)
-                and requested not in (CONFIRM_SLOT, slot)
-                and other
-                and problem != text
-                and extract.describes(problem)
-                and not extract.PLACE_MARKERS.search(problem)
-                and problem not in tracker.get_slot(slot)
-                and not side
-            ):
-                found[slot] = f"{tracker.get_slot(slot)}；{problem}"[:500]  # "…501室，从前天开始的"
-            elif (
-                slot in required
-                and tracker.get_slot(slot)
-                and requested != CONFIRM_SLOT
-                and not any(found[k] for k in ("address", self.phone_slot, "account_no", "safety_risk"))
-                and extract.describes(text)
-                and not side
-            ):
-                found[slot] = f"{tracker.get_slot(slot)}；{text}"[:500]  # more about the problem, out of turn
-        if found["address"] and "address" not in required and requested is not None and not side:
-            for slot in DESCRIPTION_SLOTS:  # a place told to a form that asks none (a complaint) is kept with it
-                said = found.get(slot) or tracker.get_slot(slot)
-                if slot in required and said and found["address"] not in said:
-                    found[slot] = f"{said}；地址：{found['address']}"[:500]
-        known_values = {**tracker.current_slot_values(), **{k: v for k, v in found.items() if v is not None}}
-        found.update(slot_readers.read(self.catalog_slots(required), text, requested, known_values))
-        keep = set(required) | {"contact_phone", "account_no"}  # a phone or 户号 given is kept for the request anyway
-        return {k: v for k, v in found.items() if k in keep and v is not None}
-
-    @staticmethod
-    def catalog_slots(required: list[str]) -> list[slot_readers.SlotSpec]:
-        """This form's slots that the catalog's generic readers fill (dates, numbers, choices, free text)."""
-        return [SLOTS[s] for s in required if s in SLOTS and SLOTS[s].kind in slot_readers.GENERIC_KINDS]
-
     async def check(
         self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -438,13 +299,13 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
                 break
             missed.insert(0, previous.get("text") or "")
         said = "；".join(missed)
-        return f"{said}；" if extract.chinese_chars(said) >= 6 else ""
+        return f"{said}；" if chinese_chars(said) >= 6 else ""
 
     def answers_after_all(
         self, tracker: Tracker, text: str, intent: str | None, requested: str, required: list[str]
     ) -> bool:
         """ "算了 那夏天8月份多少" when the month was asked: an answer after all, not leaving."""
-        rest = extract.moved_on(text)
+        rest = acts.moved_on(text)
         return bool(rest) and bool(self.extract(tracker, rest, intent, requested, required, False).get(requested))
 
     def form_texts(self, tracker: Tracker) -> list[str]:
@@ -494,7 +355,7 @@ class ServiceForm(Openings, IdentityChecks, ReadBack, FormValidationAction):
         return {"contact_phone": value}
 
     async def validate_address(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        if not extract.looks_like_address(value) and services().cis.find_area(value) is None:
+        if not places.looks_like_address(value) and services().cis.find_area(value) is None:
             dispatcher.utter_message(
                 text=wording.pick(
                     tracker,

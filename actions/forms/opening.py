@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import extract, followups, wording
+from actions import acts, descriptions, extract, followups, places, wording
 from actions.forms.confirm import CONFIRM_SLOT, DESCRIPTION_SLOTS
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
@@ -63,18 +63,18 @@ class Openings:
             return self.stop("switch:bill_query") + [SlotSet("carried_text", text)]  # "那它前面那个月呢" after a bill
         last = tracker.get_slot("last_order_no")
         name = services().catalog.name(self.function_id)
-        wanted = extract.wants_function(text, self.function_id)  # "谁让你取消了？我要投诉…" objects to the bot
-        if not wanted and (extract.undoes(text) or extract.withdraws(text) or extract.rejects(text)):
+        wanted = acts.wants_function(text, self.function_id)  # "谁让你取消了？我要投诉…" objects to the bot
+        if not wanted and (acts.undoes(text) or acts.withdraws(text) or acts.rejects(text)):
             order = withdrawable(tracker)
             meant = order and (
                 order.function_id == self.function_id
-                or extract.refers_to_order(text)
-                or extract.rejects_function(text, order.function_id)
+                or acts.refers_to_order(text)
+                or acts.rejects_function(text, order.function_id)
             )
-            if meant and (extract.undoes(text) or extract.withdraws(text) or self.just_filed(tracker, order)):
-                lead = "抱歉，是我理解错了。" if extract.undoes(text) else "好的，"
+            if meant and (acts.undoes(text) or acts.withdraws(text) or self.just_filed(tracker, order)):
+                lead = "抱歉，是我理解错了。" if acts.undoes(text) else "好的，"
                 return withdraw(dispatcher, tracker, order, lead) + self.stop("dismissed")
-            if extract.undoes(text) or extract.rejects_function(text, self.function_id):
+            if acts.undoes(text) or acts.rejects_function(text, self.function_id):
                 dispatcher.utter_message(text=f"好的，不给您办理{name}。{wording.CLOSING}")
                 return self.stop("dismissed")
         if (
@@ -91,7 +91,7 @@ class Openings:
             return self.stop("switch:safety_hazard") + [SlotSet("carried_text", text)]  # danger first
         if (
             self.function_id == "arrears_reconnect"
-            and extract.asks(text)
+            and acts.asks(text)
             and not re.search(r"复电|来电|恢复|送电|通电", text)
         ):
             if re.search(r"交|缴|付|充", text):  # "欠钱了啊，那我咋交啊": how to pay, not a reconnection
@@ -99,10 +99,10 @@ class Openings:
             return self.stop("switch:balance_query") + [
                 SlotSet("carried_text", text)
             ]  # "还欠不欠钱？" asks, files nothing
-        if self.function_id == "tou_apply" and extract.asks(text) and extract.tou_action(text) is None:
+        if self.function_id == "tou_apply" and acts.asks(text) and extract.tou_action(text) is None:
             answered = self.answer_side_question(dispatcher, tracker, text, "tariff_query", False)  # "峰谷电价怎么收费"
             return answered + self.stop("dismissed")
-        if self.function_id == "contact_change" and extract.asks_staff_phone(text):
+        if self.function_id == "contact_change" and acts.asks_staff_phone(text):
             return self.stop("switch:progress_query") + [SlotSet("carried_text", text)]  # "能给我张师傅的电话吗"
         if self.function_id == "contact_change" and not re.search(r"改|换|变更|更新|新号|新的号|不用了|停用", text):
             from actions import context  # a 户号 and 尾号 given for the request the bot missed just before
@@ -113,10 +113,10 @@ class Openings:
         if (
             self.function_id == "fault_repair"
             and tracker.get_slot("last_function") == "outage_query"
-            and extract.only_address(text)
+            and places.only_address(text)
         ):  # an address right after an outage answer: that place's outage
             return self.stop("switch:outage_query") + [SlotSet("carried_text", text), SlotSet("address", None)]
-        if self.function_id == "fault_repair" and extract.chases(text) and not extract.mobile(text):
+        if self.function_id == "fault_repair" and acts.chases(text) and not extract.mobile(text):
             return self.stop("switch:progress_query") + [SlotSet("carried_text", text)]  # "报修都多久了还没人来"
         if self.function_id == "power_quality" and extract.power_cut(text):
             return self.stop("switch:fault_repair") + [SlotSet("carried_text", text)]  # "灯闪了一下就没电了"
@@ -126,7 +126,7 @@ class Openings:
             and not re.search(r"坏|快|慢|不走|乱跳|显示|校验|读数|不准|换表", text)
         ):
             return self.stop("switch:new_connection") + [SlotSet("carried_text", text)]  # "要申请装电"
-        if last and extract.supplements(text):
+        if last and descriptions.supplements(text):
             amended = followups.amend_last_order(dispatcher, tracker)  # "补充一下…": into the order just filed
             if amended is not None:
                 return amended + self.stop("dismissed")
@@ -134,7 +134,7 @@ class Openings:
         if (
             done
             and (extract.mobile(text) or extract.caller_means_this_phone(text))
-            and not extract.describes(extract.without_numbers(text))
+            and not descriptions.describes(extract.without_numbers(text))
         ):
             amended = followups.amend_last_order(dispatcher, tracker)  # only a number for the order just filed
             if amended is not None:
@@ -162,7 +162,7 @@ class Openings:
             return (amended or []) + self.stop("dismissed")
         if self.function_id in ("fault_repair", "safety_hazard") and extract.dangerous(text):
             dispatcher.utter_message(text=safety_advice(text) + "我马上按紧急情况为您登记。")
-        elif extract.upset(text):
+        elif acts.upset(text):
             dispatcher.utter_message(text="非常抱歉让您着急了，我马上帮您处理。")
         return None
 

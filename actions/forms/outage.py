@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
 
-from actions import extract, wording
+from actions import acts, extract, wording
 from actions.forms.base import ServiceForm
 from actions.forms.identity import known_account
 from actions.forms.opening import safety_advice
@@ -13,6 +13,7 @@ from actions.services import services
 from backend.cis.interface import SUSPECTED
 from backend.workorders.states import OrderStatus
 from channels.wording import SUSPECTED_OUTAGE, SUSPECTED_OUTAGE_SEEN
+from nlu.opening import chinese_chars
 
 
 def outage_message(area_code: str, tracker=None, filing: bool = False) -> str | None:
@@ -114,7 +115,7 @@ class ValidateFaultRepairForm(ServiceForm):
 
     async def run(self, dispatcher, tracker, domain):
         text = tracker.latest_message.get("text") or ""
-        if tracker.get_slot("requested_slot") and just_told_outage(tracker) and extract.acknowledges(text):
+        if tracker.get_slot("requested_slot") and just_told_outage(tracker) and acts.acknowledges(text):
             # thanks for the news: a promise to notify only to a customer the notices can reach (a known account)
             dispatcher.utter_message(text=(NOTIFY_KNOWN if reachable(tracker) else NOTIFY_ANONYMOUS) + wording.CLOSING)
             return self.stop("dismissed")
@@ -127,7 +128,7 @@ class ValidateFaultRepairForm(ServiceForm):
         done = super().opening(dispatcher, tracker, text, required)
         if done is not None or not told_outage(tracker):
             return done
-        if extract.only_this_home(text) or extract.asks_for_repair(text):
+        if acts.only_this_home(text) or acts.asks_for_repair(text):
             return None
         outage = outage_told(tracker)
         if outage is None:
@@ -182,7 +183,7 @@ class ValidateFaultRepairForm(ServiceForm):
             return [SlotSet("last_order_no", order.number)]
         told_before = told_outage(tracker)
         known = outage_message(area[0], tracker, filing=True) if area and not told_before else None
-        own = extract.only_this_home(" ".join(self.form_texts(tracker)))  # not the area's outage: no 一并
+        own = acts.only_this_home(" ".join(self.form_texts(tracker)))  # not the area's outage: no 一并
         lines = [
             known + "您的报修也已登记。" if known else "已为您登记报修。",
             "我们会一并核实您家的情况。" if (known or told_before) and not own else "",
@@ -210,7 +211,7 @@ def query_opening(tracker) -> str | None:
                 offered = True
             elif offered:  # taken up (actions.dialogue) on this user turn
                 offered, taken_on = False, users
-    enough = opening and extract.chinese_chars(opening) >= 4
+    enough = opening and chinese_chars(opening) >= 4
     return opening if enough and taken_on == users else None
 
 

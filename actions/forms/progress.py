@@ -11,7 +11,7 @@ import re
 
 from rasa_sdk.events import SlotSet
 
-from actions import extract, followups, wording
+from actions import acts, followups, wording
 from actions.forms.base import ServiceForm
 from actions.forms.identity import verified
 from actions.order_status import CHASED, STAFF_PHONE_WITHHELD, now_utc, state
@@ -48,7 +48,7 @@ class ValidateProgressQueryForm(ServiceForm):
             orders = services().cis.conversation_orders(tracker.sender_id)
             pointed = bool(POINTED.search(text))
             chosen = [o.number for o in (orders if pointed else [o for o in orders if OrderStatus(o.status).open])]
-            asked = last_asked(tracker) if pointed or extract.chases(text) else None
+            asked = last_asked(tracker) if pointed or acts.chases(text) else None
             if asked or chosen:  # "帮我催一下" right after an order's progress was told: that order
                 events.append(SlotSet("order_ref", asked or chosen[0]))
                 tracker.slots["order_ref"] = asked or chosen[0]
@@ -147,7 +147,7 @@ class ValidateProgressQueryForm(ServiceForm):
             parts.append(f"{what}，{state(tracker, o, now)}")
         more = f"另外还有{len(orders) - 3}张工单。" if len(orders) > 3 else ""
         lead = CHASED.format(number=wording.order_number(tracker, chased)) if chased else ""
-        if extract.asks_staff_phone(said):
+        if acts.asks_staff_phone(said):
             lead += STAFF_PHONE_WITHHELD
         dispatcher.utter_message(text=lead + "；".join(parts) + "。" + more + wording.CLOSING)
         return []

@@ -12,7 +12,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import extract
+from actions import places
 from actions import survey as survey_action
 from actions.order_status import asks_progress, state
 from actions.survey import ActionRecordSurvey
@@ -140,5 +140,5 @@ def test_a_question_about_progress_is_told_from_a_detail_to_add():
 
 
 def test_an_estate_called_something_xiaoqu_is_not_a_district():
-    assert extract.address("光明路3号，金色港湾小区2单元601") == "光明路3号"  # was "湾小区光明路3号"
-    assert extract.address("工业路57号那个小作坊，城北区的") == "城北区工业路57号"
+    assert places.address("光明路3号，金色港湾小区2单元601") == "光明路3号"  # was "湾小区光明路3号"
+    assert places.address("工业路57号那个小作坊，城北区的") == "城北区工业路57号"
