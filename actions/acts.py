@@ -165,6 +165,14 @@ CHASES = re.compile(
 )
 
 
+HURRIES = re.compile(r"快点|快些|尽快|抓紧|赶紧|快一点")
+
+
+def hurries(text: str) -> bool:
+    """ "那麻烦你们快点": a chase when said right after the order's progress (a new report says it too)."""
+    return bool(HURRIES.search(text or ""))
+
+
 def chases(text: str) -> bool:
     """A repair already reported, chased ("我报修都多久了还没人来"): its progress, not a new report."""
     return bool(CHASES.search(text or ""))

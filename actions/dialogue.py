@@ -96,6 +96,9 @@ class ActionGoodbye(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
+        told = followups.tell_progress(dispatcher, tracker)  # "那麻烦你们快点" after the progress: a chase
+        if told is not None:
+            return told
         carried = context.follow_up(tracker, text)
         if carried is not None:
             return carried
@@ -118,6 +121,9 @@ class ActionThanks(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         text = tracker.latest_message.get("text") or ""
+        told = followups.tell_progress(dispatcher, tracker)  # "那麻烦你们快点" after the progress: a chase
+        if told is not None:
+            return told
         done = acts.leaving(text) or asked_anything_else(tracker)
         dispatcher.utter_message(response="utter_goodbye" if done else "utter_thanks")
         return []

@@ -93,6 +93,10 @@ def refined_address(old: str, new: str | None) -> str | None:
         return (d_new or d_old) + bare_new
     if re.search(r"\d+号$", bare_old) and re.match(r"[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑|家园|公寓|大厦)", bare_new):
         return (d_new or d_old) + bare_old + bare_new  # "要加上幸福小区4栋1203室" after "北京东路39号"
+    renumbered = re.fullmatch(r"(.+?)\d+号", bare_new)
+    rest = renumbered and re.match(re.escape(renumbered[1]) + r"\d+号(.+)$", bare_old)
+    if rest:
+        return (d_new or d_old) + bare_new + rest[1]  # "是珠江路26号 不是20号": the unit and room kept
     streets = re.findall(r"[\u4e00-\u9fa5]{1,6}?(?:路|街|巷|大道|村|小区|花园|苑)", bare_old)
     if streets and any(st in bare_new for st in streets):
         return (d_new or d_old) + bare_new
@@ -115,7 +119,7 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     if (
         order is None
         or order.conversation_id != tracker.sender_id
-        or not (order_status.asks_progress(text) or staff_phone or acts.chases(text))
+        or not (order_status.asks_progress(text) or staff_phone or chasing(tracker, text, order.number))
         or extract.mobile(text)
         or extract.dangerous(text)
     ):
@@ -123,17 +127,24 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     name = services().catalog.name(order.function_id)
     told = order_status.state(tracker, order, order_status.now_utc())
     number = wording.order_number(tracker, order.number)
-    lead = order_status.CHASED.format(number=number) if chase(text, [order]) else ""
+    chased = chasing(tracker, text, order.number) and chase(text, [order], hurried=True)
+    lead = order_status.CHASED.format(number=number) if chased else ""
     lead += order_status.STAFF_PHONE_WITHHELD if staff_phone else ""
     dispatcher.utter_message(text=f"{lead}您的{name}工单{number}，{told}。{wording.CLOSING}")
     return []
 
 
-def chase(said: str, orders: list[OrderInfo]) -> str | None:
-    """ "帮我催一下" (`said`: what was said about the order): the chase is noted on the order (staff and the
-    supervisor see it in its history); the number of the order chased, None when nothing was chased or it is no
-    longer open."""
-    if len(orders) != 1 or not acts.chases(said) or not OrderStatus(orders[0].status).open:
+def chasing(tracker: Tracker, text: str, number: str) -> bool:
+    """A chase: "帮我催一下", or "那麻烦你们快点" right after the bot told this order's progress."""
+    said = next((e.get("text") or "" for e in reversed(tracker.events) if e.get("event") == "bot"), "")
+    return acts.chases(text) or (acts.hurries(text) and wording.order_number(tracker, number) in said)
+
+
+def chase(said: str, orders: list[OrderInfo], hurried: bool = False) -> str | None:
+    """ "帮我催一下" (`said`: what was said about the order; `hurried`: a chase already recognised): the chase is
+    noted on the order (staff and the supervisor see it in its history); the number of the order chased, None
+    when nothing was chased or it is no longer open."""
+    if len(orders) != 1 or not (hurried or acts.chases(said)) or not OrderStatus(orders[0].status).open:
         return None
     services().cis.amend_work_order(orders[0].number, {}, f"客户催办：{said[:200]}")
     return orders[0].number

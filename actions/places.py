@@ -27,11 +27,43 @@ LANDMARK_RE = re.compile(
     rf"(?:{ESTATE})?|{ESTATE})"  # "幸福路幸福花园小区南门": the estate on the street is part of the place
     r"(?:[\u4e00-\u9fa5]{0,4}?(?:交叉口|路口|口|门口|对面|旁边|附近|北门|南门|东门|西门|南段|北段|东段|西段|那片|一带|村口))?"
 )
-PLACE_CLAUSE = re.compile(r"(?:[\u4e00-\u9fa5]{2,6}(?:对面|旁边|附近|门口|路口|后面|前面|楼下|隔壁))")
+PLACE_CLAUSE = re.compile(
+    r"(?:靠近|挨着)?(?:那个|这个)?[\u4e00-\u9fa5]{2,8}?(?:对面|旁边|附近|门口|路口|后面|前面|楼下|隔壁)"
+)  # "加油站对面", "靠近那个超市门口"
 PRONOUN_LEAD = re.compile(
     r"^(?:喂|呃|嗯|啊|我们|我家|咱们|俺们|你们|他们|这个|那个|这边|那边|就是|就在|住在|我|咱|俺|在|是|就)+"
 )
 NOT_PLACE = re.compile(r"电话|手机|号码|户号|尾号|后四位|姓|叫|名字|快点|派人|赶紧|没电|停电|有电")
+
+
+UNIT = r"(?:号楼|号院|号|栋|幢|单元|室|楼|层)"  # not 组: "李家村三组" is written as said
+CN_DIGIT = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2, "幺": 1}
+CN_POWER = {"十": 10, "百": 100, "千": 1000}
+SAID_NUMBER = re.compile(rf"[零〇幺一二两三四五六七八九十百千]+(?={UNIT})")
+SAID_ROOM = re.compile(r"(?:(?<=单元)|(?<=[栋幢号]))\s*[零〇幺一二两三四五六七八九]{3,4}(?![十百千])")  # "3单元五零一"
+
+
+def cn_number(said: str) -> int:
+    """ "一百六十三" -> 163, "十二" -> 12, "五零一" (digit by digit) -> 501, "一百六" -> 160."""
+    if not any(c in CN_POWER for c in said):
+        return int("".join(str(CN_DIGIT[c]) for c in said))
+    total, digit, power, after_zero = 0, 0, 1, False
+    for c in said:
+        if c in CN_POWER:
+            power = CN_POWER[c]
+            total += (digit or 1) * power
+            digit, after_zero = 0, False
+        else:
+            digit, after_zero = CN_DIGIT[c], after_zero or CN_DIGIT[c] == 0
+    tail = digit * power // 10 if digit and power > 10 and not after_zero else digit  # "一百六": 160
+    return total + tail
+
+
+def numbered(text: str) -> str:
+    """House numbers said in words written as digits ("仙林大道一百六十三号 十二栋一单元六零二" ->
+    "仙林大道163号 12栋1单元602"), as a caller's words reach us and as a crew reads an address."""
+    text = SAID_NUMBER.sub(lambda m: str(cn_number(m.group())), text or "")
+    return SAID_ROOM.sub(lambda m: str(cn_number(m.group().strip())), text)
 
 
 def district(text: str) -> str | None:
@@ -51,7 +83,9 @@ def _landmark(text: str) -> str | None:
         if m and not parts and not NOT_PLACE.search(m.group()) and not NOT_A_NAME.search(m.group()):
             parts.append(m.group())
         elif parts and PLACE_CLAUSE.fullmatch(clause):
-            parts.append(clause)  # "加油站对面" right after the street
+            parts.append(re.sub(r"那个|这个", "", clause))  # "加油站对面" right after the street
+        elif m and len(parts) == 1 and DISTRICT_RE.fullmatch(parts[0]) and not NOT_PLACE.search(m.group()):
+            parts.append(m.group())  # "就在城南区 呃 东风路": the street after the district said first
         elif (
             len(parts) == 1
             and m
@@ -88,13 +122,18 @@ def corrected(text: str) -> str:
         return text
     unit = re.sub(r"^[\d一二三四五六七八九十]+", "", first.group(1))
     same = list(re.finditer(rf"[\d一二三四五六七八九十]+{unit}", text[: m.start()]))
-    return text[: same[-1].start()] + text[m.end() :].strip() if same else text
+    if not same:
+        return text
+    rest = text[m.end() :].strip()
+    if rest == first.group(1):  # "163号 12栋602 门牌号说错了 是165号": only that part is put right
+        return text[: same[-1].start()] + rest + text[same[-1].end() : m.start()]
+    return text[: same[-1].start()] + rest
 
 
 def address(text: str, whole_text: bool = False) -> str | None:
     """An address: a numbered address anywhere, else a named place (street, estate, village, crossing); when
     the bot just asked for it, a short answer that reads like a place."""
-    text = glued(corrected(text))
+    text = glued(corrected(numbered(text)))
     found = ADDRESS_RE.search(text)
     if found and len(ADDRESS_PREFIX.sub("", found.group())) >= 4:
         head = text[: found.start()]
@@ -165,7 +204,7 @@ def corrected_part(text: str) -> tuple[str, str] | None:
 
 def house_part(text: str) -> str | None:
     """ "1502室 门牌号你漏了": a building, unit or room said on its own, to complete the place already given."""
-    t = glued(compact(text or ""))
+    t = glued(compact(numbered(text or "")))
     if ADDRESS_RE.search(t):
         return None
     m = re.search(rf"(?<![月\d])(?:{HOUSE_PART})+\d*", t)
@@ -173,6 +212,16 @@ def house_part(text: str) -> str | None:
         return m.group()
     room = re.search(r"(?:房号|门牌号?|房间号)[^\d]{0,4}(\d{3,4})(?!\d)", t)  # "你漏了房号 是1203"
     return f"{room.group(1)}室" if room else None
+
+
+def replaced_part(known: str, part: str) -> str | None:
+    """The place already given with one part put right ("165号" for the only "…号" in "仙林大道163号12栋"); None
+    unless the place has exactly one part of that kind."""
+    unit = re.sub(r"^[\d一二三四五六七八九十]+", "", part)
+    same = list(re.finditer(rf"\d+{unit}(?!楼|院)" if unit == "号" else rf"\d+{unit}", known or ""))
+    if not unit or len(same) != 1 or same[0].group() == part:
+        return None
+    return known[: same[0].start()] + part + known[same[0].end() :]
 
 
 def only_address(text: str) -> bool:

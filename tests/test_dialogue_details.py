@@ -146,3 +146,26 @@ def test_a_room_number_said_as_missing_and_an_estate_added_after_filing_complete
     c.say("哦对了 要加上幸福小区4栋")
     [order] = orders(seeded_db_url, c.sender)
     assert "北京东路39号" in order.details["address"] and "1203室" in order.details["address"]
+
+
+def test_a_spoken_address_put_right_keeps_its_building_and_room(conversation, seeded_db_url):
+    """From an unscripted review (2026-12-06): "…一百六十三号 十二栋…" lost the building and room, and "门牌号说错了
+    是一百六十五号" at the read-back was filed as "…一百六十三号六十五号"."""
+    c = conversation(metadata={"channel": "voice"})
+    c.say("家里跳闸了 推不上去 整个屋都没电")
+    c.say("城西区建设路一百六十三号 十二栋一单元六零二")
+    c.say("电话幺三九五五五五六六六六 没冒烟")
+    again = c.say("等下 门牌号说错了 是一百六十五号")
+    assert "165号" in again and "163号" not in again
+    c.say("对 没问题")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["address"] == "城西区建设路165号12栋1单元602"
+
+
+def test_a_house_number_put_right_later_keeps_the_unit_and_room(conversation, seeded_db_url):
+    c = conversation()
+    c.say("我家停电了 地址是城西区建设路二十号五单元301 电话13955556666 邻居家好像有电")
+    c.say("哎呀不对不对 地址说错了 是建设路二十六号 不是二十号")
+    c.say("对的")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["address"] == "城西区建设路26号5单元301"

@@ -89,3 +89,29 @@ def test_after_progress_how_long_is_a_question_and_a_chase_with_a_reason_is_a_ch
     notes = [note for _, note, _ in cis.get_work_order(number).history]
     assert any(note.startswith("客户催办：那你帮我催一下") for note in notes)
     assert len(cis.conversation_orders(c.sender)) == 1
+
+
+def test_a_chase_with_the_order_number_is_a_chase_not_a_complaint(conversation, cis, seeded_db_url):
+    """From an unscripted review (2026-12-06): "单号G… 到现在还没人来" was filed as a complaint."""
+    [(account, phone, _)] = customers(seeded_db_url, 1, skip=41)
+    filed = cis.create_work_order(
+        "fault_repair", "hotline", {"address": "城东区和平路18号", "details": "家里没电了"}, account_no=account
+    )
+    c = conversation()
+    c.say(f"你好 我早上报的停电 单号{filed.number} 到现在还没人来 能不能催一下")
+    told = c.say(phone[-4:])
+    assert f"已为您催办工单{filed.number}" in told
+    assert cis.conversation_orders(c.sender) == []  # no complaint filed
+
+
+def test_hurry_up_right_after_the_progress_is_a_chase_not_a_goodbye(conversation, cis):
+    c = conversation(metadata={"channel": "voice"})
+    c.say("家里没电了 邻居家有电")
+    c.say("城西区建设路66号2单元302 电话13912340002 没冒烟")
+    c.say("对")
+    [order] = cis.conversation_orders(c.sender)
+    c.say("现在咋样了 啥时候来人")
+    chased = c.say("那麻烦你们快点 那边小孩子多")
+    assert "催办" in chased and "再见" not in chased
+    notes = [note for _, note, _ in cis.get_work_order(order.number).history]
+    assert any(note.startswith("客户催办：那麻烦你们快点") for note in notes)

@@ -68,7 +68,7 @@ def test_yes_no_reads_how_the_answer_starts(text, answer):
         ("城东区和平路12号3单元501室", "城东区和平路12号3单元501室"),
         ("黄河路跟长江路路口有根电线断了掉在地上，还在冒火花！！", "黄河路跟长江路路口"),
         ("城南区东风路，加油站对面，电话15906183304", "城南区东风路加油站对面"),
-        ("报修 我们这一片没电 高新区 哦不是 城北区文化路 文化路三十号", "城北区文化路三十号"),
+        ("报修 我们这一片没电 高新区 哦不是 城北区文化路 文化路三十号", "城北区文化路30号"),
         ("在城东区胜利街 58号 门面房", "城东区胜利街58号"),
         ("哦不对不对，是城北区，朝阳路77号，刚搬过来搞混了", "城北区朝阳路77号"),
         ("我们小区有根电线耷拉下来了", None),
@@ -240,3 +240,24 @@ def test_last_year_months_and_an_estate_added_to_a_street_number():
     assert extract.month("前年十月", today) == "2024-10"
     added = places.address("要加上幸福小区4栋1203室")
     assert refined_address("玄武区北京东路39号", added) == "玄武区北京东路39号幸福小区4栋1203室"
+
+
+def test_house_numbers_said_in_words_are_kept_whole_as_digits():
+    """From an unscripted review (2026-12-06): spoken numbers cut addresses short ("…一百六十三号" lost the
+    building and room; "江东中路一百号" was read as the district alone)."""
+    assert [places.cn_number(w) for w in ("一百六十三", "十二", "五零一", "一百六", "一百零六", "两千零三")] == [
+        163, 12, 501, 160, 106, 2003,
+    ]  # fmt: skip
+    assert places.address("栖霞区仙林大道一百六十三号 十二栋一单元602") == "栖霞区仙林大道163号12栋1单元602"
+    assert places.address("建邺区 江东中路一百号 七栋二单元楼道里") == "建邺区江东中路100号7栋2单元"
+    assert places.address("城东区和平路二十八号 三单元五零一") == "城东区和平路28号3单元501"
+    assert places.address("就在秦淮区 呃 应天大街 靠近那个苏果超市门口") == "秦淮区应天大街靠近苏果超市门口"
+
+
+def test_a_part_put_right_replaces_only_that_part():
+    said = "栖霞区仙林大道一百六十三号 十二栋一单元602 等下 门牌号说错了 是一百六十五号"
+    assert places.address(said) == "栖霞区仙林大道165号12栋1单元602"
+    assert places.address("幸福小区2栋 哦不对 是4栋 1502") == "幸福小区4栋1502"  # the rest said again
+    assert places.replaced_part("仙林大道163号12栋1单元602", "165号") == "仙林大道165号12栋1单元602"
+    assert places.replaced_part("仙林大道163号12栋1单元602", "3单元") == "仙林大道163号12栋3单元602"
+    assert places.replaced_part("仙林大道163号", "602室") is None  # nothing of that kind to put right

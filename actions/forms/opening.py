@@ -116,6 +116,8 @@ class Openings:
             and places.only_address(text)
         ):  # an address right after an outage answer: that place's outage
             return self.stop("switch:outage_query") + [SlotSet("carried_text", text), SlotSet("address", None)]
+        if self.function_id == "complaint" and acts.chases(text) and extract.order_no(text) and "投诉" not in text:
+            return self.stop("switch:progress_query") + [SlotSet("carried_text", text)]  # "单号G…还没人来 催一下"
         if self.function_id == "fault_repair" and acts.chases(text) and not extract.mobile(text):
             return self.stop("switch:progress_query") + [SlotSet("carried_text", text)]  # "报修都多久了还没人来"
         if self.function_id == "power_quality" and extract.power_cut(text):

@@ -79,7 +79,8 @@ class MessageReading:
             and (more := places.house_part(text))
             and more not in known
         ):
-            found["address"] = known + more  # "1502室 门牌号你漏了" at the read-back
+            swapped = places.replaced_part(known, more) if extract.CORRECTING.search(text) else None
+            found["address"] = swapped or known + more  # "1502室 门牌号你漏了"; "门牌号说错了 是165号"
         found["phone_last4"] = extract.last4_alongside(text)
         if asked("holder_name"):
             found["holder_name"] = text[:20]
