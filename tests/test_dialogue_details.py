@@ -169,3 +169,14 @@ def test_a_house_number_put_right_later_keeps_the_unit_and_room(conversation, se
     c.say("对的")
     [order] = orders(seeded_db_url, c.sender)
     assert order.details["address"] == "城西区建设路26号5单元301"
+
+
+def test_an_overdrawn_prepaid_balance_does_not_contradict_the_bill_just_told(conversation, cis):
+    """From an unscripted review (2026-12-06): "已经缴清", then "目前欠费41.75元" with no word of why."""
+    balance, bill = cis.get_balance("3201000002"), cis.get_bill("3201000002")
+    assert balance is not None and balance < 0  # the demo's overdrawn prepaid customer
+    c = conversation()
+    c.say("余额还剩多少")
+    told = c.say("3201000002 尾号0002")
+    assert "预付费" in told and "欠费" in told and ("已经结清" in told) == bill.paid
+

@@ -106,8 +106,10 @@ class ValidateBalanceQueryForm(ServiceForm):
                 else "目前没有欠费。"
             )
             text = f"您是按月结算的用户，没有预付费余额。{owed}"
-        elif balance < 0:
-            text = f"您的电费账户目前欠费{money(-balance)}，请尽快充值，以免影响用电。"
+        elif balance < 0:  # a bill told as paid just before is not contradicted: the debt is newer than it
+            bill = cis.get_bill(account)
+            since = f"{month_words(bill.month)}的电费已经结清，这是之后用电扣费欠下的，" if bill and bill.paid else ""
+            text = f"您是预付费用户，账户目前欠费{money(-balance)}，{since}请尽快充值，以免影响用电。"
         else:
             text = f"您的电费余额是{money(balance)}。" + ("余额不多了，建议尽快充值。" if balance < 20 else "")
         dispatcher.utter_message(text=text + wording.CLOSING)
