@@ -179,4 +179,3 @@ def test_an_overdrawn_prepaid_balance_does_not_contradict_the_bill_just_told(con
     c.say("余额还剩多少")
     told = c.say("3201000002 尾号0002")
     assert "预付费" in told and "欠费" in told and ("已经结清" in told) == bill.paid
-
