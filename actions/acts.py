@@ -185,7 +185,7 @@ def upset(text: str) -> bool:
 ONLY_THIS_HOME = re.compile(
     r"只有我家|就我家|只是我家|单单我家|邻居(?:家)?(?:都|也)?有电|别人家(?:都)?有电|楼上楼下(?:都)?有电|跳闸|闸(?:也)?没跳"
 )
-ASKS_FOR_REPAIR = re.compile(r"报修|登记|派人|上门|来修|修一下|(?<!不)(?:要|想)报")
+ASKS_FOR_REPAIR = re.compile(r"报修|报个修|报一?下修|登记|派人|上门|来修|修一下|(?<!不)(?:要|想)报")
 
 
 def only_this_home(text: str) -> bool:

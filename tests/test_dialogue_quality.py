@@ -199,6 +199,21 @@ def test_told_of_the_outage_a_caller_whose_power_is_out_too_files_nothing(conver
     assert "不用单独报修" not in other.replies_text
 
 
+def test_told_of_the_outage_a_caller_who_still_wants_a_report_gets_one(conversation, seeded_db_url):
+    """From an unscripted review (2026-12-06): "算了 你还是给我报个修吧 我不放心" got the same outage answer three
+    times. Asked again, the report is taken (one order)."""
+    told = {"channel": "voice", "caller": "13912340001", "told_outage": True}
+    c = conversation(metadata=told)
+    assert "不用单独报修" in c.say("我家停电了")
+    asked = c.say("我不放心 你还是给我报个修吧")
+    assert "不用单独报修" not in asked
+    for line in ("城东区和平路12号3单元501", "电话就打这个号码", "没有冒烟", "对"):
+        if "工单号" not in c.replies_text:
+            c.say(line)
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.function_id == "fault_repair" and "和平路12号" in order.details["address"]
+
+
 def test_thanks_for_the_outage_news_mid_report_ends_it_politely(conversation, seeded_db_url):
     c = conversation()
     c.say("停电了 麻烦帮我看一下")

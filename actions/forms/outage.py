@@ -42,11 +42,10 @@ CARRY_ON = (  # after an outage told in the middle of a repair report: the repor
 )
 
 
+SAME_OUTAGE_LEAD = "您家停电应该就是{area}这次停电，抢修人员正在处理，不用单独报修。"
 SAME_OUTAGE = (  # a customer told of the area's outage says their power is out as well
-    "您家停电应该就是{area}这次停电，抢修人员正在处理，不用单独报修。{when}"
-    "如果邻居家都有电、只有您家没电，请告诉我，我帮您登记报修。",
-    "您家停电应该就是{area}这次停电，抢修人员正在处理，不用单独报修。{when}"
-    "如果邻居家都有电，只有您家没电，请告诉我，我帮您登记报修。",
+    SAME_OUTAGE_LEAD + "{when}如果邻居家都有电、只有您家没电，请告诉我，我帮您登记报修。",
+    SAME_OUTAGE_LEAD + "{when}如果邻居家都有电，只有您家没电，请告诉我，我帮您登记报修。",
 )
 SUSPECTED_WHEN = ("恢复时间核实后会尽快通知您。", "恢复时间核实以后会尽快通知您。")
 
@@ -83,6 +82,16 @@ def just_told_outage(tracker) -> bool:
             if users > 1:
                 return False
         elif e.get("event") == "bot" and users == 1 and (e.get("metadata") or {}).get("notice") == OUTAGE_NOTICE:
+            return True
+    return False
+
+
+def said_same_outage(tracker) -> bool:
+    """This session already answered a report with "您家停电应该就是…这次停电" (SAME_OUTAGE)."""
+    for e in reversed(tracker.events):
+        if e.get("event") == "session_started":
+            return False
+        if e.get("event") == "bot" and SAME_OUTAGE_LEAD.split("{area}")[1] in (e.get("text") or ""):
             return True
     return False
 
@@ -128,8 +137,8 @@ class ValidateFaultRepairForm(ServiceForm):
         done = super().opening(dispatcher, tracker, text, required)
         if done is not None or not told_outage(tracker):
             return done
-        if acts.only_this_home(text) or acts.asks_for_repair(text):
-            return None
+        if acts.only_this_home(text) or acts.asks_for_repair(text) or said_same_outage(tracker):
+            return None  # a customer who still wants a report after being told of the outage gets one
         outage = outage_told(tracker)
         if outage is None:
             return None
