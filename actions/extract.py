@@ -157,7 +157,10 @@ def caller_means_this_phone(text: str) -> bool:
     return bool(re.search(r"就(?:是)?这个(?:号|电话|手机)?|打这个|这个号|本机|来电(?:的)?号码|就用这个", text or ""))
 
 
-ANSWER_LEAD = re.compile(r"^(?:[\s，,。.…~嗯呃啊哦喂呐哈]|那个|那(?=就|好|行|提交|可以|没问题|对|不|没)|就是)*")
+ANSWER_LEAD = re.compile(
+    r"^(?:[\s，,。.…~嗯呃啊哦喂呐哈]|那个|那(?=就|好|行|提交|可以|没问题|对|不|没)|就是"
+    r"|对了(?=[\s，,]*(?:问|我再问|再问|还有|顺便|另外|你们|我想)))*"
+)  # "对了 问一下…" is "by the way", not a yes
 
 
 def yes_no(text: str, intent: str | None = None) -> bool | None:

@@ -115,3 +115,18 @@ def test_hurry_up_right_after_the_progress_is_a_chase_not_a_goodbye(conversation
     assert "催办" in chased and "再见" not in chased
     notes = [note for _, note, _ in cis.get_work_order(order.number).history]
     assert any(note.startswith("客户催办：那麻烦你们快点") for note in notes)
+
+
+def test_by_the_way_at_the_read_back_is_a_question_and_when_power_returns_tells_the_order(conversation, cis):
+    """From an unscripted review (2026-12-06): "对了 问一下…" at the read-back filed the order; "什么时候能来电"
+    right after filing offered another report."""
+    c = conversation()
+    c.say("家里没电了 邻居家有电")
+    c.say("城西区建设路66号2单元302 电话13912340002 没冒烟")
+    asked = c.say("对了 问一下 电费能用微信交吗")
+    assert cis.conversation_orders(c.sender) == [] and "工单号" not in asked
+    c.say("对 提交吧")
+    [order] = cis.conversation_orders(c.sender)
+    when = c.say("什么时候能来电")
+    assert order.number in when and "登记报修" not in when
+    assert len(cis.conversation_orders(c.sender)) == 1

@@ -56,6 +56,8 @@ def test_one_hazard_vocabulary_danger_to_life_is_also_a_hazard():
         ("那行", True),
         ("那不对", False),
         ("那个地址不对", None),
+        ("对了 问一下 电费能用微信交吗", None),  # "by the way", not a yes
+        ("对了", True),
     ],
 )
 def test_yes_no_reads_how_the_answer_starts(text, answer):
@@ -261,3 +263,11 @@ def test_a_part_put_right_replaces_only_that_part():
     assert places.replaced_part("仙林大道163号12栋1单元602", "165号") == "仙林大道165号12栋1单元602"
     assert places.replaced_part("仙林大道163号12栋1单元602", "3单元") == "仙林大道163号12栋3单元602"
     assert places.replaced_part("仙林大道163号", "602室") is None  # nothing of that kind to put right
+
+
+def test_a_place_said_in_pieces_is_kept_whole_and_a_street_lamp_is_no_street():
+    """From an unscripted review (2026-12-06)."""
+    assert places.address("城东区和平路二十八号，哦不对，是三十八号，三单元") == "城东区和平路38号3单元"
+    assert places.address("城南区建设路二十号院 三号楼") == "城南区建设路20号院3号楼"
+    assert places.address("和平路28号，13912340001") == "和平路28号"  # a phone after a comma is no room
+    assert places.address("我家门口路灯不亮") is None  # not "门口路"

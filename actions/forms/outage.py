@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rasa_sdk.events import SlotSet
 
-from actions import acts, extract, wording
+from actions import acts, extract, order_status, wording
 from actions.forms.base import ServiceForm
 from actions.forms.identity import known_account
 from actions.forms.opening import safety_advice
@@ -271,6 +271,12 @@ class ValidateOutageQueryForm(ServiceForm):
                 else "如果周围邻居都有电，只有您家没电，可以告诉我，帮您报修。"
             )
             dispatcher.utter_message(text=now + tail, notice="outage")
+            return []
+        filed = self.filed_here(tracker, address)
+        if filed:  # "什么时候能来电" right after a report, no outage known: that order's progress, not a new report
+            told = order_status.state(tracker, filed, order_status.now_utc())
+            number = wording.order_number(tracker, filed.number)
+            dispatcher.utter_message(text=f"这个地址目前没有查到停电。您的报修工单{number}，{told}。{wording.CLOSING}")
             return []
         where = area[1] if area else "这个地址"
         dispatcher.utter_message(
