@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import acts, context, followups
+from actions import acts, context, followups, wording
 from actions.handoff import hand_off
 from actions.services import services
 from actions.withdraw import withdraw, withdrawable
@@ -108,8 +108,7 @@ class ActionGoodbye(Action):
 
 def asked_anything_else(tracker: Tracker) -> bool:
     """The bot's last words were its own closing question (还有别的需要帮您的吗)."""
-    said = next((e["text"] for e in reversed(tracker.events) if e.get("event") == "bot" and e.get("text")), "")
-    return bool(ANYTHING_ELSE.search(said.strip()))
+    return bool(ANYTHING_ELSE.search(wording.bot_said_last(tracker).strip()))
 
 
 class ActionThanks(Action):

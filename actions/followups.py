@@ -115,11 +115,12 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     made of the words: the same request again, a detail, out of scope)."""
     order = recent_order(tracker)
     text = tracker.latest_message.get("text") or ""
+    if order is None or order.conversation_id != tracker.sender_id:
+        return None
     staff_phone = acts.asks_staff_phone(text)  # "给我张师傅的电话"
+    chased = chasing(tracker, text, order.number)
     if (
-        order is None
-        or order.conversation_id != tracker.sender_id
-        or not (order_status.asks_progress(text) or staff_phone or chasing(tracker, text, order.number))
+        not (order_status.asks_progress(text) or staff_phone or chased)
         or extract.mobile(text)
         or extract.dangerous(text)
     ):
@@ -127,8 +128,7 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
     name = services().catalog.name(order.function_id)
     told = order_status.state(tracker, order, order_status.now_utc())
     number = wording.order_number(tracker, order.number)
-    chased = chasing(tracker, text, order.number) and chase(text, [order], hurried=True)
-    lead = order_status.CHASED.format(number=number) if chased else ""
+    lead = order_status.CHASED.format(number=number) if chased and chase(text, [order], hurried=True) else ""
     lead += order_status.STAFF_PHONE_WITHHELD if staff_phone else ""
     dispatcher.utter_message(text=f"{lead}您的{name}工单{number}，{told}。{wording.CLOSING}")
     return []
@@ -136,8 +136,9 @@ def tell_progress(dispatcher: CollectingDispatcher, tracker: Tracker) -> list | 
 
 def chasing(tracker: Tracker, text: str, number: str) -> bool:
     """A chase: "帮我催一下", or "那麻烦你们快点" right after the bot told this order's progress."""
-    said = next((e.get("text") or "" for e in reversed(tracker.events) if e.get("event") == "bot"), "")
-    return acts.chases(text) or (acts.hurries(text) and wording.order_number(tracker, number) in said)
+    return acts.chases(text) or (
+        acts.hurries(text) and wording.order_number(tracker, number) in wording.bot_said_last(tracker)
+    )
 
 
 def chase(said: str, orders: list[OrderInfo], hurried: bool = False) -> str | None:

@@ -102,7 +102,7 @@ def _landmark(text: str) -> str | None:
 
 SPACE_AT_DIGITS = re.compile(
     r"(?<=[\u4e00-\u9fa5])\s+(?=\d)|(?<=\d)\s+(?=[\u4e00-\u9fa5])|(?<=[号栋幢室])\s+(?=[\u4e00-\u9fa5]{2,6}?(?:小区|花园|苑))"
-    r"|(?<=[号栋幢元室楼])[，,]\s*(?=\d{1,4}(?:号楼|号院|号|栋|幢|单元|室|楼|层)|\d{3,4}(?![\d\-]))"
+    rf"|(?<=[号栋幢元室楼])[，,]\s*(?=\d{{1,4}}{UNIT}|\d{{3,4}}(?![\d\-]))"
 )  # "38号，3单元" is one place; "28号，13912340001" is a place and a phone
 
 
@@ -115,13 +115,18 @@ SAID_WRONG = re.compile(r"[，,。\s]*(?:哦|噢|啊|呃)?(?:不对|说错了|�
 HOUSE_PART = r"[\d一二三四五六七八九十]+(?:号楼|号院|号|栋|幢|单元|室|楼)"
 
 
+def unit_of(part: str) -> str:
+    """ "165号" -> "号", "3单元" -> "单元": the kind of part of an address."""
+    return re.sub(r"^[\d一二三四五六七八九十]+", "", part)
+
+
 def corrected(text: str) -> str:
     """ "12号2栋 哦不对 是4栋 1502" as meant: "12号4栋 1502" (the part put right replaces the same part said)."""
     m = SAID_WRONG.search(text or "")
     first = m and m.start() > 0 and re.match(rf"\s*({HOUSE_PART})", text[m.end() :])
     if not m or not first:
         return text
-    unit = re.sub(r"^[\d一二三四五六七八九十]+", "", first.group(1))
+    unit = unit_of(first.group(1))
     same = list(re.finditer(rf"[\d一二三四五六七八九十]+{unit}", text[: m.start()]))
     if not same:
         return text
@@ -218,7 +223,7 @@ def house_part(text: str) -> str | None:
 def replaced_part(known: str, part: str) -> str | None:
     """The place already given with one part put right ("165号" for the only "…号" in "仙林大道163号12栋"); None
     unless the place has exactly one part of that kind."""
-    unit = re.sub(r"^[\d一二三四五六七八九十]+", "", part)
+    unit = unit_of(part)
     same = list(re.finditer(rf"\d+{unit}(?!楼|院)" if unit == "号" else rf"\d+{unit}", known or ""))
     if not unit or len(same) != 1 or same[0].group() == part:
         return None

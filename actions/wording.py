@@ -17,6 +17,11 @@ from backend.spoken import LOCAL_TZ, local_time, spoken_time, written_numbers  #
 CLOSING = "还有别的需要帮您的吗？"  # after a request is done, on every channel
 
 
+def bot_said_last(tracker: Tracker) -> str:
+    """The text of the bot's last message in this conversation ("" before it said anything)."""
+    return next((e["text"] for e in reversed(tracker.events) if e.get("event") == "bot" and e.get("text")), "")
+
+
 def month_words(month: str) -> str:
     """ "2026-11" as said: "2026年11月"."""
     return f"{int(month[:4])}年{int(month[5:])}月"

@@ -9,11 +9,18 @@ import datetime as dt
 from tests.security.test_identity_binding import customers, verified_for
 
 
-def test_a_chase_right_after_progress_chases_that_order_and_notes_it(conversation, cis, seeded_db_url):
-    [(account, phone, _)] = customers(seeded_db_url, 1, skip=40)
+def filed_on_the_hotline(cis, seeded_db_url: str, skip: int):
+    """A repair order of another customer's account, filed by phone (not in the chat under test); and the
+    account's registered phone, whose last four prove it."""
+    [(account, phone, _)] = customers(seeded_db_url, 1, skip=skip)
     filed = cis.create_work_order(
         "fault_repair", "hotline", {"address": "城东区和平路18号", "details": "家里没电了"}, account_no=account
     )
+    return filed, phone
+
+
+def test_a_chase_right_after_progress_chases_that_order_and_notes_it(conversation, cis, seeded_db_url):
+    filed, phone = filed_on_the_hotline(cis, seeded_db_url, skip=40)
     c = conversation()
     c.say(f"查一下工单{filed.number}的进度")
     told = c.say(phone[-4:])  # the account's proof, asked for because this chat did not file the order
@@ -93,10 +100,7 @@ def test_after_progress_how_long_is_a_question_and_a_chase_with_a_reason_is_a_ch
 
 def test_a_chase_with_the_order_number_is_a_chase_not_a_complaint(conversation, cis, seeded_db_url):
     """From an unscripted review (2026-12-06): "单号G… 到现在还没人来" was filed as a complaint."""
-    [(account, phone, _)] = customers(seeded_db_url, 1, skip=41)
-    filed = cis.create_work_order(
-        "fault_repair", "hotline", {"address": "城东区和平路18号", "details": "家里没电了"}, account_no=account
-    )
+    filed, phone = filed_on_the_hotline(cis, seeded_db_url, skip=41)
     c = conversation()
     c.say(f"你好 我早上报的停电 单号{filed.number} 到现在还没人来 能不能催一下")
     told = c.say(phone[-4:])
