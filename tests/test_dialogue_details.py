@@ -179,3 +179,17 @@ def test_an_overdrawn_prepaid_balance_does_not_contradict_the_bill_just_told(con
     c.say("余额还剩多少")
     told = c.say("3201000002 尾号0002")
     assert "预付费" in told and "欠费" in told and ("已经结清" in told) == bill.paid
+
+
+def test_a_house_number_put_right_at_the_phone_question_is_taken(conversation, seeded_db_url):
+    """From the newcomer check (2026-12-06): "哦不对 是三十八号" at the phone question got "电话号码好像不完整" and
+    the order was filed at 28号."""
+    c = conversation()
+    c.say("在吗 我们家突然没电了 邻居家有电 地址是城西区建设路二十八号 三单元五零二")
+    reply = c.say("哦不对 是三十八号")
+    assert "不完整" not in reply
+    c.say("电话13655551234")
+    c.say("没有 没冒烟也没火花")
+    c.say("对")
+    [order] = orders(seeded_db_url, c.sender)
+    assert order.details["address"] == "城西区建设路38号3单元502"

@@ -73,14 +73,15 @@ class MessageReading:
         elif found["address"] and found["address"] == places.district(found["address"]) and not asked("address"):
             found["address"] = None
         elif (
-            requested in (CONFIRM_SLOT, "address")
+            requested is not None
             and known
             and not found["address"]
             and (more := places.house_part(text))
             and more not in known
         ):
             swapped = places.replaced_part(known, more) if extract.CORRECTING.search(text) else None
-            found["address"] = swapped or known + more  # "1502室 门牌号你漏了"; "门牌号说错了 是165号"
+            if swapped or requested in (CONFIRM_SLOT, "address"):  # "哦不对 是38号" at any question
+                found["address"] = swapped or known + more  # "1502室 门牌号你漏了"; "门牌号说错了 是165号"
         found["phone_last4"] = extract.last4_alongside(text)
         if asked("holder_name"):
             found["holder_name"] = text[:20]
